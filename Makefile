@@ -1,0 +1,61 @@
+# Renoz Dashboard. `make demo` to try it, `make test` to check it.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(BIN)/python
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/renoz
+export DATABASE_URL
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install demo test lint seed-benchmark bench db serve worker beat clean
+
+$(BIN)/activate: pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e ".[dev]"
+	touch $(BIN)/activate
+
+install: $(BIN)/activate
+
+db: install
+	$(PYTHON) scripts/ensure_db.py
+
+demo: db
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py seed_demo --if-empty
+	$(PYTHON) manage.py refresh_dashboard_views
+	$(PYTHON) manage.py collectstatic --noinput -v 0
+	@bash scripts/demo.sh $(HOST) $(PORT)
+
+serve: install
+	$(PYTHON) manage.py runserver $(HOST):$(PORT)
+
+worker: install
+	$(BIN)/celery -A renoz worker -l info --concurrency 2
+
+beat: install
+	$(BIN)/celery -A renoz beat -l info --schedule /tmp/renoz-celerybeat-schedule
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(PYTHON) manage.py check
+	$(PYTHON) manage.py makemigrations --check --dry-run
+
+test: install
+	$(PYTHON) scripts/ensure_db.py
+	$(MAKE) lint
+	$(BIN)/pytest
+
+seed-benchmark: db
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py seed_benchmark --volume year3
+
+bench: db
+	$(PYTHON) manage.py migrate --noinput
+	$(PYTHON) manage.py bench
+
+clean:
+	rm -rf $(VENV) staticfiles artifacts .pytest_cache

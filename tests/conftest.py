@@ -1,0 +1,57 @@
+"""Shared fixtures: an organisation with users of every role, and an outsider org."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from renoz.accounts.models import Organization, Role, User
+
+PASSWORD = "correct-horse-battery"  # noqa: S105 - test-only
+
+
+def make_user(org: Organization, role: str, email: str | None = None) -> User:
+    email = email or f"{role}@{org.name.lower().replace(' ', '-')}.test"
+    return User.objects.create_user(
+        email=email, password=PASSWORD, organization=org, role=role, full_name=role.title()
+    )
+
+
+@pytest.fixture
+def org(db) -> Organization:
+    return Organization.objects.create(name="Renoz Energy", timezone="Australia/Sydney")
+
+
+@pytest.fixture
+def other_org(db) -> Organization:
+    return Organization.objects.create(name="Outsider Pty Ltd", timezone="Australia/Perth")
+
+
+@pytest.fixture
+def owner(org) -> User:
+    return make_user(org, Role.ADMIN)
+
+
+@pytest.fixture
+def colleague(org) -> User:
+    return make_user(org, Role.SALES)
+
+
+@pytest.fixture
+def outsider(other_org) -> User:
+    return make_user(other_org, Role.ADMIN)
+
+
+@pytest.fixture
+def users_by_role(org) -> dict[str, User]:
+    return {role.value: make_user(org, role.value) for role in Role}
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Each test starts with an empty cache (tests use their own Redis database)."""
+    try:
+        cache.clear()
+    except Exception:  # noqa: BLE001 - a test may have pointed the cache at a dead Redis
+        pass
+    yield
