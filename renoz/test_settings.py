@@ -12,3 +12,4 @@ CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CACHES["default"]["LOCATION"] = REDIS_URL
+DASHBOARD_REFRESH_ON_WRITE = False

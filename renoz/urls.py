@@ -9,5 +9,8 @@ urlpatterns = [
     path("accounts/", include("renoz.accounts.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("api/dashboard/", include("dashboard.api_urls")),
+    path("dashboard/targets/", include("targets.urls")),
+    path("dashboard/drill/", include("dashboard.drill_urls")),
     path("", include("dashboard.urls")),
 ]

@@ -1,0 +1,273 @@
+"""The hybrid reader: whole days from the materialized views, the rest live.
+
+A view is trusted for local days before its watermark (the local day of its last refresh)
+that no write has touched since (DirtyDay). Every other instant is read from the base
+tables with the same event SQL (dashboard.sources). Callers ask for totals or daily values
+over a list of windows; `mode="live"` skips the views entirely, as the reference path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db import connection
+
+from dashboard.periods import local_date, local_midnight
+from dashboard.sources import SOURCES, Source
+
+MAX_DIRTY_SPANS = 12  # more spans than this are merged into one live stretch
+Key = tuple  # (day or None, *dims)
+
+
+@dataclass(frozen=True)
+class ViewCoverage:
+    """Which local days a view may answer for one organisation."""
+
+    watermark_day: dt.date | None  # view rows are complete for days before this
+    excluded: tuple[tuple[dt.date, dt.date], ...]  # dirty spans [lo, hi) to read live
+
+    def view_days(self, lo: dt.date | None, hi: dt.date) -> list[tuple[dt.date | None, dt.date]]:
+        """The sub-ranges [lo, hi) of days the view answers (lo None means since ever)."""
+        if self.watermark_day is None:
+            return []
+        hi = min(hi, self.watermark_day)
+        if lo is not None and lo >= hi:
+            return []
+        spans: list[tuple[dt.date | None, dt.date]] = []
+        cursor = lo
+        for ex_lo, ex_hi in self.excluded:
+            if ex_hi <= (cursor or dt.date.min) or ex_lo >= hi:
+                continue
+            if cursor is None or ex_lo > cursor:
+                spans.append((cursor, min(ex_lo, hi)))
+            cursor = max(cursor or dt.date.min, ex_hi)
+            if cursor >= hi:
+                break
+        if cursor is None or cursor < hi:
+            spans.append((cursor, hi))
+        return [s for s in spans if s[0] is None or s[0] < s[1]]
+
+
+def _merge_days(days: list[dt.date]) -> tuple[tuple[dt.date, dt.date], ...]:
+    spans: list[list[dt.date]] = []
+    for day in sorted(set(days)):
+        if spans and day <= spans[-1][1]:
+            spans[-1][1] = day + dt.timedelta(days=1)
+        else:
+            spans.append([day, day + dt.timedelta(days=1)])
+    if len(spans) > MAX_DIRTY_SPANS:
+        spans = [[spans[0][0], spans[-1][1]]]
+    return tuple((a, b) for a, b in spans)
+
+
+def load_coverage(org_id: int, tz: zoneinfo.ZoneInfo) -> dict[str, ViewCoverage]:
+    """Watermarks and dirty days for every view, in one query."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT view_name, refreshed_at, NULL::date FROM dashboard_viewrefresh
+            UNION ALL
+            SELECT DISTINCT view_name, NULL::timestamptz, day FROM dashboard_dirtyday
+             WHERE organization_id = %(org)s
+            """,
+            {"org": org_id},
+        )
+        rows = cursor.fetchall()
+    watermarks: dict[str, dt.date] = {}
+    dirty: dict[str, list[dt.date]] = defaultdict(list)
+    for view, refreshed_at, day in rows:
+        if refreshed_at is not None:
+            watermarks[view] = local_date(refreshed_at, tz)
+        else:
+            dirty[view].append(day)
+    return {
+        s.view: ViewCoverage(watermarks.get(s.view), _merge_days(dirty.get(s.view, [])))
+        for s in SOURCES.values()
+    }
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """[start, end) in instants; start is None (since ever) or a local midnight."""
+
+    start: dt.datetime | None
+    end: dt.datetime
+
+
+def _plan(
+    window: TimeWindow, coverage: ViewCoverage | None, tz: zoneinfo.ZoneInfo
+) -> tuple[list[tuple[dt.date | None, dt.date]], list[tuple[dt.datetime | None, dt.datetime]]]:
+    """Split a window into view day-ranges and live instant-ranges that tile it exactly."""
+    lo_day = local_date(window.start, tz) if window.start is not None else None
+    # Days strictly before the end's local day are whole; the end's own day is partial
+    # unless the end is that day's midnight, in which case it is not in the window at all.
+    hi_day = local_date(window.end, tz)
+    if window.start is not None and window.end <= window.start:
+        return [], []
+    view_spans = coverage.view_days(lo_day, hi_day) if coverage else []
+    live: list[tuple[dt.datetime | None, dt.datetime]] = []
+    cursor: dt.datetime | None = window.start
+    for span_lo, span_hi in view_spans:
+        span_start = local_midnight(span_lo, tz) if span_lo is not None else None
+        if span_start is not None and (cursor is None or cursor < span_start):
+            live.append((cursor, span_start))
+        cursor = local_midnight(span_hi, tz)
+    if cursor is None or cursor < window.end:
+        live.append((cursor, window.end))
+    return view_spans, live
+
+
+def _num(value):
+    return value if value is not None else 0
+
+
+class Frame:
+    """Measure sums keyed by (day or None, *dims), per window."""
+
+    def __init__(self, source: Source, n_windows: int):
+        self.source = source
+        self.data: list[dict[Key, list]] = [
+            defaultdict(lambda: [0] * len(source.measures)) for _ in range(n_windows)
+        ]
+
+    def add(self, idx: int, key: Key, values) -> None:
+        acc = self.data[idx][key]
+        for i, value in enumerate(values):
+            acc[i] += _num(value)
+
+    def total(self, idx: int, measure: str, **dims) -> int | Decimal:
+        m = self.source.measures.index(measure)
+        d_index = {name: i for i, name in enumerate(self.source.dims)}
+        out = 0
+        for key, values in self.data[idx].items():
+            if all(
+                key[1 + d_index[k]] in (v if isinstance(v, (list, tuple, set)) else (v,))
+                for k, v in dims.items()
+            ):
+                out += values[m]
+        return out
+
+    def by_day(self, idx: int, measure: str, **dims) -> dict[dt.date, int | Decimal]:
+        m = self.source.measures.index(measure)
+        d_index = {name: i for i, name in enumerate(self.source.dims)}
+        out: dict[dt.date, int | Decimal] = defaultdict(int)
+        for key, values in self.data[idx].items():
+            if all(
+                key[1 + d_index[k]] in (v if isinstance(v, (list, tuple, set)) else (v,))
+                for k, v in dims.items()
+            ):
+                out[key[0]] += values[m]
+        return out
+
+    def by_dim(self, idx: int, measure: str, dim: str) -> dict[str, int | Decimal]:
+        m = self.source.measures.index(measure)
+        d = self.source.dims.index(dim)
+        out: dict[str, int | Decimal] = defaultdict(int)
+        for key, values in self.data[idx].items():
+            out[key[1 + d]] += values[m]
+        return out
+
+
+def read(
+    org_id: int,
+    tz: zoneinfo.ZoneInfo,
+    source: Source,
+    windows: list[TimeWindow],
+    *,
+    daily: bool = False,
+    mode: str = "hybrid",
+    coverage: dict[str, ViewCoverage] | None = None,
+) -> Frame:
+    """Sum a source's measures over each window: from the view where it is trusted, else live."""
+    frame = Frame(source, len(windows))
+    cov = None
+    if mode == "hybrid":
+        cov = (coverage or load_coverage(org_id, tz)).get(source.view)
+    view_parts: list[tuple[int, dt.date | None, dt.date]] = []
+    live_parts: list[tuple[int, dt.datetime | None, dt.datetime]] = []
+    for idx, window in enumerate(windows):
+        spans, live = _plan(window, cov, tz)
+        view_parts += [(idx, lo, hi) for lo, hi in spans]
+        live_parts += [(idx, lo, hi) for lo, hi in live]
+    if view_parts:
+        _read_view(org_id, source, view_parts, daily, frame)
+    if live_parts:
+        _read_live(org_id, tz, source, live_parts, daily, frame)
+    return frame
+
+
+def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame) -> None:
+    dims = ", ".join(source.dims)
+    sums = ", ".join(f"SUM({m})" for m in source.measures)
+    group = ", ".join(["day"] * daily + list(source.dims))
+    select = ", ".join(["day"] * daily + list(source.dims) + [sums])
+    params: dict = {"org": org_id}
+    conditions = []
+    for n, (_, lo, hi) in enumerate(parts):
+        params[f"lo{n}"], params[f"hi{n}"] = lo, hi
+        conditions.append(
+            f"(day < %(hi{n})s" + (f" AND day >= %(lo{n})s)" if lo is not None else ")")
+        )
+    # One statement per window keeps each window's sums apart without FILTER per measure.
+    by_window: dict[int, list[str]] = defaultdict(list)
+    for n, (idx, _, _) in enumerate(parts):
+        by_window[idx].append(conditions[n])
+    statements = []
+    for idx, conds in by_window.items():
+        where = " OR ".join(conds)
+        group_by = f" GROUP BY {group}" if group else ""
+        statements.append(
+            f"SELECT {idx} AS idx, {select} FROM {source.view} "
+            f"WHERE organization_id = %(org)s AND ({where}){group_by}"
+        )
+    sql = " UNION ALL ".join(statements)
+    del dims
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    width = daily + len(source.dims)
+    for row in rows:
+        idx = row[0]
+        key_parts = row[1 : 1 + width]
+        day = key_parts[0] if daily else None
+        dim_values = tuple(key_parts[1:] if daily else key_parts)
+        frame.add(idx, (day, *dim_values), row[1 + width :])
+
+
+def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame) -> None:
+    dims = list(source.dims)
+    sums = ", ".join(f"SUM(ev.{m})" for m in source.measures)
+    day_expr = "(ev.ts AT TIME ZONE %(tz)s)::date"
+    select = ", ".join(
+        ["w.idx"] + ([day_expr] if daily else []) + [f"ev.{d}" for d in dims] + [sums]
+    )
+    group_n = ", ".join(str(i + 1) for i in range(1 + daily + len(dims)))
+    sql = f"""
+        SELECT {select}
+        FROM (SELECT idx, COALESCE(a, '-infinity'::timestamptz) AS a, b
+                FROM unnest(%(w_idx)s::int[], %(w_a)s::timestamptz[], %(w_b)s::timestamptz[])
+                  AS u(idx, a, b)) w
+        CROSS JOIN LATERAL ({source.events_sql}) ev
+        GROUP BY {group_n}
+    """
+    params = {
+        "org": org_id,
+        "tz": str(tz),
+        "w_idx": [p[0] for p in parts],
+        "w_a": [p[1] for p in parts],
+        "w_b": [p[2] for p in parts],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    width = daily + len(dims)
+    for row in rows:
+        idx = row[0]
+        key_parts = row[1 : 1 + width]
+        day = key_parts[0] if daily else None
+        dim_values = tuple(key_parts[1:] if daily else key_parts)
+        frame.add(idx, (day, *dim_values), row[1 + width :])

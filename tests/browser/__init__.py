@@ -1,0 +1,1 @@
+"""End-to-end tests: Playwright driving the system Chromium against the live server."""
