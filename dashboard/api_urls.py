@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from dashboard import api
+
+urlpatterns = [
+    path("metrics", api.metrics, name="api-metrics"),
+    path("timeseries", api.timeseries, name="api-timeseries"),
+]

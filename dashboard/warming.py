@@ -1,0 +1,55 @@
+"""Nightly precompute: warm the cache for organisations active in the last 7 days, over the
+default layouts' metrics and the common presets, at 2 AM in each organisation's timezone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+
+from django.utils import timezone
+
+from dashboard.metrics import METRICS
+from dashboard.periods import parse_state
+from dashboard.queries import default_interval, get_dashboard_metrics, get_timeseries
+
+log = logging.getLogger("renoz.dashboard.warming")
+WARM_HOUR = 2
+COMMON_PRESETS = ("this_month", "last_month", "last_30_days", "this_quarter", "this_financial_year", "today")
+COMMON_COMPARES = ("previous_period", "previous_year")
+TIMESERIES_METRICS = ("revenue", "kwh_deployed", "jobs_completed", "warranty_claims", "pipeline_value")
+
+
+def active_organizations(since_days: int = 7):
+    from renoz.accounts.models import Organization, User
+
+    cutoff = timezone.now() - dt.timedelta(days=since_days)
+    active = User.objects.filter(last_login__gte=cutoff).values("organization_id")
+    return Organization.objects.filter(pk__in=active)
+
+
+def warm_organization(organization, presets=COMMON_PRESETS, compares=COMMON_COMPARES) -> int:
+    """Compute and cache what the default layouts ask for; returns the number of entries."""
+    keys = list(METRICS)
+    count = 0
+    for preset in presets:
+        for compare in compares:
+            state = parse_state({"range": preset, "compare": compare}, organization)
+            get_dashboard_metrics(organization, state, keys)
+            count += 1
+            for metric in TIMESERIES_METRICS:
+                get_timeseries(organization, state, metric, default_interval(state))
+                count += 1
+    return count
+
+
+def warm_due_organizations(*, force: bool = False) -> int:
+    """Warm each active organisation whose local hour is WARM_HOUR (or all, when forced)."""
+    warmed = 0
+    for organization in active_organizations():
+        local_hour = timezone.now().astimezone(zoneinfo.ZoneInfo(organization.timezone)).hour
+        if force or local_hour == WARM_HOUR:
+            entries = warm_organization(organization)
+            log.info("warmed %s (%d entries)", organization.name, entries)
+            warmed += 1
+    return warmed
