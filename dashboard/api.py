@@ -38,7 +38,11 @@ def attach_targets(organization, state, payload: dict) -> dict:
     for key, entry in payload["metrics"].items():
         target = progress.get(key)
         entry["target"] = (
-            {"value": target["value"], "progress_pct": target["progress_pct"], "status": target["status"]}
+            {
+                "value": target["value"],
+                "progress_pct": target["progress_pct"],
+                "status": target["status"],
+            }
             if target
             else None
         )

@@ -158,13 +158,11 @@ class DashboardState:
         return urlencode({**self.params(), **extra})
 
     def cache_token(self) -> str:
-        """A stable key part: the resolved dates and the elapsed cut, never the wall clock."""
-        parts = [f"{self.range.start}_{self.range.end}"]
-        if self.to_date:
-            # Tricky: running ranges change every minute; key on the minute so a cached value
-            # is never older than the TTL allows, and equal requests share it.
-            parts.append(self.range.end_at.astimezone(dt.UTC).strftime("%Y%m%d%H%M"))
-        return ":".join(parts)
+        """A stable key part: the resolved dates, never the wall clock.
+
+        A running range's value moves with time; the cache TTL bounds how stale it can be.
+        """
+        return f"{self.range.start}_{self.range.end}"
 
     def compare_token(self) -> str:
         if not self.comparison:

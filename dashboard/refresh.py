@@ -48,7 +48,10 @@ def refresh_view(view: str) -> dict:
             sql.SQL("CONCURRENTLY") if concurrently else sql.SQL(""), sql.Identifier(view)
         )
         cursor.execute(statement)
-        cursor.execute("DELETE FROM dashboard_dirtyday WHERE view_name = %s", [view])
+        cursor.execute(
+            "DELETE FROM dashboard_dirtyday WHERE view_name = %s RETURNING organization_id", [view]
+        )
+        touched = {row[0] for row in cursor.fetchall()}
         cleared = cursor.rowcount
         duration_ms = int((time.perf_counter() - started) * 1000)
         cursor.execute(
@@ -73,16 +76,28 @@ def refresh_view(view: str) -> dict:
         "ms": duration_ms,
         "cleared": cleared,
         "watermark": snapshot_at,
+        "organizations": touched,
     }
 
 
-def refresh_views(views: list[str] | None = None) -> list[dict]:
-    """Refresh the given views (all by default), then invalidate every organisation's cache."""
+def refresh_views(views: list[str] | None = None, *, bump_all: bool = False) -> list[dict]:
+    """Refresh the given views (all by default) and bump the data version of every organisation
+    whose view rows changed.
+
+    Tricky: the hybrid read is exact before and after a refresh, so a refresh changes no number
+    for rows written through the ORM; the organisations it bumps are those with dirty-day
+    markers (their rows moved since the last refresh). `bump_all` is for bulk loads that
+    bypassed the ORM (seeding, imports): every organisation's cache is dropped.
+    """
     from dashboard.cache import bump_data_version
     from renoz.accounts.models import Organization
 
     results = [refresh_view(v) for v in (views or VIEW_NAMES)]
-    for org_id in Organization.objects.values_list("pk", flat=True):
+    if bump_all:
+        touched = set(Organization.objects.values_list("pk", flat=True))
+    else:
+        touched = set().union(*(r.get("organizations", set()) for r in results))
+    for org_id in touched:
         bump_data_version(org_id)
     return results
 

@@ -15,9 +15,22 @@ from dashboard.queries import default_interval, get_dashboard_metrics, get_times
 
 log = logging.getLogger("renoz.dashboard.warming")
 WARM_HOUR = 2
-COMMON_PRESETS = ("this_month", "last_month", "last_30_days", "this_quarter", "this_financial_year", "today")
+COMMON_PRESETS = (
+    "this_month",
+    "last_month",
+    "last_30_days",
+    "this_quarter",
+    "this_financial_year",
+    "today",
+)
 COMMON_COMPARES = ("previous_period", "previous_year")
-TIMESERIES_METRICS = ("revenue", "kwh_deployed", "jobs_completed", "warranty_claims", "pipeline_value")
+TIMESERIES_METRICS = (
+    "revenue",
+    "kwh_deployed",
+    "jobs_completed",
+    "warranty_claims",
+    "pipeline_value",
+)
 
 
 def active_organizations(since_days: int = 7):

@@ -21,10 +21,21 @@ def local(org, y, m, d, hh=10):
 @pytest.fixture
 def orders(org, other_org):
     """Known orders: 3 in Q3 FY27 in Sydney time, one just before midnight UTC boundary."""
-    cust = Customer.objects.create(organization=org, name="Acme", kind="commercial", state="NSW",
-                                   created_at=local(org, 2025, 1, 1))
-    product = Product.objects.create(organization=org, sku="B10", name="Battery", category="battery",
-                                     capacity_kwh=Decimal(10), unit_price_cents=1_000_000)
+    cust = Customer.objects.create(
+        organization=org,
+        name="Acme",
+        kind="commercial",
+        state="NSW",
+        created_at=local(org, 2025, 1, 1),
+    )
+    product = Product.objects.create(
+        organization=org,
+        sku="B10",
+        name="Battery",
+        category="battery",
+        capacity_kwh=Decimal(10),
+        unit_price_cents=1_000_000,
+    )
     rows = [
         (local(org, 2026, 7, 1, 0), 1_000_000, "confirmed"),  # local midnight, 30 Jun 14:00 UTC
         (local(org, 2026, 8, 15), 2_500_000, "fulfilled"),
@@ -33,13 +44,34 @@ def orders(org, other_org):
         (local(org, 2025, 8, 1), 4_000_000, "fulfilled"),  # previous year
     ]
     for i, (at, cents, status) in enumerate(rows):
-        order = Order.objects.create(organization=org, customer=cust, number=f"SO-{i}", status=status,
-                                     ordered_at=at, created_at=at, total_cents=cents)
-        OrderItem.objects.create(organization=org, order=order, product=product, quantity=1,
-                                 unit_price_cents=cents, kwh=Decimal(10))
-    other = Customer.objects.create(organization=other_org, name="Other", kind="commercial", state="WA")
-    Order.objects.create(organization=other_org, customer=other, number="X-1", status="confirmed",
-                         ordered_at=local(org, 2026, 8, 1), total_cents=123_456_789)
+        order = Order.objects.create(
+            organization=org,
+            customer=cust,
+            number=f"SO-{i}",
+            status=status,
+            ordered_at=at,
+            created_at=at,
+            total_cents=cents,
+        )
+        OrderItem.objects.create(
+            organization=org,
+            order=order,
+            product=product,
+            quantity=1,
+            unit_price_cents=cents,
+            kwh=Decimal(10),
+        )
+    other = Customer.objects.create(
+        organization=other_org, name="Other", kind="commercial", state="WA"
+    )
+    Order.objects.create(
+        organization=other_org,
+        customer=other,
+        number="X-1",
+        status="confirmed",
+        ordered_at=local(org, 2026, 8, 1),
+        total_cents=123_456_789,
+    )
     refresh_views()
 
 
@@ -47,7 +79,12 @@ def test_metrics_match_the_contract_field_for_field(client, owner, orders):
     client.force_login(owner)
     response = client.get(
         "/api/dashboard/metrics",
-        {"from": "2026-07-01", "to": "2026-09-30", "compare": "previous_year", "metrics": "revenue,orders"},
+        {
+            "from": "2026-07-01",
+            "to": "2026-09-30",
+            "compare": "previous_year",
+            "metrics": "revenue,orders",
+        },
     )
     assert response.status_code == 200
     body = response.json()
@@ -58,7 +95,16 @@ def test_metrics_match_the_contract_field_for_field(client, owner, orders):
     assert body["comparison"] == {"kind": "previous_year", "from": "2025-07-01", "to": "2025-09-30"}
     dt.datetime.fromisoformat(body["as_of"])
     revenue = body["metrics"]["revenue"]
-    assert set(revenue) == {"value", "unit", "previous", "change", "change_pct", "trend", "good", "target"}
+    assert set(revenue) == {
+        "value",
+        "unit",
+        "previous",
+        "change",
+        "change_pct",
+        "trend",
+        "good",
+        "target",
+    }
     assert revenue["value"] == 1_000_000 + 2_500_000 + 700_000
     assert revenue["previous"] == 4_000_000
     assert revenue["change"] == 200_000
@@ -72,7 +118,13 @@ def test_timeseries_buckets_by_local_month(client, owner, orders):
     client.force_login(owner)
     response = client.get(
         "/api/dashboard/timeseries",
-        {"metric": "revenue", "interval": "month", "from": "2026-07-01", "to": "2026-09-30", "compare": "previous_year"},
+        {
+            "metric": "revenue",
+            "interval": "month",
+            "from": "2026-07-01",
+            "to": "2026-09-30",
+            "compare": "previous_year",
+        },
     )
     assert response.status_code == 200
     points = response.json()["points"]

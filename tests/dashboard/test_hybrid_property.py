@@ -66,14 +66,26 @@ def apply(op: str, n: int, days_ago: int, org, history) -> None:
     if op in ("new_order", "backdated_order"):
         at = now - dt.timedelta(minutes=n % 600) if op == "new_order" else at
         order = Order.objects.create(
-            organization=org, customer=history["customers"][n % len(history["customers"])],
-            number=f"P-{n}-{days_ago}-{Order.objects.count()}", status="confirmed", ordered_at=at, created_at=at,
+            organization=org,
+            customer=history["customers"][n % len(history["customers"])],
+            number=f"P-{n}-{days_ago}-{Order.objects.count()}",
+            status="confirmed",
+            ordered_at=at,
+            created_at=at,
             total_cents=2_400_000,
         )
-        OrderItem.objects.create(organization=org, order=order, product=history["battery"], quantity=2,
-                                 unit_price_cents=1_200_000, kwh=Decimal("20.00"))
+        OrderItem.objects.create(
+            organization=org,
+            order=order,
+            product=history["battery"],
+            quantity=2,
+            unit_price_cents=1_200_000,
+            kwh=Decimal("20.00"),
+        )
     elif op == "cancel_order":
-        order = _nth(Order.objects.filter(organization=org, status__in=["confirmed", "fulfilled"]), n)
+        order = _nth(
+            Order.objects.filter(organization=org, status__in=["confirmed", "fulfilled"]), n
+        )
         if order:
             order.status = "cancelled"
             order.save()
@@ -84,10 +96,22 @@ def apply(op: str, n: int, days_ago: int, org, history) -> None:
             opp.closed_at = max(opp.created_at, at)
             opp.save()
     elif op == "new_opportunity":
-        Opportunity.objects.create(organization=org, customer=history["customers"][0], name="New",
-                                   stage="qualified", value_cents=n * 100, probability=25, created_at=at)
+        Opportunity.objects.create(
+            organization=org,
+            customer=history["customers"][0],
+            name="New",
+            stage="qualified",
+            value_cents=n * 100,
+            probability=25,
+            created_at=at,
+        )
     elif op in ("complete_job", "cancel_job"):
-        job = _nth(InstallationJob.objects.filter(organization=org, status__in=["scheduled", "in_progress"]), n)
+        job = _nth(
+            InstallationJob.objects.filter(
+                organization=org, status__in=["scheduled", "in_progress"]
+            ),
+            n,
+        )
         if job:
             if op == "complete_job":
                 job.status, job.completed_at = "completed", max(job.created_at, at)
@@ -105,7 +129,9 @@ def apply(op: str, n: int, days_ago: int, org, history) -> None:
             customer.archived_at = max(customer.created_at, at)
             customer.save()
     elif op == "stale_watermark":
-        ViewRefresh.objects.update(refreshed_at=F("refreshed_at") - dt.timedelta(days=days_ago % 40))
+        ViewRefresh.objects.update(
+            refreshed_at=F("refreshed_at") - dt.timedelta(days=days_ago % 40)
+        )
     elif op == "refresh":
         refresh_views()
 
@@ -115,13 +141,17 @@ ranges = st.one_of(
     st.builds(
         lambda start, length: {
             "from": (timezone.localdate() - dt.timedelta(days=start)).isoformat(),
-            "to": (timezone.localdate() - dt.timedelta(days=start) + dt.timedelta(days=length)).isoformat(),
+            "to": (
+                timezone.localdate() - dt.timedelta(days=start) + dt.timedelta(days=length)
+            ).isoformat(),
         },
         st.integers(0, 850),
         st.integers(0, 400),
     ),
 )
-ops = st.lists(st.tuples(st.sampled_from(OPS), st.integers(0, 10_000), st.integers(0, 700)), max_size=6)
+ops = st.lists(
+    st.tuples(st.sampled_from(OPS), st.integers(0, 10_000), st.integers(0, 700)), max_size=6
+)
 
 
 @HYPOTHESIS
@@ -131,7 +161,9 @@ def test_hybrid_metrics_equal_live(org, history, changes, params, compare):
         apply(op, n, days_ago, org, history)
     state = parse_state({**params, "compare": compare}, org)
     keys = list(METRICS)
-    assert get_metrics_comparison(org, state, keys) == get_metrics_comparison(org, state, keys, mode="live")
+    assert get_metrics_comparison(org, state, keys) == get_metrics_comparison(
+        org, state, keys, mode="live"
+    )
 
 
 @HYPOTHESIS
@@ -153,7 +185,11 @@ def test_hybrid_timeseries_equal_live(org, history, changes, params, compare, me
 
 def test_backdated_change_is_read_live_until_refresh(org, history):
     """A cancellation of an old order shows at once, through a dirty-day marker."""
-    old = Order.objects.filter(organization=org, status__in=["confirmed", "fulfilled"]).order_by("ordered_at").first()
+    old = (
+        Order.objects.filter(organization=org, status__in=["confirmed", "fulfilled"])
+        .order_by("ordered_at")
+        .first()
+    )
     day = timezone.localtime(old.ordered_at, org.tz).date()
     state = parse_state({"from": day.isoformat(), "to": day.isoformat(), "compare": "none"}, org)
     before = get_metrics_comparison(org, state, ["revenue"])["revenue"]["value"]

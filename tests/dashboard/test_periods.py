@@ -23,14 +23,20 @@ def state(params, now, organization=None):
 
 def test_this_month_is_to_date_and_compares_same_elapsed_span_of_last_month():
     s = state({"range": "this_month", "compare": "previous_period"}, at(2026, 11, 22, 14, 30))
-    assert (s.range.start, s.range.end, s.to_date) == (dt.date(2026, 11, 1), dt.date(2026, 11, 30), True)
+    assert (s.range.start, s.range.end, s.to_date) == (
+        dt.date(2026, 11, 1),
+        dt.date(2026, 11, 30),
+        True,
+    )
     assert (s.comparison.start, s.comparison.end) == (dt.date(2026, 10, 1), dt.date(2026, 10, 22))
     assert s.comparison.end_at == at(2026, 10, 22, 14, 30)
 
 
 def test_previous_year_maps_29_february_to_28_february():
     assert shift_year(dt.date(2024, 2, 29)) == dt.date(2023, 2, 28)
-    s = state({"from": "2024-02-01", "to": "2024-02-29", "compare": "previous_year"}, at(2026, 1, 1))
+    s = state(
+        {"from": "2024-02-01", "to": "2024-02-29", "compare": "previous_year"}, at(2026, 1, 1)
+    )
     assert (s.comparison.start, s.comparison.end) == (dt.date(2023, 2, 1), dt.date(2023, 2, 28))
     assert s.to_date is False
 
@@ -48,7 +54,9 @@ def test_quarters_and_previous_period_of_a_custom_range():
     s = state({"range": "last_quarter", "compare": "previous_period"}, at(2026, 11, 22))
     assert (s.range.start, s.range.end) == (dt.date(2026, 7, 1), dt.date(2026, 9, 30))
     assert (s.comparison.start, s.comparison.end) == (dt.date(2026, 4, 1), dt.date(2026, 6, 30))
-    s = state({"from": "2026-03-10", "to": "2026-03-19", "compare": "previous_period"}, at(2026, 11, 22))
+    s = state(
+        {"from": "2026-03-10", "to": "2026-03-19", "compare": "previous_period"}, at(2026, 11, 22)
+    )
     assert (s.comparison.start, s.comparison.end) == (dt.date(2026, 2, 28), dt.date(2026, 3, 9))
 
 
@@ -56,23 +64,31 @@ def test_days_are_local_and_safe_across_daylight_saving():
     # Sydney leaves DST on 5 April 2026: that local day is 25 hours long.
     s = state({"from": "2026-04-05", "to": "2026-04-05", "compare": "none"}, at(2026, 11, 22))
     assert s.range.start_at.utcoffset() == dt.timedelta(hours=11)
-    assert s.range.end_at.astimezone(dt.UTC) - s.range.start_at.astimezone(dt.UTC) == dt.timedelta(hours=25)
+    assert s.range.end_at.astimezone(dt.UTC) - s.range.start_at.astimezone(dt.UTC) == dt.timedelta(
+        hours=25
+    )
     # And enters DST on 4 October 2026: a 23-hour day.
     s = state({"from": "2026-10-04", "to": "2026-10-04", "compare": "none"}, at(2026, 11, 22))
-    assert s.range.end_at.astimezone(dt.UTC) - s.range.start_at.astimezone(dt.UTC) == dt.timedelta(hours=23)
+    assert s.range.end_at.astimezone(dt.UTC) - s.range.start_at.astimezone(dt.UTC) == dt.timedelta(
+        hours=23
+    )
 
 
 def test_local_today_differs_from_utc_today():
     # 23:30 UTC on 21 Nov is 10:30 on 22 Nov in Sydney.
     s = state({"range": "today"}, dt.datetime(2026, 11, 21, 23, 30, tzinfo=dt.UTC))
     assert s.range.start == dt.date(2026, 11, 22)
-    perth = state({"range": "today"}, dt.datetime(2026, 11, 21, 23, 30, tzinfo=dt.UTC), org("Australia/Perth"))
+    perth = state(
+        {"range": "today"}, dt.datetime(2026, 11, 21, 23, 30, tzinfo=dt.UTC), org("Australia/Perth")
+    )
     assert perth.range.start == dt.date(2026, 11, 22)
     assert perth.range.start_at.utcoffset() == dt.timedelta(hours=8)
 
 
 def test_state_round_trips_through_the_url():
-    s = state({"from": "2026-07-01", "to": "2026-09-30", "compare": "previous_year"}, at(2026, 11, 22))
+    s = state(
+        {"from": "2026-07-01", "to": "2026-09-30", "compare": "previous_year"}, at(2026, 11, 22)
+    )
     again = state(dict(p.split("=") for p in s.querystring().split("&")), at(2026, 11, 22))
     assert again == s
 

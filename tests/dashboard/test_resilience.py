@@ -63,7 +63,9 @@ def test_api_answers_from_the_database_when_redis_is_down(request, client, owner
             timings.append(time.perf_counter() - started)
             assert response.status_code == 200
             body = response.json()
-            assert {k: {f: v[f] for f in expected[k]} for k, v in body["metrics"].items()} == expected
+            assert {
+                k: {f: v[f] for f in expected[k]} for k, v in body["metrics"].items()
+            } == expected
         health = client.get("/healthz")
         assert health.status_code == 503
         assert health.json()["checks"]["redis"]["ok"] is False

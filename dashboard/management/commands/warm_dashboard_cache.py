@@ -9,7 +9,9 @@ class Command(BaseCommand):
     help = "Warm the dashboard cache for active organisations (or all with --all)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--all", action="store_true", help="Warm every organisation, not just active ones")
+        parser.add_argument(
+            "--all", action="store_true", help="Warm every organisation, not just active ones"
+        )
 
     def handle(self, *args, **options):
         orgs = list(Organization.objects.all() if options["all"] else active_organizations())

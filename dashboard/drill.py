@@ -1,0 +1,864 @@
+"""Drill-down: the records behind every metric, and the figure each list adds up to.
+
+Each drill set (the `drill` of a Metric) is a queryset function
+`(organization, user, window_start, window_end)` selecting exactly the rows that
+dashboard.sources counts for that window: range sets by their timestamp in [start, end),
+state sets as they stood at the instant `window_end`. `metric_summary` aggregates a set the
+way the metric does, so a list's header equals the KPI (tests prove it against
+dashboard.queries.compute_values). Technicians see only their own jobs, and no other set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.urls import reverse
+
+from dashboard.metrics import METRICS, Metric
+from dashboard.periods import DashboardState, Window, local_midnight, parse_state
+from dashboard.queries import INTERVALS, buckets, default_interval
+from renoz.accounts.models import Role
+from renoz.operations.models import (
+    REVENUE_STATUSES,
+    Activity,
+    ActivityKind,
+    ClaimKind,
+    ClaimStatus,
+    Customer,
+    CustomerKind,
+    InstallationJob,
+    JobStatus,
+    Opportunity,
+    Order,
+    OrderStatus,
+    Stage,
+    WarrantyClaim,
+)
+
+PAGE_SIZE = 50
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_SEARCH_LENGTH = 100
+
+
+# --- The querysets ---------------------------------------------------------------------------
+
+
+def _own_jobs(qs: QuerySet, user) -> QuerySet:
+    if user is not None and getattr(user, "role", None) == Role.TECHNICIAN:
+        return qs.filter(technician_id=user.pk)
+    return qs
+
+
+def orders(organization, user, window_start, window_end) -> QuerySet:
+    """Confirmed or fulfilled orders by ordered_at in [start, end)."""
+    return Order.objects.for_org(organization).filter(
+        status__in=REVENUE_STATUSES, ordered_at__gte=window_start, ordered_at__lt=window_end
+    )
+
+
+def opportunities_closed(organization, user, window_start, window_end) -> QuerySet:
+    """Opportunities closed (won or lost) by closed_at in [start, end)."""
+    return Opportunity.objects.for_org(organization).filter(
+        closed_at__isnull=False, closed_at__gte=window_start, closed_at__lt=window_end
+    )
+
+
+def opportunities_open(organization, user, window_start, window_end) -> QuerySet:
+    """Opportunities open at T = window_end: created before T and not closed before T."""
+    return (
+        Opportunity.objects.for_org(organization)
+        .filter(created_at__lt=window_end)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=window_end))
+    )
+
+
+def jobs(organization, user, window_start, window_end) -> QuerySet:
+    """Installation jobs completed by completed_at in [start, end) (technicians: their own)."""
+    qs = InstallationJob.objects.for_org(organization).filter(
+        status=JobStatus.COMPLETED,
+        completed_at__isnull=False,
+        completed_at__gte=window_start,
+        completed_at__lt=window_end,
+    )
+    return _own_jobs(qs, user)
+
+
+def jobs_active(organization, user, window_start, window_end) -> QuerySet:
+    """Jobs active at T = window_end: created before T, neither completed nor cancelled before T."""
+    qs = (
+        InstallationJob.objects.for_org(organization)
+        .filter(created_at__lt=window_end)
+        .exclude(completed_at__lt=window_end)
+        .exclude(cancelled_at__lt=window_end)
+    )
+    return _own_jobs(qs, user)
+
+
+def claims(organization, user, window_start, window_end) -> QuerySet:
+    """Warranty claims by opened_at in [start, end)."""
+    return WarrantyClaim.objects.for_org(organization).filter(
+        opened_at__gte=window_start, opened_at__lt=window_end
+    )
+
+
+def claims_open(organization, user, window_start, window_end) -> QuerySet:
+    """Claims open at T = window_end: opened before T and not resolved before T."""
+    return (
+        WarrantyClaim.objects.for_org(organization)
+        .filter(opened_at__lt=window_end)
+        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=window_end))
+    )
+
+
+def customers(organization, user, window_start, window_end) -> QuerySet:
+    """Customers by created_at in [start, end)."""
+    return Customer.objects.for_org(organization).filter(
+        created_at__gte=window_start, created_at__lt=window_end
+    )
+
+
+def customers_active(organization, user, window_start, window_end) -> QuerySet:
+    """Customers at T = window_end: created before T and not archived before T."""
+    return (
+        Customer.objects.for_org(organization)
+        .filter(created_at__lt=window_end)
+        .filter(Q(archived_at__isnull=True) | Q(archived_at__gte=window_end))
+    )
+
+
+def activities(organization, user, window_start, window_end) -> QuerySet:
+    """Activities by occurred_at in [start, end)."""
+    return Activity.objects.for_org(organization).filter(
+        occurred_at__gte=window_start, occurred_at__lt=window_end
+    )
+
+
+# --- How each set is shown -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: `attr` is a dotted path on the row (callables are called)."""
+
+    key: str
+    label: str
+    attr: str
+    kind: str = "text"  # text, record, choice, datetime, aud_cents, kwh, hours, percent, int
+    order_by: str | None = None  # the ORM path to sort by; None: not sortable
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind in {"aud_cents", "kwh", "hours", "percent", "int"}
+
+    def value(self, obj) -> Any:
+        value = obj
+        for part in self.attr.split("."):
+            if value is None:
+                return None
+            value = getattr(value, part)
+            if callable(value):
+                value = value()
+        return value
+
+
+@dataclass(frozen=True)
+class DrillSet:
+    key: str
+    noun: str  # plural, for "123 orders"
+    model: type
+    build: Callable[..., QuerySet]
+    columns: tuple[Column, ...]
+    default_sort: str  # a column key, "-" prefix for descending
+    search_fields: tuple[str, ...]
+    admin_url: str
+    is_state: bool = False
+    is_job_set: bool = False
+    related: tuple[str, ...] = ()
+    # Narrowing parameters a chart click may add: name -> (ORM field, accepted values).
+    narrowing: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+
+    @property
+    def sort_keys(self) -> dict[str, str]:
+        return {c.key: c.order_by for c in self.columns if c.order_by}
+
+
+def _values(choices) -> tuple[str, ...]:
+    return tuple(choices.values)
+
+
+_CUSTOMER = Column("customer", "Customer", "customer.name", order_by="customer__name")
+
+DRILL_SETS: dict[str, DrillSet] = {
+    s.key: s
+    for s in (
+        DrillSet(
+            "orders",
+            "orders",
+            Order,
+            orders,
+            (
+                Column("number", "Order", "number", "record", "number"),
+                _CUSTOMER,
+                Column("status", "Status", "get_status_display", "choice", "status"),
+                Column("ordered_at", "Ordered", "ordered_at", "datetime", "ordered_at"),
+                Column("total", "Total", "total_cents", "aud_cents", "total_cents"),
+            ),
+            "-ordered_at",
+            ("number", "customer__name"),
+            "admin:operations_order_change",
+            related=("customer",),
+            narrowing={"status": ("status", _values(OrderStatus))},
+        ),
+        DrillSet(
+            "opportunities_closed",
+            "opportunities",
+            Opportunity,
+            opportunities_closed,
+            (
+                Column("name", "Opportunity", "name", "record", "name"),
+                _CUSTOMER,
+                Column("stage", "Stage", "get_stage_display", "choice", "stage"),
+                Column("owner", "Owner", "owner", "text", "owner__full_name"),
+                Column("created_at", "Created", "created_at", "datetime", "created_at"),
+                Column("closed_at", "Closed", "closed_at", "datetime", "closed_at"),
+                Column("value", "Value", "value_cents", "aud_cents", "value_cents"),
+            ),
+            "-closed_at",
+            ("name", "customer__name"),
+            "admin:operations_opportunity_change",
+            related=("customer", "owner"),
+            narrowing={"stage": ("stage", _values(Stage))},
+        ),
+        DrillSet(
+            "opportunities_open",
+            "opportunities",
+            Opportunity,
+            opportunities_open,
+            (
+                Column("name", "Opportunity", "name", "record", "name"),
+                _CUSTOMER,
+                Column("stage", "Stage now", "get_stage_display", "choice", "stage"),
+                Column("owner", "Owner", "owner", "text", "owner__full_name"),
+                Column("created_at", "Created", "created_at", "datetime", "created_at"),
+                Column("probability", "Probability", "probability", "percent", "probability"),
+                Column("value", "Value", "value_cents", "aud_cents", "value_cents"),
+                Column("weighted", "Weighted", "weighted_cents", "aud_cents", "weighted_cents"),
+            ),
+            "-value",
+            ("name", "customer__name"),
+            "admin:operations_opportunity_change",
+            is_state=True,
+            related=("customer", "owner"),
+            narrowing={"stage": ("stage", _values(Stage))},
+        ),
+        DrillSet(
+            "jobs",
+            "jobs",
+            InstallationJob,
+            jobs,
+            (
+                Column("id", "Job", "pk", "record", "id"),
+                _CUSTOMER,
+                Column("order", "Order", "order.number", "text", "order__number"),
+                Column("technician", "Technician", "technician", "text", "technician__full_name"),
+                Column("completed_at", "Completed", "completed_at", "datetime", "completed_at"),
+                Column("kwh", "kWh", "kwh", "kwh", "kwh"),
+                Column("labor_hours", "Labour hours", "labor_hours", "hours", "labor_hours"),
+            ),
+            "-completed_at",
+            ("customer__name", "order__number"),
+            "admin:operations_installationjob_change",
+            is_job_set=True,
+            related=("customer", "order", "technician"),
+            narrowing={"status": ("status", _values(JobStatus))},
+        ),
+        DrillSet(
+            "jobs_active",
+            "jobs",
+            InstallationJob,
+            jobs_active,
+            (
+                Column("id", "Job", "pk", "record", "id"),
+                _CUSTOMER,
+                Column("order", "Order", "order.number", "text", "order__number"),
+                Column("technician", "Technician", "technician", "text", "technician__full_name"),
+                Column("status", "Status now", "get_status_display", "choice", "status"),
+                Column("created_at", "Created", "created_at", "datetime", "created_at"),
+                Column("scheduled_for", "Scheduled", "scheduled_for", "datetime", "scheduled_for"),
+                Column("kwh", "kWh", "kwh", "kwh", "kwh"),
+            ),
+            "scheduled_for",
+            ("customer__name", "order__number"),
+            "admin:operations_installationjob_change",
+            is_state=True,
+            is_job_set=True,
+            related=("customer", "order", "technician"),
+            narrowing={"status": ("status", _values(JobStatus))},
+        ),
+        DrillSet(
+            "claims",
+            "claims",
+            WarrantyClaim,
+            claims,
+            (
+                Column("id", "Claim", "pk", "record", "id"),
+                _CUSTOMER,
+                Column("product", "Product", "product.sku", "text", "product__sku"),
+                Column("kind", "Kind", "get_kind_display", "choice", "kind"),
+                Column("status", "Status", "get_status_display", "choice", "status"),
+                Column("opened_at", "Opened", "opened_at", "datetime", "opened_at"),
+                Column("resolved_at", "Resolved", "resolved_at", "datetime", "resolved_at"),
+                Column("cost", "Cost", "cost_cents", "aud_cents", "cost_cents"),
+            ),
+            "-opened_at",
+            ("customer__name", "product__sku", "product__name"),
+            "admin:operations_warrantyclaim_change",
+            related=("customer", "product"),
+            narrowing={
+                "kind": ("kind", _values(ClaimKind)),
+                "status": ("status", _values(ClaimStatus)),
+            },
+        ),
+        DrillSet(
+            "claims_open",
+            "claims",
+            WarrantyClaim,
+            claims_open,
+            (
+                Column("id", "Claim", "pk", "record", "id"),
+                _CUSTOMER,
+                Column("product", "Product", "product.sku", "text", "product__sku"),
+                Column("kind", "Kind", "get_kind_display", "choice", "kind"),
+                Column("status", "Status now", "get_status_display", "choice", "status"),
+                Column("opened_at", "Opened", "opened_at", "datetime", "opened_at"),
+                Column("cost", "Cost", "cost_cents", "aud_cents", "cost_cents"),
+            ),
+            "opened_at",
+            ("customer__name", "product__sku", "product__name"),
+            "admin:operations_warrantyclaim_change",
+            is_state=True,
+            related=("customer", "product"),
+            narrowing={
+                "kind": ("kind", _values(ClaimKind)),
+                "status": ("status", _values(ClaimStatus)),
+            },
+        ),
+        DrillSet(
+            "customers",
+            "customers",
+            Customer,
+            customers,
+            (
+                Column("name", "Customer", "name", "record", "name"),
+                Column("kind", "Kind", "get_kind_display", "choice", "kind"),
+                Column("state", "State", "state", "text", "state"),
+                Column("created_at", "Created", "created_at", "datetime", "created_at"),
+                Column("archived_at", "Archived", "archived_at", "datetime", "archived_at"),
+            ),
+            "-created_at",
+            ("name",),
+            "admin:operations_customer_change",
+            narrowing={"kind": ("kind", _values(CustomerKind))},
+        ),
+        DrillSet(
+            "customers_active",
+            "customers",
+            Customer,
+            customers_active,
+            (
+                Column("name", "Customer", "name", "record", "name"),
+                Column("kind", "Kind", "get_kind_display", "choice", "kind"),
+                Column("state", "State", "state", "text", "state"),
+                Column("created_at", "Created", "created_at", "datetime", "created_at"),
+            ),
+            "name",
+            ("name",),
+            "admin:operations_customer_change",
+            is_state=True,
+            narrowing={"kind": ("kind", _values(CustomerKind))},
+        ),
+        DrillSet(
+            "activities",
+            "activities",
+            Activity,
+            activities,
+            (
+                Column("kind", "Kind", "get_kind_display", "choice", "kind"),
+                Column("subject", "Subject", "subject", "record", "subject"),
+                Column("customer", "Customer", "customer.name", "text", "customer__name"),
+                Column("user", "By", "user", "text", "user__full_name"),
+                Column("occurred_at", "When", "occurred_at", "datetime", "occurred_at"),
+            ),
+            "-occurred_at",
+            ("subject", "customer__name"),
+            "admin:operations_activity_change",
+            related=("customer", "user"),
+            narrowing={"kind": ("kind", _values(ActivityKind))},
+        ),
+    )
+}
+
+# The metric's own slice of its drill set (quotes won are the closed opportunities that won).
+METRIC_FILTERS: dict[str, Q] = {
+    "quotes_won": Q(stage=Stage.WON),
+    "quotes_lost": Q(stage=Stage.LOST),
+    "quote_win_rate": Q(stage__in=[Stage.WON, Stage.LOST]),
+}
+
+
+def drill_set_for(metric: Metric) -> DrillSet:
+    return DRILL_SETS[metric.drill]
+
+
+def metric_queryset(metric: Metric, organization, user, window_start, window_end) -> QuerySet:
+    """The rows behind `metric` for the window (state metrics: at the instant window_end)."""
+    qs = drill_set_for(metric).build(organization, user, window_start, window_end)
+    if metric.key in METRIC_FILTERS:
+        qs = qs.filter(METRIC_FILTERS[metric.key])
+    if metric.drill == "opportunities_open":
+        qs = qs.annotate(
+            weighted_cents=ExpressionWrapper(
+                F("value_cents") * F("probability") / Value(Decimal(100)),
+                output_field=DecimalField(max_digits=24, decimal_places=2),
+            )
+        )
+    return qs
+
+
+def user_may_drill(user, drill_set: DrillSet) -> bool:
+    """Technicians see their own jobs and nothing else (DESIGN.md §8)."""
+    return getattr(user, "role", None) != Role.TECHNICIAN or drill_set.is_job_set
+
+
+# --- The figure a list adds up to ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a list adds up to: its row count and the metric's value over those rows."""
+
+    metric: Metric
+    count: int
+    value: Any  # exactly what dashboard.queries.compute_values returns for the metric
+    detail: str = ""  # e.g. "10 won of 22 closed"
+
+    @property
+    def display(self) -> str:
+        return format_value(self.metric.unit, self.value)
+
+    @property
+    def exact(self) -> str:
+        """The unrounded figure: cents for money, the full ratio for rates."""
+        if self.value is None:
+            return "none"
+        if self.metric.unit == "aud_cents":
+            return f"{self.value} cents"
+        if self.metric.unit == "ratio":
+            return repr(self.value)
+        return str(self.value)
+
+    @property
+    def is_count(self) -> bool:
+        return self.metric.unit == "count"
+
+
+def _sum(expr) -> Sum:
+    return Sum(expr, default=0)
+
+
+# Per drill set, the source measures its rows add up to. State sets hold only the rows open at
+# T, so their "closed" measures are zero and opened-minus-closed is simply the opened sum.
+_MEASURES: dict[str, dict[str, Any]] = {
+    "orders": {"revenue_cents": _sum("total_cents"), "orders": Count("pk")},
+    "jobs": {
+        "completed_count": Count("pk"),
+        "completed_kwh": _sum("kwh"),
+        "labor_hours": _sum("labor_hours"),
+    },
+    "opportunities_closed": {
+        f"closed_count_{stage}": Count("pk", filter=Q(stage=stage)) for stage in Stage.values
+    },
+    "opportunities_open": {
+        "opened_count": Count("pk"),
+        "opened_value": _sum("value_cents"),
+        "opened_weighted": _sum(F("value_cents") * F("probability")),
+    },
+    "jobs_active": {"opened_count": Count("pk")},
+    "claims": {"opened_count": Count("pk")},
+    "claims_open": {"opened_count": Count("pk")},
+    "customers": {"opened_count": Count("pk")},
+    "customers_active": {"opened_count": Count("pk")},
+    "activities": {"activity_count": Count("pk")},
+}
+
+
+def metric_summary(metric: Metric, qs: QuerySet) -> Summary:
+    """Count the rows and compute the metric over them with the registry's own formula, in one
+    query; the value equals what dashboard.queries.compute_values returns for the same window."""
+    aggregates = {"_n": Count("pk"), **_MEASURES[metric.drill]}
+    sums = qs.aggregate(**aggregates)
+    count = sums.pop("_n")
+
+    def total(measure: str, stage=None, **dims):
+        if stage is not None:
+            stages = stage if isinstance(stage, list | tuple) else [stage]
+            return sum(sums.get(f"{measure}_{s}", 0) for s in stages)
+        return sums.get(measure, 0)
+
+    value = metric.compute(total)
+    return Summary(metric, count, value, _detail(metric, total, count))
+
+
+def _detail(metric: Metric, total, count: int) -> str:
+    """A short line explaining how the figure arises from the rows."""
+    if metric.key == "average_order_value" and count:
+        return f"{format_aud(int(total('revenue_cents')))} over {count:,} orders"
+    if metric.key == "quote_win_rate":
+        return f"{total('closed_count', stage=Stage.WON):,} won of {count:,} closed"
+    if metric.key == "weighted_pipeline":
+        return f"{format_aud(int(total('opened_value')))} open, weighted by probability"
+    return ""
+
+
+# --- Formatting ------------------------------------------------------------------------------
+
+
+def format_aud(cents: int | None) -> str:
+    """AUD from cents: 123456789 -> '$1,234,567.89' (exact, no float)."""
+    if cents is None:
+        return "—"
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${Decimal(abs(int(cents))) / 100:,.2f}"
+
+
+def format_value(unit: str, value) -> str:
+    if value is None:
+        return "—"
+    if unit == "aud_cents":
+        return format_aud(value)
+    if unit == "ratio":
+        return f"{Decimal(str(value)) * 100:.1f}%"
+    if unit == "kwh":
+        return f"{Decimal(str(value)):,.2f} kWh"
+    if unit == "hours":
+        return f"{Decimal(str(value)):,.2f} h"
+    return f"{value:,}"
+
+
+def format_cell(column: Column, value, tz) -> str:
+    """A cell's text for the screen and the export."""
+    if value is None or value == "":
+        return ""
+    kind = column.kind
+    if kind == "aud_cents":
+        return format_aud(int(Decimal(value).quantize(1, rounding=ROUND_HALF_UP)))
+    if kind == "datetime":
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    if kind in {"kwh", "hours"}:
+        return f"{Decimal(value):,.2f}"
+    if kind == "percent":
+        return f"{value}%"
+    if kind == "int":
+        return f"{value:,}"
+    return str(value)
+
+
+# --- Narrowing, sorting and search -----------------------------------------------------------
+
+
+class InvalidDrill(ValueError):
+    """Bad drill-down input; the message says what is wrong and what is accepted."""
+
+
+def apply_narrowing(drill_set: DrillSet, qs: QuerySet, narrowing: dict[str, str]) -> QuerySet:
+    """Filter by validated stage/kind/status values from a chart click."""
+    for name, value in narrowing.items():
+        qs = qs.filter(**{drill_set.narrowing[name][0]: value})
+    return qs
+
+
+def _parse_day(raw: str, name: str) -> dt.date:
+    try:
+        if not _DATE_RE.match(raw):
+            raise ValueError
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidDrill(f"'{name}' must be a date as YYYY-MM-DD, got {raw[:40]!r}") from None
+
+
+def resolve_sort(drill_set: DrillSet, raw: str | None) -> tuple[str, str, bool]:
+    """(sort param, column key, descending); unknown keys fall back to the set's default."""
+    candidate = (raw or "").strip()
+    key = candidate.lstrip("-")
+    if not candidate or key not in drill_set.sort_keys or candidate.count("-") > 1:
+        candidate = drill_set.default_sort
+        key = candidate.lstrip("-")
+    return candidate, key, candidate.startswith("-")
+
+
+def apply_sort(drill_set: DrillSet, qs: QuerySet, sort: str) -> QuerySet:
+    key = sort.lstrip("-")
+    field_name = drill_set.sort_keys[key]
+    expr = F(field_name)
+    # Tricky: NULLs (no owner, not resolved) go last either way, and pk breaks ties so
+    # pagination is stable.
+    if sort.startswith("-"):
+        return qs.order_by(expr.desc(nulls_last=True), "-pk")
+    return qs.order_by(expr.asc(nulls_last=True), "pk")
+
+
+def apply_search(drill_set: DrillSet, qs: QuerySet, q: str) -> QuerySet:
+    q = q.strip()[:MAX_SEARCH_LENGTH]
+    if not q:
+        return qs
+    condition = Q()
+    for field_name in drill_set.search_fields:
+        condition |= Q(**{f"{field_name}__icontains": q})
+    if q.isdigit():
+        condition |= Q(pk=int(q)) if len(q) < 18 else Q()
+    return qs.filter(condition)
+
+
+def local_range(start_at: dt.datetime, end_at: dt.datetime, tz) -> tuple[dt.date, dt.date]:
+    """The inclusive local dates an instant range covers."""
+    last = (end_at - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    first = start_at.astimezone(tz).date()
+    return first, max(first, last)
+
+
+__all__ = [
+    "DRILL_SETS",
+    "METRICS",
+    "Column",
+    "DrillSet",
+    "InvalidDrill",
+    "Summary",
+    "activities",
+    "claims",
+    "claims_open",
+    "customers",
+    "customers_active",
+    "format_aud",
+    "jobs",
+    "jobs_active",
+    "metric_queryset",
+    "metric_summary",
+    "opportunities_closed",
+    "opportunities_open",
+    "orders",
+]
+
+
+# --- One drill-down request ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DrillRequest:
+    """What a drill-down URL asks for, validated: metric, state, window, narrowing, list options."""
+
+    metric: Metric
+    drill_set: DrillSet
+    state: DashboardState
+    period: str  # "current" or "comparison"
+    window: Window
+    start_at: dt.datetime  # the instants the rows are selected for (state sets: at end_at)
+    end_at: dt.datetime
+    bucket: tuple[dt.date, dt.date] | None  # [lo, hi) local dates of a chart bucket
+    interval: str | None
+    narrowing: dict[str, str]
+    q: str
+    sort: str
+    sort_key: str
+    descending: bool
+
+    @property
+    def first_day(self) -> dt.date:
+        return self.bucket[0] if self.bucket else self.window.start
+
+    @property
+    def last_day(self) -> dt.date:
+        if self.bucket:
+            return min(self.bucket[1] - dt.timedelta(days=1), self.window.end)
+        return self.window.end
+
+    @property
+    def as_at(self) -> str:
+        """For state sets: the instant the rows are read at, in local time."""
+        return self.end_at.astimezone(self.state.tz).strftime("%-d %b %Y %H:%M")
+
+    def params(self, **overrides) -> dict[str, str]:
+        """Query parameters reproducing this request; an override of None drops a parameter."""
+        out: dict[str, str] = dict(self.state.params())
+        if self.bucket:
+            out["bucket"] = self.bucket[0].isoformat()
+            out["interval"] = self.interval or "day"
+        out.update(self.narrowing)
+        if self.period == "comparison":
+            out["period"] = "comparison"
+        if self.q:
+            out["q"] = self.q
+        if self.sort != self.drill_set.default_sort:
+            out["sort"] = self.sort
+        for key, value in overrides.items():
+            if value is None:
+                out.pop(key, None)
+            else:
+                out[key] = str(value)
+        return out
+
+    def querystring(self, **overrides) -> str:
+        return urlencode(self.params(**overrides))
+
+    def base_queryset(self, organization, user) -> QuerySet:
+        """The rows the header adds up: the metric's set, narrowed by the chart click."""
+        qs = metric_queryset(self.metric, organization, user, self.start_at, self.end_at)
+        return apply_narrowing(self.drill_set, qs, self.narrowing)
+
+    def list_queryset(self, base: QuerySet) -> QuerySet:
+        """The rows as listed: searched, sorted, with their related rows joined."""
+        qs = apply_search(self.drill_set, base, self.q)
+        if self.drill_set.related:
+            qs = qs.select_related(*self.drill_set.related)
+        return apply_sort(self.drill_set, qs, self.sort)
+
+
+PERIODS = ("current", "comparison")
+
+
+def parse_drill(params, organization, metric: Metric, now: dt.datetime | None = None):
+    """Validate a drill-down query; raises InvalidPeriod or InvalidDrill with a clear message."""
+    drill_set = drill_set_for(metric)
+    state = parse_state(params, organization, now=now)
+    period = params.get("period") or "current"
+    if period not in PERIODS:
+        raise InvalidDrill(f"Unknown period {period[:40]!r}. Accepted: {', '.join(PERIODS)}")
+    if period == "comparison":
+        if state.comparison is None:
+            raise InvalidDrill(
+                "period=comparison needs a comparison: add compare=previous_period or "
+                "compare=previous_year"
+            )
+        window = state.comparison
+    else:
+        window = state.range
+    start_at, end_at = window.start_at, window.end_at
+    bucket, interval = None, None
+    raw_bucket = params.get("bucket")
+    raw_interval = params.get("interval")
+    if raw_interval and not raw_bucket:
+        raise InvalidDrill("'interval' only applies with 'bucket=YYYY-MM-DD'")
+    if raw_bucket:
+        interval = raw_interval or default_interval(state)
+        if interval not in INTERVALS:
+            raise InvalidDrill(
+                f"Unknown interval {interval[:20]!r}. Accepted: {', '.join(INTERVALS)}"
+            )
+        day = _parse_day(raw_bucket, "bucket")
+        bucket = next((b for b in buckets(window, interval) if b[0] <= day < b[1]), None)
+        if bucket is None:
+            raise InvalidDrill(
+                f"bucket {day} is outside the range {window.start} to {window.last_day}"
+            )
+        tz = state.tz
+        end_at = min(end_at, local_midnight(bucket[1], tz))
+        start_at = max(start_at, local_midnight(bucket[0], tz))
+    # Validate narrowing now, so a bad value is a 400 before any query runs.
+    narrowing = {}
+    for name in ("stage", "kind", "status"):
+        raw = params.get(name)
+        if raw:
+            if name not in drill_set.narrowing:
+                accepted = ", ".join(drill_set.narrowing) or "none"
+                raise InvalidDrill(
+                    f"'{name}' does not apply to {metric.label.lower()}. "
+                    f"Accepted narrowing: {accepted}"
+                )
+            accepted_values = drill_set.narrowing[name][1]
+            if raw not in accepted_values:
+                raise InvalidDrill(
+                    f"Unknown {name} {raw[:40]!r}. Accepted: {', '.join(accepted_values)}"
+                )
+            narrowing[name] = raw
+    sort, sort_key, descending = resolve_sort(drill_set, params.get("sort"))
+    q = (params.get("q") or "").strip()[:MAX_SEARCH_LENGTH]
+    return DrillRequest(
+        metric=metric,
+        drill_set=drill_set,
+        state=state,
+        period=period,
+        window=window,
+        start_at=start_at,
+        end_at=end_at,
+        bucket=bucket,
+        interval=interval,
+        narrowing=narrowing,
+        q=q,
+        sort=sort,
+        sort_key=sort_key,
+        descending=descending,
+    )
+
+
+# --- Presentation ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HeaderCell:
+    column: Column
+    href: str | None  # the sort link; None when the column is not sortable
+    aria_sort: str | None  # "ascending"/"descending" on the sorted column only
+
+
+def header_cells(request: DrillRequest) -> list[HeaderCell]:
+    """Column headers with their sort links; the first click sorts numbers and dates descending."""
+    out = []
+    for column in request.drill_set.columns:
+        if not column.order_by:
+            out.append(HeaderCell(column, None, None))
+            continue
+        if column.key == request.sort_key:
+            aria = "descending" if request.descending else "ascending"
+            nxt = column.key if request.descending else f"-{column.key}"
+        else:
+            aria = None
+            first_desc = column.numeric or column.kind == "datetime"
+            nxt = f"-{column.key}" if first_desc else column.key
+        href = "?" + request.querystring(sort=nxt, page=None)
+        out.append(HeaderCell(column, href, aria))
+    return out
+
+
+def table_rows(request: DrillRequest, objects) -> list[list[dict]]:
+    """Each row as cells: text, whether numeric, and the record's admin link on its name."""
+    tz = request.state.tz
+    rows = []
+    for obj in objects:
+        cells = []
+        for column in request.drill_set.columns:
+            value = column.value(obj)
+            text = format_cell(column, value, tz)
+            href = None
+            if column.kind == "record":
+                href = reverse(request.drill_set.admin_url, args=[obj.pk])
+                text = text or f"#{obj.pk}"
+                if column.attr == "pk":
+                    text = f"#{obj.pk}"
+            cells.append({"text": text, "numeric": column.numeric, "href": href})
+        rows.append(cells)
+    return rows
