@@ -49,8 +49,14 @@ class OpportunityAdmin(OrgScopedAdmin):
 
 class OrderItemInline(admin.TabularInline):
     model = OrderItem
-    raw_id_fields = ["product"]
+    fields = ["product", "quantity", "unit_price_cents", "kwh"]
     extra = 0
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "product" and not request.user.is_superuser:
+            field.queryset = field.queryset.filter(organization_id=request.user.organization_id)
+        return field
 
 
 @admin.register(Order)
@@ -61,6 +67,14 @@ class OrderAdmin(OrgScopedAdmin):
     raw_id_fields = ["customer", "opportunity"]
     date_hierarchy = "ordered_at"
     inlines = [OrderItemInline]
+
+    def save_formset(self, request, form, formset, change):
+        for item in formset.save(commit=False):
+            item.organization_id = form.instance.organization_id  # items live in their order's org
+            item.save()
+        for item in formset.deleted_objects:
+            item.delete()
+        formset.save_m2m()
 
 
 @admin.register(Activity)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Error, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import PASSWORD
 
@@ -75,6 +76,12 @@ def _open_page(browser: Browser, request: pytest.FixtureRequest, base_url: str, 
     page.on("console", on_console)
     page.on("pageerror", on_page_error)
     yield page
+    # Let late requests (the favicon, lazy fragments) finish, so their errors are counted too;
+    # a page that polls never goes idle, hence the short cap.
+    try:
+        page.wait_for_load_state("networkidle", timeout=2_000)
+    except PlaywrightTimeoutError:
+        pass
     errors = list(page.console_errors)
     context.close()
     if errors and not request.node.get_closest_marker("allow_console_errors"):
