@@ -55,13 +55,17 @@ class UserAdmin(OrgScopedAdmin, BaseUserAdmin):
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
         ),
     ]
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if request.user.is_superuser:
             return fieldsets
         # Staff manage their colleagues but can never grant superuser or raw permissions.
         hidden = {"is_superuser", "groups", "user_permissions", "organization"}
-        return [(name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]}) for name, opts in fieldsets]
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
+            for name, opts in fieldsets
+        ]
 
     add_fieldsets = [
         (

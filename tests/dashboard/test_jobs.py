@@ -1,0 +1,196 @@
+"""Write-path jobs: refreshes, debounced refresh on writes, warming and nightly statistics."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.utils import timezone
+
+from dashboard import cache as dash_cache
+from dashboard.metrics import METRICS
+from dashboard.models import UserStatisticsDaily, ViewRefresh
+from dashboard.periods import parse_state
+from dashboard.queries import get_dashboard_metrics
+from dashboard.refresh import refresh_view, refresh_views
+from dashboard.statistics import compute_user_statistics
+from dashboard.warming import warm_organization
+from renoz.celery import BEAT_SCHEDULE
+from renoz.operations.models import Activity, Customer, InstallationJob, Opportunity, Order
+from tests.conftest import make_user
+from tests.dashboard.factories import build_history
+
+pytestmark = pytest.mark.django_db
+
+
+def _populated(view: str) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = %s", [view])
+        return cursor.fetchone()[0]
+
+
+def test_first_refresh_is_plain_then_concurrent(org):
+    with connection.cursor() as cursor:
+        cursor.execute("REFRESH MATERIALIZED VIEW mv_daily_jobs WITH NO DATA")
+    assert not _populated("mv_daily_jobs")
+    first = refresh_view("mv_daily_jobs")
+    assert first["concurrently"] is False and _populated("mv_daily_jobs")
+    second = refresh_view("mv_daily_jobs")
+    assert second["concurrently"] is True
+    assert ViewRefresh.objects.get(view_name="mv_daily_jobs").refreshed_at <= timezone.now()
+
+
+def test_refresh_rejects_unknown_views():
+    with pytest.raises(ValueError, match="Unknown view"):
+        refresh_view("pg_authid; DROP TABLE x")
+
+
+def test_beat_schedule_covers_every_refresh_cadence():
+    views = {v for entry in BEAT_SCHEDULE.values() for arg in entry.get("args", ()) for v in arg}
+    assert {
+        "mv_current_state",
+        "mv_daily_metrics",
+        "mv_daily_pipeline",
+        "mv_daily_jobs",
+        "mv_daily_warranty",
+    } <= views
+    assert "dashboard.tasks.nightly_user_statistics" in {e["task"] for e in BEAT_SCHEDULE.values()}
+    assert "dashboard.tasks.nightly_warm_cache" in {e["task"] for e in BEAT_SCHEDULE.values()}
+
+
+def test_a_write_queues_one_debounced_refresh(org, django_capture_on_commit_callbacks, monkeypatch):
+    from dashboard import tasks
+
+    queued = []
+    monkeypatch.setattr(
+        tasks.refresh_views, "apply_async", lambda args, countdown: queued.append((args, countdown))
+    )
+    customer = Customer.objects.create(organization=org, name="A", kind="commercial", state="VIC")
+    with (
+        override_settings(DASHBOARD_REFRESH_ON_WRITE=True),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        for i in range(5):
+            Order.objects.create(
+                organization=org,
+                customer=customer,
+                number=f"D-{i}",
+                status="confirmed",
+                ordered_at=timezone.now(),
+                total_cents=100,
+            )
+    views = [v for args, _ in queued for v in args[0]]
+    assert views.count("mv_daily_metrics") == 1  # five writes, one refresh
+    assert all(countdown == tasks.DEBOUNCE_SECONDS for _, countdown in queued)
+
+
+def test_a_write_bumps_the_organisation_data_version(org, django_capture_on_commit_callbacks):
+    before = dash_cache.data_version(org.pk)
+    customer = Customer.objects.create(organization=org, name="A", kind="commercial", state="VIC")
+    with django_capture_on_commit_callbacks(execute=True):
+        customer.archived_at = timezone.now()
+        customer.save()
+    assert dash_cache.data_version(org.pk) > before
+
+
+def test_warming_fills_the_cache_for_common_presets(org):
+    build_history(org, now=timezone.now(), seed=11)
+    refresh_views()
+    entries = warm_organization(
+        org, presets=("this_month", "last_30_days"), compares=("previous_period",)
+    )
+    assert entries == 2 * (1 + 5)
+    dash_cache.reset_stats()
+    state = parse_state({"range": "this_month", "compare": "previous_period"}, org)
+    get_dashboard_metrics(org, state, list(METRICS))
+    assert dash_cache.cache_stats() == {"hits": 1, "misses": 0, "hit_rate": 1.0}
+
+
+def test_nightly_user_statistics_match_the_records(org):
+    tz = org.tz
+    rep = make_user(org, "sales", "rep@renoz.test")
+    tech = make_user(org, "technician", "tech@renoz.test")
+    day = dt.date(2026, 3, 10)
+    at = dt.datetime(2026, 3, 10, 23, 30, tzinfo=tz)  # late local evening: 12:30 UTC same day
+    customer = Customer.objects.create(
+        organization=org, name="C", kind="commercial", state="NSW", created_at=at
+    )
+    won = Opportunity.objects.create(
+        organization=org,
+        customer=customer,
+        owner=rep,
+        name="W",
+        stage="won",
+        value_cents=5_000_000,
+        probability=100,
+        created_at=at,
+        closed_at=at,
+    )
+    Opportunity.objects.create(
+        organization=org,
+        customer=customer,
+        owner=rep,
+        name="L",
+        stage="lost",
+        value_cents=1,
+        probability=0,
+        created_at=at,
+        closed_at=at,
+    )
+    order = Order.objects.create(
+        organization=org,
+        customer=customer,
+        opportunity=won,
+        number="S1",
+        status="fulfilled",
+        ordered_at=at,
+        total_cents=5_000_000,
+    )
+    Order.objects.create(
+        organization=org,
+        customer=customer,
+        opportunity=won,
+        number="S2",
+        status="cancelled",
+        ordered_at=at,
+        total_cents=9_999,
+    )
+    InstallationJob.objects.create(
+        organization=org,
+        order=order,
+        customer=customer,
+        technician=tech,
+        status="completed",
+        scheduled_for=at,
+        completed_at=at,
+        kwh=Decimal("13.50"),
+        labor_hours=Decimal("7.25"),
+    )
+    for _ in range(3):
+        Activity.objects.create(organization=org, user=rep, kind="call", occurred_at=at)
+    Activity.objects.create(
+        organization=org, user=rep, kind="call", occurred_at=at + dt.timedelta(hours=1)
+    )
+
+    written = compute_user_statistics(org, day, day)
+    assert written == 2  # one row per user
+    rep_row = UserStatisticsDaily.objects.get(user=rep, date=day)
+    assert (
+        rep_row.revenue_cents,
+        rep_row.orders,
+        rep_row.quotes_won,
+        rep_row.quotes_lost,
+        rep_row.activities,
+    ) == (5_000_000, 1, 1, 1, 3)
+    tech_row = UserStatisticsDaily.objects.get(user=tech, date=day)
+    assert (tech_row.jobs_completed, tech_row.kwh_installed, tech_row.labor_hours) == (
+        1,
+        Decimal("13.50"),
+        Decimal("7.25"),
+    )
+    # Idempotent: a second run rewrites, never duplicates.
+    compute_user_statistics(org, day, day)
+    assert UserStatisticsDaily.objects.filter(date=day).count() == 2
