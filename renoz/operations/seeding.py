@@ -28,7 +28,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 from renoz.accounts.models import Organization, Role, User
-from renoz.operations.models import Product
+from renoz.operations.models import Customer, Product
 
 DAY = 86_400
 HOUR = 3_600
@@ -177,7 +177,8 @@ class Clock:
         # the distribution, so yearly and monthly counts follow the curve without sampling noise.
         total, last = cum[-1], len(cum) - 1
         days = [
-            lo + min(last, bisect.bisect_left(cum, (i + rng.random()) / k * total)) for i in range(k)
+            lo + min(last, bisect.bisect_left(cum, (i + rng.random()) / k * total))
+            for i in range(k)
         ]
         out = []
         now = self.now_ts
@@ -273,11 +274,11 @@ PURPOSES = {
 }  # fmt: skip
 # Basket sizing per customer kind: median kWh, spread, battery models to choose from.
 SIZING = {
-    "commercial": (45, 0.45, ["RZ-CR15", "RZ-CR20", "RZ-CR25", "RZ-CR30", "RZ-PC13"]),
-    "industrial": (110, 0.45, ["RZ-CR25", "RZ-CR30", "RZ-CR20"]),
-    "agricultural": (30, 0.45, ["RZ-PC10", "RZ-PC13", "RZ-CR15", "RZ-CR20"]),
-    "government": (70, 0.45, ["RZ-CR20", "RZ-CR25", "RZ-CR30", "RZ-CR15"]),
-    "builder": (30, 0.4, ["RZ-PC05", "RZ-PC10", "RZ-PC13"]),
+    "commercial": (45, 0.35, ["RZ-CR15", "RZ-CR20", "RZ-CR25", "RZ-CR30", "RZ-PC13"]),
+    "industrial": (110, 0.35, ["RZ-CR25", "RZ-CR30", "RZ-CR20"]),
+    "agricultural": (30, 0.35, ["RZ-PC10", "RZ-PC13", "RZ-CR15", "RZ-CR20"]),
+    "government": (70, 0.35, ["RZ-CR20", "RZ-CR25", "RZ-CR30", "RZ-CR15"]),
+    "builder": (30, 0.35, ["RZ-PC05", "RZ-PC10", "RZ-PC13"]),
 }
 WIN_RATE = {"commercial": 0.40, "industrial": 0.38, "agricultural": 0.42, "government": 0.30,
             "builder": 0.46}  # fmt: skip
@@ -388,6 +389,7 @@ class Generator:
         tz: ZoneInfo,
     ) -> None:
         self.rng = Random(seed)
+        self._win_credit = self.rng.random()
         self.volume = volume
         self.staff = staff
         self.clock = Clock(now, volume.years, tz)
@@ -439,7 +441,9 @@ class Generator:
         states = list(STATES)
         picked_states = rng.choices(states, weights=list(STATES.values()), k=n)
         picked_states[: len(states)] = states[: min(n, len(states))]  # every state is present
-        kinds = rng.choices(list(KINDS), weights=list(KINDS.values()), k=n)
+        kinds = [kind for kind, share in KINDS.items() for _ in range(round(n * share))]
+        kinds = (kinds + ["commercial"] * n)[:n]
+        rng.shuffle(kinds)
         seen: set[str] = set()
         rows = []
         for ts, state, kind in zip(times, picked_states, kinds, strict=True):
@@ -485,7 +489,14 @@ class Generator:
         rng, clock = self.rng, self.clock
         factor = CYCLE[kind]
         stall = rng.random() < STALL_RATE
-        won = not stall and rng.random() < WIN_RATE[kind]
+        won = False
+        if not stall:
+            # Dithered rather than independent: wins track the win rate closely in every
+            # stretch of time, so revenue follows the growth curve instead of luck.
+            self._win_credit += WIN_RATE[kind]
+            if self._win_credit >= 1:
+                self._win_credit -= 1
+                won = True
         if stall:
             last = rng.randrange(4)
         elif won:
@@ -754,7 +765,7 @@ TABLES = (
 )
 
 
-def progress_bar(total: int, desc: str, enabled: bool):
+def progress_bar(total: int | None, desc: str, enabled: bool):
     return tqdm(
         total=total,
         desc=desc,
@@ -768,6 +779,8 @@ def progress_bar(total: int, desc: str, enabled: bool):
 
 def write_history(org: Organization, generator: Generator, progress: bool) -> dict[str, int]:
     """Generate and write one organisation's records; returns rows written per table."""
+    bar = progress_bar(None, org.name, progress)
+    bar.set_postfix_str("planning")
     plan = generator.plan()
     start = _dt(generator.clock.first_ts)
     org_id = org.pk
@@ -777,8 +790,9 @@ def write_history(org: Organization, generator: Generator, progress: bool) -> di
         + len(plan.jobs) + len(plan.claims) + generator.volume.activities
     )  # fmt: skip
     counts: dict[str, int] = {}
+    bar.total = total
+    bar.refresh()
     with transaction.atomic(), connection.cursor() as cursor:
-        bar = progress_bar(total, org.name, progress)
         products = Product.objects.bulk_create(
             Product(
                 organization=org,
@@ -1096,8 +1110,6 @@ def seed_demo(*, seed: int, now: datetime, progress: bool) -> SeedResult:
 
 
 def _has_records(org: Organization) -> bool:
-    from renoz.operations.models import Customer
-
     return Customer.objects.filter(organization=org).exists()
 
 

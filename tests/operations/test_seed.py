@@ -144,7 +144,7 @@ def test_benchmark_year1_writes_exact_volumes_and_is_idempotent():
 
     anchor = datetime.fromisoformat(NOW)
     first = Opportunity.objects.filter(organization=org).order_by("created_at").first()
-    assert anchor - timedelta(days=3 * 366 + 90) < first.created_at < anchor - timedelta(days=1000)
+    assert anchor - timedelta(days=3 * 366 + 200) < first.created_at < anchor - timedelta(days=1000)
     assert not Activity.objects.filter(organization=org, occurred_at__gt=anchor).exists()
     mismatched = Order.objects.filter(organization=org).annotate(items_total=item_sums())
     assert mismatched.exclude(total_cents=F("items_total")).count() == 0
@@ -260,7 +260,7 @@ def test_demo_revenue_grows_year_on_year(demo):
         revenue.append(window.aggregate(total=Sum("total_cents"))["total"])
     assert revenue[0] < revenue[1] < revenue[2]
     for before, after in zip(revenue, revenue[1:], strict=False):
-        assert 1.15 <= after / before <= 1.6
+        assert 1.1 <= after / before <= 1.65
 
 
 def test_demo_june_revenue_is_above_the_average_month(demo):

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from renoz.accounts.models import Organization
-from renoz.operations.seeding import AlreadySeeded, progress_enabled, seed_demo
+from renoz.operations.seeding import DEMO_USERS, AlreadySeeded, progress_enabled, seed_demo
 
 
 class Command(BaseCommand):
@@ -48,3 +48,5 @@ class Command(BaseCommand):
         self.stdout.write("Demo logins (password renoz-demo):")
         for email, _password, role in result.logins:
             self.stdout.write(f"  {role:<11} {email}")
+        extra = ", ".join(u.email for u in DEMO_USERS[len(result.logins) :])
+        self.stdout.write(f"  (also, same password: {extra})")
