@@ -30,7 +30,7 @@ from django.db.models import (
 )
 from django.urls import reverse
 
-from dashboard.metrics import METRICS, Metric
+from dashboard.metrics import Metric
 from dashboard.periods import DashboardState, Window, local_midnight, parse_state
 from dashboard.queries import INTERVALS, buckets, default_interval
 from renoz.accounts.models import Role
@@ -165,6 +165,10 @@ class Column:
     @property
     def numeric(self) -> bool:
         return self.kind in {"aud_cents", "kwh", "hours", "percent", "int"}
+
+    def raw_value(self, obj) -> Any:
+        """A choice column's stored value (its attr is get_<field>_display)."""
+        return getattr(obj, self.attr.removeprefix("get_").removesuffix("_display"), None)
 
     def value(self, obj) -> Any:
         value = obj
@@ -471,7 +475,7 @@ class Summary:
             return f"{self.value} cents"
         if self.metric.unit == "ratio":
             return repr(self.value)
-        return str(self.value)
+        return ""  # counts, kWh and hours already show every digit
 
     @property
     def is_count(self) -> bool:
@@ -569,7 +573,7 @@ def format_cell(column: Column, value, tz) -> str:
     if kind == "aud_cents":
         return format_aud(int(Decimal(value).quantize(1, rounding=ROUND_HALF_UP)))
     if kind == "datetime":
-        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+        return value.astimezone(tz).strftime("%-d %b %Y %H:%M")
     if kind in {"kwh", "hours"}:
         return f"{Decimal(value):,.2f}"
     if kind == "percent":
@@ -640,29 +644,6 @@ def local_range(start_at: dt.datetime, end_at: dt.datetime, tz) -> tuple[dt.date
     last = (end_at - dt.timedelta(microseconds=1)).astimezone(tz).date()
     first = start_at.astimezone(tz).date()
     return first, max(first, last)
-
-
-__all__ = [
-    "DRILL_SETS",
-    "METRICS",
-    "Column",
-    "DrillSet",
-    "InvalidDrill",
-    "Summary",
-    "activities",
-    "claims",
-    "claims_open",
-    "customers",
-    "customers_active",
-    "format_aud",
-    "jobs",
-    "jobs_active",
-    "metric_queryset",
-    "metric_summary",
-    "opportunities_closed",
-    "opportunities_open",
-    "orders",
-]
 
 
 # --- One drill-down request ------------------------------------------------------------------
@@ -825,7 +806,16 @@ class HeaderCell:
     aria_sort: str | None  # "ascending"/"descending" on the sorted column only
 
 
-def header_cells(request: DrillRequest) -> list[HeaderCell]:
+# How a status or stage reads at a glance (the pill's colour); the text always says it too.
+_TONES = {
+    **dict.fromkeys(["fulfilled", "won", "completed", "resolved", "approved"], "good"),
+    **dict.fromkeys(["confirmed", "in_progress", "negotiation", "quoted"], "info"),
+    **dict.fromkeys(["lost", "cancelled", "rejected"], "bad"),
+    **dict.fromkeys(["open", "in_review", "scheduled", "draft"], "wait"),
+}
+
+
+def header_cells(request: DrillRequest, path: str) -> list[HeaderCell]:
     """Column headers with their sort links; the first click sorts numbers and dates descending."""
     out = []
     for column in request.drill_set.columns:
@@ -839,7 +829,7 @@ def header_cells(request: DrillRequest) -> list[HeaderCell]:
             aria = None
             first_desc = column.numeric or column.kind == "datetime"
             nxt = f"-{column.key}" if first_desc else column.key
-        href = "?" + request.querystring(sort=nxt, page=None)
+        href = f"{path}?{request.querystring(sort=nxt, page=None)}"
         out.append(HeaderCell(column, href, aria))
     return out
 
@@ -859,6 +849,44 @@ def table_rows(request: DrillRequest, objects) -> list[list[dict]]:
                 text = text or f"#{obj.pk}"
                 if column.attr == "pk":
                     text = f"#{obj.pk}"
-            cells.append({"text": text, "numeric": column.numeric, "href": href})
+            tone = _TONES.get(column.raw_value(obj)) if column.kind == "choice" else None
+            cells.append({"text": text, "numeric": column.numeric, "href": href, "tone": tone})
         rows.append(cells)
     return rows
+
+
+def dates_label(first: dt.date, last: dt.date) -> str:
+    """'6 Jul 2026', '1 – 30 Sep 2026', '1 Jul – 30 Sep 2026' or '1 Dec 2025 – 31 Jan 2026'."""
+    if first == last:
+        return f"{first:%-d %b %Y}"
+    if first.year != last.year:
+        return f"{first:%-d %b %Y} – {last:%-d %b %Y}"
+    if first.month != last.month:
+        return f"{first:%-d %b} – {last:%-d %b %Y}"
+    return f"{first:%-d} – {last:%-d %b %Y}"
+
+
+def window_label(window: Window | None) -> str:
+    return dates_label(window.start, window.last_day) if window else ""
+
+
+def period_label(request: DrillRequest) -> str:
+    """What the rows cover: the dates of a range set, or the instant a state set is read at."""
+    if request.drill_set.is_state:
+        return f"as at {request.as_at}"
+    label = dates_label(request.first_day, min(request.last_day, request.window.last_day))
+    if request.period == "current" and request.state.to_date and not request.bucket:
+        label += " (to date)"
+    return label
+
+
+def bucket_label(request: DrillRequest) -> str:
+    if not request.bucket:
+        return ""
+    lo, hi = request.bucket
+    last = hi - dt.timedelta(days=1)
+    if request.interval == "month":
+        return f"Month of {lo:%B %Y}"
+    if request.interval == "week":
+        return f"Week {dates_label(lo, last)}"
+    return f"Day {lo:%-d %b %Y}"

@@ -19,16 +19,12 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from dashboard.drill import Column, DrillRequest, Summary, format_aud, format_cell
+from dashboard.drill import Column, DrillRequest, Summary, format_cell
 
 FORMATS = ("csv", "xlsx")
 CHUNK_SIZE = 2000
 XLSX_MAX_ROWS = 1_000_000  # Excel stops at 1,048,576 rows
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-class ExportTooLarge(ValueError):
-    pass
 
 
 def neutralise(text: str) -> str:
@@ -38,10 +34,15 @@ def neutralise(text: str) -> str:
     return text
 
 
+def _columns(request: DrillRequest) -> list[Column]:
+    """The set's columns, less any that only repeat the ID."""
+    return [c for c in request.drill_set.columns if c.attr != "pk"]
+
+
 def _header(request: DrillRequest) -> list[str]:
     tz = request.state.tz
     out = ["ID"]
-    for column in request.drill_set.columns:
+    for column in _columns(request):
         if column.kind == "aud_cents":
             out += [f"{column.label} (AUD)", f"{column.label} (cents)"]
         elif column.kind == "datetime":
@@ -75,7 +76,7 @@ def _cells(column: Column, value, tz) -> list:
 
 def _rows(request: DrillRequest, qs) -> Iterator[list]:
     tz = request.state.tz
-    columns = request.drill_set.columns
+    columns = _columns(request)
     for obj in qs.iterator(chunk_size=CHUNK_SIZE):
         row: list = [obj.pk]
         for column in columns:
@@ -180,6 +181,3 @@ def export_response(request: DrillRequest, qs, summary: Summary, fmt: str):
     if fmt == "csv":
         return csv_response(request, qs)
     return xlsx_response(request, qs, summary)
-
-
-__all__ = ["FORMATS", "export_response", "filename", "format_aud", "neutralise"]

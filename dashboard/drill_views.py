@@ -1,0 +1,147 @@
+"""Drill-down screens: the records behind a metric, as a page, an htmx modal, or a download."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from dashboard import export
+from dashboard.drill import (
+    PAGE_SIZE,
+    InvalidDrill,
+    bucket_label,
+    drill_set_for,
+    header_cells,
+    metric_summary,
+    parse_drill,
+    period_label,
+    table_rows,
+    user_may_drill,
+    window_label,
+)
+from dashboard.metrics import METRICS
+from dashboard.periods import InvalidPeriod, parse_state
+
+TEMPLATE = "dashboard/drill.html"
+RESULTS_TARGET = "drill-results"  # the id of the region the rows partial replaces
+
+
+def _template(request: HttpRequest) -> str:
+    if request.htmx:
+        return f"{TEMPLATE}#rows" if request.htmx.target == RESULTS_TARGET else f"{TEMPLATE}#modal"
+    return TEMPLATE
+
+
+def _standalone(request: HttpRequest) -> bool:
+    """True on the drill page itself (where list changes go into the URL), not in a modal."""
+    if not request.htmx:
+        return True
+    return urlparse(request.htmx.current_url or "").path == request.path
+
+
+def _back_url(request: HttpRequest) -> str:
+    try:
+        return f"/dashboard/?{parse_state(request.GET, request.user.organization).querystring()}"
+    except InvalidPeriod:
+        return "/dashboard/"
+
+
+def _problem(request: HttpRequest, status: int, message: str, **context) -> TemplateResponse:
+    """The page (or modal) with a clear message instead of a list."""
+    template = f"{TEMPLATE}#modal" if request.htmx else TEMPLATE
+    context = {
+        "error": message,
+        "status": status,
+        "back_url": _back_url(request),
+        "standalone": _standalone(request),
+        **context,
+    }
+    return TemplateResponse(request, template, context, status=status)
+
+
+@require_GET
+@login_required
+@vary_on_headers("HX-Request", "HX-Target")
+def drill_metric(request: HttpRequest, metric: str) -> TemplateResponse:
+    """The records behind one metric: ?<range and compare>[&bucket&interval][&stage|kind|status]
+    [&period=comparison][&q][&sort][&page][&format=csv|xlsx]."""
+    found = METRICS.get(metric)
+    if found is None:
+        return _problem(
+            request, 404, f"Unknown metric {metric[:40]!r}. Accepted: {', '.join(METRICS)}"
+        )
+    user = request.user
+    if not user_may_drill(user, drill_set_for(found)):
+        return _problem(
+            request,
+            403,
+            "Technicians can open the records behind installation job metrics only; "
+            f"{found.label.lower()} is not one of them.",
+            metric=found,
+        )
+    fmt = request.GET.get("format")
+    if fmt is not None and fmt not in export.FORMATS:
+        return _problem(
+            request, 400, f"Unknown format {fmt[:20]!r}. Accepted: {', '.join(export.FORMATS)}"
+        )
+    organization = user.organization
+    try:
+        drill = parse_drill(request.GET, organization, found)
+    except (InvalidPeriod, InvalidDrill) as exc:
+        return _problem(request, 400, str(exc), metric=found)
+    base = drill.base_queryset(organization, user)
+    summary = metric_summary(found, base)
+    listed = drill.list_queryset(base)
+    if fmt:
+        if fmt == "xlsx" and summary.count > export.XLSX_MAX_ROWS:
+            return _problem(request, 400, "Too many rows for XLSX; export CSV instead.")
+        return export.export_response(drill, listed, summary, fmt)
+    paginator = Paginator(listed, PAGE_SIZE)
+    if not drill.q:
+        # Tricky: without a search the list is exactly the summarised set; reuse its count.
+        paginator.count = summary.count
+    page = paginator.get_page(request.GET.get("page"))
+    path = reverse("drill-metric", args=[found.key])
+
+    def url(**overrides) -> str:
+        return f"{path}?{drill.querystring(**overrides)}"
+
+    context = {
+        "metric": found,
+        "drill": drill,
+        "summary": summary,
+        "page_obj": page,
+        "rows": table_rows(drill, page.object_list),
+        "headers": header_cells(drill, path),
+        "matches": paginator.count if drill.q else None,
+        "period_label": period_label(drill),
+        "bucket_label": bucket_label(drill),
+        "current_label": window_label(drill.state.range),
+        "comparison_label": window_label(drill.state.comparison),
+        "path": path,
+        "back_url": f"/dashboard/?{drill.state.querystring()}",
+        "current_url": url(period=None, page=None),
+        "comparison_url": url(period="comparison", page=None),
+        "csv_url": url(format="csv", page=None),
+        "xlsx_url": url(format="xlsx", page=None),
+        "clear_search_url": url(q=None),
+        "clear_bucket_url": url(bucket=None, interval=None),
+        "narrowing_links": [
+            (name, value, url(**{name: None})) for name, value in drill.narrowing.items()
+        ],
+        "search_params": drill.params(q=None),
+        "results_target": RESULTS_TARGET,
+        "standalone": _standalone(request),
+    }
+    if page.has_previous():
+        context["previous_url"] = url(page=page.previous_page_number())
+    if page.has_next():
+        context["next_url"] = url(page=page.next_page_number())
+    return TemplateResponse(request, _template(request), context)
