@@ -1,0 +1,380 @@
+"""Target progress: actual against target, the expected pace to date, a forecast and a status.
+
+How progress is judged (the thresholds are the constants below, defined only here):
+
+* Metrics that add up over days (revenue, kWh, counts, hours) are paced while their period
+  runs. The expected share of the target by now follows last year's shape: the share of last
+  year's same-period total that had been reached at the same elapsed point (same local
+  wall-clock span into the period). When last year has no data for the period, or had
+  nothing yet by that point, the share is linear in elapsed local days.
+  expected_to_date = target × share, pace_pct = actual / expected_to_date × 100,
+  forecast = actual / share.
+  Status: ``on_track`` when pace ≥ 98 % (the forecast reaches 98 % of the target),
+  ``at_risk`` when pace ≥ 90 %, ``behind`` below.
+* Rates (quote_win_rate, average_order_value) and state metrics (pipeline_value, open claims…,
+  read at the end instant) are not paced: the actual is compared with the target directly,
+  with the same 98 % / 90 % thresholds.
+* A finished period compares its final actual with the target: ``on_track`` only when the
+  target was met (≥ 100 %), ``at_risk`` when ≥ 90 %, ``behind`` below.
+* A period that has not started is ``on_track`` (nothing is expected yet).
+* Where down is good (quotes_lost, warranty_claims, open_warranty_claims) the target is a
+  ceiling and every comparison inverts: performance = expected / actual instead of
+  actual / expected.
+* A rate with no actual (nothing closed yet) is ``at_risk`` while running, ``behind`` when
+  finished.
+
+Progress is measured "as of" an instant: the end of the dashboard's selected range (now for a
+running range), so a link to a past range reproduces the progress as it stood then.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, Sum
+
+from dashboard.metrics import METRICS, Metric
+from dashboard.periods import DashboardState, local_midnight, parse_state, shift_year, unit_bounds
+from dashboard.queries import compute_values
+from renoz.operations.models import (
+    REVENUE_STATUSES,
+    Activity,
+    InstallationJob,
+    JobStatus,
+    Opportunity,
+    Order,
+    Stage,
+)
+from targets.models import PERIOD_KINDS_BY_SIZE, Target, period_bounds, period_label
+
+ON_TRACK_AT = 0.98  # running: pace (or actual / target when not paced) at least 98 %
+AT_RISK_AT = 0.90  # running or finished: at least 90 %; below this a target is behind
+MET_AT = 1.00  # finished: on track only when the target was met
+
+STATUSES = ("on_track", "at_risk", "behind")
+UPCOMING, RUNNING, FINISHED = "upcoming", "running", "finished"
+
+
+def status_for(performance: float | None, *, finished: bool) -> str:
+    """Map performance (actual / expected, inverted where down is good) to a status."""
+    if performance is None:
+        return "behind" if finished else "at_risk"
+    if performance >= (MET_AT if finished else ON_TRACK_AT):
+        return "on_track"
+    if performance >= AT_RISK_AT:
+        return "at_risk"
+    return "behind"
+
+
+def performance(actual: float | None, reference: float | None, up_is_good: bool) -> float | None:
+    """How well `actual` does against `reference`: 1.0 is exactly on it, above is better."""
+    if actual is None or reference is None:
+        return None
+    if up_is_good:
+        return actual / reference if reference > 0 else math.inf
+    return reference / actual if actual > 0 else math.inf
+
+
+# --- Reading a period ------------------------------------------------------------------------
+
+
+@dataclass
+class PeriodReading:
+    """The actuals of one target period as of an instant, with last year's shape."""
+
+    kind: str
+    start: dt.date
+    end: dt.date
+    phase: str
+    elapsed_share: float  # linear, in local wall-clock time
+    actual: dict[str, object] = field(default_factory=dict)
+    last_year_to_date: dict[str, object] = field(default_factory=dict)
+    last_year_total: dict[str, object] = field(default_factory=dict)
+
+
+def _elapsed_share(start: dt.date, end: dt.date, cut: dt.datetime, tz) -> float:
+    # Tricky: measured on the local wall clock, so a day is a day even when it has 23 or 25
+    # hours at a daylight-saving change, and local midnight always lands on a whole day.
+    local = cut.astimezone(tz).replace(tzinfo=None)
+    elapsed = (local - dt.datetime.combine(start, dt.time.min)).total_seconds()
+    total = ((end - start).days + 1) * 86_400
+    return min(1.0, max(0.0, elapsed / total))
+
+
+def read_period(organization, kind: str, start: dt.date, keys: list[str], at, user=None):
+    """Actuals of `keys` over the target period up to `at`, plus last year's same period."""
+    tz = organization.tz
+    end = period_bounds(kind, start)[1]
+    start_at = local_midnight(start, tz)
+    end_at = local_midnight(end + dt.timedelta(days=1), tz)
+    cut = min(max(at, start_at), end_at)
+    phase = UPCOMING if at <= start_at else FINISHED if at >= end_at else RUNNING
+    reading = PeriodReading(kind, start, end, phase, _elapsed_share(start, end, cut, tz))
+    if not keys:
+        return reading
+    paced = [k for k in keys if METRICS[k].kind == "range"] if phase == RUNNING else []
+    params = {"from": start.isoformat(), "to": end.isoformat()}
+    state = parse_state(
+        {**params, "compare": "previous_year" if paced else "none"}, organization, now=cut
+    )
+    values = _values(organization, state, keys, user)
+    reading.actual = {k: v for k, (v, _) in values.items()}
+    if paced:
+        reading.last_year_to_date = {k: values[k][1] for k in paced}
+        ly_start = shift_year(start)
+        ly_end = period_bounds(kind, ly_start)[1]
+        ly_state = parse_state(
+            {"from": ly_start.isoformat(), "to": ly_end.isoformat(), "compare": "none"},
+            organization,
+            now=cut,
+        )
+        reading.last_year_total = {
+            k: v for k, (v, _) in _values(organization, ly_state, paced, user).items()
+        }
+    return reading
+
+
+def _values(organization, state: DashboardState, keys: list[str], user) -> dict[str, tuple]:
+    if user is None:
+        return compute_values(organization, state, keys)
+    return personal_values(organization, user, state, keys)
+
+
+# --- Personal actuals ------------------------------------------------------------------------
+
+
+def _personal_totals(organization, user, source: str, start_at, end_at) -> Callable:
+    """A totals function like the engine's, over one person's records in [start_at, end_at)."""
+    if source == "sales":
+        agg = (
+            Order.objects.for_org(organization)
+            .filter(
+                status__in=REVENUE_STATUSES,
+                opportunity__owner=user,
+                ordered_at__gte=start_at,
+                ordered_at__lt=end_at,
+            )
+            .aggregate(revenue_cents=Sum("total_cents"), orders=Count("id"))
+        )
+    elif source == "pipeline":
+        agg = (
+            Opportunity.objects.for_org(organization)
+            .filter(owner=user, closed_at__gte=start_at, closed_at__lt=end_at)
+            .aggregate(
+                won=Count("id", filter=Q(stage=Stage.WON)),
+                lost=Count("id", filter=Q(stage=Stage.LOST)),
+            )
+        )
+
+        def pipeline_total(measure, stage=()):
+            stages = stage if isinstance(stage, list | tuple) else [stage]
+            return sum(agg["won" if s == Stage.WON else "lost"] for s in stages)
+
+        return pipeline_total
+    elif source == "jobs":
+        agg = (
+            InstallationJob.objects.for_org(organization)
+            .filter(
+                technician=user,
+                status=JobStatus.COMPLETED,
+                completed_at__gte=start_at,
+                completed_at__lt=end_at,
+            )
+            .aggregate(
+                completed_count=Count("id"),
+                completed_kwh=Sum("kwh"),
+                labor_hours=Sum("labor_hours"),
+            )
+        )
+    elif source == "activities":
+        agg = (
+            Activity.objects.for_org(organization)
+            .filter(user=user, occurred_at__gte=start_at, occurred_at__lt=end_at)
+            .aggregate(activity_count=Count("id"))
+        )
+    else:
+        raise ValueError(f"No personal attribution for {source!r} metrics")
+    return lambda measure, **dims: agg[measure] or 0
+
+
+def personal_values(organization, user, state: DashboardState, keys: list[str]) -> dict:
+    """{metric: (value, previous)} like compute_values, counting only `user`'s records."""
+    windows = [state.range] + ([state.comparison] if state.comparison else [])
+    metrics: list[Metric] = [METRICS[k] for k in keys]
+    totals: dict[tuple[str, int], Callable] = {}
+    out = {}
+    for metric in metrics:
+        values = []
+        for i, window in enumerate(windows):
+            if (metric.source, i) not in totals:
+                totals[(metric.source, i)] = _personal_totals(
+                    organization, user, metric.source, window.start_at, window.end_at
+                )
+            values.append(metric.compute(totals[(metric.source, i)]))
+        out[metric.key] = (values[0], values[1] if len(values) > 1 else None)
+    return out
+
+
+# --- Progress --------------------------------------------------------------------------------
+
+
+def _rounded(unit: str, value):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if unit == "aud_cents":
+        return round(value)
+    if unit == "ratio":
+        return round(float(value), 4)
+    if unit == "count" and float(value).is_integer():
+        return int(value)
+    return round(float(value), 2)
+
+
+def _progress(target: Target, reading: PeriodReading) -> dict:
+    metric = METRICS[target.metric]
+    goal = float(target.value)
+    raw_actual = reading.actual.get(metric.key)
+    actual = None if raw_actual is None else float(raw_actual)
+    finished = reading.phase == FINISHED
+    expected = forecast = pace_pct = None
+    basis = None
+    if metric.kind == "range":
+        actual = actual or 0.0
+        share = {UPCOMING: 0.0, FINISHED: 1.0}.get(reading.phase, reading.elapsed_share)
+        if reading.phase == RUNNING:
+            basis = "linear"
+            ly_total = reading.last_year_total.get(metric.key)
+            ly_to_date = reading.last_year_to_date.get(metric.key)
+            if ly_total and ly_to_date and ly_total > 0 and ly_to_date > 0:
+                share, basis = min(1.0, float(ly_to_date) / float(ly_total)), "last_year"
+        expected = goal * share
+        forecast = actual / share if share > 0 else None
+        pace_pct = round(actual / expected * 100, 1) if expected > 0 else None
+        reference = goal if finished else expected
+    else:
+        forecast = actual
+        reference = goal
+    if reading.phase == UPCOMING or (reference == 0 and metric.kind == "range"):
+        status = "on_track"
+    else:
+        status = status_for(performance(actual, reference, metric.up_is_good), finished=finished)
+    met = None
+    if finished:
+        final = performance(actual, goal, metric.up_is_good)
+        met = final is not None and final >= MET_AT
+    return {
+        "target_id": target.pk,
+        "metric": metric.key,
+        "value": _rounded(metric.unit, goal),
+        "unit": metric.unit,
+        "actual": raw_actual if metric.kind != "range" else _rounded(metric.unit, actual),
+        "progress_pct": None if actual is None else round(actual / goal * 100, 1),
+        "status": status,
+        "expected_to_date": _rounded(metric.unit, expected),
+        "forecast": _rounded(metric.unit, forecast),
+        "pace_pct": pace_pct,
+        "pace_basis": basis,
+        "met": met,
+        "period": {
+            "kind": reading.kind,
+            "from": reading.start.isoformat(),
+            "to": reading.end.isoformat(),
+            "label": period_label(reading.kind, reading.start),
+            "phase": reading.phase,
+            "elapsed_pct": round(reading.elapsed_share * 100, 1),
+        },
+    }
+
+
+def progress_for_targets(organization, targets: Iterable[Target], at: dt.datetime) -> dict:
+    """{target id: progress} for targets of one organisation, as of the instant `at`.
+
+    One engine read per target period (and person), shared by all metrics of that period.
+    """
+    groups: dict[tuple, list[Target]] = defaultdict(list)
+    for target in targets:
+        groups[(target.period_kind, target.period_start, target.user_id)].append(target)
+    out = {}
+    for (kind, start, _user_id), group in groups.items():
+        keys = sorted({t.metric for t in group if t.metric in METRICS})
+        user = group[0].user if group[0].user_id else None
+        reading = read_period(organization, kind, start, keys, at, user=user)
+        for target in group:
+            if target.metric in METRICS:
+                out[target.pk] = _progress(target, reading)
+    return out
+
+
+def containing_periods(state: DashboardState, fiscal_start_month: int) -> list[tuple[str, dt.date]]:
+    """Target periods (smallest first) that fully contain the state's range."""
+    out = []
+    for kind in PERIOD_KINDS_BY_SIZE:
+        start, end = unit_bounds(kind, state.range.start, fiscal_start_month)
+        if state.range.end <= end:
+            out.append((kind.value, start))
+    return out
+
+
+def targets_for_state(organization, state: DashboardState, keys: list[str], user=None) -> dict:
+    """{metric: progress or None} for the dashboard's range; one Target query in all.
+
+    A metric's target is the one whose period (month, quarter or financial year) is the
+    smallest that fully contains the range; org-wide unless `user` is given.
+    """
+    result: dict[str, dict | None] = {key: None for key in keys}
+    periods = containing_periods(state, organization.fiscal_year_start_month)
+    if not periods or not keys:
+        return result
+    matches = Q()
+    for kind, start in periods:
+        matches |= Q(period_kind=kind, period_start=start)
+    targets = Target.objects.for_org(organization).filter(matches, metric__in=keys)
+    targets = targets.for_person(user) if user is not None else targets.org_wide()
+    rank = {kind: i for i, (kind, _) in enumerate(periods)}
+    chosen: dict[str, Target] = {}
+    for target in targets:
+        current = chosen.get(target.metric)
+        if current is None or rank[target.period_kind] < rank[current.period_kind]:
+            chosen[target.metric] = target
+    if user is not None:
+        for target in chosen.values():
+            target.user = user
+    progress = progress_for_targets(organization, chosen.values(), state.range.end_at)
+    for key, target in chosen.items():
+        result[key] = progress[target.pk]
+    return result
+
+
+def target_progress(organization, metric_key: str, state: DashboardState, user=None) -> dict | None:
+    """Progress of the target for one metric over the state's range, or None without one."""
+    return targets_for_state(organization, state, [metric_key], user=user)[metric_key]
+
+
+# --- Reads for the screens -------------------------------------------------------------------
+
+
+def targets_in_fiscal_year(organization, fy_start: dt.date):
+    """Every target (org-wide and personal) whose period starts within the financial year."""
+    fy_end = period_bounds("fiscal_year", fy_start)[1]
+    return (
+        Target.objects.for_org(organization)
+        .starting_between(fy_start, fy_end)
+        .select_related("user")
+        .order_by("period_start", "period_kind", "metric", "user__email")
+    )
+
+
+def fiscal_years_with_targets(organization) -> list[dt.date]:
+    """Starts of the financial years that have at least one target, newest first."""
+    fiscal = organization.fiscal_year_start_month
+    starts = (
+        Target.objects.for_org(organization)
+        .values_list("period_start", flat=True)
+        .order_by("period_start")
+        .distinct()
+    )
+    return sorted({unit_bounds("fiscal_year", s, fiscal)[0] for s in starts}, reverse=True)
