@@ -26,6 +26,8 @@ demo: db
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py seed_demo --if-empty
 	$(PYTHON) manage.py refresh_dashboard_views
+	$(PYTHON) manage.py seed_demo_targets
+	$(PYTHON) manage.py backfill_user_statistics --days 120
 	$(PYTHON) manage.py collectstatic --noinput -v 0
 	@bash scripts/demo.sh $(HOST) $(PORT)
 

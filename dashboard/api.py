@@ -34,7 +34,13 @@ def attach_targets(organization, state, payload: dict) -> dict:
         from targets.queries import targets_for_state
     except ImportError:
         return payload
-    progress = targets_for_state(organization, state, list(payload["metrics"]))
+    from dashboard import cache as dash_cache
+
+    keys = sorted(payload["metrics"])
+    key = dash_cache.make_key(organization.pk, "targets:" + ",".join(keys), state)
+    progress = dash_cache.get_or_compute(
+        key, lambda: targets_for_state(organization, state, keys), organization_id=organization.pk
+    )
     for key, entry in payload["metrics"].items():
         target = progress.get(key)
         entry["target"] = (

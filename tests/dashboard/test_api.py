@@ -187,7 +187,7 @@ def test_cached_answer_is_reused_until_data_changes(
     client.force_login(owner)
     params = {"from": "2026-07-01", "to": "2026-09-30", "metrics": "revenue"}
     first = client.get("/api/dashboard/metrics", params).json()
-    with django_assert_max_num_queries(3):  # session + user only: no metric queries
+    with django_assert_max_num_queries(3):  # session + user + org only: no metric queries
         second = client.get("/api/dashboard/metrics", params).json()
     assert second["metrics"] == first["metrics"]
     order = Order.objects.get(number="SO-1")
