@@ -4,4 +4,20 @@ from dashboard import views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard-home"),
+    path("dashboard/widgets/<str:widget_id>/", views.widget, name="dashboard-widget"),
+    path("dashboard/activity/", views.activity, name="dashboard-activity"),
+    path("dashboard/layout/add/", views.layout_add, name="dashboard-layout-add"),
+    path("dashboard/layout/reorder/", views.layout_reorder, name="dashboard-layout-reorder"),
+    path("dashboard/layout/reset/", views.layout_reset, name="dashboard-layout-reset"),
+    path(
+        "dashboard/layout/<str:widget_id>/remove/",
+        views.layout_remove,
+        name="dashboard-layout-remove",
+    ),
+    path("dashboard/layout/<str:widget_id>/move/", views.layout_move, name="dashboard-layout-move"),
+    path(
+        "dashboard/layout/<str:widget_id>/resize/",
+        views.layout_resize,
+        name="dashboard-layout-resize",
+    ),
 ]

@@ -1,7 +1,325 @@
+"""The dashboard screen: the page, its widget fragments, the activity feed and layout edits.
+
+One template, dashboard/dashboard.html; htmx requests get one of its partials. The period
+lives in the query string (dashboard.periods), so every URL here reproduces its view.
+"""
+
+from __future__ import annotations
+
+import logging
+
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import push_url, reswap
+
+from dashboard import layouts, widgets
+from dashboard.forms import (
+    CUSTOM,
+    AddWidgetForm,
+    MoveForm,
+    ReorderForm,
+    ResizeForm,
+    compare_choices,
+    period_params,
+    range_choices,
+)
+from dashboard.periods import (
+    COMPARISONS,
+    DEFAULT_COMPARE,
+    DEFAULT_PRESET,
+    InvalidPeriod,
+    parse_state,
+)
+from renoz.accounts.decorators import role_required
+from renoz.accounts.models import Role
+
+log = logging.getLogger("renoz.dashboard")
+TEMPLATE = "dashboard/dashboard.html"
+EDITORS = (Role.ADMIN, Role.SALES, Role.OPERATIONS, Role.TECHNICIAN)
+
+
+def _state(request):
+    """The period of the request; raises InvalidPeriod with a message for people."""
+    return parse_state(period_params(request.GET), request.user.organization)
+
+
+def _default_state(request):
+    return parse_state({}, request.user.organization)
+
+
+def _slot(widget: dict, index: int, count: int, request, state, *, data=None, error=None) -> dict:
+    spec = widgets.CATALOGUE[widget["type"]]
+    return {
+        "id": widget["id"],
+        "type": widget["type"],
+        "kind": spec.kind,
+        "size": widget["size"],
+        "title": spec.title_for(widget["settings"]),
+        "url": reverse("dashboard-widget", args=[widget["id"]]) + "?" + state.querystring(),
+        "fig_id": f"fig-{widget['id']}",
+        "data": data,
+        "error": error,
+        "first": index == 0,
+        "last": index == count - 1,
+    }
+
+
+def _slots(request, state, layout: list[dict]) -> list[dict]:
+    org = request.user.organization
+    return [
+        _slot(w, i, len(layout), request, state, data=widgets.peek_widget(w, org, state))
+        for i, w in enumerate(layout)
+    ]
+
+
+def _page_context(request, state, *, editing: bool, layout=None) -> dict:
+    if layout is None:
+        layout, _own = layouts.get_layout(request.user)
+    qs = state.querystring()
+    return {
+        "organization": request.user.organization,
+        "state": state,
+        "qs": qs,
+        "slots": _slots(request, state, layout),
+        "editing": editing,
+        "can_edit": request.user.can_save_layout,
+        "range_text": widgets.range_label(state),
+        "comparison_text": widgets.comparison_label(state),
+        "compare_name": widgets.COMPARISON_LABELS.get(state.compare),
+        "form": _controls(state.params()),
+        "catalogue": widgets.catalogue_choices(),
+        "sizes": widgets.SIZES.items(),
+        "default_name": layouts.LAYOUT_TITLES[
+            layouts.ROLE_LAYOUT.get(request.user.role, "executive")
+        ],
+        "today": timezone.now().astimezone(state.tz).date(),
+    }
+
+
+def _controls(params) -> dict:
+    """What the period controls show: the chosen preset or custom dates, and the comparison."""
+    custom = "from" in params or "to" in params or params.get("range") == CUSTOM
+    return {
+        "range": CUSTOM if custom else params.get("range") or DEFAULT_PRESET,
+        "from": params.get("from", ""),
+        "to": params.get("to", ""),
+        "compare": params.get("compare")
+        if params.get("compare") in COMPARISONS
+        else DEFAULT_COMPARE,
+        "custom": custom,
+        "range_choices": range_choices(),
+        "compare_choices": compare_choices(),
+    }
+
+
+def _is_partial(request) -> bool:
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+def _home_url(state, *, editing: bool = False) -> str:
+    extra = {"edit": "1"} if editing else {}
+    return reverse("dashboard-home") + "?" + state.querystring(**extra)
 
 
 @login_required
+@require_GET
+@vary_on_headers("HX-Request")
 def dashboard(request):
-    return TemplateResponse(request, "dashboard/dashboard.html", {})
+    """The dashboard page; htmx gets the #dashboard region with the new URL pushed."""
+    editing = request.GET.get("edit") == "1" and request.user.can_save_layout
+    try:
+        state = _state(request)
+    except InvalidPeriod as exc:
+        context = {
+            "organization": request.user.organization,
+            "error": str(exc),
+            "form": _controls(request.GET),
+            "can_edit": False,
+            "today": timezone.now().astimezone(request.user.organization.tz).date(),
+        }
+        template = f"{TEMPLATE}#dashboard" if _is_partial(request) else TEMPLATE
+        return TemplateResponse(request, template, context, status=400)
+    context = _page_context(request, state, editing=editing)
+    if _is_partial(request):
+        response = TemplateResponse(request, f"{TEMPLATE}#dashboard", context)
+        return push_url(response, _home_url(state, editing=editing))
+    return TemplateResponse(request, TEMPLATE, context)
+
+
+@login_required
+@require_GET
+def widget(request, widget_id: str):
+    """One widget's body, computed now (or from the cache); its error state if that fails."""
+    try:
+        state = _state(request)
+    except InvalidPeriod as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    layout, _own = layouts.get_layout(request.user)
+    found = layouts.find_widget(layout, widget_id)
+    if found is None:
+        raise Http404("No such widget on your dashboard")
+    index = layout.index(found)
+    data = error = None
+    try:
+        data = widgets.build_widget(found, request.user.organization, request.user, state)
+    except Exception:
+        log.exception("widget %s (%s) failed", found["type"], widget_id)
+        error = "This widget could not be loaded."
+    slot = _slot(found, index, len(layout), request, state, data=data, error=error)
+    return TemplateResponse(
+        request, f"{TEMPLATE}#widget_body", {"w": slot, "state": state, "qs": state.querystring()}
+    )
+
+
+@login_required
+@require_GET
+def activity(request):
+    """Feed rows: the next page (`before`), newer rows (`after`) or a fresh list by kind."""
+    page = widgets.feed_page(
+        request.user.organization,
+        request.user,
+        kind=request.GET.get("kind") or None,
+        before=request.GET.get("before"),
+        after=request.GET.get("after"),
+        now=timezone.now(),
+    )
+    if request.GET.get("after") and not page["items"]:
+        page["newest"] = request.GET["after"]
+    context = {
+        "d": page,
+        "before": request.GET.get("before"),
+        "after": request.GET.get("after"),
+    }
+    return TemplateResponse(request, f"{TEMPLATE}#feed_rows", context)
+
+
+# --- Layout edits -----------------------------------------------------------------------
+
+
+def _layout_response(request, layout, message: str, *, focus: str = "", status: int = 200):
+    """htmx: the new grid (edit mode) with a status message; otherwise back to the page."""
+    try:
+        state = _state(request)
+    except InvalidPeriod:
+        state = _default_state(request)
+    if not _is_partial(request):
+        return HttpResponseRedirect(_home_url(state, editing=True))
+    context = _page_context(request, state, editing=True, layout=layout)
+    context.update({"message": message, "focus": focus})
+    return TemplateResponse(request, f"{TEMPLATE}#grid_update", context, status=status)
+
+
+def _status_only(request, message: str, *, alert: bool = False, status: int = 200):
+    """An htmx response that swaps nothing but the status message (out of band)."""
+    response = TemplateResponse(
+        request,
+        f"{TEMPLATE}#layout_status",
+        {"message": message, "alert": alert, "oob": True},
+        status=status,
+    )
+    return reswap(response, "none")
+
+
+def _layout_error(request, message: str, status: int = 400):
+    if _is_partial(request):
+        return _status_only(request, message, alert=True, status=status)
+    return HttpResponse(message, status=status, content_type="text/plain; charset=utf-8")
+
+
+def _title(widget: dict) -> str:
+    return widgets.CATALOGUE[widget["type"]].title_for(widget["settings"])
+
+
+@role_required(*EDITORS)
+@require_POST
+def layout_add(request):
+    form = AddWidgetForm(request.POST)
+    if not form.is_valid():
+        return _layout_error(request, "Choose a widget from the catalogue")
+    widget_type, settings = form.widget_spec()
+    try:
+        layout, new = layouts.do_add_widget(
+            request.user, widget_type, settings, form.cleaned_data.get("size") or None
+        )
+    except layouts.LayoutError as exc:
+        return _layout_error(request, str(exc))
+    return _layout_response(
+        request, layout, f"Added {_title(new)} at the end", focus=f"down-{new['id']}"
+    )
+
+
+@role_required(*EDITORS)
+@require_POST
+def layout_remove(request, widget_id: str):
+    layout, _own = layouts.get_layout(request.user)
+    found = layouts.find_widget(layout, widget_id)
+    if found is None:
+        raise Http404("No such widget on your dashboard")
+    layout = layouts.do_remove_widget(request.user, widget_id)
+    return _layout_response(request, layout, f"Removed {_title(found)}", focus="add-widget")
+
+
+@role_required(*EDITORS)
+@require_POST
+def layout_move(request, widget_id: str):
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        return _layout_error(request, "Move a widget up or down")
+    try:
+        layout = layouts.do_move_widget(request.user, widget_id, form.offset)
+    except LookupError:
+        raise Http404("No such widget on your dashboard") from None
+    index = next(i for i, w in enumerate(layout) if w["id"] == widget_id)
+    direction = form.cleaned_data["direction"]
+    # Keep the keyboard where it was, unless that button is now disabled at an end.
+    if (direction == "up" and index == 0) or (direction == "down" and index == len(layout) - 1):
+        direction = "down" if direction == "up" else "up"
+    message = f"Moved {_title(layout[index])} to position {index + 1} of {len(layout)}"
+    return _layout_response(request, layout, message, focus=f"{direction}-{widget_id}")
+
+
+@role_required(*EDITORS)
+@require_POST
+def layout_resize(request, widget_id: str):
+    form = ResizeForm(request.POST)
+    if not form.is_valid():
+        return _layout_error(request, "Choose a size: small, medium or large")
+    try:
+        layout = layouts.do_resize_widget(request.user, widget_id, form.cleaned_data["size"])
+    except LookupError:
+        raise Http404("No such widget on your dashboard") from None
+    found = layouts.find_widget(layout, widget_id)
+    size = widgets.SIZES[found["size"]].lower()
+    return _layout_response(
+        request, layout, f"{_title(found)} is now {size}", focus=f"size-{widget_id}"
+    )
+
+
+@role_required(*EDITORS)
+@require_POST
+def layout_reorder(request):
+    """Drag and drop: the new order of every widget. htmx gets only the status message."""
+    form = ReorderForm(request.POST)
+    if not form.is_valid():
+        return _layout_error(request, "Give the widget ids, comma-separated")
+    try:
+        layouts.do_reorder_widgets(request.user, form.cleaned_data["order"])
+    except layouts.LayoutError as exc:
+        return _layout_error(request, str(exc))
+    if _is_partial(request):
+        return _status_only(request, "Dashboard order saved")
+    return _layout_response(request, None, "")
+
+
+@role_required(*EDITORS)
+@require_POST
+def layout_reset(request):
+    layout = layouts.do_reset_layout(request.user)
+    return _layout_response(
+        request, layout, "Your dashboard is back to its default layout", focus="add-widget"
+    )

@@ -1,0 +1,76 @@
+"""Forms of the dashboard screen: the period controls and the layout edits."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from dashboard.periods import COMPARISONS, PRESETS, InvalidPeriod
+from dashboard.widgets import SIZES, catalogue_choices
+
+CUSTOM = "custom"
+
+
+def period_params(query) -> dict[str, str]:
+    """The period part of a query, as dashboard.periods.parse_state reads it.
+
+    The controls form always sends range, from and to; "range=custom" means "use the dates",
+    and a preset means "ignore them". A hand-written URL passes through unchanged, so
+    parse_state can say exactly what is wrong with it. Raises InvalidPeriod.
+    """
+    out = {}
+    preset = query.get("range", "")
+    if preset == CUSTOM:
+        out.update({"from": query.get("from", ""), "to": query.get("to", "")})
+        if not (out["from"] and out["to"]):
+            # Tricky: parse_state reads empty strings as "no custom range"; say what is missing.
+            raise InvalidPeriod("Custom dates need both a 'from' and a 'to' date")
+    elif preset:
+        out["range"] = preset
+    elif query.get("from") or query.get("to"):
+        out.update({"from": query.get("from", ""), "to": query.get("to", "")})
+    if query.get("compare"):
+        out["compare"] = query["compare"]
+    return out
+
+
+def range_choices() -> list[tuple[str, str]]:
+    return [*PRESETS.items(), (CUSTOM, "Custom dates…")]
+
+
+def compare_choices() -> list[tuple[str, str]]:
+    return list(COMPARISONS.items())
+
+
+class AddWidgetForm(forms.Form):
+    widget = forms.ChoiceField(choices=catalogue_choices)
+    size = forms.ChoiceField(choices=list(SIZES.items()), required=False)
+
+    def widget_spec(self) -> tuple[str, dict]:
+        """(type, settings) of the chosen catalogue entry."""
+        value = self.cleaned_data["widget"]
+        widget_type, _, metric = value.partition(":")
+        return widget_type, ({"metric": metric} if metric else {})
+
+
+class ResizeForm(forms.Form):
+    size = forms.ChoiceField(choices=list(SIZES.items()))
+
+
+class MoveForm(forms.Form):
+    direction = forms.ChoiceField(choices=[("up", "Up"), ("down", "Down")])
+
+    @property
+    def offset(self) -> int:
+        return -1 if self.cleaned_data["direction"] == "up" else 1
+
+
+class ReorderForm(forms.Form):
+    order = forms.CharField(max_length=33 * 40)
+
+    def clean_order(self) -> list[str]:
+        ids = [part for part in self.cleaned_data["order"].split(",") if part]
+        if not ids or not all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids):
+            raise forms.ValidationError("Give the widget ids, comma-separated")
+        return ids

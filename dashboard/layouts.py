@@ -1,0 +1,282 @@
+"""Dashboard layouts: each role's default, each user's own, and the actions that edit them.
+
+A layout is an ordered list of widgets {"id": <32 hex>, "type", "size": "s"|"m"|"l",
+"settings"}. A user sees their own saved layout, else their organisation's saved default for
+their role, else the built-in default of DESIGN.md §8. The first edit copies what the user
+sees into their own row, ids included, so fragment URLs stay valid. Every read starts from
+the user's organisation; a widget id is looked up only inside the user's own layout.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from django.db import transaction
+
+from dashboard.models import DashboardLayout
+from dashboard.widgets import CATALOGUE, SIZES, WidgetSettingsError, clean_settings
+from renoz.accounts.models import Role
+
+MAX_WIDGETS = 30
+_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+_NAMESPACE = uuid.UUID("6f1d8a52-3c1e-4b8e-9d0c-2a7f5e9b1c44")
+
+
+def _kpi(metric: str, size: str = "s") -> tuple[str, str, dict]:
+    return ("kpi", size, {"metric": metric})
+
+
+# Built-in defaults (DESIGN.md §8): name -> [(type, size, settings)].
+DEFAULT_LAYOUTS: dict[str, list[tuple[str, str, dict]]] = {
+    "executive": [
+        _kpi("revenue"),
+        _kpi("kwh_deployed"),
+        _kpi("quote_win_rate"),
+        _kpi("pipeline_value"),
+        _kpi("active_installations"),
+        _kpi("open_warranty_claims"),
+        _kpi("new_customers"),
+        _kpi("average_order_value"),
+        ("trend", "l", {"metric": "revenue"}),
+        ("pipeline_by_stage", "m", {}),
+        ("installations", "m", {}),
+        ("warranty_claims", "m", {}),
+        ("activity_feed", "m", {}),
+    ],
+    "pipeline": [
+        _kpi("pipeline_value"),
+        _kpi("weighted_pipeline"),
+        _kpi("quote_win_rate"),
+        _kpi("quotes_won"),
+        ("pipeline_by_stage", "m", {}),
+        ("trend", "m", {"metric": "revenue"}),
+        _kpi("revenue"),
+        _kpi("orders"),
+        _kpi("new_customers"),
+        _kpi("activities"),
+        ("activity_feed", "l", {}),
+    ],
+    "installations": [
+        _kpi("active_installations"),
+        _kpi("jobs_completed"),
+        _kpi("kwh_deployed"),
+        _kpi("labor_hours"),
+        ("installations", "l", {}),
+        ("warranty_claims", "m", {}),
+        ("activity_feed", "m", {}),
+    ],
+    "my_jobs": [
+        _kpi("active_installations", "m"),
+        _kpi("kwh_deployed", "m"),
+        ("my_jobs", "l", {}),
+        ("activity_feed", "l", {}),
+    ],
+}
+ROLE_LAYOUT = {
+    Role.ADMIN: "executive",
+    Role.VIEWER: "executive",
+    Role.SALES: "pipeline",
+    Role.OPERATIONS: "installations",
+    Role.TECHNICIAN: "my_jobs",
+}
+LAYOUT_TITLES = {
+    "executive": "Executive",
+    "pipeline": "Pipeline",
+    "installations": "Installations",
+    "my_jobs": "My jobs",
+}
+
+
+class LayoutError(ValueError):
+    """A layout or an edit that cannot be accepted; the message says why."""
+
+
+def default_widgets(name: str) -> list[dict]:
+    """A built-in layout with stable ids (the same on every call)."""
+    return [
+        {
+            "id": uuid.uuid5(_NAMESPACE, f"{name}:{i}").hex,
+            "type": widget_type,
+            "size": size,
+            "settings": dict(settings),
+        }
+        for i, (widget_type, size, settings) in enumerate(DEFAULT_LAYOUTS[name])
+    ]
+
+
+def role_default_widgets(organization, role: str) -> list[dict]:
+    """The organisation's saved default for a role, else the built-in one."""
+    row = (
+        DashboardLayout.objects.for_org(organization)
+        .filter(user__isnull=True, role=role)
+        .only("widgets")
+        .first()
+    )
+    if row is not None:
+        try:
+            return clean_widgets(row.widgets)
+        except LayoutError:
+            pass  # a broken saved default falls back to the built-in one
+    return default_widgets(ROLE_LAYOUT.get(role, "executive"))
+
+
+def _own_row(user):
+    return DashboardLayout.objects.for_org(user.organization_id).filter(user=user).first()
+
+
+def get_layout(user) -> tuple[list[dict], bool]:
+    """(widgets the user sees, whether they are the user's own saved layout)."""
+    row = _own_row(user)
+    if row is not None:
+        try:
+            return clean_widgets(row.widgets), True
+        except LayoutError:
+            pass
+    return role_default_widgets(user.organization, user.role), False
+
+
+def find_widget(widgets: list[dict], widget_id: str) -> dict | None:
+    return next((w for w in widgets if w["id"] == widget_id), None)
+
+
+def clean_widgets(raw) -> list[dict]:
+    """Validate a widget list (types, sizes, settings, unique ids); raises LayoutError."""
+    if not isinstance(raw, list):
+        raise LayoutError("A layout is a list of widgets")
+    if len(raw) > MAX_WIDGETS:
+        raise LayoutError(f"A dashboard holds at most {MAX_WIDGETS} widgets")
+    seen: set[str] = set()
+    out = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise LayoutError("Each widget is an object")
+        widget_id = str(item.get("id", ""))
+        if not _ID_RE.match(widget_id) or widget_id in seen:
+            raise LayoutError(f"Bad or repeated widget id {widget_id[:40]!r}")
+        seen.add(widget_id)
+        size = item.get("size")
+        if size not in SIZES:
+            raise LayoutError(f"Unknown size {str(size)[:10]!r}; accepted: {', '.join(SIZES)}")
+        try:
+            settings = clean_settings(item.get("type"), item.get("settings"))
+        except WidgetSettingsError as exc:
+            raise LayoutError(str(exc)) from None
+        out.append({"id": widget_id, "type": item["type"], "size": size, "settings": settings})
+    return out
+
+
+# --- Actions: the one place that writes layouts ---------------------------------------------
+
+
+def _check_can_save(user) -> None:
+    if not user.can_save_layout:
+        raise PermissionError("Viewers cannot change the dashboard layout")
+
+
+@transaction.atomic
+def _edit(user, change) -> list[dict]:
+    """Apply `change(widgets) -> widgets` to the user's own layout, creating it from what they
+    see; rows are locked so two tabs editing at once do not lose an edit."""
+    _check_can_save(user)
+    row = (
+        DashboardLayout.objects.for_org(user.organization_id)
+        .select_for_update()
+        .filter(user=user)
+        .first()
+    )
+    if row is None:
+        current = role_default_widgets(user.organization, user.role)
+    else:
+        try:
+            current = clean_widgets(row.widgets)
+        except LayoutError:
+            current = role_default_widgets(user.organization, user.role)
+    widgets = clean_widgets(change([dict(w) for w in current]))
+    if row is None:
+        DashboardLayout.objects.create(
+            organization_id=user.organization_id, user=user, widgets=widgets
+        )
+    else:
+        row.widgets = widgets
+        row.save(update_fields=["widgets", "updated_at"])
+    return widgets
+
+
+def _require(widgets: list[dict], widget_id: str) -> int:
+    for i, widget in enumerate(widgets):
+        if widget["id"] == widget_id:
+            return i
+    raise LookupError("No such widget on your dashboard")
+
+
+def do_save_layout(user, widgets) -> list[dict]:
+    """Replace the user's layout with a validated widget list."""
+    return _edit(user, lambda _current: widgets)
+
+
+def do_add_widget(
+    user, widget_type: str, settings: dict | None = None, size: str | None = None
+) -> tuple[list[dict], dict]:
+    """Append a widget from the catalogue; returns (layout, the new widget)."""
+    spec = CATALOGUE.get(widget_type)
+    if spec is None:
+        raise LayoutError(f"Unknown widget type {str(widget_type)[:40]!r}")
+    new = {
+        "id": uuid.uuid4().hex,
+        "type": widget_type,
+        "size": size or spec.default_size,
+        "settings": settings or {},
+    }
+    widgets = _edit(user, lambda current: [*current, new])
+    return widgets, find_widget(widgets, new["id"])
+
+
+def do_remove_widget(user, widget_id: str) -> list[dict]:
+    def change(current):
+        current.pop(_require(current, widget_id))
+        return current
+
+    return _edit(user, change)
+
+
+def do_move_widget(user, widget_id: str, offset: int) -> list[dict]:
+    """Move a widget `offset` places (-1 up, +1 down), clamped to the ends."""
+
+    def change(current):
+        i = _require(current, widget_id)
+        j = max(0, min(len(current) - 1, i + offset))
+        current.insert(j, current.pop(i))
+        return current
+
+    return _edit(user, change)
+
+
+def do_reorder_widgets(user, ordered_ids: list[str]) -> list[dict]:
+    """Put widgets in the given order; it must name each widget exactly once."""
+
+    def change(current):
+        by_id = {w["id"]: w for w in current}
+        if sorted(ordered_ids) != sorted(by_id):
+            raise LayoutError("The new order must list every widget on the dashboard once")
+        return [by_id[i] for i in ordered_ids]
+
+    return _edit(user, change)
+
+
+def do_resize_widget(user, widget_id: str, size: str) -> list[dict]:
+    if size not in SIZES:
+        raise LayoutError(f"Unknown size {str(size)[:10]!r}; accepted: {', '.join(SIZES)}")
+
+    def change(current):
+        current[_require(current, widget_id)]["size"] = size
+        return current
+
+    return _edit(user, change)
+
+
+def do_reset_layout(user) -> list[dict]:
+    """Forget the user's own layout: they see their role's default again."""
+    _check_can_save(user)
+    DashboardLayout.objects.for_org(user.organization_id).filter(user=user).delete()
+    return role_default_widgets(user.organization, user.role)
