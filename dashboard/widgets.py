@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+import plotly.graph_objects as go
+
 from dashboard import cache as dash_cache
 from dashboard.engine import TimeWindow, read
 from dashboard.metrics import METRICS, Metric
@@ -41,7 +43,6 @@ MY_JOBS_LIMIT = 20
 
 # Brand palette, shared by CSS (static/css/app.css) and the charts.
 BRAND = "#0b6e4f"
-BRAND_DARK = "#102a22"
 COMPARE = "#8a96a3"
 ENERGY = "#c27c0e"
 INK = "#17202a"
@@ -135,15 +136,6 @@ def comparison_label(state: DashboardState) -> str | None:
     if not state.comparison:
         return None
     return _window_label(state.comparison.start, state.comparison.end)
-
-
-def format_time(instant: dt.datetime | str | None, tz) -> str:
-    if instant is None:
-        return ""
-    if isinstance(instant, str):
-        instant = dt.datetime.fromisoformat(instant)
-    local = instant.astimezone(tz)
-    return f"{local:%-I:%M %p}".lower().replace(" ", "\u202f") + f" {local:%Z}"
 
 
 def time_ago(instant: dt.datetime, now: dt.datetime) -> str:
@@ -357,8 +349,6 @@ def _base_layout(**extra) -> dict:
 
 def _figure(traces: list, layout: dict) -> dict:
     """A plotly figure as plain JSON data (built with plotly's Python figure classes)."""
-    import plotly.graph_objects as go  # Tricky: heavy import, only when a chart is built
-
     fig = go.Figure(data=traces, layout=layout)
     return json.loads(fig.to_json())
 
@@ -389,8 +379,6 @@ def _bucket_label(day: dt.date, interval: str) -> str:
 
 
 def build_trend(ctx: WidgetContext) -> dict:
-    import plotly.graph_objects as go
-
     metric = METRICS[ctx.settings["metric"]]
     state = ctx.state
     interval = default_interval(state)
@@ -490,8 +478,6 @@ def _trend_summary(metric: Metric, points: list[dict], interval: str, state) -> 
 
 
 def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
-    import plotly.graph_objects as go
-
     state = ctx.state
     org = ctx.organization
     windows = [TimeWindow(None, state.range.end_at)]
@@ -574,8 +560,6 @@ _OPEN_STAGE_VALUES = {Stage.LEAD, Stage.QUALIFIED, Stage.QUOTED, Stage.NEGOTIATI
 
 
 def build_installations(ctx: WidgetContext) -> dict:
-    import plotly.graph_objects as go
-
     state = ctx.state
     interval = default_interval(state)
     jobs = get_timeseries(ctx.organization, state, "jobs_completed", interval)
@@ -650,8 +634,6 @@ def build_installations(ctx: WidgetContext) -> dict:
 
 
 def build_warranty(ctx: WidgetContext) -> dict:
-    import plotly.graph_objects as go
-
     state = ctx.state
     frame = read(
         ctx.organization.pk,
