@@ -416,7 +416,13 @@ def build_trend(ctx: WidgetContext) -> dict:
                     for p in points
                 ],
                 customdata=[
-                    drill_url(metric.key, state, bucket=p["previous_date"], interval=interval)
+                    drill_url(
+                        metric.key,
+                        state,
+                        bucket=p["previous_date"],
+                        interval=interval,
+                        period="comparison",
+                    )
                     if p.get("previous_date")
                     else ""
                     for p in points

@@ -422,3 +422,23 @@ def test_ratio_changes_are_shown_in_points():
     entry = {"change": 0.0425, "change_pct": 12.1}
     assert widgets.format_change(entry, "ratio") == "4.3 pts"
     assert widgets.format_change({"change": 500, "change_pct": None}, "count") == "500"
+
+
+@pytest.mark.parametrize("compare", ["previous_period", "previous_year"])
+def test_every_trend_point_drills_to_rows_adding_up_to_it(client, owner, history, compare):
+    """Both lines of the trend chart, current and comparison, open the rows behind each point."""
+    state = parse_state({"range": "last_90_days", "compare": compare}, owner.organization)
+    ctx = widgets.WidgetContext(owner.organization, owner, state, {"metric": "revenue"})
+    traces = widgets.build_trend(ctx)["figure"]["data"]
+    assert len(traces) == 2
+    login(client, owner)
+    checked = 0
+    for trace in traces:
+        for y, url in zip(trace["y"], trace["customdata"], strict=True):
+            if not url:
+                continue
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert round((y or 0) * 100) == response.context["summary"].value
+            checked += 1
+    assert checked >= 2 * 12  # weekly buckets over 90 days, on both lines
