@@ -7,7 +7,7 @@ from functools import wraps
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from dashboard.metrics import UnknownMetric, get_metric, parse_metric_keys
+from dashboard.metrics import METRICS, UnknownMetric, get_metric, parse_metric_keys
 from dashboard.periods import InvalidPeriod, parse_state
 from dashboard.queries import INTERVALS, get_dashboard_metrics, get_timeseries
 
@@ -37,7 +37,8 @@ def attach_targets(organization, state, payload: dict) -> dict:
     from dashboard import cache as dash_cache
 
     keys = sorted(payload["metrics"])
-    key = dash_cache.make_key(organization.pk, "targets:" + ",".join(keys), state)
+    parts = {"targets", *(METRICS[k].source for k in keys)}
+    key = dash_cache.make_key(organization.pk, "targets:" + ",".join(keys), state, parts)
     progress = dash_cache.get_or_compute(
         key, lambda: targets_for_state(organization, state, keys), organization_id=organization.pk
     )

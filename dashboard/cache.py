@@ -57,30 +57,55 @@ def _call(fn, default=None):
         return default
 
 
-def _version_key(org_id: int) -> str:
-    return f"dash:ver:{org_id}"
+# Tricky: versions are per organisation *and* per data source, so a logged call (activities)
+# does not drop the cached revenue. A key carries the organisation's epoch (bumped when
+# everything must go) and the version of each source it was computed from.
+PARTS = ("sales", "pipeline", "jobs", "warranty", "customers", "activities", "targets")
 
 
-def data_version(org_id: int) -> int | None:
-    """The organisation's data version, or None when Redis is unreachable."""
-
-    def get(client):
-        raw = client.get(_version_key(org_id))
-        if raw is None:
-            client.set(_version_key(org_id), 1, nx=True)
-            raw = client.get(_version_key(org_id))
-        return int(raw)
-
-    return _call(get)
+def _version_key(org_id: int, part: str | None = None) -> str:
+    return f"dash:ver:{org_id}" + (f":{part}" if part else "")
 
 
-def bump_data_version(org_id: int) -> int | None:
-    """Invalidate every cached value of an organisation by moving its version on."""
-    return _call(lambda client: int(client.incr(_version_key(org_id))))
+def data_version(org_id: int, parts=None) -> str | None:
+    """The version token of an organisation's data (the given parts, or all), or None when Redis
+    is unreachable."""
+    parts = sorted(set(parts)) if parts else list(PARTS)
+    raw = _call(
+        lambda client: client.mget(
+            [_version_key(org_id), *(_version_key(org_id, p) for p in parts)]
+        )
+    )
+    if raw is None:
+        return None
+    epoch, *versions = (int(v) if v is not None else 0 for v in raw)
+    return f"{epoch}." + ".".join(f"{p[:2]}{v}" for p, v in zip(parts, versions, strict=True))
 
 
-def make_key(org_id: int, widget: str, state) -> str | None:
-    version = data_version(org_id)
+def bump_data_version(org_id: int, parts=None) -> None:
+    """Invalidate an organisation's cached values: those built from `parts`, or all of them."""
+    if parts:
+        unknown = set(parts) - set(PARTS)
+        if unknown:
+            raise ValueError(f"Unknown cache parts {sorted(unknown)}; known: {PARTS}")
+
+        def bump(client):
+            pipe = client.pipeline(transaction=False)
+            for part in set(parts):
+                pipe.incr(_version_key(org_id, part))
+            pipe.execute()
+
+        _call(bump)
+    else:
+        _call(lambda client: client.incr(_version_key(org_id)))
+
+
+def make_key(org_id: int, widget: str, state, parts=None) -> str | None:
+    """The cache key of a widget's value for a state, or None when Redis is unreachable.
+
+    `parts` names the data sources the value is computed from; None means all of them.
+    """
+    version = data_version(org_id, parts)
     if version is None:
         return None
     return f"dash:{SCHEMA_VERSION}:{org_id}:{version}:{widget}:{state.cache_token()}:{state.compare_token()}"

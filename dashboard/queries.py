@@ -155,7 +155,8 @@ def get_dashboard_metrics(
 
     if not use_cache:
         return compute()
-    key = dash_cache.make_key(organization.pk, "metrics:" + ",".join(sorted(keys)), state)
+    parts = {METRICS[k].source for k in keys}
+    key = dash_cache.make_key(organization.pk, "metrics:" + ",".join(sorted(keys)), state, parts)
     return dash_cache.get_or_compute(key, compute, organization_id=organization.pk)
 
 
@@ -255,7 +256,9 @@ def get_timeseries(
 
     if not use_cache or mode != "hybrid":
         return compute()
-    key = dash_cache.make_key(organization.pk, f"ts:{metric.key}:{interval}", state)
+    key = dash_cache.make_key(
+        organization.pk, f"ts:{metric.key}:{interval}", state, [metric.source]
+    )
     return dash_cache.get_or_compute(key, compute, organization_id=organization.pk)
 
 

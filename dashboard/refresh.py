@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from psycopg import sql
 
 from dashboard.models import VIEW_NAMES
+from dashboard.sources import SOURCE_BY_VIEW
 
 log = logging.getLogger("renoz.dashboard.refresh")
 
@@ -94,11 +95,14 @@ def refresh_views(views: list[str] | None = None, *, bump_all: bool = False) -> 
 
     results = [refresh_view(v) for v in (views or VIEW_NAMES)]
     if bump_all:
-        touched = set(Organization.objects.values_list("pk", flat=True))
-    else:
-        touched = set().union(*(r.get("organizations", set()) for r in results))
-    for org_id in touched:
-        bump_data_version(org_id)
+        for org_id in Organization.objects.values_list("pk", flat=True):
+            bump_data_version(org_id)
+        return results
+    for result in results:
+        source = SOURCE_BY_VIEW.get(result["view"])
+        for org_id in result.get("organizations", ()):
+            if source is not None:
+                bump_data_version(org_id, [source.name])
     return results
 
 

@@ -11,6 +11,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from dashboard.refresh import mark_dirty
+from dashboard.sources import SOURCE_BY_VIEW
 from renoz.accounts.models import Organization
 from renoz.operations.models import (
     Activity,
@@ -52,7 +53,7 @@ def _after_commit(org_id: int, views: list[str]) -> None:
     from dashboard.cache import bump_data_version
     from dashboard.tasks import schedule_refresh
 
-    bump_data_version(org_id)
+    bump_data_version(org_id, [SOURCE_BY_VIEW[v].name for v in views if v in SOURCE_BY_VIEW])
     if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
         schedule_refresh(views)
 

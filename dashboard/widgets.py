@@ -179,6 +179,14 @@ class WidgetType:
     build: Callable[[WidgetContext], dict]
     metric_setting: bool = False  # settings = {"metric": <key>}
     per_user: bool = False  # depends on the user, so never cached across users
+    sources: tuple[str, ...] = ()  # the cache parts it reads, beyond its metric's source
+
+    def cache_parts(self, settings: dict) -> set[str]:
+        """The data sources (cache version parts) this widget's value is built from."""
+        parts = set(self.sources)
+        if self.metric_setting:
+            parts.add(METRICS[settings["metric"]].source)
+        return parts
 
     def title_for(self, settings: dict) -> str:
         if self.metric_setting:
@@ -854,6 +862,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "s",
             build_kpi,
             metric_setting=True,
+            sources=("targets",),
         ),
         WidgetType(
             "trend",
@@ -871,6 +880,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "chart",
             "m",
             build_pipeline_by_stage,
+            sources=("pipeline",),
         ),
         WidgetType(
             "installations",
@@ -879,6 +889,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "chart",
             "m",
             build_installations,
+            sources=("jobs",),
         ),
         WidgetType(
             "warranty_claims",
@@ -887,6 +898,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "chart",
             "m",
             build_warranty,
+            sources=("warranty",),
         ),
         WidgetType(
             "activity_feed",
@@ -958,12 +970,15 @@ def build_widget(widget: dict, organization, user, state: DashboardState) -> dic
     ctx = WidgetContext(organization, user, state, widget.get("settings") or {})
     if spec.per_user:
         return spec.build(ctx)
-    key = dash_cache.make_key(organization.pk, _cache_name(widget), state)
+    parts = spec.cache_parts(ctx.settings)
+    key = dash_cache.make_key(organization.pk, _cache_name(widget), state, parts)
     return dash_cache.get_or_compute(key, lambda: spec.build(ctx), organization_id=organization.pk)
 
 
 def peek_widget(widget: dict, organization, state: DashboardState) -> dict | None:
     """The cached context of an org-wide widget, or None; never computes."""
-    if CATALOGUE[widget["type"]].per_user:
+    spec = CATALOGUE[widget["type"]]
+    if spec.per_user:
         return None
-    return dash_cache.peek(dash_cache.make_key(organization.pk, _cache_name(widget), state))
+    parts = spec.cache_parts(widget.get("settings") or {})
+    return dash_cache.peek(dash_cache.make_key(organization.pk, _cache_name(widget), state, parts))

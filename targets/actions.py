@@ -22,7 +22,7 @@ from targets.models import PeriodKind, Target, period_bounds
 
 
 def invalidate_dashboards_on_commit(organization) -> None:
-    transaction.on_commit(partial(bump_data_version, organization.pk))
+    transaction.on_commit(partial(bump_data_version, organization.pk, ["targets"]))
 
 
 def do_create_target(

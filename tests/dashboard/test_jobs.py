@@ -89,11 +89,16 @@ def test_a_write_queues_one_debounced_refresh(org, django_capture_on_commit_call
 
 def test_a_write_bumps_the_organisation_data_version(org, django_capture_on_commit_callbacks):
     before = dash_cache.data_version(org.pk)
+    sales_before = dash_cache.data_version(org.pk, ["sales"])
     customer = Customer.objects.create(organization=org, name="A", kind="commercial", state="VIC")
     with django_capture_on_commit_callbacks(execute=True):
         customer.archived_at = timezone.now()
         customer.save()
-    assert dash_cache.data_version(org.pk) > before
+    assert dash_cache.data_version(org.pk) != before
+    assert dash_cache.data_version(org.pk, ["customers"]) != dash_cache.data_version(
+        org.pk, ["sales"]
+    )
+    assert dash_cache.data_version(org.pk, ["sales"]) == sales_before  # revenue stays cached
 
 
 def test_warming_fills_the_cache_for_common_presets(org):
