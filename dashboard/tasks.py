@@ -52,8 +52,9 @@ def schedule_refresh(views: list[str]) -> None:
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=900)
 def nightly_warm_cache(force: bool = False) -> None:
     from dashboard.warming import warm_due_organizations
+    from dashboard.widgets import warm_widgets
 
-    warmed = warm_due_organizations(force=force)
+    warmed = warm_due_organizations(force=force, widgets=warm_widgets)
     log.info("warmed cache for %d organisations", warmed)
 
 

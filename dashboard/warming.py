@@ -41,28 +41,39 @@ def active_organizations(since_days: int = 7):
     return Organization.objects.filter(pk__in=active)
 
 
-def warm_organization(organization, presets=COMMON_PRESETS, compares=COMMON_COMPARES) -> int:
-    """Compute and cache what the default layouts ask for; returns the number of entries."""
+def common_states(organization, presets=COMMON_PRESETS, compares=COMMON_COMPARES):
+    return [
+        parse_state({"range": preset, "compare": compare}, organization)
+        for preset in presets
+        for compare in compares
+    ]
+
+
+def warm_organization(organization, presets=COMMON_PRESETS, compares=COMMON_COMPARES, widgets=None) -> int:
+    """Compute and cache the metrics and series the default layouts ask for, over the common
+    presets; `widgets(organization, states)` (from the screen layer) warms the widget values
+    themselves. Returns the number of entries."""
     keys = list(METRICS)
     count = 0
-    for preset in presets:
-        for compare in compares:
-            state = parse_state({"range": preset, "compare": compare}, organization)
-            get_dashboard_metrics(organization, state, keys)
+    states = common_states(organization, presets, compares)
+    for state in states:
+        get_dashboard_metrics(organization, state, keys)
+        count += 1
+        for metric in TIMESERIES_METRICS:
+            get_timeseries(organization, state, metric, default_interval(state))
             count += 1
-            for metric in TIMESERIES_METRICS:
-                get_timeseries(organization, state, metric, default_interval(state))
-                count += 1
+    if widgets is not None:
+        count += widgets(organization, states)
     return count
 
 
-def warm_due_organizations(*, force: bool = False) -> int:
+def warm_due_organizations(*, force: bool = False, widgets=None) -> int:
     """Warm each active organisation whose local hour is WARM_HOUR (or all, when forced)."""
     warmed = 0
     for organization in active_organizations():
         local_hour = timezone.now().astimezone(zoneinfo.ZoneInfo(organization.timezone)).hour
         if force or local_hour == WARM_HOUR:
-            entries = warm_organization(organization)
+            entries = warm_organization(organization, widgets=widgets)
             log.info("warmed %s (%d entries)", organization.name, entries)
             warmed += 1
     return warmed

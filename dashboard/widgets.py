@@ -982,3 +982,23 @@ def peek_widget(widget: dict, organization, state: DashboardState) -> dict | Non
         return None
     parts = spec.cache_parts(widget.get("settings") or {})
     return dash_cache.peek(dash_cache.make_key(organization.pk, _cache_name(widget), state, parts))
+
+
+def warm_widgets(organization, states) -> int:
+    """Compute and cache every organisation-wide widget of the built-in layouts for each state;
+    returns the number of widget values warmed. Per-user widgets are never cached."""
+    from dashboard.layouts import DEFAULT_LAYOUTS, default_widgets
+
+    seen: set[str] = set()
+    count = 0
+    for name in DEFAULT_LAYOUTS:
+        for widget in default_widgets(name):
+            spec = CATALOGUE[widget["type"]]
+            cache_name = _cache_name(widget)
+            if spec.per_user or cache_name in seen:
+                continue
+            seen.add(cache_name)
+            for state in states:
+                build_widget(widget, organization, None, state)
+                count += 1
+    return count

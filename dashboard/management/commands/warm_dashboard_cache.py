@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from dashboard.warming import active_organizations, warm_organization
+from dashboard.widgets import warm_widgets
 from renoz.accounts.models import Organization
 
 
@@ -17,5 +18,5 @@ class Command(BaseCommand):
         orgs = list(Organization.objects.all() if options["all"] else active_organizations())
         total = 0
         for org in tqdm(orgs, desc="warming", unit="org", disable=not orgs):
-            total += warm_organization(org)
+            total += warm_organization(org, widgets=warm_widgets)
         self.stdout.write(f"Warmed {total} cache entries for {len(orgs)} organisation(s)")
