@@ -64,7 +64,7 @@ PIPELINE = Source(
                p.value_cents * p.probability
         FROM operations_opportunity p
         WHERE p.organization_id = %(org)s AND p.closed_at IS NOT NULL
-          AND (p.closed_at >= w.a OR p.created_at >= w.a) AND p.closed_at < w.b AND p.created_at < w.b
+          AND {_window("GREATEST(p.created_at, p.closed_at)")}
     """,
 )
 
@@ -83,7 +83,6 @@ JOBS = Source(
         FROM operations_installationjob j
         WHERE j.organization_id = %(org)s
           AND (j.completed_at IS NOT NULL OR j.cancelled_at IS NOT NULL)
-          AND (j.completed_at >= w.a OR j.cancelled_at >= w.a OR j.created_at >= w.a)
           AND {_window("GREATEST(j.created_at, LEAST(j.completed_at, j.cancelled_at))")}
         UNION ALL
         SELECT j.completed_at, j.status, 0, 0, 1, j.kwh, j.labor_hours
@@ -107,7 +106,7 @@ WARRANTY = Source(
         SELECT GREATEST(c.opened_at, c.resolved_at), c.kind, c.status, 0, 0, 1
         FROM operations_warrantyclaim c
         WHERE c.organization_id = %(org)s AND c.resolved_at IS NOT NULL
-          AND (c.resolved_at >= w.a OR c.opened_at >= w.a) AND c.resolved_at < w.b AND c.opened_at < w.b
+          AND {_window("GREATEST(c.opened_at, c.resolved_at)")}
     """,
 )
 
@@ -124,7 +123,7 @@ CUSTOMERS = Source(
         SELECT GREATEST(c.created_at, c.archived_at), 0, 1
         FROM operations_customer c
         WHERE c.organization_id = %(org)s AND c.archived_at IS NOT NULL
-          AND (c.archived_at >= w.a OR c.created_at >= w.a) AND c.archived_at < w.b AND c.created_at < w.b
+          AND {_window("GREATEST(c.created_at, c.archived_at)")}
     """,
 )
 

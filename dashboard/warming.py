@@ -49,7 +49,9 @@ def common_states(organization, presets=COMMON_PRESETS, compares=COMMON_COMPARES
     ]
 
 
-def warm_organization(organization, presets=COMMON_PRESETS, compares=COMMON_COMPARES, widgets=None) -> int:
+def warm_organization(
+    organization, presets=COMMON_PRESETS, compares=COMMON_COMPARES, widgets=None
+) -> int:
     """Compute and cache the metrics and series the default layouts ask for, over the common
     presets; `widgets(organization, states)` (from the screen layer) warms the widget values
     themselves. Returns the number of entries."""
