@@ -115,3 +115,31 @@ def test_readers_get_answers_while_a_refresh_holds_its_lock(owner):
         release.set()
         refresher.join(10)
     assert max(latencies) < 2.0  # would block until release (10 s) if readers waited on the lock
+
+
+@pytest.mark.django_db
+def test_dashboard_page_and_widgets_render_when_redis_is_down(client, owner, blackhole):
+    import html
+    import re
+
+    build_history(owner.organization, now=timezone.now(), seed=4)
+    with override_settings(CACHES=_cache_settings(blackhole)):
+        dash_cache.reset_breaker()
+        client.force_login(owner)
+        started = time.perf_counter()
+        page = client.get("/dashboard/", {"range": "last_90_days"})
+        assert page.status_code == 200
+        urls = [
+            html.unescape(u)
+            for u in dict.fromkeys(
+                re.findall(r'hx-get="(/dashboard/widgets/[^"]+)"', page.content.decode())
+            )
+        ]
+        assert len(urls) >= 8
+        for url in urls:
+            fragment = client.get(url, HTTP_HX_REQUEST="true")
+            assert fragment.status_code == 200, url
+            assert "state-error" not in fragment.content.decode(), url
+        elapsed = time.perf_counter() - started
+    dash_cache.reset_breaker()
+    assert elapsed < 5 + 2 * CACHE_SOCKET_TIMEOUT  # one timeout, then the breaker answers at once

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from renoz.accounts.models import Organization
+from renoz.operations.models import Customer
 from renoz.operations.seeding import DEMO_USERS, AlreadySeeded, progress_enabled, seed_demo
 
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty",
             action="store_true",
-            help="Do nothing when any organisation already exists.",
+            help="Do nothing when the database already holds operational records.",
         )
         parser.add_argument(
             "--seed", type=int, default=42, help="Random seed for the data (default 42)."
@@ -27,8 +27,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Hide progress bars.")
 
     def handle(self, *args, if_empty: bool, seed: int, no_progress: bool, **options):
-        if if_empty and Organization.objects.exists():
-            self.stdout.write("Organisations already exist; skipping the demo seed.")
+        # Tricky: `createsuperuser` makes an empty organisation, so "empty" means no records.
+        if if_empty and Customer.objects.exists():
+            self.stdout.write("The database already holds records; skipping the demo seed.")
             return
         try:
             result = seed_demo(
