@@ -760,7 +760,7 @@ def parse_drill(params, organization, metric: Metric, now: dt.datetime | None = 
         end_at = min(end_at, local_midnight(bucket[1], tz))
         start_at = max(start_at, local_midnight(bucket[0], tz))
     # Validate narrowing now, so a bad value is a 400 before any query runs.
-    narrowing = {}
+    narrowing: dict[str, str] = {}
     for name in ("stage", "kind", "status"):
         raw = params.get(name)
         if raw:

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
+from django_htmx.middleware import HtmxDetails
 
 from dashboard import export
 from dashboard.drill import (
@@ -28,32 +29,43 @@ from dashboard.drill import (
 )
 from dashboard.metrics import METRICS
 from dashboard.periods import InvalidPeriod, parse_state
+from renoz.accounts.models import User
 
 TEMPLATE = "dashboard/drill.html"
 RESULTS_TARGET = "drill-results"  # the id of the region the rows partial replaces
 
 
-def _template(request: HttpRequest) -> str:
+class SignedInHtmxRequest(HttpRequest):
+    """For type checking only: the request these views get, behind login_required and with
+    django-htmx's middleware."""
+
+    htmx: HtmxDetails
+    user: User
+
+
+def _template(request: SignedInHtmxRequest) -> str:
     if request.htmx:
         return f"{TEMPLATE}#rows" if request.htmx.target == RESULTS_TARGET else f"{TEMPLATE}#modal"
     return TEMPLATE
 
 
-def _standalone(request: HttpRequest) -> bool:
+def _standalone(request: SignedInHtmxRequest) -> bool:
     """True on the drill page itself (where list changes go into the URL), not in a modal."""
     if not request.htmx:
         return True
     return urlparse(request.htmx.current_url or "").path == request.path
 
 
-def _back_url(request: HttpRequest) -> str:
+def _back_url(request: SignedInHtmxRequest) -> str:
     try:
         return f"/dashboard/?{parse_state(request.GET, request.user.organization).querystring()}"
     except InvalidPeriod:
         return "/dashboard/"
 
 
-def _problem(request: HttpRequest, status: int, message: str, **context) -> TemplateResponse:
+def _problem(
+    request: SignedInHtmxRequest, status: int, message: str, **context
+) -> TemplateResponse:
     """The page (or modal) with a clear message instead of a list."""
     template = f"{TEMPLATE}#modal" if request.htmx else TEMPLATE
     context = {
@@ -69,7 +81,7 @@ def _problem(request: HttpRequest, status: int, message: str, **context) -> Temp
 @require_GET
 @login_required
 @vary_on_headers("HX-Request", "HX-Target")
-def drill_metric(request: HttpRequest, metric: str) -> TemplateResponse:
+def drill_metric(request: SignedInHtmxRequest, metric: str) -> TemplateResponse:
     """The records behind one metric: ?<range and compare>[&bucket&interval][&stage|kind|status]
     [&period=comparison][&q][&sort][&page][&format=csv|xlsx]."""
     found = METRICS.get(metric)

@@ -157,7 +157,7 @@ def xlsx_response(request: DrillRequest, qs, summary: Summary) -> FileResponse:
 
 def _about(request: DrillRequest, summary: Summary) -> list[list]:
     state = request.state
-    lines = [
+    lines: list[list] = [
         ["Metric", request.metric.label],
         ["Definition", request.metric.description],
         ["From", request.first_day.isoformat()],

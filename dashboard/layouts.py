@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 from django.db import transaction
 
@@ -73,7 +74,7 @@ DEFAULT_LAYOUTS: dict[str, list[tuple[str, str, dict]]] = {
         ("activity_feed", "l", {}),
     ],
 }
-ROLE_LAYOUT = {
+ROLE_LAYOUT: dict[str, str] = {
     Role.ADMIN: "executive",
     Role.VIEWER: "executive",
     Role.SALES: "pipeline",
@@ -222,14 +223,16 @@ def do_add_widget(
     spec = CATALOGUE.get(widget_type)
     if spec is None:
         raise LayoutError(f"Unknown widget type {str(widget_type)[:40]!r}")
-    new = {
+    new: dict[str, Any] = {
         "id": uuid.uuid4().hex,
         "type": widget_type,
         "size": size or spec.default_size,
         "settings": settings or {},
     }
     widgets = _edit(user, lambda current: [*current, new])
-    return widgets, find_widget(widgets, new["id"])
+    added = find_widget(widgets, new["id"])
+    assert added is not None  # _edit keeps every widget or raises
+    return widgets, added
 
 
 def do_remove_widget(user, widget_id: str) -> list[dict]:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
@@ -190,17 +192,22 @@ def _series(
 ):
     values = []
     for lo, hi in buckets(window, interval):
+        total: Callable[..., Any]
         if metric.is_state:
 
-            def total(measure, _hi=hi, **dims):
+            def state_total(measure, _hi=hi, **dims):
                 base = baseline.total(idx, measure, **dims) if baseline else 0
                 daily = frame.by_day(idx, measure, **dims)
                 return base + sum(v for d, v in daily.items() if d < _hi)
+
+            total = state_total
         else:
 
-            def total(measure, _lo=lo, _hi=hi, **dims):
+            def range_total(measure, _lo=lo, _hi=hi, **dims):
                 daily = frame.by_day(idx, measure, **dims)
                 return sum((v for d, v in daily.items() if _lo <= d < _hi), 0)
+
+            total = range_total
 
         values.append((lo, _round_value(metric, metric.compute(total))))
     return values

@@ -294,6 +294,7 @@ def layout_resize(request, widget_id: str):
     except LookupError:
         raise Http404("No such widget on your dashboard") from None
     found = layouts.find_widget(layout, widget_id)
+    assert found is not None  # do_resize_widget raised LookupError otherwise
     size = widgets.SIZES[found["size"]].lower()
     return _layout_response(
         request, layout, f"{_title(found)} is now {size}", focus=f"size-{widget_id}"

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import plotly.graph_objects as go
 
@@ -25,6 +26,7 @@ from dashboard.metrics import METRICS, Metric
 from dashboard.periods import DashboardState
 from dashboard.queries import default_interval, get_dashboard_metrics, get_timeseries
 from dashboard.sources import SOURCES
+from renoz.accounts.models import Organization, User
 from renoz.operations.models import (
     Activity,
     ActivityKind,
@@ -56,6 +58,7 @@ STATUS_COLOURS = {
     ClaimStatus.RESOLVED: BRAND,
 }
 COMPARISON_LABELS = {"previous_period": "previous period", "previous_year": "previous year"}
+TONES: dict[bool | None, str] = {True: "good", False: "bad"}
 
 
 # --- Formatting -----------------------------------------------------------------------------
@@ -163,8 +166,8 @@ def drill_url(metric: str, state: DashboardState, **extra: str) -> str:
 
 @dataclass(frozen=True)
 class WidgetContext:
-    organization: object
-    user: object
+    organization: Organization
+    user: User | None  # None when warming the cache of org-wide widgets
     state: DashboardState
     settings: dict
 
@@ -213,7 +216,7 @@ def build_kpi(ctx: WidgetContext) -> dict:
     previous_short, previous_exact = format_value(entry["previous"], metric.unit)
     compare = COMPARISON_LABELS.get(ctx.state.compare)
     change = format_change(entry, metric.unit)
-    tone = {True: "good", False: "bad"}.get(entry.get("good"), "neutral")
+    tone = TONES.get(entry.get("good"), "neutral")
     target = entry.get("target")
     target_view = None
     if target:
@@ -410,6 +413,7 @@ def build_trend(ctx: WidgetContext) -> dict:
         )
     ]
     if state.comparison:
+        assert compare is not None  # a comparison is always one of COMPARISON_LABELS
         traces.append(
             go.Scatter(
                 x=dates,
@@ -459,6 +463,7 @@ def build_trend(ctx: WidgetContext) -> dict:
         )
     columns = ["Period", metric.label]
     if state.comparison:
+        assert compare is not None
         columns.append(f"{compare.capitalize()}")
     has_data = any(v for v in values)
     summary = _trend_summary(metric, points, interval, state)
@@ -527,6 +532,7 @@ def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
         )
     ]
     if previous is not None:
+        assert state.comparison is not None  # previous is only read for a comparison
         traces.append(
             go.Bar(
                 x=labels,
@@ -938,8 +944,9 @@ class WidgetSettingsError(ValueError):
     pass
 
 
-def clean_settings(widget_type: str, settings) -> dict:
-    """Validated settings for a widget type; raises WidgetSettingsError."""
+def clean_settings(widget_type: Any, settings) -> dict:
+    """Validated settings for a widget type (both as stored: any JSON value); raises
+    WidgetSettingsError."""
     spec = CATALOGUE.get(widget_type)
     if spec is None:
         raise WidgetSettingsError(f"Unknown widget type {str(widget_type)[:40]!r}")

@@ -175,7 +175,7 @@ def do_copy_fiscal_year_targets(
                 summary.unchanged += 1
                 continue
             is_new = target is None
-            if is_new:
+            if target is None:
                 target = Target(
                     organization=organization,
                     metric=original.metric,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import cast
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -164,8 +165,8 @@ class TargetForm(forms.Form):
                 "user": instance.user_id,
             }
         super().__init__(*args, **kwargs)
-        self.fields["metric"].choices = metric_choices()
-        self.fields["user"].queryset = _people(organization)
+        cast(forms.ChoiceField, self.fields["metric"]).choices = metric_choices()
+        cast(forms.ModelChoiceField, self.fields["user"]).queryset = _people(organization)
         self.fields["period_start"].help_text = (
             "The 1st of the month; a quarter starts 1 Jan, Apr, Jul or Oct; this "
             f"organisation's financial year starts 1 {month_name(organization.fiscal_year_start_month)}."
@@ -245,9 +246,11 @@ class BulkChooserForm(forms.Form):
     def __init__(self, *args, organization, today: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
-        self.fields["metric"].choices = metric_choices()
-        self.fields["fiscal_year"].choices = fiscal_year_choices(organization, today)
-        self.fields["user"].queryset = _people(organization)
+        cast(forms.ChoiceField, self.fields["metric"]).choices = metric_choices()
+        cast(forms.ChoiceField, self.fields["fiscal_year"]).choices = fiscal_year_choices(
+            organization, today
+        )
+        cast(forms.ModelChoiceField, self.fields["user"]).queryset = _people(organization)
 
     def clean(self):
         cleaned = super().clean()
@@ -323,11 +326,13 @@ class CopyYearForm(forms.Form):
         self.organization = organization
         this = fiscal_year_start(today, organization.fiscal_year_start_month)
         starts = [this, add_months(this, 12)]
-        self.fields["to_fiscal_year"].choices = [
+        cast(forms.ChoiceField, self.fields["to_fiscal_year"]).choices = [
             (s.isoformat(), f"{fiscal_year_option(s)} from {fiscal_year_label(add_months(s, -12))}")
             for s in starts
         ]
-        self.fields["metrics"].choices = [(k, METRICS[k].label) for k in METRICS]
+        cast(forms.MultipleChoiceField, self.fields["metrics"]).choices = [
+            (k, METRICS[k].label) for k in METRICS
+        ]
 
     def clean(self):
         cleaned = super().clean()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Self
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -38,7 +39,7 @@ class PeriodKind(models.TextChoices):
 
 # Smallest first: a range inside several target periods uses the smallest one.
 PERIOD_KINDS_BY_SIZE = [PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.FISCAL_YEAR]
-MONTHS_IN = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.FISCAL_YEAR: 12}
+MONTHS_IN: dict[str, int] = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.FISCAL_YEAR: 12}
 
 # Metrics a person can own: each has a per-user attribution in targets.queries.
 PERSONAL_METRICS = (
@@ -100,13 +101,13 @@ def misaligned_start_message(kind: str, day: dt.date, fiscal_start_month: int = 
 
 
 class TargetQuerySet(OrgQuerySet):
-    def org_wide(self) -> TargetQuerySet:
+    def org_wide(self) -> Self:
         return self.filter(user__isnull=True)
 
-    def for_person(self, user) -> TargetQuerySet:
+    def for_person(self, user) -> Self:
         return self.filter(user=user)
 
-    def starting_between(self, first: dt.date, last: dt.date) -> TargetQuerySet:
+    def starting_between(self, first: dt.date, last: dt.date) -> Self:
         return self.filter(period_start__gte=first, period_start__lte=last)
 
 
@@ -220,7 +221,11 @@ class Target(models.Model):
                 what = "whole cents" if metric.unit == "aud_cents" else "a whole number"
                 errors.setdefault("value", []).append(f"{metric.label} targets are {what}.")
         if self.user_id:
-            if self.organization_id and self.user.organization_id != self.organization_id:
+            if (
+                self.organization_id
+                and self.user is not None
+                and self.user.organization_id != self.organization_id
+            ):
                 errors.setdefault("user", []).append("That person is not in this organisation.")
             elif metric and metric.key not in PERSONAL_METRICS:
                 labels = ", ".join(METRICS[k].label for k in PERSONAL_METRICS)

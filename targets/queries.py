@@ -34,6 +34,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db.models import Count, Q, Sum
 
@@ -91,9 +92,10 @@ class PeriodReading:
     end: dt.date
     phase: str
     elapsed_share: float  # linear, in local wall-clock time
-    actual: dict[str, object] = field(default_factory=dict)
-    last_year_to_date: dict[str, object] = field(default_factory=dict)
-    last_year_total: dict[str, object] = field(default_factory=dict)
+    # Metric values as the engine returns them (int, float or Decimal), None when undefined.
+    actual: dict[str, float | Decimal | None] = field(default_factory=dict)
+    last_year_to_date: dict[str, float | Decimal | None] = field(default_factory=dict)
+    last_year_total: dict[str, float | Decimal | None] = field(default_factory=dict)
 
 
 def _elapsed_share(start: dt.date, end: dt.date, cut: dt.datetime, tz) -> float:

@@ -88,6 +88,7 @@ def seed_demo_targets(organization, now: dt.datetime | None = None) -> int:
         for metric in DEMO_METRICS:
             if (metric, month) in existing:
                 continue
+            value: Decimal | None
             if metric == "quote_win_rate":
                 value = WIN_RATE_TARGET
             else:

@@ -155,8 +155,8 @@ def _groups(targets: list[Target], progress: dict, *, expand: bool = False) -> l
 
 
 def _summary(progress: dict) -> dict:
-    running = Counter()
-    finished = Counter()
+    running: Counter[str] = Counter()
+    finished: Counter[str] = Counter()
     upcoming = 0
     for item in progress.values():
         phase = item["period"]["phase"]

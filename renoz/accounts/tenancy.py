@@ -6,7 +6,7 @@ user may see. An id from another organisation is a 404, never a 403 and never da
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, Self, TypeVar
 
 from django.db import models
 from django.http import Http404
@@ -15,11 +15,11 @@ M = TypeVar("M", bound=models.Model)
 
 
 class OrgQuerySet(models.QuerySet):
-    def for_org(self, organization) -> OrgQuerySet:
+    def for_org(self, organization) -> Self:
         org_id = getattr(organization, "pk", organization)
         return self.filter(organization_id=org_id)
 
-    def for_user(self, user) -> OrgQuerySet:
+    def for_user(self, user) -> Self:
         if not getattr(user, "is_authenticated", False) or not getattr(
             user, "organization_id", None
         ):
@@ -27,7 +27,7 @@ class OrgQuerySet(models.QuerySet):
         return self.for_org(user.organization_id)
 
 
-def scoped(model_or_qs, user) -> models.QuerySet:
+def scoped(model_or_qs: type[models.Model] | models.QuerySet[Any], user) -> models.QuerySet[Any]:
     """The rows of a model (or queryset) that belong to the user's organisation."""
     qs = model_or_qs._default_manager.all() if isinstance(model_or_qs, type) else model_or_qs
     if not getattr(user, "is_authenticated", False):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from random import Random
+from typing import overload
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth.hashers import make_password
@@ -629,6 +630,7 @@ class Generator:
         won = []
         for i, opp in enumerate(plan.opps):
             if opp.stage == "won":
+                assert opp.closed is not None  # a won opportunity has closed
                 ordered = clock.later(rng, opp.closed, rng.uniform(0, 8))
                 if ordered <= now:
                     won.append(OrderRow(ordered, opp.customer, i, opp.basket))
@@ -719,6 +721,12 @@ class Generator:
 # --- Writing --------------------------------------------------------------------------------
 
 
+@overload
+def _dt(ts: int) -> datetime: ...
+@overload
+def _dt(ts: None) -> None: ...
+@overload
+def _dt(ts: int | None) -> datetime | None: ...
 def _dt(ts: int | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
