@@ -78,7 +78,7 @@ class Command(BaseCommand):
         parser.add_argument("--repeat", type=int, default=60, help="Samples per measurement")
         parser.add_argument(
             "--page-views",
-            default="400,4000",
+            default="400,2000",
             help="Dashboard page views in each simulated day (comma-separated: a quiet and a busy day)",
         )
         parser.add_argument("--out", default="bench-results/bench.json")
