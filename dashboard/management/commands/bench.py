@@ -81,9 +81,16 @@ class Command(BaseCommand):
             default="400,2000",
             help="Dashboard page views in each simulated day (comma-separated: a quiet and a busy day)",
         )
+        parser.add_argument(
+            "--write-scale",
+            type=float,
+            default=1.0,
+            help="Multiply the day's realistic write volume (0 = a read-only day)",
+        )
         parser.add_argument("--out", default="bench-results/bench.json")
 
-    def handle(self, *args, volumes, repeat, page_views, out, **options):
+    def handle(self, *args, volumes, repeat, page_views, write_scale, out, **options):
+        self.write_scale = write_scale
         results: dict[str, dict] = {}
         for volume in [v.strip() for v in volumes.split(",") if v.strip()]:
             org = self._organization(volume)
@@ -219,7 +226,7 @@ class Command(BaseCommand):
         rnd = random.Random(7)
         warm_organization(org, widgets=warm_widgets)
         rates = self._daily_write_rates(org)
-        writes = [source for source, n in rates.items() for _ in range(round(n))]
+        writes = [source for source, n in rates.items() for _ in range(round(n * self.write_scale))]
         rnd.shuffle(writes)
         layouts = {
             name: [w for w in default_widgets(name) if not CATALOGUE[w["type"]].per_user]
