@@ -28,8 +28,15 @@ def refresh_views(views: list[str] | None = None) -> None:
         cache.client.get_client(write=True).set(BEAT_HEARTBEAT_KEY, time.time())  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - a heartbeat must never fail the refresh
         log.warning("could not record the beat heartbeat")
-    for result in do_refresh(views):
-        log.info("refresh result %s", result)
+    results = do_refresh(views)
+    done = [r["view"] for r in results if not r.get("skipped")]
+    skipped = [r["view"] for r in results if r.get("skipped")]
+    log.info(
+        "refreshed %d view(s) %s%s",
+        len(done),
+        ", ".join(done),
+        f"; skipped {', '.join(skipped)}" if skipped else "",
+    )
 
 
 def schedule_refresh(views: list[str]) -> None:
