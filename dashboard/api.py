@@ -39,9 +39,7 @@ def attach_targets(organization, state, payload: dict) -> dict:
     keys = sorted(payload["metrics"])
     parts = {"targets", *(METRICS[k].source for k in keys)}
     key = dash_cache.make_key(organization.pk, "targets:" + ",".join(keys), state, parts)
-    progress = dash_cache.get_or_compute(
-        key, lambda: targets_for_state(organization, state, keys), organization_id=organization.pk
-    )
+    progress = dash_cache.get_or_compute(key, lambda: targets_for_state(organization, state, keys))
     for key, entry in payload["metrics"].items():
         target = progress.get(key)
         entry["target"] = (

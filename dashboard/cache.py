@@ -135,9 +135,7 @@ def peek(key: str | None):
     return pickle.loads(raw) if raw is not None else None  # noqa: S301 - our own Redis, our own values
 
 
-def get_or_compute(
-    key: str | None, compute, *, organization_id: int | None = None, ttl: int = TTL_SECONDS
-):
+def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS):
     """Return the cached value for `key`, computing it at most once at a time across workers."""
     if key is None:  # Redis is down: straight to the database
         return compute()

@@ -207,6 +207,12 @@ def _values(choices) -> tuple[str, ...]:
 
 
 _CUSTOMER = Column("customer", "Customer", "customer.name", order_by="customer__name")
+_JOB_COLUMNS = (
+    Column("id", "Job", "pk", "record", "id"),
+    _CUSTOMER,
+    Column("order", "Order", "order.number", "text", "order__number"),
+    Column("technician", "Technician", "technician", "text", "technician__full_name"),
+)
 
 DRILL_SETS: dict[str, DrillSet] = {
     s.key: s
@@ -277,10 +283,7 @@ DRILL_SETS: dict[str, DrillSet] = {
             InstallationJob,
             jobs,
             (
-                Column("id", "Job", "pk", "record", "id"),
-                _CUSTOMER,
-                Column("order", "Order", "order.number", "text", "order__number"),
-                Column("technician", "Technician", "technician", "text", "technician__full_name"),
+                *_JOB_COLUMNS,
                 Column("completed_at", "Completed", "completed_at", "datetime", "completed_at"),
                 Column("kwh", "kWh", "kwh", "kwh", "kwh"),
                 Column("labor_hours", "Labour hours", "labor_hours", "hours", "labor_hours"),
@@ -298,10 +301,7 @@ DRILL_SETS: dict[str, DrillSet] = {
             InstallationJob,
             jobs_active,
             (
-                Column("id", "Job", "pk", "record", "id"),
-                _CUSTOMER,
-                Column("order", "Order", "order.number", "text", "order__number"),
-                Column("technician", "Technician", "technician", "text", "technician__full_name"),
+                *_JOB_COLUMNS,
                 Column("status", "Status now", "get_status_display", "choice", "status"),
                 Column("created_at", "Created", "created_at", "datetime", "created_at"),
                 Column("scheduled_for", "Scheduled", "scheduled_for", "datetime", "scheduled_for"),

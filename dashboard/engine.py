@@ -139,28 +139,34 @@ class Frame:
         for i, value in enumerate(values):
             acc[i] += _num(value)
 
-    def total(self, idx: int, measure: str, **dims) -> int | Decimal:
+    def add_rows(self, rows, daily: bool) -> None:
+        """Add query rows shaped (idx, [day,] *dims, *measures)."""
+        width = daily + len(self.source.dims)
+        for row in rows:
+            key = row[1 : 1 + width]
+            self.add(row[0], key if daily else (None, *key), row[1 + width :])
+
+    def _matching(self, idx: int, measure: str, dims: dict):
+        """(key, value of `measure`) for the rows whose dimensions match `dims` (a value or a
+        collection of accepted values per dimension)."""
         m = self.source.measures.index(measure)
-        d_index = {name: i for i, name in enumerate(self.source.dims)}
-        out = 0
+        wanted = {
+            1 + self.source.dims.index(name): value
+            if isinstance(value, (list, tuple, set))
+            else (value,)
+            for name, value in dims.items()
+        }
         for key, values in self.data[idx].items():
-            if all(
-                key[1 + d_index[k]] in (v if isinstance(v, (list, tuple, set)) else (v,))
-                for k, v in dims.items()
-            ):
-                out += values[m]
-        return out
+            if all(key[i] in accepted for i, accepted in wanted.items()):
+                yield key, values[m]
+
+    def total(self, idx: int, measure: str, **dims) -> int | Decimal:
+        return sum((value for _, value in self._matching(idx, measure, dims)), 0)
 
     def by_day(self, idx: int, measure: str, **dims) -> dict[dt.date, int | Decimal]:
-        m = self.source.measures.index(measure)
-        d_index = {name: i for i, name in enumerate(self.source.dims)}
         out: dict[dt.date, int | Decimal] = defaultdict(int)
-        for key, values in self.data[idx].items():
-            if all(
-                key[1 + d_index[k]] in (v if isinstance(v, (list, tuple, set)) else (v,))
-                for k, v in dims.items()
-            ):
-                out[key[0]] += values[m]
+        for key, value in self._matching(idx, measure, dims):
+            out[key[0]] += value
         return out
 
     def by_dim(self, idx: int, measure: str, dim: str) -> dict[str, int | Decimal]:
@@ -201,41 +207,24 @@ def read(
 
 
 def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame) -> None:
-    dims = ", ".join(source.dims)
-    sums = ", ".join(f"SUM({m})" for m in source.measures)
-    group = ", ".join(["day"] * daily + list(source.dims))
-    select = ", ".join(["day"] * daily + list(source.dims) + [sums])
+    keys = ["day"] * daily + list(source.dims)
+    select = ", ".join(keys + [f"SUM({m})" for m in source.measures])
+    group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
     params: dict = {"org": org_id}
-    conditions = []
-    for n, (_, lo, hi) in enumerate(parts):
-        params[f"lo{n}"], params[f"hi{n}"] = lo, hi
-        conditions.append(
-            f"(day < %(hi{n})s" + (f" AND day >= %(lo{n})s)" if lo is not None else ")")
-        )
     # One statement per window keeps each window's sums apart without FILTER per measure.
     by_window: dict[int, list[str]] = defaultdict(list)
-    for n, (idx, _, _) in enumerate(parts):
-        by_window[idx].append(conditions[n])
-    statements = []
-    for idx, conds in by_window.items():
-        where = " OR ".join(conds)
-        group_by = f" GROUP BY {group}" if group else ""
-        statements.append(
-            f"SELECT {idx} AS idx, {select} FROM {source.view} "
-            f"WHERE organization_id = %(org)s AND ({where}){group_by}"
-        )
-    sql = " UNION ALL ".join(statements)
-    del dims
+    for n, (idx, lo, hi) in enumerate(parts):
+        params[f"lo{n}"], params[f"hi{n}"] = lo, hi
+        lower = f" AND day >= %(lo{n})s" if lo is not None else ""
+        by_window[idx].append(f"(day < %(hi{n})s{lower})")
+    sql = " UNION ALL ".join(
+        f"SELECT {idx} AS idx, {select} FROM {source.view} "
+        f"WHERE organization_id = %(org)s AND ({' OR '.join(conditions)}){group_by}"
+        for idx, conditions in by_window.items()
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    width = daily + len(source.dims)
-    for row in rows:
-        idx = row[0]
-        key_parts = row[1 : 1 + width]
-        day = key_parts[0] if daily else None
-        dim_values = tuple(key_parts[1:] if daily else key_parts)
-        frame.add(idx, (day, *dim_values), row[1 + width :])
+        frame.add_rows(cursor.fetchall(), daily)
 
 
 def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame) -> None:
@@ -263,11 +252,4 @@ def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame) -> 
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    width = daily + len(dims)
-    for row in rows:
-        idx = row[0]
-        key_parts = row[1 : 1 + width]
-        day = key_parts[0] if daily else None
-        dim_values = tuple(key_parts[1:] if daily else key_parts)
-        frame.add(idx, (day, *dim_values), row[1 + width :])
+        frame.add_rows(cursor.fetchall(), daily)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from dashboard import cache as dash_cache
 from dashboard.engine import Frame, TimeWindow, load_coverage, read
 from dashboard.metrics import METRICS, Metric, get_metric
-from dashboard.periods import DashboardState, Window, add_months, local_midnight
+from dashboard.periods import DashboardState, Window, add_months
 from dashboard.sources import SOURCES
 
 INTERVALS = ("day", "week", "month")
@@ -159,7 +159,7 @@ def get_dashboard_metrics(
         return compute()
     parts = {METRICS[k].source for k in keys}
     key = dash_cache.make_key(organization.pk, "metrics:" + ",".join(sorted(keys)), state, parts)
-    return dash_cache.get_or_compute(key, compute, organization_id=organization.pk)
+    return dash_cache.get_or_compute(key, compute)
 
 
 # --- Time series ---------------------------------------------------------------------------
@@ -266,8 +266,4 @@ def get_timeseries(
     key = dash_cache.make_key(
         organization.pk, f"ts:{metric.key}:{interval}", state, [metric.source]
     )
-    return dash_cache.get_or_compute(key, compute, organization_id=organization.pk)
-
-
-def local_day_bounds(day: dt.date, tz) -> tuple[dt.datetime, dt.datetime]:
-    return local_midnight(day, tz), local_midnight(day + dt.timedelta(days=1), tz)
+    return dash_cache.get_or_compute(key, compute)

@@ -979,7 +979,7 @@ def build_widget(widget: dict, organization, user, state: DashboardState) -> dic
         return spec.build(ctx)
     parts = spec.cache_parts(ctx.settings)
     key = dash_cache.make_key(organization.pk, _cache_name(widget), state, parts)
-    return dash_cache.get_or_compute(key, lambda: spec.build(ctx), organization_id=organization.pk)
+    return dash_cache.get_or_compute(key, lambda: spec.build(ctx))
 
 
 def peek_widget(widget: dict, organization, state: DashboardState) -> dict | None:

@@ -223,6 +223,19 @@ def target_list(request):
     return TemplateResponse(request, template, context)
 
 
+def _target_fields(data: dict) -> dict:
+    """The TargetForm's cleaned data as keyword arguments of the target actions."""
+    fields = ("metric", "period_kind", "period_start", "value")
+    return {**{name: data[name] for name in fields}, "user": data.get("user")}
+
+
+def _redirect_to_year(organization, target):
+    """Back to the list, on the financial year that holds the target."""
+    return redirect(
+        _list_url(fiscal_year_start(target.period_start, organization.fiscal_year_start_month))
+    )
+
+
 @admin_required
 @require_http_methods(["GET", "POST"])
 def target_create(request):
@@ -235,21 +248,11 @@ def target_create(request):
     }
     form = TargetForm(request.POST or None, organization=organization, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        target = actions.do_create_target(
-            organization,
-            metric=data["metric"],
-            period_kind=data["period_kind"],
-            period_start=data["period_start"],
-            value=data["value"],
-            user=data.get("user"),
-        )
+        target = actions.do_create_target(organization, **_target_fields(form.cleaned_data))
         messages.success(
             request, f"Added the {target.metric_label} target for {target.period_label}."
         )
-        return redirect(
-            _list_url(fiscal_year_start(target.period_start, organization.fiscal_year_start_month))
-        )
+        return _redirect_to_year(organization, target)
     return TemplateResponse(
         request, "targets/target_form.html", {"form": form, "target": None, "title": "Add a target"}
     )
@@ -264,21 +267,11 @@ def target_edit(request, pk: int):
     title = f"Edit {target.metric_label} · {target.period_label}"  # before the form edits it
     form = TargetForm(request.POST or None, organization=organization, instance=target)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        actions.do_update_target(
-            target,
-            metric=data["metric"],
-            period_kind=data["period_kind"],
-            period_start=data["period_start"],
-            value=data["value"],
-            user=data.get("user"),
-        )
+        actions.do_update_target(target, **_target_fields(form.cleaned_data))
         messages.success(
             request, f"Saved the {target.metric_label} target for {target.period_label}."
         )
-        return redirect(
-            _list_url(fiscal_year_start(target.period_start, organization.fiscal_year_start_month))
-        )
+        return _redirect_to_year(organization, target)
     return TemplateResponse(
         request,
         "targets/target_form.html",

@@ -14,6 +14,7 @@ import random
 import statistics
 import threading
 import time
+from collections import defaultdict
 from pathlib import Path
 
 from django.core.management import call_command
@@ -235,11 +236,14 @@ class Command(BaseCommand):
         today = parse_state({}, org).range.end
         weights = [30, 5, 25, 5, 3, 8, 8, 3, 2, 2, 5, 4][: len(STATES)]
         hits = misses = 0
-        write_every = max(1, page_views // max(1, len(writes)))
-        pending = list(writes)
+        # Tricky: spread every write over the day, several per page view when writes outnumber
+        # page views, so the whole day's volume always lands.
+        writes_before: dict[int, list[str]] = defaultdict(list)
+        for k, source in enumerate(writes):
+            writes_before[k * page_views // len(writes)].append(source)
         for i in tqdm(range(page_views), desc="business day"):
-            while pending and i >= (len(writes) - len(pending)) * write_every:
-                dash_cache.bump_data_version(org.pk, [pending.pop()])
+            for source in writes_before[i]:
+                dash_cache.bump_data_version(org.pk, [source])
             if rnd.random() < 0.03:  # an ad-hoc custom range: always a miss the first time
                 first = today - dt.timedelta(days=rnd.randint(30, 700))
                 last = first + dt.timedelta(days=rnd.randint(1, 90))
