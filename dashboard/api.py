@@ -7,9 +7,10 @@ from functools import wraps
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
-from dashboard.metrics import METRICS, UnknownMetric, get_metric, parse_metric_keys
-from dashboard.periods import InvalidPeriod, parse_state
-from dashboard.queries import INTERVALS, get_dashboard_metrics, get_timeseries
+from metrics.definitions import UnknownMetric, get_metric, parse_metric_keys
+from metrics.periods import InvalidPeriod, parse_state
+from metrics.queries import INTERVALS, TooManyPoints, get_metrics, get_timeseries
+from targets.queries import attach_targets
 
 
 def _error(message: str, status: int = 400) -> JsonResponse:
@@ -28,32 +29,6 @@ def api_login_required(view):
     return wrapper
 
 
-def attach_targets(organization, state, payload: dict) -> dict:
-    """Fill each metric's `target` from the targets app, when it is installed and has one."""
-    try:
-        from targets.queries import targets_for_state
-    except ImportError:
-        return payload
-    from dashboard import cache as dash_cache
-
-    keys = sorted(payload["metrics"])
-    parts = {"targets", *(METRICS[k].source for k in keys)}
-    key = dash_cache.make_key(organization.pk, "targets:" + ",".join(keys), state, parts)
-    progress = dash_cache.get_or_compute(key, lambda: targets_for_state(organization, state, keys))
-    for key, entry in payload["metrics"].items():
-        target = progress.get(key)
-        entry["target"] = (
-            {
-                "value": target["value"],
-                "progress_pct": target["progress_pct"],
-                "status": target["status"],
-            }
-            if target
-            else None
-        )
-    return payload
-
-
 @require_GET
 @api_login_required
 def metrics(request):
@@ -63,7 +38,7 @@ def metrics(request):
         keys = parse_metric_keys(request.GET.get("metrics"))
     except (InvalidPeriod, UnknownMetric) as exc:
         return _error(str(exc))
-    payload = get_dashboard_metrics(organization, state, keys)
+    payload = get_metrics(organization, state, keys)
     return JsonResponse(attach_targets(organization, state, payload))
 
 
@@ -82,4 +57,8 @@ def timeseries(request):
         state = parse_state(request.GET, organization)
     except (InvalidPeriod, UnknownMetric) as exc:
         return _error(str(exc))
-    return JsonResponse(get_timeseries(organization, state, metric.key, interval))
+    try:
+        payload = get_timeseries(organization, state, metric.key, interval)
+    except TooManyPoints as exc:
+        return _error(str(exc))
+    return JsonResponse(payload)

@@ -1,152 +1,45 @@
 """Drill-down: the records behind every metric, and the figure each list adds up to.
 
-Each drill set (the `drill` of a Metric) is a queryset function
-`(organization, user, window_start, window_end)` selecting exactly the rows that
-dashboard.sources counts for that window: range sets by their timestamp in [start, end),
-state sets as they stood at the instant `window_end`. `metric_summary` aggregates a set the
-way the metric does, so a list's header equals the KPI (tests prove it against
-dashboard.queries.compute_values). Technicians see only their own jobs, and no other set.
+The records come from the metric layer (metrics.queries.metric_records), which selects exactly
+the rows the metric counts, from the same event definitions as the number: range metrics by
+their event in [start, end), state metrics as they stood at the instant `end`. The header's
+figure is the metric layer's value over the same slice, so a list always adds up to its KPI.
+This module only says how each list is shown: its columns, sorting, search and chart-click
+narrowing. Technicians see their own jobs and activities (renoz.accounts.permissions).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from django.db.models import (
-    Count,
-    DecimalField,
-    ExpressionWrapper,
-    F,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-)
+from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.urls import reverse
 
-from dashboard.metrics import Metric
-from dashboard.periods import DashboardState, Window, local_midnight, parse_state
-from dashboard.queries import INTERVALS, buckets, default_interval
-from renoz.accounts.models import Role
+from metrics.definitions import Metric
+from metrics.engine import Slice
+from metrics.formatting import format_aud, format_value
+from metrics.formatting import format_cell as format_field
+from metrics.periods import DashboardState, Window, dates_label, local_midnight, parse_state
+from metrics.queries import INTERVALS, buckets, default_interval, metric_records, window_values
+from renoz.accounts.permissions import may_see_source, metric_owner
 from renoz.operations.models import (
-    REVENUE_STATUSES,
-    Activity,
     ActivityKind,
     ClaimKind,
     ClaimStatus,
-    Customer,
     CustomerKind,
-    InstallationJob,
     JobStatus,
-    Opportunity,
-    Order,
     OrderStatus,
     Stage,
-    WarrantyClaim,
 )
 
 PAGE_SIZE = 50
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_SEARCH_LENGTH = 100
-
-
-# --- The querysets ---------------------------------------------------------------------------
-
-
-def _own_jobs(qs: QuerySet, user) -> QuerySet:
-    if user is not None and getattr(user, "role", None) == Role.TECHNICIAN:
-        return qs.filter(technician_id=user.pk)
-    return qs
-
-
-def orders(organization, user, window_start, window_end) -> QuerySet:
-    """Confirmed or fulfilled orders by ordered_at in [start, end)."""
-    return Order.objects.for_org(organization).filter(
-        status__in=REVENUE_STATUSES, ordered_at__gte=window_start, ordered_at__lt=window_end
-    )
-
-
-def opportunities_closed(organization, user, window_start, window_end) -> QuerySet:
-    """Opportunities closed (won or lost) by closed_at in [start, end)."""
-    return Opportunity.objects.for_org(organization).filter(
-        closed_at__isnull=False, closed_at__gte=window_start, closed_at__lt=window_end
-    )
-
-
-def opportunities_open(organization, user, window_start, window_end) -> QuerySet:
-    """Opportunities open at T = window_end: created before T and not closed before T."""
-    return (
-        Opportunity.objects.for_org(organization)
-        .filter(created_at__lt=window_end)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=window_end))
-    )
-
-
-def jobs(organization, user, window_start, window_end) -> QuerySet:
-    """Installation jobs completed by completed_at in [start, end) (technicians: their own)."""
-    qs = InstallationJob.objects.for_org(organization).filter(
-        status=JobStatus.COMPLETED,
-        completed_at__isnull=False,
-        completed_at__gte=window_start,
-        completed_at__lt=window_end,
-    )
-    return _own_jobs(qs, user)
-
-
-def jobs_active(organization, user, window_start, window_end) -> QuerySet:
-    """Jobs active at T = window_end: created before T, neither completed nor cancelled before T."""
-    qs = (
-        InstallationJob.objects.for_org(organization)
-        .filter(created_at__lt=window_end)
-        .exclude(completed_at__lt=window_end)
-        .exclude(cancelled_at__lt=window_end)
-    )
-    return _own_jobs(qs, user)
-
-
-def claims(organization, user, window_start, window_end) -> QuerySet:
-    """Warranty claims by opened_at in [start, end)."""
-    return WarrantyClaim.objects.for_org(organization).filter(
-        opened_at__gte=window_start, opened_at__lt=window_end
-    )
-
-
-def claims_open(organization, user, window_start, window_end) -> QuerySet:
-    """Claims open at T = window_end: opened before T and not resolved before T."""
-    return (
-        WarrantyClaim.objects.for_org(organization)
-        .filter(opened_at__lt=window_end)
-        .filter(Q(resolved_at__isnull=True) | Q(resolved_at__gte=window_end))
-    )
-
-
-def customers(organization, user, window_start, window_end) -> QuerySet:
-    """Customers by created_at in [start, end)."""
-    return Customer.objects.for_org(organization).filter(
-        created_at__gte=window_start, created_at__lt=window_end
-    )
-
-
-def customers_active(organization, user, window_start, window_end) -> QuerySet:
-    """Customers at T = window_end: created before T and not archived before T."""
-    return (
-        Customer.objects.for_org(organization)
-        .filter(created_at__lt=window_end)
-        .filter(Q(archived_at__isnull=True) | Q(archived_at__gte=window_end))
-    )
-
-
-def activities(organization, user, window_start, window_end) -> QuerySet:
-    """Activities by occurred_at in [start, end)."""
-    return Activity.objects.for_org(organization).filter(
-        occurred_at__gte=window_start, occurred_at__lt=window_end
-    )
 
 
 # --- How each set is shown -------------------------------------------------------------------
@@ -185,16 +78,13 @@ class Column:
 class DrillSet:
     key: str
     noun: str  # plural, for "123 orders"
-    model: type
-    build: Callable[..., QuerySet]
     columns: tuple[Column, ...]
     default_sort: str  # a column key, "-" prefix for descending
     search_fields: tuple[str, ...]
     admin_url: str
     is_state: bool = False
-    is_job_set: bool = False
     related: tuple[str, ...] = ()
-    # Narrowing parameters a chart click may add: name -> (ORM field, accepted values).
+    # Narrowing parameters a chart click may add: name -> (metric dimension, accepted values).
     narrowing: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
 
     @property
@@ -220,8 +110,6 @@ DRILL_SETS: dict[str, DrillSet] = {
         DrillSet(
             "orders",
             "orders",
-            Order,
-            orders,
             (
                 Column("number", "Order", "number", "record", "number"),
                 _CUSTOMER,
@@ -238,8 +126,6 @@ DRILL_SETS: dict[str, DrillSet] = {
         DrillSet(
             "opportunities_closed",
             "opportunities",
-            Opportunity,
-            opportunities_closed,
             (
                 Column("name", "Opportunity", "name", "record", "name"),
                 _CUSTOMER,
@@ -258,8 +144,6 @@ DRILL_SETS: dict[str, DrillSet] = {
         DrillSet(
             "opportunities_open",
             "opportunities",
-            Opportunity,
-            opportunities_open,
             (
                 Column("name", "Opportunity", "name", "record", "name"),
                 _CUSTOMER,
@@ -280,8 +164,6 @@ DRILL_SETS: dict[str, DrillSet] = {
         DrillSet(
             "jobs",
             "jobs",
-            InstallationJob,
-            jobs,
             (
                 *_JOB_COLUMNS,
                 Column("completed_at", "Completed", "completed_at", "datetime", "completed_at"),
@@ -291,15 +173,12 @@ DRILL_SETS: dict[str, DrillSet] = {
             "-completed_at",
             ("customer__name", "order__number"),
             "admin:operations_installationjob_change",
-            is_job_set=True,
             related=("customer", "order", "technician"),
             narrowing={"status": ("status", _values(JobStatus))},
         ),
         DrillSet(
             "jobs_active",
             "jobs",
-            InstallationJob,
-            jobs_active,
             (
                 *_JOB_COLUMNS,
                 Column("status", "Status now", "get_status_display", "choice", "status"),
@@ -311,15 +190,12 @@ DRILL_SETS: dict[str, DrillSet] = {
             ("customer__name", "order__number"),
             "admin:operations_installationjob_change",
             is_state=True,
-            is_job_set=True,
             related=("customer", "order", "technician"),
             narrowing={"status": ("status", _values(JobStatus))},
         ),
         DrillSet(
             "claims",
             "claims",
-            WarrantyClaim,
-            claims,
             (
                 Column("id", "Claim", "pk", "record", "id"),
                 _CUSTOMER,
@@ -342,8 +218,6 @@ DRILL_SETS: dict[str, DrillSet] = {
         DrillSet(
             "claims_open",
             "claims",
-            WarrantyClaim,
-            claims_open,
             (
                 Column("id", "Claim", "pk", "record", "id"),
                 _CUSTOMER,
@@ -366,8 +240,6 @@ DRILL_SETS: dict[str, DrillSet] = {
         DrillSet(
             "customers",
             "customers",
-            Customer,
-            customers,
             (
                 Column("name", "Customer", "name", "record", "name"),
                 Column("kind", "Kind", "get_kind_display", "choice", "kind"),
@@ -378,13 +250,11 @@ DRILL_SETS: dict[str, DrillSet] = {
             "-created_at",
             ("name",),
             "admin:operations_customer_change",
-            narrowing={"kind": ("kind", _values(CustomerKind))},
+            narrowing={"kind": ("customer_kind", _values(CustomerKind))},
         ),
         DrillSet(
             "customers_active",
             "customers",
-            Customer,
-            customers_active,
             (
                 Column("name", "Customer", "name", "record", "name"),
                 Column("kind", "Kind", "get_kind_display", "choice", "kind"),
@@ -395,13 +265,11 @@ DRILL_SETS: dict[str, DrillSet] = {
             ("name",),
             "admin:operations_customer_change",
             is_state=True,
-            narrowing={"kind": ("kind", _values(CustomerKind))},
+            narrowing={"kind": ("customer_kind", _values(CustomerKind))},
         ),
         DrillSet(
             "activities",
             "activities",
-            Activity,
-            activities,
             (
                 Column("kind", "Kind", "get_kind_display", "choice", "kind"),
                 Column("subject", "Subject", "subject", "record", "subject"),
@@ -418,23 +286,33 @@ DRILL_SETS: dict[str, DrillSet] = {
     )
 }
 
-# The metric's own slice of its drill set (quotes won are the closed opportunities that won).
-METRIC_FILTERS: dict[str, Q] = {
-    "quotes_won": Q(stage=Stage.WON),
-    "quotes_lost": Q(stage=Stage.LOST),
-    "quote_win_rate": Q(stage__in=[Stage.WON, Stage.LOST]),
-}
-
 
 def drill_set_for(metric: Metric) -> DrillSet:
     return DRILL_SETS[metric.drill]
 
 
-def metric_queryset(metric: Metric, organization, user, window_start, window_end) -> QuerySet:
-    """The rows behind `metric` for the window (state metrics: at the instant window_end)."""
-    qs = drill_set_for(metric).build(organization, user, window_start, window_end)
-    if metric.key in METRIC_FILTERS:
-        qs = qs.filter(METRIC_FILTERS[metric.key])
+def user_may_drill(user, metric: Metric) -> bool:
+    """Whether the user may open the records of a metric (DESIGN.md §8)."""
+    return may_see_source(user, metric.source)
+
+
+def _filters(drill_set: DrillSet, narrowing: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    return {drill_set.narrowing[name][0]: (value,) for name, value in narrowing.items()}
+
+
+def metric_queryset(
+    metric: Metric, organization, user, window_start, window_end, narrowing=None
+) -> QuerySet:
+    """The rows behind `metric` for the window (state metrics: at the instant window_end), as
+    the user may see them, narrowed by a chart click."""
+    qs = metric_records(
+        organization,
+        metric,
+        window_start,
+        window_end,
+        owner=metric_owner(user, metric.source),
+        filters=_filters(drill_set_for(metric), narrowing or {}),
+    )
     if metric.drill == "opportunities_open":
         qs = qs.annotate(
             weighted_cents=ExpressionWrapper(
@@ -445,142 +323,72 @@ def metric_queryset(metric: Metric, organization, user, window_start, window_end
     return qs
 
 
-def user_may_drill(user, drill_set: DrillSet) -> bool:
-    """Technicians see their own jobs and nothing else (DESIGN.md §8)."""
-    return getattr(user, "role", None) != Role.TECHNICIAN or drill_set.is_job_set
-
-
 # --- The figure a list adds up to ------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Summary:
-    """What a list adds up to: its row count and the metric's value over those rows."""
+    """What a list adds up to: its row count and the metric's value over the same rows."""
 
     metric: Metric
     count: int
-    value: Any  # exactly what dashboard.queries.compute_values returns for the metric
+    value: Any  # the metric layer's value for the same window and slice
     detail: str = ""  # e.g. "10 won of 22 closed"
 
     @property
     def display(self) -> str:
-        return format_value(self.metric.unit, self.value)
+        return format_value(self.value, self.metric.unit)[0]
 
     @property
     def exact(self) -> str:
-        """The unrounded figure: cents for money, the full ratio for rates."""
-        if self.value is None:
-            return "none"
-        if self.metric.unit == "aud_cents":
-            return f"{self.value} cents"
-        if self.metric.unit == "ratio":
-            return repr(self.value)
-        return ""  # counts, kWh and hours already show every digit
+        """The exact figure, as the card's title gives it."""
+        return format_value(self.value, self.metric.unit)[1]
 
     @property
     def is_count(self) -> bool:
         return self.metric.unit == "count"
 
 
-def _sum(expr) -> Sum:
-    return Sum(expr, default=0)
-
-
-# Per drill set, the source measures its rows add up to. State sets hold only the rows open at
-# T, so their "closed" measures are zero and opened-minus-closed is simply the opened sum.
-_MEASURES: dict[str, dict[str, Any]] = {
-    "orders": {"revenue_cents": _sum("total_cents"), "orders": Count("pk")},
-    "jobs": {
-        "completed_count": Count("pk"),
-        "completed_kwh": _sum("kwh"),
-        "labor_hours": _sum("labor_hours"),
-    },
-    "opportunities_closed": {
-        f"closed_count_{stage}": Count("pk", filter=Q(stage=stage)) for stage in Stage.values
-    },
-    "opportunities_open": {
-        "opened_count": Count("pk"),
-        "opened_value": _sum("value_cents"),
-        "opened_weighted": _sum(F("value_cents") * F("probability")),
-    },
-    "jobs_active": {"opened_count": Count("pk")},
-    "claims": {"opened_count": Count("pk")},
-    "claims_open": {"opened_count": Count("pk")},
-    "customers": {"opened_count": Count("pk")},
-    "customers_active": {"opened_count": Count("pk")},
-    "activities": {"activity_count": Count("pk")},
+# The figures a detail line quotes beside the metric: "10 won of 22 closed".
+_DETAIL_METRICS = {
+    "average_order_value": "revenue",
+    "quote_win_rate": "quotes_won",
+    "weighted_pipeline": "pipeline_value",
 }
 
 
-def metric_summary(metric: Metric, qs: QuerySet) -> Summary:
-    """Count the rows and compute the metric over them with the registry's own formula, in one
-    query; the value equals what dashboard.queries.compute_values returns for the same window."""
-    aggregates = {"_n": Count("pk"), **_MEASURES[metric.drill]}
-    sums = qs.aggregate(**aggregates)
-    count = sums.pop("_n")
+def metric_summary(
+    metric: Metric, organization, user, qs: QuerySet, start_at, end_at, narrowing=None
+) -> Summary:
+    """Count the rows and read the metric for the same window and slice from the metric layer,
+    so the figure equals the KPI's."""
+    helper = _DETAIL_METRICS.get(metric.key)
+    where = Slice.of(
+        metric_owner(user, metric.source), _filters(drill_set_for(metric), narrowing or {})
+    )
+    values = window_values(
+        organization, [metric.key, *([helper] if helper else [])], start_at, end_at, where=where
+    )
+    count = qs.count()
+    return Summary(metric, count, values[metric.key], _detail(metric, values, count))
 
-    def total(measure: str, stage=None, **dims):
-        if stage is not None:
-            stages = stage if isinstance(stage, list | tuple) else [stage]
-            return sum(sums.get(f"{measure}_{s}", 0) for s in stages)
-        return sums.get(measure, 0)
 
-    value = metric.compute(total)
-    return Summary(metric, count, value, _detail(metric, total, count))
-
-
-def _detail(metric: Metric, total, count: int) -> str:
+def _detail(metric: Metric, values: dict, count: int) -> str:
     """A short line explaining how the figure arises from the rows."""
     if metric.key == "average_order_value" and count:
-        return f"{format_aud(int(total('revenue_cents')))} over {count:,} orders"
+        return f"{format_aud(values['revenue'])} over {count:,} orders"
     if metric.key == "quote_win_rate":
-        return f"{total('closed_count', stage=Stage.WON):,} won of {count:,} closed"
+        return f"{values['quotes_won']:,} won of {count:,} closed"
     if metric.key == "weighted_pipeline":
-        return f"{format_aud(int(total('opened_value')))} open, weighted by probability"
+        return f"{format_aud(values['pipeline_value'])} open, weighted by probability"
     return ""
-
-
-# --- Formatting ------------------------------------------------------------------------------
-
-
-def format_aud(cents: int | None) -> str:
-    """AUD from cents: 123456789 -> '$1,234,567.89' (exact, no float)."""
-    if cents is None:
-        return "—"
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${Decimal(abs(int(cents))) / 100:,.2f}"
-
-
-def format_value(unit: str, value) -> str:
-    if value is None:
-        return "—"
-    if unit == "aud_cents":
-        return format_aud(value)
-    if unit == "ratio":
-        return f"{Decimal(str(value)) * 100:.1f}%"
-    if unit == "kwh":
-        return f"{Decimal(str(value)):,.2f} kWh"
-    if unit == "hours":
-        return f"{Decimal(str(value)):,.2f} h"
-    return f"{value:,}"
 
 
 def format_cell(column: Column, value, tz) -> str:
     """A cell's text for the screen and the export."""
-    if value is None or value == "":
-        return ""
-    kind = column.kind
-    if kind == "aud_cents":
-        return format_aud(int(Decimal(value).quantize(1, rounding=ROUND_HALF_UP)))
-    if kind == "datetime":
+    if column.kind == "datetime" and value is not None:
         return value.astimezone(tz).strftime("%-d %b %Y %H:%M")
-    if kind in {"kwh", "hours"}:
-        return f"{Decimal(value):,.2f}"
-    if kind == "percent":
-        return f"{value}%"
-    if kind == "int":
-        return f"{value:,}"
-    return str(value)
+    return format_field(column.kind, value)
 
 
 # --- Narrowing, sorting and search -----------------------------------------------------------
@@ -588,13 +396,6 @@ def format_cell(column: Column, value, tz) -> str:
 
 class InvalidDrill(ValueError):
     """Bad drill-down input; the message says what is wrong and what is accepted."""
-
-
-def apply_narrowing(drill_set: DrillSet, qs: QuerySet, narrowing: dict[str, str]) -> QuerySet:
-    """Filter by validated stage/kind/status values from a chart click."""
-    for name, value in narrowing.items():
-        qs = qs.filter(**{drill_set.narrowing[name][0]: value})
-    return qs
 
 
 def _parse_day(raw: str, name: str) -> dt.date:
@@ -634,8 +435,9 @@ def apply_search(drill_set: DrillSet, qs: QuerySet, q: str) -> QuerySet:
     condition = Q()
     for field_name in drill_set.search_fields:
         condition |= Q(**{f"{field_name}__icontains": q})
-    if q.isdigit():
-        condition |= Q(pk=int(q)) if len(q) < 18 else Q()
+    # Tricky: str.isdigit() is true for "²" and "①", which int() rejects.
+    if q.isascii() and q.isdigit() and len(q) < 18:
+        condition |= Q(pk=int(q))
     return qs.filter(condition)
 
 
@@ -708,8 +510,9 @@ class DrillRequest:
 
     def base_queryset(self, organization, user) -> QuerySet:
         """The rows the header adds up: the metric's set, narrowed by the chart click."""
-        qs = metric_queryset(self.metric, organization, user, self.start_at, self.end_at)
-        return apply_narrowing(self.drill_set, qs, self.narrowing)
+        return metric_queryset(
+            self.metric, organization, user, self.start_at, self.end_at, self.narrowing
+        )
 
     def list_queryset(self, base: QuerySet) -> QuerySet:
         """The rows as listed: searched, sorted, with their related rows joined."""
@@ -777,7 +580,8 @@ def parse_drill(params, organization, metric: Metric, now: dt.datetime | None = 
                 )
             narrowing[name] = raw
     sort, sort_key, descending = resolve_sort(drill_set, params.get("sort"))
-    q = (params.get("q") or "").strip()[:MAX_SEARCH_LENGTH]
+    # Tricky: PostgreSQL text cannot hold NUL, so a NUL in the search would fail the query.
+    q = (params.get("q") or "").replace("\x00", "").strip()[:MAX_SEARCH_LENGTH]
     return DrillRequest(
         metric=metric,
         drill_set=drill_set,
@@ -834,9 +638,11 @@ def header_cells(request: DrillRequest, path: str) -> list[HeaderCell]:
     return out
 
 
-def table_rows(request: DrillRequest, objects) -> list[list[dict]]:
-    """Each row as cells: text, whether numeric, and the record's admin link on its name."""
+def table_rows(request: DrillRequest, objects, user=None) -> list[list[dict]]:
+    """Each row as cells: text, whether numeric, and, for staff who may open the admin, the
+    record's admin link on its name."""
     tz = request.state.tz
+    links = bool(getattr(user, "is_staff", False))
     rows = []
     for obj in objects:
         cells = []
@@ -845,7 +651,7 @@ def table_rows(request: DrillRequest, objects) -> list[list[dict]]:
             text = format_cell(column, value, tz)
             href = None
             if column.kind == "record":
-                href = reverse(request.drill_set.admin_url, args=[obj.pk])
+                href = reverse(request.drill_set.admin_url, args=[obj.pk]) if links else None
                 text = text or f"#{obj.pk}"
                 if column.attr == "pk":
                     text = f"#{obj.pk}"
@@ -853,17 +659,6 @@ def table_rows(request: DrillRequest, objects) -> list[list[dict]]:
             cells.append({"text": text, "numeric": column.numeric, "href": href, "tone": tone})
         rows.append(cells)
     return rows
-
-
-def dates_label(first: dt.date, last: dt.date) -> str:
-    """'6 Jul 2026', '1 – 30 Sep 2026', '1 Jul – 30 Sep 2026' or '1 Dec 2025 – 31 Jan 2026'."""
-    if first == last:
-        return f"{first:%-d %b %Y}"
-    if first.year != last.year:
-        return f"{first:%-d %b %Y} – {last:%-d %b %Y}"
-    if first.month != last.month:
-        return f"{first:%-d %b} – {last:%-d %b %Y}"
-    return f"{first:%-d} – {last:%-d %b %Y}"
 
 
 def window_label(window: Window | None) -> str:

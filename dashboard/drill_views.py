@@ -18,7 +18,6 @@ from dashboard.drill import (
     PAGE_SIZE,
     InvalidDrill,
     bucket_label,
-    drill_set_for,
     header_cells,
     metric_summary,
     parse_drill,
@@ -27,8 +26,8 @@ from dashboard.drill import (
     user_may_drill,
     window_label,
 )
-from dashboard.metrics import METRICS
-from dashboard.periods import InvalidPeriod, parse_state
+from metrics.definitions import METRICS
+from metrics.periods import InvalidPeriod, parse_state
 from renoz.accounts.models import User
 
 TEMPLATE = "dashboard/drill.html"
@@ -90,11 +89,11 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> TemplateResponse:
             request, 404, f"Unknown metric {metric[:40]!r}. Accepted: {', '.join(METRICS)}"
         )
     user = request.user
-    if not user_may_drill(user, drill_set_for(found)):
+    if not user_may_drill(user, found):
         return _problem(
             request,
             403,
-            "Technicians can open the records behind installation job metrics only; "
+            "Technicians can open the records behind their own jobs and activities only; "
             f"{found.label.lower()} is not one of them.",
             metric=found,
         )
@@ -109,7 +108,9 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> TemplateResponse:
     except (InvalidPeriod, InvalidDrill) as exc:
         return _problem(request, 400, str(exc), metric=found)
     base = drill.base_queryset(organization, user)
-    summary = metric_summary(found, base)
+    summary = metric_summary(
+        found, organization, user, base, drill.start_at, drill.end_at, drill.narrowing
+    )
     listed = drill.list_queryset(base)
     if fmt:
         if fmt == "xlsx" and summary.count > export.XLSX_MAX_ROWS:
@@ -130,7 +131,7 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> TemplateResponse:
         "drill": drill,
         "summary": summary,
         "page_obj": page,
-        "rows": table_rows(drill, page.object_list),
+        "rows": table_rows(drill, page.object_list, user),
         "headers": header_cells(drill, path),
         "matches": paginator.count if drill.q else None,
         "period_label": period_label(drill),

@@ -6,8 +6,8 @@ import re
 
 from django import forms
 
-from dashboard.periods import COMPARISONS, PRESETS, InvalidPeriod
 from dashboard.widgets import SIZES, catalogue_choices
+from metrics.periods import COMPARISONS, PRESETS, InvalidPeriod
 
 CUSTOM = "custom"
 

@@ -16,8 +16,16 @@ from typing import Any
 from django.db import transaction
 
 from dashboard.models import DashboardLayout
-from dashboard.widgets import CATALOGUE, SIZES, WidgetSettingsError, clean_settings
+from dashboard.widgets import (
+    CATALOGUE,
+    SIZES,
+    WidgetSettingsError,
+    build_widget,
+    cache_name,
+    clean_settings,
+)
 from renoz.accounts.models import Role
+from renoz.accounts.permissions import can_save_layout
 
 MAX_WIDGETS = 30
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -127,7 +135,16 @@ def _own_row(user):
 
 
 def get_layout(user) -> tuple[list[dict], bool]:
-    """(widgets the user sees, whether they are the user's own saved layout)."""
+    """(widgets the user sees, whether they are the user's own saved layout); widgets the
+    user may not have (their role changed since) are left out."""
+    widgets, own = _stored_layout(user)
+    allowed = [
+        w for w in widgets if CATALOGUE[w["type"]].allowed_for(user, w.get("settings") or {})
+    ]
+    return allowed, own
+
+
+def _stored_layout(user) -> tuple[list[dict], bool]:
     row = _own_row(user)
     if row is not None:
         try:
@@ -171,7 +188,7 @@ def clean_widgets(raw) -> list[dict]:
 
 
 def _check_can_save(user) -> None:
-    if not user.can_save_layout:
+    if not can_save_layout(user):
         raise PermissionError("Viewers cannot change the dashboard layout")
 
 
@@ -223,6 +240,14 @@ def do_add_widget(
     spec = CATALOGUE.get(widget_type)
     if spec is None:
         raise LayoutError(f"Unknown widget type {str(widget_type)[:40]!r}")
+    try:
+        settings = clean_settings(widget_type, settings)
+    except WidgetSettingsError as exc:
+        raise LayoutError(str(exc)) from None
+    if not spec.allowed_for(user, settings):
+        raise LayoutError(
+            "You can only add widgets whose records you may open: your jobs and activities"
+        )
     new: dict[str, Any] = {
         "id": uuid.uuid4().hex,
         "type": widget_type,
@@ -283,3 +308,21 @@ def do_reset_layout(user) -> list[dict]:
     _check_can_save(user)
     DashboardLayout.objects.for_org(user.organization_id).filter(user=user).delete()
     return role_default_widgets(user.organization, user.role)
+
+
+def warm_widgets(organization, states) -> int:
+    """Compute and cache every organisation-wide widget of the built-in layouts for each state;
+    returns the number of widget values warmed. Per-user widgets are never cached."""
+    seen: set[str] = set()
+    count = 0
+    for name in DEFAULT_LAYOUTS:
+        for widget in default_widgets(name):
+            spec = CATALOGUE[widget["type"]]
+            name_in_cache = cache_name(widget)
+            if spec.per_user or name_in_cache in seen:
+                continue
+            seen.add(name_in_cache)
+            for state in states:
+                build_widget(widget, organization, None, state)
+                count += 1
+    return count

@@ -28,19 +28,17 @@ from dashboard.forms import (
     period_params,
     range_choices,
 )
-from dashboard.periods import (
+from metrics.periods import (
     COMPARISONS,
     DEFAULT_COMPARE,
     DEFAULT_PRESET,
     InvalidPeriod,
     parse_state,
 )
-from renoz.accounts.decorators import role_required
-from renoz.accounts.models import Role
+from renoz.accounts.permissions import can_save_layout, require
 
 log = logging.getLogger("renoz.dashboard")
 TEMPLATE = "dashboard/dashboard.html"
-EDITORS = (Role.ADMIN, Role.SALES, Role.OPERATIONS, Role.TECHNICIAN)
 
 
 def _state(request):
@@ -72,7 +70,9 @@ def _slot(widget: dict, index: int, count: int, request, state, *, data=None, er
 def _slots(request, state, layout: list[dict]) -> list[dict]:
     org = request.user.organization
     return [
-        _slot(w, i, len(layout), request, state, data=widgets.peek_widget(w, org, state))
+        _slot(
+            w, i, len(layout), request, state, data=widgets.peek_widget(w, org, state, request.user)
+        )
         for i, w in enumerate(layout)
     ]
 
@@ -87,12 +87,12 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         "qs": qs,
         "slots": _slots(request, state, layout),
         "editing": editing,
-        "can_edit": request.user.can_save_layout,
+        "can_edit": can_save_layout(request.user),
         "range_text": widgets.range_label(state),
         "comparison_text": widgets.comparison_label(state),
         "compare_name": widgets.COMPARISON_LABELS.get(state.compare),
         "form": _controls(state.params()),
-        "catalogue": widgets.catalogue_choices(),
+        "catalogue": widgets.catalogue_choices(request.user),
         "sizes": widgets.SIZES.items(),
         "default_name": layouts.LAYOUT_TITLES[
             layouts.ROLE_LAYOUT.get(request.user.role, "executive")
@@ -131,7 +131,7 @@ def _home_url(state, *, editing: bool = False) -> str:
 @vary_on_headers("HX-Request")
 def dashboard(request):
     """The dashboard page; htmx gets the #dashboard region with the new URL pushed."""
-    editing = request.GET.get("edit") == "1" and request.user.can_save_layout
+    editing = request.GET.get("edit") == "1" and can_save_layout(request.user)
     try:
         state = _state(request)
     except InvalidPeriod as exc:
@@ -235,7 +235,7 @@ def _title(widget: dict) -> str:
     return widgets.CATALOGUE[widget["type"]].title_for(widget["settings"])
 
 
-@role_required(*EDITORS)
+@require(can_save_layout)
 @require_POST
 def layout_add(request):
     form = AddWidgetForm(request.POST)
@@ -253,7 +253,7 @@ def layout_add(request):
     )
 
 
-@role_required(*EDITORS)
+@require(can_save_layout)
 @require_POST
 def layout_remove(request, widget_id: str):
     layout, _own = layouts.get_layout(request.user)
@@ -264,7 +264,7 @@ def layout_remove(request, widget_id: str):
     return _layout_response(request, layout, f"Removed {_title(found)}", focus="add-widget")
 
 
-@role_required(*EDITORS)
+@require(can_save_layout)
 @require_POST
 def layout_move(request, widget_id: str):
     form = MoveForm(request.POST)
@@ -283,7 +283,7 @@ def layout_move(request, widget_id: str):
     return _layout_response(request, layout, message, focus=f"{direction}-{widget_id}")
 
 
-@role_required(*EDITORS)
+@require(can_save_layout)
 @require_POST
 def layout_resize(request, widget_id: str):
     form = ResizeForm(request.POST)
@@ -301,7 +301,7 @@ def layout_resize(request, widget_id: str):
     )
 
 
-@role_required(*EDITORS)
+@require(can_save_layout)
 @require_POST
 def layout_reorder(request):
     """Drag and drop: the new order of every widget. htmx gets only the status message."""
@@ -317,7 +317,7 @@ def layout_reorder(request):
     return _layout_response(request, None, "")
 
 
-@role_required(*EDITORS)
+@require(can_save_layout)
 @require_POST
 def layout_reset(request):
     layout = layouts.do_reset_layout(request.user)

@@ -2,10 +2,13 @@
 
 A widget in a layout is {"id", "type", "size", "settings"}. Its type names an entry of
 CATALOGUE, which says how to validate its settings and how to build its context from the
-engine (dashboard.queries, dashboard.engine). Organisation-wide widgets are cached per
+metric layer (metrics.queries, its one entry point). Organisation-wide widgets are cached per
 organisation data version, so a page can render them inline when they are warm
-(`peek_widget`) and otherwise load them as htmx fragments (`build_widget`). Everything a
-template shows is formatted here, for people: "$1.23M" with the exact amount beside it.
+(`peek_widget`) and otherwise load them as htmx fragments (`build_widget`). Numbers read as
+metrics.formatting writes them: "$1.23M" with the exact amount beside it.
+
+Scope (renoz.accounts.permissions): a technician's widgets read their own rows (the metric
+layer's owner slice), and they can only add widgets whose records they may open.
 """
 
 from __future__ import annotations
@@ -15,18 +18,19 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import plotly.graph_objects as go
+from django.db.models import Q
+from django.utils import timezone
 
-from dashboard import cache as dash_cache
-from dashboard.engine import TimeWindow, read
-from dashboard.metrics import METRICS, Metric
-from dashboard.periods import DashboardState
-from dashboard.queries import default_interval, get_dashboard_metrics, get_timeseries
-from dashboard.sources import SOURCES
+from metrics import cache as metric_cache
+from metrics.definitions import METRICS, Metric
+from metrics.formatting import format_change, format_value, short
+from metrics.periods import DashboardState, dates_label
+from metrics.queries import default_interval, get_breakdown, get_metrics, get_timeseries
 from renoz.accounts.models import Organization, User
+from renoz.accounts.permissions import activities_scope, jobs_scope, may_see_source, metric_owner
 from renoz.operations.models import (
     Activity,
     ActivityKind,
@@ -36,6 +40,7 @@ from renoz.operations.models import (
     JobStatus,
     Stage,
 )
+from targets.queries import attach_targets
 
 log = logging.getLogger("renoz.dashboard")
 
@@ -61,76 +66,11 @@ COMPARISON_LABELS = {"previous_period": "previous period", "previous_year": "pre
 TONES: dict[bool | None, str] = {True: "good", False: "bad"}
 
 
-# --- Formatting -----------------------------------------------------------------------------
-
-
-def _round(number, places: int = 0) -> Decimal:
-    """Half-up rounding, as people round (Python's default rounds half to even)."""
-    return Decimal(str(number)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-
-
-def _group(number: Decimal | int | float, places: int = 0) -> str:
-    return f"{_round(number, places):,.{places}f}"
-
-
-def format_value(value, unit: str) -> tuple[str, str]:
-    """(short, exact) text for a metric value: ("$1.23M", "$1,234,567.89 AUD")."""
-    if value is None:
-        return "—", "No data"
-    if unit == "aud_cents":
-        dollars = Decimal(int(value)) / 100
-        exact = f"{'-' if dollars < 0 else ''}${_group(abs(dollars), 2)} AUD"
-        size = abs(dollars)
-        sign = "-" if dollars < 0 else ""
-        if size >= 1_000_000_000:
-            short = f"{sign}${_round(size / 1_000_000_000, 2)}B"
-        elif size >= 1_000_000:
-            short = f"{sign}${_round(size / 1_000_000, 2)}M"
-        else:
-            short = f"{sign}${_group(size)}"
-        return short, exact
-    if unit == "kwh":
-        kwh = Decimal(str(value))
-        if abs(kwh) >= 1_000_000:
-            short = f"{_round(kwh / 1_000_000, 2)} GWh"
-        elif abs(kwh) >= 100:
-            short = f"{_group(kwh)} kWh"
-        else:
-            short = f"{_group(kwh, 1)} kWh"
-        return short, f"{_group(kwh, 2)} kWh"
-    if unit == "ratio":
-        pct = Decimal(str(value)) * 100
-        return f"{_round(pct, 1)}%", f"{_round(pct, 2)}%"
-    if unit == "hours":
-        hours = Decimal(str(value))
-        return f"{_group(hours, 0 if abs(hours) >= 100 else 1)} h", f"{_group(hours, 2)} hours"
-    return _group(int(value)), _group(int(value))
-
-
-def format_change(entry: dict, unit: str) -> str | None:
-    """The size of a change: percent, or percentage points for ratios, or the amount."""
-    change = entry.get("change")
-    if change is None:
-        return None
-    if unit == "ratio":
-        return f"{_round(abs(Decimal(str(change)) * 100), 1)} pts"
-    if entry.get("change_pct") is not None:
-        return f"{_round(abs(entry['change_pct']), 1)}%"
-    return format_value(abs(change), unit)[0]
-
-
-def _window_label(start: dt.date, end: dt.date) -> str:
-    if start == end:
-        return f"{start:%-d %b %Y}"
-    if start.year == end.year:
-        if start.month == end.month:
-            return f"{start:%-d}–{end:%-d %b %Y}"
-        return f"{start:%-d %b} – {end:%-d %b %Y}"
-    return f"{start:%-d %b %Y} – {end:%-d %b %Y}"
+# --- Labels --------------------------------------------------------------------------------
 
 
 def range_label(state: DashboardState) -> str:
-    return _window_label(
+    return dates_label(
         state.range.start, state.range.last_day if state.to_date else state.range.end
     )
 
@@ -138,7 +78,7 @@ def range_label(state: DashboardState) -> str:
 def comparison_label(state: DashboardState) -> str | None:
     if not state.comparison:
         return None
-    return _window_label(state.comparison.start, state.comparison.end)
+    return dates_label(state.comparison.start, state.comparison.end)
 
 
 def time_ago(instant: dt.datetime, now: dt.datetime) -> str:
@@ -170,6 +110,7 @@ class WidgetContext:
     user: User | None  # None when warming the cache of org-wide widgets
     state: DashboardState
     settings: dict
+    owner: int | None = None  # read only this user's rows (a technician's own)
 
 
 @dataclass(frozen=True)
@@ -191,6 +132,19 @@ class WidgetType:
             parts.add(METRICS[settings["metric"]].source)
         return parts
 
+    def data_sources(self, settings: dict) -> set[str]:
+        """The metric sources whose records the widget shows."""
+        return self.cache_parts(settings) - {"targets"}
+
+    def allowed_for(self, user, settings: dict) -> bool:
+        """Whether the user may have this widget: they may open the records behind it."""
+        return all(may_see_source(user, source) for source in self.data_sources(settings))
+
+    def owner_for(self, user, settings: dict) -> int | None:
+        """The owner slice the user reads this widget in (None: the whole organisation)."""
+        owners = {metric_owner(user, source) for source in self.data_sources(settings)}
+        return owners.pop() if len(owners) == 1 else None
+
     def title_for(self, settings: dict) -> str:
         if self.metric_setting:
             label = METRICS[settings["metric"]].label
@@ -199,13 +153,12 @@ class WidgetType:
 
 
 def _metric_entry(ctx: WidgetContext, key: str) -> tuple[dict, dict]:
-    """The §10 payload entry of one metric, with its target, exactly as the JSON API has it."""
-    from dashboard.api import attach_targets  # Tricky: one definition of "target" for both
-
-    payload = get_dashboard_metrics(ctx.organization, ctx.state)
+    """The §10 payload entry of one metric, with its target, exactly as the JSON API has it
+    (for an owner slice: their own numbers against their personal target)."""
+    payload = get_metrics(ctx.organization, ctx.state, owner=ctx.owner)
     entry = dict(payload["metrics"][key])
     single = {**payload, "metrics": {key: entry}}
-    attach_targets(ctx.organization, ctx.state, single)
+    attach_targets(ctx.organization, ctx.state, single, user=ctx.user if ctx.owner else None)
     return payload, entry
 
 
@@ -242,6 +195,8 @@ def build_kpi(ctx: WidgetContext) -> dict:
         else:
             delta_text = "—"
     visible = [metric.label]
+    if ctx.owner is not None:
+        visible.append("Yours")
     if ctx.state.to_date:
         visible.append("To date")
     visible += [short, delta_text, vs_text]
@@ -281,6 +236,7 @@ def build_kpi(ctx: WidgetContext) -> dict:
         "aria_label": aria_label,
         "drill": drill_url(metric.key, ctx.state),
         "empty": entry["value"] is None,
+        "yours": ctx.owner is not None,
     }
 
 
@@ -393,7 +349,7 @@ def build_trend(ctx: WidgetContext) -> dict:
     metric = METRICS[ctx.settings["metric"]]
     state = ctx.state
     interval = default_interval(state)
-    series = get_timeseries(ctx.organization, state, metric.key, interval)
+    series = get_timeseries(ctx.organization, state, metric.key, interval, owner=ctx.owner)
     points = series["points"]
     dates = [p["date"] for p in points]
     values = [_plot_value(p["value"], metric.unit) for p in points]
@@ -498,24 +454,15 @@ def _trend_summary(metric: Metric, points: list[dict], interval: str, state) -> 
 
 def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
     state = ctx.state
-    org = ctx.organization
-    windows = [TimeWindow(None, state.range.end_at)]
-    if state.comparison:
-        windows.append(TimeWindow(None, state.comparison.end_at))
-    frame = read(org.pk, state.tz, SOURCES["pipeline"], windows)
+    rows_by_stage = {
+        row["key"]: row for row in get_breakdown(ctx.organization, state, "pipeline_value", "stage")
+    }
 
-    def open_by_stage(idx: int) -> tuple[dict, dict]:
-        value = frame.by_dim(idx, "opened_value", "stage")
-        closed = frame.by_dim(idx, "closed_value", "stage")
-        count = frame.by_dim(idx, "opened_count", "stage")
-        closed_count = frame.by_dim(idx, "closed_count", "stage")
-        return (
-            {s: int(value.get(s, 0) - closed.get(s, 0)) for s in Stage.values},
-            {s: int(count.get(s, 0) - closed_count.get(s, 0)) for s in Stage.values},
-        )
+    def column(field: str) -> dict[str, int]:
+        return {s: int((rows_by_stage.get(s) or {}).get(field) or 0) for s in Stage.values}
 
-    values, counts = open_by_stage(0)
-    previous = open_by_stage(1)[0] if state.comparison else None
+    values, counts = column("value"), column("records")
+    previous = column("previous") if state.comparison else None
     # Open stages always show; won/lost only when something was still open in them at T.
     stages = [s for s in Stage if s.value in _OPEN_STAGE_VALUES or values[s.value]]
     labels = [s.label for s in stages]
@@ -582,11 +529,13 @@ _OPEN_STAGE_VALUES = {Stage.LEAD, Stage.QUALIFIED, Stage.QUOTED, Stage.NEGOTIATI
 def build_installations(ctx: WidgetContext) -> dict:
     state = ctx.state
     interval = default_interval(state)
-    jobs = get_timeseries(ctx.organization, state, "jobs_completed", interval)
-    kwh = get_timeseries(ctx.organization, state, "kwh_deployed", interval)
+    jobs = get_timeseries(ctx.organization, state, "jobs_completed", interval, owner=ctx.owner)
+    kwh = get_timeseries(ctx.organization, state, "kwh_deployed", interval, owner=ctx.owner)
     dates = [p["date"] for p in jobs["points"]]
     job_values = [p["value"] or 0 for p in jobs["points"]]
     kwh_values = [float(p["value"] or 0) for p in kwh["points"]]
+    compared = state.comparison is not None
+    compare_label = COMPARISON_LABELS.get(state.compare, "")
     traces = [
         go.Bar(
             x=dates,
@@ -612,9 +561,48 @@ def build_installations(ctx: WidgetContext) -> dict:
             hovertemplate="%{y:,.1f} kWh<extra></extra>",
         ),
     ]
+    previous_jobs = [p.get("previous") for p in jobs["points"]]
+    previous_kwh = [p.get("previous") for p in kwh["points"]]
+    if compared:
+        # The comparison period, aligned bucket by bucket like the revenue trend: jobs as pale
+        # bars beside this period's, kWh as a dotted line; a click opens that period's rows.
+        traces.insert(
+            1,
+            go.Bar(
+                x=dates,
+                y=[v or 0 for v in previous_jobs],
+                name=f"Jobs, {compare_label}",
+                marker={"color": "#c9d1d9"},
+                customdata=[
+                    drill_url(
+                        "jobs_completed",
+                        state,
+                        bucket=p["previous_date"],
+                        interval=interval,
+                        period="comparison",
+                    )
+                    if p.get("previous_date")
+                    else ""
+                    for p in jobs["points"]
+                ],
+                hovertemplate="%{y:,} jobs<extra>" + compare_label + "</extra>",
+            ),
+        )
+        traces.append(
+            go.Scatter(
+                x=dates,
+                y=[float(v) if v is not None else None for v in previous_kwh],
+                name=f"kWh, {compare_label}",
+                yaxis="y2",
+                mode="lines",
+                line={"color": ENERGY, "width": 1.5, "dash": "dot"},
+                opacity=0.7,
+                hovertemplate="%{y:,.1f} kWh<extra>" + compare_label + "</extra>",
+            )
+        )
     y2 = _axis("kwh")
     y2.update(overlaying="y", side="right", showgrid=False, tickmode="auto", nticks=5)
-    y1 = _axis("count", max(job_values, default=0))
+    y1 = _axis("count", max([*job_values, *(v or 0 for v in previous_jobs)], default=0))
     y1.update(title={"text": "Jobs"})
     figure = _figure(
         traces,
@@ -622,27 +610,41 @@ def build_installations(ctx: WidgetContext) -> dict:
             yaxis=y1,
             yaxis2=y2,
             bargap=0.35,
+            barmode="group",
             xaxis=_date_axis(interval),
         ),
     )
-    rows = [
-        {
-            "label": _bucket_label(dt.date.fromisoformat(d), interval),
-            "drill": drill_url("jobs_completed", state, bucket=d, interval=interval),
-            "cells": [f"{j:,}", format_value(k, "kwh")[0]],
-        }
-        for d, j, k in zip(dates, job_values, kwh_values, strict=True)
-    ]
+    rows = []
+    for i, (d, j, k) in enumerate(zip(dates, job_values, kwh_values, strict=True)):
+        cells = [f"{j:,}", short(k, "kwh")]
+        if compared:
+            cells += [f"{previous_jobs[i] or 0:,}", short(previous_kwh[i] or 0, "kwh")]
+        rows.append(
+            {
+                "label": _bucket_label(dt.date.fromisoformat(d), interval),
+                "drill": drill_url("jobs_completed", state, bucket=d, interval=interval),
+                "cells": cells,
+            }
+        )
+    columns = ["Period", "Jobs completed", "kWh deployed"]
+    if compared:
+        columns += [f"Jobs, {compare_label}", f"kWh, {compare_label}"]
     total_jobs, total_kwh = sum(job_values), sum(kwh_values)
     summary = (
         f"Installations by {interval}, {range_label(state)}: {total_jobs:,} jobs completed, "
-        f"{format_value(total_kwh, 'kwh')[0]} deployed. Bars: jobs; line: kWh."
+        f"{short(total_kwh, 'kwh')} deployed"
     )
+    if compared:
+        summary += (
+            f"; {compare_label}: {sum(v or 0 for v in previous_jobs):,} jobs, "
+            f"{short(sum(float(v or 0) for v in previous_kwh), 'kwh')}"
+        )
+    summary += ". Bars: jobs; line: kWh" + ("; pale and dotted: comparison." if compared else ".")
     return {
         "figure": figure,
         "table": {
             "caption": f"Installations by {interval}",
-            "columns": ["Period", "Jobs completed", "kWh deployed"],
+            "columns": columns,
             "rows": rows,
         },
         "summary": summary,
@@ -655,17 +657,14 @@ def build_installations(ctx: WidgetContext) -> dict:
 
 def build_warranty(ctx: WidgetContext) -> dict:
     state = ctx.state
-    frame = read(
-        ctx.organization.pk,
-        state.tz,
-        SOURCES["warranty"],
-        [TimeWindow(state.range.start_at, state.range.end_at)],
-    )
-    grid = {
-        (kind, status): int(frame.total(0, "opened_count", kind=kind, status=status))
-        for kind in ClaimKind.values
-        for status in ClaimStatus.values
-    }
+    breakdown = get_breakdown(ctx.organization, state, "warranty_claims", ("kind", "status"))
+    grid = {tuple(row["key"]): int(row["value"] or 0) for row in breakdown}
+    grid = {(k, st): grid.get((k, st), 0) for k in ClaimKind.values for st in ClaimStatus.values}
+    previous_by_kind = {k: 0 for k in ClaimKind.values}
+    for row in breakdown:
+        previous_by_kind[row["key"][0]] += int(row["previous"] or 0)
+    compared = state.comparison is not None
+    compare_label = COMPARISON_LABELS.get(state.compare, "")
     kinds = list(ClaimKind)
     traces = [
         go.Bar(
@@ -678,8 +677,27 @@ def build_warranty(ctx: WidgetContext) -> dict:
         )
         for status in ClaimStatus
     ]
+    if compared:
+        traces.append(
+            go.Scatter(
+                x=[k.label for k in kinds],
+                y=[previous_by_kind[k.value] for k in kinds],
+                name=f"Total, {compare_label}",
+                mode="markers",
+                marker={"color": INK, "symbol": "line-ew", "size": 28, "line": {"width": 3}},
+                customdata=[
+                    drill_url("warranty_claims", state, kind=k.value, period="comparison")
+                    for k in kinds
+                ],
+                hovertemplate="%{y:,} claims<extra>" + compare_label + "</extra>",
+            )
+        )
     stack_top = max(
-        (sum(grid[(k.value, st.value)] for st in ClaimStatus) for k in kinds), default=0
+        (
+            max(sum(grid[(k.value, st.value)] for st in ClaimStatus), previous_by_kind[k.value])
+            for k in kinds
+        ),
+        default=0,
     )
     y = _axis("count", stack_top)
     y.update(title={"text": "Claims"})
@@ -707,7 +725,8 @@ def build_warranty(ctx: WidgetContext) -> dict:
             {
                 "label": k.label,
                 "drill": drill_url("warranty_claims", state, kind=k.value),
-                "cells": [*[f"{c:,}" for c in cells], f"{sum(cells):,}"],
+                "cells": [*[f"{c:,}" for c in cells], f"{sum(cells):,}"]
+                + ([f"{previous_by_kind[k.value]:,}"] if compared else []),
             }
         )
     total = sum(grid.values())
@@ -718,13 +737,17 @@ def build_warranty(ctx: WidgetContext) -> dict:
     )
     summary = (
         f"Warranty claims opened in {range_label(state)}: {total:,}, most of kind "
-        f"{top.label.lower()} ({by_kind[top]:,}); {still_open:,} still open or in review."
+        f"{top.label.lower()} ({by_kind[top]:,}); {still_open:,} still open or in review"
     )
+    if compared:
+        summary += f"; {sum(previous_by_kind.values()):,} in the {compare_label}"
+    summary += "."
     return {
         "figure": figure,
         "table": {
             "caption": "Warranty claims opened, by kind and current status",
-            "columns": ["Kind", *[s.label for s in ClaimStatus], "Total"],
+            "columns": ["Kind", *[s.label for s in ClaimStatus], "Total"]
+            + ([f"Total, {compare_label}"] if compared else []),
             "rows": rows,
         },
         "summary": summary,
@@ -739,9 +762,9 @@ def build_warranty(ctx: WidgetContext) -> dict:
 
 def feed_queryset(organization, user, kind: str | None = None):
     """Activities the user may see, newest first: technicians see their own."""
-    qs = Activity.objects.for_org(organization).select_related("user", "customer")
-    if getattr(user, "role", None) == "technician":
-        qs = qs.filter(user=user)
+    qs = activities_scope(
+        Activity.objects.for_org(organization).select_related("user", "customer"), user
+    )
     if kind:
         qs = qs.filter(kind=kind)
     return qs.order_by("-occurred_at", "-id")
@@ -775,8 +798,6 @@ def feed_page(
     now: dt.datetime,
 ) -> dict:
     """One page of the feed: rows older than `before`, or all rows newer than `after`."""
-    from django.db.models import Q
-
     if kind not in ActivityKind.values:
         kind = None
     qs = feed_queryset(organization, user, kind).filter(occurred_at__lte=now)
@@ -817,12 +838,10 @@ def feed_page(
 
 
 def build_feed(ctx: WidgetContext) -> dict:
-    from django.utils import timezone
-
     page = feed_page(ctx.organization, ctx.user, now=timezone.now())
     if not page["newest"]:
         page["newest"] = f"{timezone.now().isoformat()}~0"
-    page["own_only"] = getattr(ctx.user, "role", None) == "technician"
+    page["own_only"] = metric_owner(ctx.user, "activities") is not None
     page["empty"] = not page["items"]
     page["empty_text"] = (
         "You have no activities yet." if page["own_only"] else "No activity recorded yet."
@@ -833,7 +852,7 @@ def build_feed(ctx: WidgetContext) -> dict:
 def build_my_jobs(ctx: WidgetContext) -> dict:
     tz = ctx.organization.tz
     jobs = list(
-        InstallationJob.objects.for_org(ctx.organization)
+        jobs_scope(InstallationJob.objects.for_org(ctx.organization), ctx.user)
         .filter(technician=ctx.user, status__in=[JobStatus.SCHEDULED, JobStatus.IN_PROGRESS])
         .select_related("customer")
         .order_by("scheduled_for", "id")[:MY_JOBS_LIMIT]
@@ -845,7 +864,7 @@ def build_my_jobs(ctx: WidgetContext) -> dict:
             "status_label": job.get_status_display(),
             "when": f"{job.scheduled_for.astimezone(tz):%a %-d %b, %-I:%M %p}",
             "iso": job.scheduled_for.isoformat(),
-            "kwh": format_value(job.kwh, "kwh")[0],
+            "kwh": short(job.kwh, "kwh"),
         }
         for job in jobs
     ]
@@ -928,14 +947,31 @@ CATALOGUE: dict[str, WidgetType] = {
 }
 
 
-def catalogue_choices() -> list[tuple[str, list[tuple[str, str]]]]:
-    """Grouped choices for the "add widget" form: values are "<type>" or "<type>:<metric>"."""
+def catalogue_choices(user=None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Grouped choices for the "add widget" form, those the user may have: values are "<type>"
+    or "<type>:<metric>"."""
+
+    def allowed(widget_type: str, metric: str | None = None) -> bool:
+        settings = {"metric": metric} if metric else {}
+        return user is None or CATALOGUE[widget_type].allowed_for(user, settings)
+
     return [
-        ("Numbers", [(f"kpi:{m.key}", m.label) for m in METRICS.values()]),
-        ("Trends", [(f"trend:{m.key}", f"{m.label} trend") for m in METRICS.values()]),
+        ("Numbers", [(f"kpi:{m.key}", m.label) for m in METRICS.values() if allowed("kpi", m.key)]),
+        (
+            "Trends",
+            [
+                (f"trend:{m.key}", f"{m.label} trend")
+                for m in METRICS.values()
+                if allowed("trend", m.key)
+            ],
+        ),
         (
             "Charts and lists",
-            [(w.type, w.title) for w in CATALOGUE.values() if not w.metric_setting],
+            [
+                (w.type, w.title)
+                for w in CATALOGUE.values()
+                if not w.metric_setting and allowed(w.type)
+            ],
         ),
     ]
 
@@ -965,47 +1001,36 @@ def clean_settings(widget_type: Any, settings) -> dict:
 CONTEXT_VERSION = 2  # bump when a builder's output changes shape, so old cached contexts go
 
 
-def _cache_name(widget: dict) -> str:
+def cache_name(widget: dict) -> str:
     settings = widget.get("settings") or {}
     parts = "".join(f":{k}={v}" for k, v in sorted(settings.items()))
     return f"w{CONTEXT_VERSION}:{widget['type']}{parts}"
 
 
+def _key(spec: WidgetType, widget: dict, organization, state, owner) -> str | None:
+    parts = spec.cache_parts(widget.get("settings") or {})
+    token = f"o{owner}" if owner is not None else ""
+    return metric_cache.make_key(organization.pk, cache_name(widget), state, parts, token)
+
+
 def build_widget(widget: dict, organization, user, state: DashboardState) -> dict:
-    """The context of one widget, computed (or read from the cache for org-wide widgets)."""
+    """The context of one widget, computed (or read from the cache for org-wide widgets and
+    owner slices)."""
     spec = CATALOGUE[widget["type"]]
-    ctx = WidgetContext(organization, user, state, widget.get("settings") or {})
+    settings = widget.get("settings") or {}
+    owner = spec.owner_for(user, settings) if user is not None else None
+    ctx = WidgetContext(organization, user, state, settings, owner)
     if spec.per_user:
         return spec.build(ctx)
-    parts = spec.cache_parts(ctx.settings)
-    key = dash_cache.make_key(organization.pk, _cache_name(widget), state, parts)
-    return dash_cache.get_or_compute(key, lambda: spec.build(ctx))
+    return metric_cache.get_or_compute(
+        _key(spec, widget, organization, state, owner), lambda: spec.build(ctx)
+    )
 
 
-def peek_widget(widget: dict, organization, state: DashboardState) -> dict | None:
-    """The cached context of an org-wide widget, or None; never computes."""
+def peek_widget(widget: dict, organization, state: DashboardState, user=None) -> dict | None:
+    """The cached context of a widget as `user` sees it, or None; never computes."""
     spec = CATALOGUE[widget["type"]]
     if spec.per_user:
         return None
-    parts = spec.cache_parts(widget.get("settings") or {})
-    return dash_cache.peek(dash_cache.make_key(organization.pk, _cache_name(widget), state, parts))
-
-
-def warm_widgets(organization, states) -> int:
-    """Compute and cache every organisation-wide widget of the built-in layouts for each state;
-    returns the number of widget values warmed. Per-user widgets are never cached."""
-    from dashboard.layouts import DEFAULT_LAYOUTS, default_widgets
-
-    seen: set[str] = set()
-    count = 0
-    for name in DEFAULT_LAYOUTS:
-        for widget in default_widgets(name):
-            spec = CATALOGUE[widget["type"]]
-            cache_name = _cache_name(widget)
-            if spec.per_user or cache_name in seen:
-                continue
-            seen.add(cache_name)
-            for state in states:
-                build_widget(widget, organization, None, state)
-                count += 1
-    return count
+    owner = spec.owner_for(user, widget.get("settings") or {}) if user is not None else None
+    return metric_cache.peek(_key(spec, widget, organization, state, owner))

@@ -1,7 +1,9 @@
 """The Celery app and the one beat schedule.
 
-Run exactly one beat process. Nightly jobs run hourly and pick the organisations whose
-local hour has come, so every organisation's "midnight" is its own.
+Run exactly one beat process. View refreshes come from the source definitions
+(metrics.definitions: each source's view and its cadence), so a new source is scheduled by
+defining it. Nightly jobs run hourly and pick the organisations whose local hour has come, so
+every organisation's "midnight" is its own.
 """
 
 import os
@@ -9,30 +11,32 @@ import os
 from celery import Celery
 from celery.schedules import crontab
 
+from metrics.definitions import refresh_schedule
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "renoz.settings")
 
 app = Celery("renoz")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
+
+def _every(minutes: int) -> crontab:
+    if minutes >= 60:
+        return crontab(minute=7)  # hourly, off the quarter hours the 15-minute refreshes use
+    return crontab(minute=f"*/{minutes}")
+
+
 BEAT_SCHEDULE = {
-    "refresh-current-state": {
-        "task": "dashboard.tasks.refresh_views",
-        "schedule": crontab(minute="*/5"),
-        "args": (["mv_current_state"],),
-    },
-    "refresh-daily-views": {
-        "task": "dashboard.tasks.refresh_views",
-        "schedule": crontab(minute="*/15"),
-        "args": (["mv_daily_metrics", "mv_daily_pipeline", "mv_daily_jobs"],),
-    },
-    "refresh-warranty": {
-        "task": "dashboard.tasks.refresh_views",
-        "schedule": crontab(minute=7),
-        "args": (["mv_daily_warranty"],),
-    },
+    f"refresh-views-every-{minutes}-min": {
+        "task": "metrics.tasks.refresh_views",
+        "schedule": _every(minutes),
+        "args": (views,),
+    }
+    for minutes, views in sorted(refresh_schedule().items())
+}
+BEAT_SCHEDULE |= {
     "nightly-user-statistics": {
-        "task": "dashboard.tasks.nightly_user_statistics",
+        "task": "metrics.tasks.nightly_user_statistics",
         "schedule": crontab(minute=5),
     },
     "nightly-warm-cache": {

@@ -49,7 +49,7 @@ def _check_beat() -> dict:
 def healthz(request):
     checks = {"database": _check_database(), "redis": _check_redis(), "beat": _check_beat()}
     try:
-        from dashboard.cache import cache_stats
+        from metrics.cache import cache_stats
 
         checks["cache"] = cache_stats()
     except Exception:  # noqa: BLE001,S110 - stats are informative only

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "template_partials",
     "renoz.accounts",
     "renoz.operations",
+    "metrics",
     "dashboard",
     "targets",
     "insights",

@@ -15,9 +15,9 @@ from functools import partial
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from dashboard.cache import bump_data_version
-from dashboard.metrics import METRICS
-from dashboard.periods import add_months
+from metrics.cache import bump_data_version
+from metrics.definitions import METRICS
+from metrics.periods import add_months
 from targets.models import PeriodKind, Target, period_bounds
 
 

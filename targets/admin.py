@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib import admin
 
-from dashboard.metrics import METRICS
+from metrics.definitions import METRICS
 from renoz.accounts.admin import OrgScopedAdmin
 from targets.models import Target
 

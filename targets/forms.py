@@ -9,8 +9,9 @@ from typing import cast
 from django import forms
 from django.core.exceptions import ValidationError
 
-from dashboard.metrics import METRICS
-from dashboard.periods import add_months, fiscal_year_label, fiscal_year_start
+from metrics.definitions import METRICS
+from metrics.formatting import short
+from metrics.periods import add_months, fiscal_year_label, fiscal_year_start
 from renoz.accounts.models import User
 from targets.models import (
     PERSONAL_METRICS,
@@ -53,23 +54,6 @@ def to_input(unit: str, value: Decimal) -> Decimal:
         value = Decimal(value) * 100
     value = Decimal(value).normalize()
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value
-
-
-def format_value(unit: str | None, value) -> str:
-    """A value for reading: $1,234,567 · 1,250 kWh · 38.0% · 12 · 6.5 h; an em dash for None."""
-    if value is None:
-        return "—"
-    value = float(value)
-    if unit == "aud_cents":
-        dollars = value / 100
-        return f"${dollars:,.2f}" if abs(dollars) < 100 else f"${dollars:,.0f}"
-    if unit == "ratio":
-        return f"{value * 100:.1f}%"
-    if unit == "kwh":
-        return f"{value:,.1f} kWh" if abs(value) < 100 else f"{value:,.0f} kWh"
-    if unit == "hours":
-        return f"{value:,.1f} h"
-    return f"{value:,.0f}" if value.is_integer() else f"{value:,.1f}"
 
 
 def amount_error(unit: str, label: str, amount: Decimal) -> str | None:
@@ -224,7 +208,7 @@ class TargetForm(forms.Form):
                 None,
                 f"There is already {whose} {metric.label} target for "
                 f"{period_label(target.period_kind, target.period_start)} "
-                f"({format_value(metric.unit, self.duplicate.value)}). "
+                f"({short(self.duplicate.value, metric.unit)}). "
                 "Edit that one instead of adding another.",
             )
         cleaned["value"] = value

@@ -16,8 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from dashboard.metrics import METRICS
-from dashboard.periods import (
+from metrics.definitions import METRICS
+from metrics.periods import (
     add_months,
     fiscal_year_label,
     fiscal_year_start,

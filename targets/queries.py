@@ -32,24 +32,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Q
 
-from dashboard.metrics import METRICS, Metric
-from dashboard.periods import DashboardState, local_midnight, parse_state, shift_year, unit_bounds
-from dashboard.queries import compute_values
-from renoz.operations.models import (
-    REVENUE_STATUSES,
-    Activity,
-    InstallationJob,
-    JobStatus,
-    Opportunity,
-    Order,
-    Stage,
-)
+from metrics import cache as metric_cache
+from metrics.definitions import METRICS
+from metrics.engine import WHOLE, Slice
+from metrics.periods import DashboardState, local_midnight, parse_state, shift_year, unit_bounds
+from metrics.queries import compute_values
 from targets.models import PERIOD_KINDS_BY_SIZE, Target, period_bounds, period_label
 
 ON_TRACK_AT = 0.98  # running: pace (or actual / target when not paced) at least 98 %
@@ -141,84 +134,9 @@ def read_period(organization, kind: str, start: dt.date, keys: list[str], at, us
 
 
 def _values(organization, state: DashboardState, keys: list[str], user) -> dict[str, tuple]:
-    if user is None:
-        return compute_values(organization, state, keys)
-    return personal_values(organization, user, state, keys)
-
-
-# --- Personal actuals ------------------------------------------------------------------------
-
-
-def _personal_totals(organization, user, source: str, start_at, end_at) -> Callable:
-    """A totals function like the engine's, over one person's records in [start_at, end_at)."""
-    if source == "sales":
-        agg = (
-            Order.objects.for_org(organization)
-            .filter(
-                status__in=REVENUE_STATUSES,
-                opportunity__owner=user,
-                ordered_at__gte=start_at,
-                ordered_at__lt=end_at,
-            )
-            .aggregate(revenue_cents=Sum("total_cents"), orders=Count("id"))
-        )
-    elif source == "pipeline":
-        agg = (
-            Opportunity.objects.for_org(organization)
-            .filter(owner=user, closed_at__gte=start_at, closed_at__lt=end_at)
-            .aggregate(
-                won=Count("id", filter=Q(stage=Stage.WON)),
-                lost=Count("id", filter=Q(stage=Stage.LOST)),
-            )
-        )
-
-        def pipeline_total(measure, stage=()):
-            stages = stage if isinstance(stage, list | tuple) else [stage]
-            return sum(agg["won" if s == Stage.WON else "lost"] for s in stages)
-
-        return pipeline_total
-    elif source == "jobs":
-        agg = (
-            InstallationJob.objects.for_org(organization)
-            .filter(
-                technician=user,
-                status=JobStatus.COMPLETED,
-                completed_at__gte=start_at,
-                completed_at__lt=end_at,
-            )
-            .aggregate(
-                completed_count=Count("id"),
-                completed_kwh=Sum("kwh"),
-                labor_hours=Sum("labor_hours"),
-            )
-        )
-    elif source == "activities":
-        agg = (
-            Activity.objects.for_org(organization)
-            .filter(user=user, occurred_at__gte=start_at, occurred_at__lt=end_at)
-            .aggregate(activity_count=Count("id"))
-        )
-    else:
-        raise ValueError(f"No personal attribution for {source!r} metrics")
-    return lambda measure, **dims: agg[measure] or 0
-
-
-def personal_values(organization, user, state: DashboardState, keys: list[str]) -> dict:
-    """{metric: (value, previous)} like compute_values, counting only `user`'s records."""
-    windows = [state.range] + ([state.comparison] if state.comparison else [])
-    metrics: list[Metric] = [METRICS[k] for k in keys]
-    totals: dict[tuple[str, int], Callable] = {}
-    out = {}
-    for metric in metrics:
-        values = []
-        for i, window in enumerate(windows):
-            if (metric.source, i) not in totals:
-                totals[(metric.source, i)] = _personal_totals(
-                    organization, user, metric.source, window.start_at, window.end_at
-                )
-            values.append(metric.compute(totals[(metric.source, i)]))
-        out[metric.key] = (values[0], values[1] if len(values) > 1 else None)
-    return out
+    """The organisation's values, or `user`'s own (the metric layer's owner slice)."""
+    where = WHOLE if user is None else Slice.of(owner=user.pk)
+    return compute_values(organization, state, keys, where=where)
 
 
 # --- Progress --------------------------------------------------------------------------------
@@ -380,3 +298,32 @@ def fiscal_years_with_targets(organization) -> list[dt.date]:
         .distinct()
     )
     return sorted({unit_bounds("fiscal_year", s, fiscal)[0] for s in starts}, reverse=True)
+
+
+def attach_targets(organization, state, payload: dict, user=None) -> dict:
+    """Fill each metric's `target` in a §10 payload (cached with the metrics' sources): the
+    organisation's targets, or `user`'s personal ones for a payload of their own numbers."""
+    keys = sorted(payload["metrics"])
+    parts = {"targets", *(METRICS[k].source for k in keys)}
+    key = metric_cache.make_key(
+        organization.pk,
+        "targets:" + ",".join(keys),
+        state,
+        parts,
+        f"o{user.pk}" if user is not None else "",
+    )
+    progress = metric_cache.get_or_compute(
+        key, lambda: targets_for_state(organization, state, keys, user=user)
+    )
+    for key, entry in payload["metrics"].items():
+        target = progress.get(key)
+        entry["target"] = (
+            {
+                "value": target["value"],
+                "progress_pct": target["progress_pct"],
+                "status": target["status"],
+            }
+            if target
+            else None
+        )
+    return payload

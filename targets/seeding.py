@@ -15,8 +15,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from dashboard.periods import add_months, fiscal_year_start, local_midnight, parse_state
-from dashboard.queries import compute_values
+from metrics.periods import add_months, fiscal_year_start, local_midnight, parse_state
+from metrics.queries import compute_values
 from targets.actions import invalidate_dashboards_on_commit
 from targets.models import PeriodKind, Target
 

@@ -19,9 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from dashboard.metrics import METRICS
-from dashboard.periods import add_months, fiscal_year_label, fiscal_year_start
-from renoz.accounts.decorators import admin_required
+from metrics.definitions import METRICS
+from metrics.formatting import short
+from metrics.periods import add_months, fiscal_year_label, fiscal_year_start
+from renoz.accounts.permissions import admin_required, can_edit_targets
 from renoz.accounts.tenancy import get_for_user_or_404
 from targets import actions
 from targets.forms import (
@@ -30,7 +31,6 @@ from targets.forms import (
     CopyYearForm,
     TargetForm,
     fiscal_year_option,
-    format_value,
     to_input,
 )
 from targets.models import MONTHS_IN, PeriodKind, Target, period_label
@@ -56,7 +56,7 @@ METRIC_ORDER = {key: i for i, key in enumerate(METRICS)}
 
 
 def _require_admin(request) -> None:
-    if not request.user.is_org_admin:
+    if not can_edit_targets(request.user):
         raise PermissionDenied("Only admins can change targets")
 
 
@@ -85,7 +85,7 @@ def _row(target: Target, progress: dict | None) -> dict:
         "metric_label": target.metric_label,
         "lower_is_better": bool(metric and not metric.up_is_good),
         "scope": str(target.user) if target.user_id else "Organisation",
-        "target_display": format_value(unit, target.value),
+        "target_display": short(target.value, unit),
         "progress": progress,
     }
     if progress is None:
@@ -104,9 +104,9 @@ def _row(target: Target, progress: dict | None) -> dict:
         marker = max(0, min(100, float(progress["expected_to_date"]) / float(target.value) * 100))
     row.update(
         marker_pct=marker,
-        actual_display=format_value(unit, progress["actual"]),
-        expected_display=format_value(unit, progress["expected_to_date"]),
-        forecast_display=format_value(unit, progress["forecast"]),
+        actual_display=short(progress["actual"], unit),
+        expected_display=short(progress["expected_to_date"], unit),
+        forecast_display=short(progress["forecast"], unit),
         progress_pct=pct,
         bar_pct=0 if pct is None else max(0, min(100, pct)),
         pace_pct=progress["pace_pct"],
@@ -215,7 +215,7 @@ def target_list(request):
         + (f"&metric={metric_filter}" if metric_filter else "")
         + ("" if expand else "&expand=1"),
         "summary": _summary(progress),
-        "can_edit": request.user.is_org_admin,
+        "can_edit": can_edit_targets(request.user),
     }
     template = "targets/target_list.html"
     if request.htmx:
@@ -296,7 +296,7 @@ def target_delete(request, pk: int):
         "targets/target_confirm_delete.html",
         {
             "target": target,
-            "value_display": format_value(target.unit, target.value),
+            "value_display": short(target.value, target.unit),
             "cancel_url": _list_url(fy_start),
         },
     )

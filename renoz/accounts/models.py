@@ -98,11 +98,3 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or self.email
-
-    @property
-    def is_org_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
-    @property
-    def can_save_layout(self) -> bool:
-        return self.role != Role.VIEWER

@@ -75,9 +75,6 @@ class OrderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
-REVENUE_STATUSES = [OrderStatus.CONFIRMED, OrderStatus.FULFILLED]
-
-
 class ActivityKind(models.TextChoices):
     CALL = "call", "Call"
     EMAIL = "email", "Email"

@@ -9,9 +9,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from dashboard.drill import format_aud
-from dashboard.periods import parse_state
-from dashboard.queries import compute_values
+from metrics.formatting import format_aud, short
+from metrics.periods import parse_state
+from metrics.queries import compute_values
 from renoz.operations.models import Customer, Order
 from tests.browser.conftest import login, screenshot
 
@@ -54,7 +54,7 @@ def test_the_drill_page_adds_up_to_the_kpi_and_back_keeps_the_state(
     page.goto(f"/dashboard/drill/revenue/?{STATE}")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Revenue")
-    expect(page.locator(".drill-total")).to_have_text(format_aud(revenue))
+    expect(page.locator(".drill-total")).to_have_text(short(revenue, "aud_cents"))
     expect(page.locator(".drill-exact")).to_have_text(f"{revenue} cents")
     count = Order.objects.filter(
         pk__in=[o.pk for o in orders], ordered_at__gte=state.range.start_at
@@ -124,7 +124,7 @@ def test_a_kpi_card_opens_the_list_in_a_modal_and_back_keeps_the_dashboard_state
 
     modal = page.locator("#modal-dialog")
     expect(modal).to_be_visible()
-    expect(modal.locator(".drill-total")).to_have_text(format_aud(revenue))
+    expect(modal.locator(".drill-total")).to_have_text(short(revenue, "aud_cents"))
     expect(modal.get_by_role("heading", level=2, name="Revenue")).to_be_visible()
     expect(modal.locator("tbody tr")).to_have_count(50)
     assert STATE in page.url and "/drill/" not in page.url  # the dashboard's URL stays put

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from dashboard.periods import local_midnight, unit_bounds
+from metrics.periods import local_midnight, unit_bounds
 from renoz.accounts.models import Role
 from targets.models import Target
 from tests.browser.conftest import login, screenshot

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from dashboard.metrics import METRICS
-from dashboard.refresh import refresh_views
+from metrics.definitions import METRICS
+from metrics.refresh import refresh_views
 from renoz.operations.models import Customer, Order, OrderItem, Product
 
 pytestmark = pytest.mark.django_db
@@ -201,13 +201,13 @@ def test_cached_answer_is_reused_until_data_changes(
 def test_a_write_only_drops_the_values_built_from_its_source(
     client, owner, orders, django_capture_on_commit_callbacks
 ):
-    from dashboard import cache as dash_cache
+    from metrics import cache as metric_cache
     from renoz.operations.models import Activity
 
     client.force_login(owner)
     params = {"from": "2026-07-01", "to": "2026-09-30", "metrics": "revenue"}
     client.get("/api/dashboard/metrics", params)
-    dash_cache.reset_stats()
+    metric_cache.reset_stats()
     with django_capture_on_commit_callbacks(execute=True):
         Activity.objects.create(
             organization=owner.organization,
@@ -215,9 +215,9 @@ def test_a_write_only_drops_the_values_built_from_its_source(
             occurred_at=local(owner.organization, 2026, 8, 2),
         )
     client.get("/api/dashboard/metrics", params)
-    assert dash_cache.cache_stats()["misses"] == 0  # revenue does not read activities
+    assert metric_cache.cache_stats()["misses"] == 0  # revenue does not read activities
     with django_capture_on_commit_callbacks(execute=True):
         Order.objects.filter(number="SO-2").get().save()
     body = client.get("/api/dashboard/metrics", params).json()
-    assert dash_cache.cache_stats()["misses"] >= 1
+    assert metric_cache.cache_stats()["misses"] >= 1
     assert body["metrics"]["revenue"]["value"] == 4_200_000

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from dashboard import cache as dash_cache
+from metrics import cache as metric_cache
 from renoz.health import BEAT_HEARTBEAT_KEY
 
 
@@ -21,7 +21,7 @@ def test_concurrent_misses_compute_once():
         return {"value": 42}
 
     def reader():
-        results.append(dash_cache.get_or_compute("dash:test:one-recompute", compute))
+        results.append(metric_cache.get_or_compute("dash:test:one-recompute", compute))
 
     threads = [threading.Thread(target=reader) for _ in range(5)]
     for thread in threads:
@@ -33,22 +33,22 @@ def test_concurrent_misses_compute_once():
 
 
 def test_versions_move_per_source_and_all_at_once():
-    before_sales = dash_cache.data_version(77, ["sales"])
-    before_jobs = dash_cache.data_version(77, ["jobs"])
-    dash_cache.bump_data_version(77, ["sales"])
-    assert dash_cache.data_version(77, ["sales"]) != before_sales
-    assert dash_cache.data_version(77, ["jobs"]) == before_jobs
-    dash_cache.bump_data_version(77)
-    assert dash_cache.data_version(77, ["jobs"]) != before_jobs
+    before_sales = metric_cache.data_version(77, ["sales"])
+    before_jobs = metric_cache.data_version(77, ["jobs"])
+    metric_cache.bump_data_version(77, ["sales"])
+    assert metric_cache.data_version(77, ["sales"]) != before_sales
+    assert metric_cache.data_version(77, ["jobs"]) == before_jobs
+    metric_cache.bump_data_version(77)
+    assert metric_cache.data_version(77, ["jobs"]) != before_jobs
     with pytest.raises(ValueError, match="Unknown cache parts"):
-        dash_cache.bump_data_version(77, ["nonsense"])
+        metric_cache.bump_data_version(77, ["nonsense"])
 
 
 def test_hits_and_misses_are_counted():
-    dash_cache.reset_stats()
-    dash_cache.get_or_compute("dash:test:counted", lambda: 1)
-    dash_cache.get_or_compute("dash:test:counted", lambda: 2)
-    assert dash_cache.cache_stats() == {"hits": 1, "misses": 1, "hit_rate": 0.5}
+    metric_cache.reset_stats()
+    metric_cache.get_or_compute("dash:test:counted", lambda: 1)
+    metric_cache.get_or_compute("dash:test:counted", lambda: 2)
+    assert metric_cache.cache_stats() == {"hits": 1, "misses": 1, "hit_rate": 0.5}
 
 
 @pytest.mark.django_db

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from dashboard import widgets
 from dashboard.layouts import default_widgets, get_layout
-from dashboard.periods import parse_state
-from dashboard.queries import get_dashboard_metrics, get_timeseries
+from metrics.periods import parse_state
+from metrics.queries import get_metrics, get_timeseries
 from renoz.accounts.models import Role
 from renoz.operations.models import Activity, Customer, InstallationJob, Order
 from tests.conftest import make_user
@@ -144,11 +144,11 @@ def test_widget_with_a_bad_period_is_a_400_not_a_500(client, owner):
 # --- Widget fragments -------------------------------------------------------------------
 
 
-def test_kpi_fragments_show_exactly_the_numbers_of_get_dashboard_metrics(client, owner, history):
+def test_kpi_fragments_show_exactly_the_numbers_of_get_metrics(client, owner, history):
     login(client, owner)
     query = "range=last_90_days&compare=previous_period"
     state = parse_state({"range": "last_90_days", "compare": "previous_period"}, owner.organization)
-    expected = get_dashboard_metrics(owner.organization, state)["metrics"]
+    expected = get_metrics(owner.organization, state)["metrics"]
     page = client.get(f"/dashboard/?{query}").content.decode()
 
     shown = {}
@@ -170,7 +170,7 @@ def test_kpi_card_formats_for_people_and_keeps_the_exact_amount(client, owner, h
     login(client, owner)
     widget = default_widgets("executive")[0]  # revenue
     state = parse_state({"range": "last_90_days"}, owner.organization)
-    entry = get_dashboard_metrics(owner.organization, state)["metrics"]["revenue"]
+    entry = get_metrics(owner.organization, state)["metrics"]["revenue"]
     response = client.get(f"/dashboard/widgets/{widget['id']}/?range=last_90_days", **HX)
     content = html.unescape(response.content.decode())
 
@@ -243,8 +243,7 @@ def test_pipeline_chart_matches_the_pipeline_value_metric(owner, history):
     bars = data["figure"]["data"][0]["y"]
     total_cents = round(sum(bars) * 100)
     assert (
-        total_cents
-        == get_dashboard_metrics(owner.organization, state)["metrics"]["pipeline_value"]["value"]
+        total_cents == get_metrics(owner.organization, state)["metrics"]["pipeline_value"]["value"]
     )
 
 

@@ -15,17 +15,16 @@ from dashboard.drill import (
     DRILL_SETS,
     PAGE_SIZE,
     InvalidDrill,
-    format_aud,
     metric_queryset,
     metric_summary,
     parse_drill,
 )
-from dashboard.engine import TimeWindow, read
-from dashboard.metrics import METRICS
-from dashboard.periods import COMPARISONS, PRESETS, parse_state
-from dashboard.queries import compute_values, get_timeseries
-from dashboard.refresh import refresh_views
-from dashboard.sources import PIPELINE
+from metrics.definitions import METRICS, PIPELINE
+from metrics.engine import TimeWindow, read
+from metrics.formatting import format_aud, short
+from metrics.periods import COMPARISONS, PRESETS, parse_state
+from metrics.queries import compute_values, get_timeseries
+from metrics.refresh import refresh_views
 from renoz.accounts.models import Role
 from renoz.operations.models import Customer, InstallationJob, Order
 from tests.conftest import make_user
@@ -74,7 +73,7 @@ def assert_drill_matches_engine(org, user, state):
     for label, window, slot in windows:
         for key, metric in METRICS.items():
             qs = metric_queryset(metric, org, user, window.start_at, window.end_at)
-            summary = metric_summary(metric, qs)
+            summary = metric_summary(metric, org, user, qs, window.start_at, window.end_at)
             expected = hybrid[key][slot]
             assert summary.value == expected, (key, label, window, summary.value, expected)
             assert type(summary.value) is type(expected), key
@@ -142,8 +141,10 @@ def test_the_page_header_equals_the_kpi_for_the_range_and_the_comparison(
     html = current.content.decode()
     assert f'value="{current.context["summary"].count}"' in html
     if METRICS[metric].unit == "aud_cents" and value is not None:
-        assert format_aud(value) in html
-        assert f"{value} cents" in html
+        # The header reads like the KPI card, with the exact amount beside it.
+        assert short(value, "aud_cents") in html
+        assert f"{format_aud(value)} AUD" in html
+        assert "cents" not in html
 
 
 @pytest.mark.parametrize(
@@ -174,7 +175,15 @@ def test_a_chart_bucket_drills_to_the_rows_behind_that_point(history, org, owner
                 METRICS[metric],
                 now=NOW,
             )
-            summary = metric_summary(METRICS[metric], drill.base_queryset(org, owner))
+            summary = metric_summary(
+                METRICS[metric],
+                org,
+                owner,
+                drill.base_queryset(org, owner),
+                drill.start_at,
+                drill.end_at,
+                drill.narrowing,
+            )
             assert summary.value == point[key], (metric, period, day)
 
 
@@ -295,11 +304,17 @@ def test_search_matches_order_numbers_and_customer_names_and_keeps_the_kpi_total
     assert "q=birchwood" in by_customer.context["csv_url"]
 
 
-def test_rows_link_to_their_admin_page(client, owner, many_orders):
+def test_rows_link_to_their_admin_page_for_staff_only(client, owner, many_orders):
     client.force_login(owner)
     response = client.get(drill_url("orders", range="last_30_days"))
     first = response.context["page_obj"].object_list[0]
-    assert reverse("admin:operations_order_change", args=[first.pk]) in response.content.decode()
+    admin_url = reverse("admin:operations_order_change", args=[first.pk])
+    # Without access to the Django admin a link there would dead-end.
+    assert admin_url not in response.content.decode()
+    owner.is_staff = True
+    owner.save(update_fields=["is_staff"])
+    response = client.get(drill_url("orders", range="last_30_days"))
+    assert admin_url in response.content.decode()
 
 
 def test_status_narrowing_from_a_chart_click_and_the_state_in_every_link(
@@ -480,10 +495,17 @@ def test_technicians_see_only_their_own_jobs_and_no_other_lists(client, org, use
     assert response.context["summary"].count == len(completed)
     assert response.context["summary"].value == len(completed)
 
-    for metric in ("revenue", "pipeline_value", "warranty_claims", "customer_count", "activities"):
+    # Their own activities, as in their feed, and no one else's.
+    response = client.get(drill_url("activities", **everything))
+    assert response.status_code == 200
+    listed = set(response.context["page_obj"].object_list.values_list("user_id", flat=True))
+    assert listed <= {technician.pk}
+    assert response.context["summary"].value == response.context["summary"].count
+
+    for metric in ("revenue", "pipeline_value", "warranty_claims", "customer_count"):
         response = client.get(drill_url(metric, range="last_30_days"))
         assert response.status_code == 403, metric
-        assert "Technicians can open the records behind installation job metrics only" in (
+        assert "Technicians can open the records behind their own jobs and activities only" in (
             response.content.decode()
         )
         export = client.get(drill_url(metric, range="last_30_days", format="csv"))
@@ -506,7 +528,8 @@ def test_a_page_takes_a_fixed_number_of_queries(
 ):
     client.force_login(owner)
     client.get(drill_url("revenue", range="last_30_days"))  # warm the session
-    with django_assert_max_num_queries(5):
+    # session, user, rows (count), coverage and the figure (view + live part), the page.
+    with django_assert_max_num_queries(7):
         response = client.get(drill_url("revenue", range="last_30_days", page=2))
     assert len(response.context["rows"]) == PAGE_SIZE
 

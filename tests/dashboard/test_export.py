@@ -14,7 +14,7 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from dashboard.export import neutralise
-from dashboard.periods import parse_state
+from metrics.periods import parse_state
 from renoz.operations.models import Activity, Customer, InstallationJob, Order
 
 NOW = timezone.now().replace(microsecond=0)

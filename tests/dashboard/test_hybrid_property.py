@@ -12,11 +12,11 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.metrics import METRICS
-from dashboard.models import DirtyDay, ViewRefresh
-from dashboard.periods import COMPARISONS, PRESETS, parse_state
-from dashboard.queries import get_metrics_comparison, get_timeseries
-from dashboard.refresh import refresh_views
+from metrics.definitions import METRICS
+from metrics.models import DirtyDay, ViewRefresh
+from metrics.periods import COMPARISONS, PRESETS, parse_state
+from metrics.queries import get_metrics_comparison, get_timeseries
+from metrics.refresh import refresh_views
 from renoz.operations.models import (
     Customer,
     InstallationJob,

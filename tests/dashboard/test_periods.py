@@ -3,7 +3,7 @@ import zoneinfo
 
 import pytest
 
-from dashboard.periods import InvalidPeriod, parse_state, shift_year
+from metrics.periods import InvalidPeriod, parse_state, shift_year
 from renoz.accounts.models import Organization
 
 SYD = zoneinfo.ZoneInfo("Australia/Sydney")

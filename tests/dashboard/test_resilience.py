@@ -11,11 +11,11 @@ from django.db import connection, connections, transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from dashboard import cache as dash_cache
-from dashboard.metrics import METRICS
-from dashboard.periods import parse_state
-from dashboard.queries import get_metrics_comparison
-from dashboard.refresh import refresh_views
+from metrics import cache as metric_cache
+from metrics.definitions import METRICS
+from metrics.periods import parse_state
+from metrics.queries import get_metrics_comparison
+from metrics.refresh import refresh_views
 from renoz.settings import CACHE_SOCKET_TIMEOUT
 from tests.dashboard.factories import build_history
 
@@ -54,7 +54,7 @@ def test_api_answers_from_the_database_when_redis_is_down(request, client, owner
     expected = get_metrics_comparison(owner.organization, state, list(METRICS))
     location = request.getfixturevalue(redis)
     with override_settings(CACHES=_cache_settings(location)):
-        dash_cache.reset_breaker()
+        metric_cache.reset_breaker()
         client.force_login(owner)
         timings = []
         for _ in range(3):
@@ -70,7 +70,7 @@ def test_api_answers_from_the_database_when_redis_is_down(request, client, owner
         assert health.status_code == 503
         assert health.json()["checks"]["redis"]["ok"] is False
         assert health.json()["checks"]["database"]["ok"] is True
-    dash_cache.reset_breaker()
+    metric_cache.reset_breaker()
     # Only the first request may pay a socket timeout; the breaker spares the rest.
     assert timings[0] < 1.0 + 4 * CACHE_SOCKET_TIMEOUT
     assert max(timings[1:]) < 1.0
@@ -124,7 +124,7 @@ def test_dashboard_page_and_widgets_render_when_redis_is_down(client, owner, bla
 
     build_history(owner.organization, now=timezone.now(), seed=4)
     with override_settings(CACHES=_cache_settings(blackhole)):
-        dash_cache.reset_breaker()
+        metric_cache.reset_breaker()
         client.force_login(owner)
         started = time.perf_counter()
         page = client.get("/dashboard/", {"range": "last_90_days"})
@@ -141,5 +141,5 @@ def test_dashboard_page_and_widgets_render_when_redis_is_down(client, owner, bla
             assert fragment.status_code == 200, url
             assert "state-error" not in fragment.content.decode(), url
         elapsed = time.perf_counter() - started
-    dash_cache.reset_breaker()
+    metric_cache.reset_breaker()
     assert elapsed < 5 + 2 * CACHE_SOCKET_TIMEOUT  # one timeout, then the breaker answers at once

@@ -14,7 +14,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dashboard.periods import parse_state
+from metrics.periods import parse_state
 from targets import queries
 from targets.models import Target
 from targets.queries import (

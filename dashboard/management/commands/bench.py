@@ -22,11 +22,11 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 from tqdm import tqdm
 
-from dashboard import cache as dash_cache
-from dashboard.periods import parse_state
-from dashboard.queries import get_dashboard_metrics, get_metrics_comparison, get_timeseries
-from dashboard.refresh import refresh_views
-from dashboard.warming import COMMON_COMPARES, COMMON_PRESETS, warm_organization
+from metrics import cache as metric_cache
+from metrics.periods import parse_state
+from metrics.queries import get_metrics, get_metrics_comparison, get_timeseries
+from metrics.refresh import refresh_views
+from metrics.warming import COMMON_COMPARES, COMMON_PRESETS, warm_organization
 from renoz.accounts.models import Organization
 from renoz.operations.seeding import benchmark_names
 
@@ -116,21 +116,17 @@ class Command(BaseCommand):
         out: dict[str, dict] = {}
 
         def cold(i):
-            dash_cache.bump_data_version(org.pk)
-            get_dashboard_metrics(org, states[i % len(states)], EXECUTIVE_METRICS)
+            metric_cache.bump_data_version(org.pk)
+            get_metrics(org, states[i % len(states)], EXECUTIVE_METRICS)
 
         out["cold_metrics"] = _summary(
             [_timed(lambda i=i: cold(i)) for i in tqdm(range(repeat), desc="cold")]
         )
         for st in states:
-            get_dashboard_metrics(org, st, EXECUTIVE_METRICS)
+            get_metrics(org, st, EXECUTIVE_METRICS)
         out["cached_metrics"] = _summary(
             [
-                _timed(
-                    lambda i=i: get_dashboard_metrics(
-                        org, states[i % len(states)], EXECUTIVE_METRICS
-                    )
-                )
+                _timed(lambda i=i: get_metrics(org, states[i % len(states)], EXECUTIVE_METRICS))
                 for i in tqdm(range(repeat), desc="cached")
             ]
         )
@@ -221,8 +217,8 @@ class Command(BaseCommand):
         state (mostly the common presets, 3 % ad-hoc custom ranges). The simulation runs in
         seconds, so TTL expiry (5 min) is not simulated: it counts what versioning costs.
         """
-        from dashboard.layouts import default_widgets
-        from dashboard.widgets import CATALOGUE, build_widget, peek_widget, warm_widgets
+        from dashboard.layouts import default_widgets, warm_widgets
+        from dashboard.widgets import CATALOGUE, build_widget, peek_widget
 
         rnd = random.Random(7)
         warm_organization(org, widgets=warm_widgets)
@@ -243,7 +239,7 @@ class Command(BaseCommand):
             writes_before[k * page_views // len(writes)].append(source)
         for i in tqdm(range(page_views), desc="business day"):
             for source in writes_before[i]:
-                dash_cache.bump_data_version(org.pk, [source])
+                metric_cache.bump_data_version(org.pk, [source])
             if rnd.random() < 0.03:  # an ad-hoc custom range: always a miss the first time
                 first = today - dt.timedelta(days=rnd.randint(30, 700))
                 last = first + dt.timedelta(days=rnd.randint(1, 90))

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from dashboard.warming import active_organizations, warm_organization
-from dashboard.widgets import warm_widgets
+from dashboard.layouts import warm_widgets
+from metrics.warming import active_organizations, warm_organization
 from renoz.accounts.models import Organization
 
 

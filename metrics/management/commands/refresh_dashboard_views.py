@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from dashboard.models import VIEW_NAMES
-from dashboard.refresh import refresh_views
+from metrics.definitions import VIEW_NAMES
+from metrics.refresh import refresh_views
 
 
 class Command(BaseCommand):

@@ -1,6 +1,8 @@
-"""All dashboard caching lives here.
+"""All metric caching lives here.
 
-Keys: dash:<schema>:<org>:<org data version>:<widget>:<range>:<compare>. A refresh or a data
+Keys: dash:<deployment>:<schema>:<org>:<data version>:<widget>:<range>:<compare>[:<slice>].
+The deployment namespace (settings.DEPLOYMENT_NAMESPACE, by default derived from the database)
+keeps two installs sharing one Redis apart. A refresh or a data
 change bumps the organisation's version, so stale keys are never read again (they expire by
 TTL). One recompute per key at a time, through a short lock. When Redis is unreachable the
 reader computes from the database; a breaker then skips Redis for a few seconds so no request
@@ -9,20 +11,24 @@ pays more than one socket timeout.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import pickle
 import time
 
+from django.conf import settings
 from django.core.cache import cache
+
+from metrics.definitions import SOURCES
 
 log = logging.getLogger("renoz.cache")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 TTL_SECONDS = 300
 LOCK_SECONDS = 15
 WAIT_FOR_LOCK_SECONDS = 2.0
 BREAKER_SECONDS = 5.0
-_STATS_KEY = "dash:stats"
 _breaker_open_until = 0.0
 
 
@@ -60,11 +66,23 @@ def _call(fn, default=None):
 # Tricky: versions are per organisation *and* per data source, so a logged call (activities)
 # does not drop the cached revenue. A key carries the organisation's epoch (bumped when
 # everything must go) and the version of each source it was computed from.
-PARTS = ("sales", "pipeline", "jobs", "warranty", "customers", "activities", "targets")
+PARTS = (*SOURCES, "targets")
+
+
+@functools.cache
+def namespace() -> str:
+    """This deployment's key prefix: the configured namespace, or one derived from the database
+    it reads, so two installs sharing a Redis never read each other's values."""
+    configured = getattr(settings, "DEPLOYMENT_NAMESPACE", "")
+    if configured:
+        return f"dash:{configured}"
+    db = settings.DATABASES["default"]
+    ident = f"{db.get('HOST')}:{db.get('PORT')}:{db.get('NAME')}"
+    return "dash:" + hashlib.sha256(ident.encode()).hexdigest()[:10]
 
 
 def _version_key(org_id: int, part: str | None = None) -> str:
-    return f"dash:ver:{org_id}" + (f":{part}" if part else "")
+    return f"{namespace()}:ver:{org_id}" + (f":{part}" if part else "")
 
 
 def data_version(org_id: int, parts=None) -> str | None:
@@ -100,23 +118,34 @@ def bump_data_version(org_id: int, parts=None) -> None:
         _call(lambda client: client.incr(_version_key(org_id)))
 
 
-def make_key(org_id: int, widget: str, state, parts=None) -> str | None:
-    """The cache key of a widget's value for a state, or None when Redis is unreachable.
+def make_key(org_id: int, widget: str, state, parts=None, slice_token: str = "") -> str | None:
+    """The cache key of a value for a state, or None when Redis is unreachable.
 
     `parts` names the data sources the value is computed from; None means all of them.
+    `slice_token` names an owner or dimension slice (empty for the whole organisation).
     """
     version = data_version(org_id, parts)
     if version is None:
         return None
-    return f"dash:{SCHEMA_VERSION}:{org_id}:{version}:{widget}:{state.cache_token()}:{state.compare_token()}"
+    key = (
+        f"{namespace()}:{SCHEMA_VERSION}:{org_id}:{version}:{widget}:"
+        f"{state.cache_token()}:{state.compare_token()}"
+    )
+    if slice_token:
+        key += ":" + hashlib.sha256(slice_token.encode()).hexdigest()[:16]
+    return key
+
+
+def _stats_key() -> str:
+    return f"{namespace()}:stats"
 
 
 def _record(hit: bool) -> None:
-    _call(lambda client: client.hincrby(_STATS_KEY, "hits" if hit else "misses", 1))
+    _call(lambda client: client.hincrby(_stats_key(), "hits" if hit else "misses", 1))
 
 
 def cache_stats() -> dict:
-    raw = _call(lambda client: client.hgetall(_STATS_KEY), default={}) or {}
+    raw = _call(lambda client: client.hgetall(_stats_key()), default={}) or {}
     hits = int(raw.get(b"hits", 0))
     misses = int(raw.get(b"misses", 0))
     total = hits + misses
@@ -124,7 +153,7 @@ def cache_stats() -> dict:
 
 
 def reset_stats() -> None:
-    _call(lambda client: client.delete(_STATS_KEY))
+    _call(lambda client: client.delete(_stats_key()))
 
 
 def peek(key: str | None):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from tqdm import tqdm
 
-from dashboard.statistics import compute_user_statistics
+from metrics.statistics import compute_user_statistics
 from renoz.accounts.models import Organization
 
 

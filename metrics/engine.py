@@ -2,8 +2,10 @@
 
 A view is trusted for local days before its watermark (the local day of its last refresh)
 that no write has touched since (DirtyDay). Every other instant is read from the base
-tables with the same event SQL (dashboard.sources). Callers ask for totals or daily values
-over a list of windows; `mode="live"` skips the views entirely, as the reference path.
+tables through the same event views (metrics.definitions). Callers ask for totals or daily
+values over a list of windows, optionally sliced by owner and dimension filters, and broken
+down by dimensions; `mode="live"` skips the views entirely, as the reference path. A slice the
+materialized view cannot answer (an owner, or a dimension it does not keep) is read live.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from decimal import Decimal
 
 from django.db import connection
 
-from dashboard.periods import local_date, local_midnight
-from dashboard.sources import SOURCES, Source
+from metrics.definitions import OWNER, SOURCES, Source
+from metrics.periods import local_date, local_midnight
 
 MAX_DIRTY_SPANS = 12  # more spans than this are merged into one live stretch
 Key = tuple  # (day or None, *dims)
@@ -125,11 +127,45 @@ def _num(value):
     return value if value is not None else 0
 
 
+@dataclass(frozen=True)
+class Slice:
+    """Whose rows and which dimension values a read counts: `owner` a user id, `filters`
+    {dimension: accepted values}. The empty slice is the whole organisation."""
+
+    owner: int | None = None
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @classmethod
+    def of(cls, owner=None, filters=None) -> Slice:
+        items = sorted((k, tuple(sorted(set(v)))) for k, v in (filters or {}).items() if v)
+        return cls(owner, tuple(items))
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return tuple(k for k, _ in self.filters)
+
+    def token(self) -> str:
+        """For cache keys: empty for the whole organisation."""
+        if self.owner is None and not self.filters:
+            return ""
+        parts = [f"o{self.owner}"] if self.owner is not None else []
+        parts += [f"{k}={'|'.join(v)}" for k, v in self.filters]
+        return ";".join(parts)
+
+    def for_source(self, source: Source) -> Slice:
+        """The filters that apply to `source` (a filter on a dimension it lacks is ignored)."""
+        return Slice(self.owner, tuple((k, v) for k, v in self.filters if k in source.dims))
+
+
+WHOLE = Slice()
+
+
 class Frame:
     """Measure sums keyed by (day or None, *dims), per window."""
 
-    def __init__(self, source: Source, n_windows: int):
+    def __init__(self, source: Source, n_windows: int, dims: tuple[str, ...] | None = None):
         self.source = source
+        self.dims = source.view_dims if dims is None else dims
         self.data: list[dict[Key, list]] = [
             defaultdict(lambda: [0] * len(source.measures)) for _ in range(n_windows)
         ]
@@ -141,7 +177,7 @@ class Frame:
 
     def add_rows(self, rows, daily: bool) -> None:
         """Add query rows shaped (idx, [day,] *dims, *measures)."""
-        width = daily + len(self.source.dims)
+        width = daily + len(self.dims)
         for row in rows:
             key = row[1 : 1 + width]
             self.add(row[0], key if daily else (None, *key), row[1 + width :])
@@ -151,9 +187,7 @@ class Frame:
         collection of accepted values per dimension)."""
         m = self.source.measures.index(measure)
         wanted = {
-            1 + self.source.dims.index(name): value
-            if isinstance(value, (list, tuple, set))
-            else (value,)
+            1 + self.dims.index(name): value if isinstance(value, (list, tuple, set)) else (value,)
             for name, value in dims.items()
         }
         for key, values in self.data[idx].items():
@@ -169,9 +203,27 @@ class Frame:
             out[key[0]] += value
         return out
 
+    def group(self, idx: int, key_of) -> dict:
+        """Split window `idx` into one-window frames, one pass: `key_of((day, *dims))` names
+        the group of each row (None drops it)."""
+        groups: dict = {}
+        for key, values in self.data[idx].items():
+            name = key_of(key)
+            if name is None:
+                continue
+            if name not in groups:
+                groups[name] = Frame(self.source, 1, self.dims)
+            groups[name].add(0, (None, *key[1:]), values)
+        return groups
+
+    def absorb(self, other: Frame, idx: int = 0, into: int = 0) -> None:
+        """Add another frame's window `idx` into this frame's window `into`."""
+        for key, values in other.data[idx].items():
+            self.add(into, key, values)
+
     def by_dim(self, idx: int, measure: str, dim: str) -> dict[str, int | Decimal]:
         m = self.source.measures.index(measure)
-        d = self.source.dims.index(dim)
+        d = self.dims.index(dim)
         out: dict[str, int | Decimal] = defaultdict(int)
         for key, values in self.data[idx].items():
             out[key[1 + d]] += values[m]
@@ -187,11 +239,19 @@ def read(
     daily: bool = False,
     mode: str = "hybrid",
     coverage: dict[str, ViewCoverage] | None = None,
+    by: tuple[str, ...] = (),
+    where: Slice = WHOLE,
 ) -> Frame:
-    """Sum a source's measures over each window: from the view where it is trusted, else live."""
-    frame = Frame(source, len(windows))
+    """Sum a source's measures over each window, keyed by day (when `daily`), the view's
+    dimensions and the `by` dimensions, counting only the rows in the slice `where`: from the
+    view where it is trusted and can answer the slice, else live from the event view."""
+    for dim in (*by, *where.dims):
+        if dim != OWNER and dim not in source.dims:
+            raise ValueError(f"{source.name} has no dimension {dim!r}; it has {source.dims}")
+    dims = source.view_dims + tuple(d for d in by if d not in source.view_dims)
+    frame = Frame(source, len(windows), dims)
     cov = None
-    if mode == "hybrid":
+    if mode == "hybrid" and where.owner is None and source.covers((*by, *where.dims)):
         cov = (coverage or load_coverage(org_id, tz)).get(source.view)
     view_parts: list[tuple[int, dt.date | None, dt.date]] = []
     live_parts: list[tuple[int, dt.datetime | None, dt.datetime]] = []
@@ -200,17 +260,31 @@ def read(
         view_parts += [(idx, lo, hi) for lo, hi in spans]
         live_parts += [(idx, lo, hi) for lo, hi in live]
     if view_parts:
-        _read_view(org_id, source, view_parts, daily, frame)
+        _read_view(org_id, source, view_parts, daily, frame, where)
     if live_parts:
-        _read_live(org_id, tz, source, live_parts, daily, frame)
+        _read_live(org_id, tz, source, live_parts, daily, frame, where)
     return frame
 
 
-def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame) -> None:
-    keys = ["day"] * daily + list(source.dims)
+def _slice_sql(where: Slice, params: dict, alias: str = "") -> str:
+    """SQL conditions for a slice, adding its parameters (dimension names come from the
+    definitions, never from input)."""
+    conditions = []
+    if where.owner is not None:
+        params["owner"] = where.owner
+        conditions.append(f" AND {alias}{OWNER} = %(owner)s")
+    for n, (dim, values) in enumerate(where.filters):
+        params[f"f{n}"] = list(values)
+        conditions.append(f" AND {alias}{dim} = ANY(%(f{n})s)")
+    return "".join(conditions)
+
+
+def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame, where: Slice) -> None:
+    keys = ["day"] * daily + list(frame.dims)
     select = ", ".join(keys + [f"SUM({m})" for m in source.measures])
     group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
     params: dict = {"org": org_id}
+    sliced = _slice_sql(where, params)
     # One statement per window keeps each window's sums apart without FILTER per measure.
     by_window: dict[int, list[str]] = defaultdict(list)
     for n, (idx, lo, hi) in enumerate(parts):
@@ -219,7 +293,7 @@ def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame) -> None
         by_window[idx].append(f"(day < %(hi{n})s{lower})")
     sql = " UNION ALL ".join(
         f"SELECT {idx} AS idx, {select} FROM {source.view} "
-        f"WHERE organization_id = %(org)s AND ({' OR '.join(conditions)}){group_by}"
+        f"WHERE organization_id = %(org)s{sliced} AND ({' OR '.join(conditions)}){group_by}"
         for idx, conditions in by_window.items()
     )
     with connection.cursor() as cursor:
@@ -227,22 +301,13 @@ def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame) -> None
         frame.add_rows(cursor.fetchall(), daily)
 
 
-def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame) -> None:
-    dims = list(source.dims)
+def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, where: Slice) -> None:
     sums = ", ".join(f"SUM(ev.{m})" for m in source.measures)
     day_expr = "(ev.ts AT TIME ZONE %(tz)s)::date"
     select = ", ".join(
-        ["w.idx"] + ([day_expr] if daily else []) + [f"ev.{d}" for d in dims] + [sums]
+        ["w.idx"] + ([day_expr] if daily else []) + [f"ev.{d}" for d in frame.dims] + [sums]
     )
-    group_n = ", ".join(str(i + 1) for i in range(1 + daily + len(dims)))
-    sql = f"""
-        SELECT {select}
-        FROM (SELECT idx, COALESCE(a, '-infinity'::timestamptz) AS a, b
-                FROM unnest(%(w_idx)s::int[], %(w_a)s::timestamptz[], %(w_b)s::timestamptz[])
-                  AS u(idx, a, b)) w
-        CROSS JOIN LATERAL ({source.events_sql}) ev
-        GROUP BY {group_n}
-    """
+    group_n = ", ".join(str(i + 1) for i in range(1 + daily + len(frame.dims)))
     params = {
         "org": org_id,
         "tz": str(tz),
@@ -250,6 +315,46 @@ def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame) -> 
         "w_a": [p[1] for p in parts],
         "w_b": [p[2] for p in parts],
     }
+    sliced = _slice_sql(where, params, "e.")
+    sql = f"""
+        SELECT {select}
+        FROM (SELECT idx, COALESCE(a, '-infinity'::timestamptz) AS a, b
+                FROM unnest(%(w_idx)s::int[], %(w_a)s::timestamptz[], %(w_b)s::timestamptz[])
+                  AS u(idx, a, b)) w
+        CROSS JOIN LATERAL (
+            SELECT * FROM {source.events} e
+            WHERE e.organization_id = %(org)s AND e.ts >= w.a AND e.ts < w.b{sliced}
+        ) ev
+        GROUP BY {group_n}
+    """
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         frame.add_rows(cursor.fetchall(), daily)
+
+
+def records_sql(
+    source: Source, record_measure: str | None, where: Slice, org_id: int, start_at, end_at
+) -> tuple[str, list]:
+    """SQL (positional parameters) selecting the ids of the records behind a metric: range
+    metrics' records have an event in [start_at, end_at) with `record_measure` non-zero; state
+    metrics' (`record_measure` None) are open at the instant end_at."""
+    conditions, params = "", []
+    if where.owner is not None:
+        conditions += f" AND e.{OWNER} = %s"
+        params.append(where.owner)
+    for dim, values in where.filters:
+        conditions += f" AND e.{dim} = ANY(%s)"
+        params.append(list(values))
+    if record_measure is None:
+        sql = (
+            f"SELECT e.record_id FROM {source.events} e "
+            f"WHERE e.organization_id = %s AND e.ts < %s{conditions} "
+            "GROUP BY e.record_id HAVING SUM(e.opened_count) > SUM(e.closed_count)"
+        )
+        return sql, [org_id, end_at, *params]
+    sql = (
+        f"SELECT e.record_id FROM {source.events} e "
+        f"WHERE e.organization_id = %s AND e.ts >= %s AND e.ts < %s"
+        f" AND e.{record_measure} <> 0{conditions}"
+    )
+    return sql, [org_id, start_at, end_at, *params]

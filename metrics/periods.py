@@ -101,6 +101,18 @@ def unit_bounds(unit: str, day: dt.date, fiscal_start_month: int = 7) -> tuple[d
     return start, add_months(start, months) - dt.timedelta(days=1)
 
 
+def dates_label(first: dt.date, last: dt.date) -> str:
+    """How a span of local dates reads everywhere: '6 Jul 2026', '1 – 30 Sep 2026',
+    '1 Jul – 30 Sep 2026' or '1 Dec 2025 – 31 Jan 2026'."""
+    if first == last:
+        return f"{first:%-d %b %Y}"
+    if first.year != last.year:
+        return f"{first:%-d %b %Y} – {last:%-d %b %Y}"
+    if first.month != last.month:
+        return f"{first:%-d %b} – {last:%-d %b %Y}"
+    return f"{first:%-d} – {last:%-d %b %Y}"
+
+
 def fiscal_year_label(start: dt.date) -> str:
     """Australian style: the FY ending June 2027 is 'FY2027'."""
     return f"FY{start.year + 1}" if start.month > 1 else f"FY{start.year}"
@@ -143,7 +155,7 @@ class DashboardState:
     def label(self) -> str:
         if self.preset:
             return PRESETS[self.preset]
-        return f"{self.range.start:%-d %b %Y} – {self.range.end:%-d %b %Y}"
+        return dates_label(self.range.start, self.range.end)
 
     def params(self) -> dict[str, str]:
         """Query parameters that reproduce this state exactly."""

@@ -9,11 +9,11 @@ import zoneinfo
 
 from django.utils import timezone
 
-from dashboard.metrics import METRICS
-from dashboard.periods import parse_state
-from dashboard.queries import default_interval, get_dashboard_metrics, get_timeseries
+from metrics.definitions import METRICS
+from metrics.periods import parse_state
+from metrics.queries import default_interval, get_metrics, get_timeseries
 
-log = logging.getLogger("renoz.dashboard.warming")
+log = logging.getLogger("renoz.metrics.warming")
 WARM_HOUR = 2
 COMMON_PRESETS = (
     "this_month",
@@ -59,7 +59,7 @@ def warm_organization(
     count = 0
     states = common_states(organization, presets, compares)
     for state in states:
-        get_dashboard_metrics(organization, state, keys)
+        get_metrics(organization, state, keys)
         count += 1
         for metric in TIMESERIES_METRICS:
             get_timeseries(organization, state, metric, default_interval(state))

@@ -16,10 +16,11 @@ import zlib
 from django.db import connection, transaction
 from psycopg import sql
 
-from dashboard.models import VIEW_NAMES
-from dashboard.sources import SOURCE_BY_VIEW
+from metrics.cache import bump_data_version
+from metrics.definitions import SOURCE_BY_VIEW, VIEW_NAMES
+from renoz.accounts.models import Organization
 
-log = logging.getLogger("renoz.dashboard.refresh")
+log = logging.getLogger("renoz.metrics.refresh")
 
 
 def _is_populated(cursor, view: str) -> bool:
@@ -90,19 +91,15 @@ def refresh_views(views: list[str] | None = None, *, bump_all: bool = False) -> 
     markers (their rows moved since the last refresh). `bump_all` is for bulk loads that
     bypassed the ORM (seeding, imports): every organisation's cache is dropped.
     """
-    from dashboard.cache import bump_data_version
-    from renoz.accounts.models import Organization
-
     results = [refresh_view(v) for v in (views or VIEW_NAMES)]
     if bump_all:
         for org_id in Organization.objects.values_list("pk", flat=True):
             bump_data_version(org_id)
         return results
     for result in results:
-        source = SOURCE_BY_VIEW.get(result["view"])
+        source = SOURCE_BY_VIEW[result["view"]]
         for org_id in result.get("organizations", ()):
-            if source is not None:
-                bump_data_version(org_id, [source.name])
+            bump_data_version(org_id, [source.name])
     return results
 
 

@@ -1,0 +1,465 @@
+"""The semantic layer: every source and every metric of DESIGN.md §3, defined once.
+
+A **source** is a stream of events (`migrations_sql/0003_metric_events.sql` holds the one SQL
+definition of its rows: which records count, their timestamps, measures, owner and dimensions).
+Here it names that event view, the materialized view that sums it by local day, the dimensions
+each can be sliced by, who owns a row, which model its records are, which timestamps move its
+days, and how often its view is refreshed. The engine, drill-downs, per-user statistics, personal
+targets, the write path, the cache and the beat schedule all read these definitions.
+
+A **metric** says how its value comes from its source's summed measures (range metrics add up
+over the days of a range, ratios are ratios of sums, state metrics are read at an instant from
+cumulative opened-minus-closed sums), its definitional filters (quotes won are closed pipeline
+events whose stage is won), which measure marks its records, its unit, and whether up is good.
+
+This module imports no models, so the Celery beat schedule can be built from it at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
+
+UNITS = ("aud_cents", "kwh", "count", "ratio", "hours")
+
+# Dimensions every source's events carry (from the record's customer).
+CUSTOMER_DIMS = ("customer_state", "customer_kind")
+OWNER = "owner_id"
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    model: str  # "app_label.Model" of the records its events come from
+    events: str  # the plain SQL view of its events
+    view: str  # the materialized view summing the events by organisation and local day
+    view_dims: tuple[str, ...]  # dimensions kept in the materialized view
+    dims: tuple[str, ...]  # every dimension a query may filter or break down by
+    measures: tuple[str, ...]
+    owner: str | None  # who a row belongs to, in words; None: rows have no owner
+    timestamps: tuple[str, ...]  # model fields whose local days a write moves
+    refresh_minutes: int  # how often beat refreshes its view (DESIGN §6)
+    # Related models whose writes move this source's rows: model -> path to the record.
+    dependents: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def has_owner(self) -> bool:
+        return self.owner is not None
+
+    def covers(self, dims) -> bool:
+        """Whether the materialized view can answer a query sliced by these dimensions."""
+        return set(dims) <= set(self.view_dims)
+
+
+SALES = Source(
+    name="sales",
+    model="operations.Order",
+    events="metric_events_sales",
+    view="mv_daily_metrics",
+    view_dims=(),
+    dims=("status", *CUSTOMER_DIMS),
+    measures=("revenue_cents", "orders", "kwh_sold"),
+    owner="the owner of the order's opportunity",
+    timestamps=("ordered_at",),
+    refresh_minutes=15,
+    dependents=MappingProxyType({"operations.OrderItem": "order"}),
+)
+PIPELINE = Source(
+    name="pipeline",
+    model="operations.Opportunity",
+    events="metric_events_pipeline",
+    view="mv_daily_pipeline",
+    view_dims=("stage",),
+    dims=("stage", *CUSTOMER_DIMS),
+    measures=(
+        "opened_count",
+        "opened_value",
+        "opened_weighted",
+        "closed_count",
+        "closed_value",
+        "closed_weighted",
+    ),
+    owner="the opportunity's owner",
+    timestamps=("created_at", "closed_at"),
+    refresh_minutes=15,
+)
+JOBS = Source(
+    name="jobs",
+    model="operations.InstallationJob",
+    events="metric_events_jobs",
+    view="mv_daily_jobs",
+    view_dims=("status",),
+    dims=("status", *CUSTOMER_DIMS),
+    measures=("opened_count", "closed_count", "completed_count", "completed_kwh", "labor_hours"),
+    owner="the job's technician",
+    timestamps=("created_at", "completed_at", "cancelled_at"),
+    refresh_minutes=15,
+)
+WARRANTY = Source(
+    name="warranty",
+    model="operations.WarrantyClaim",
+    events="metric_events_warranty",
+    view="mv_daily_warranty",
+    view_dims=("kind", "status"),
+    dims=("kind", "status", "product_category", *CUSTOMER_DIMS),
+    measures=("opened_count", "opened_cost", "closed_count"),
+    owner=None,
+    timestamps=("opened_at", "resolved_at"),
+    refresh_minutes=60,
+)
+CUSTOMERS = Source(
+    name="customers",
+    model="operations.Customer",
+    events="metric_events_customers",
+    view="mv_daily_customers",
+    view_dims=(),
+    dims=CUSTOMER_DIMS,
+    measures=("opened_count", "closed_count"),
+    owner=None,
+    timestamps=("created_at", "archived_at"),
+    refresh_minutes=15,
+)
+ACTIVITIES = Source(
+    name="activities",
+    model="operations.Activity",
+    events="metric_events_activities",
+    view="mv_daily_activities",
+    view_dims=("kind",),
+    dims=("kind", *CUSTOMER_DIMS),
+    measures=("activity_count",),
+    owner="the user who logged it",
+    timestamps=("occurred_at",),
+    refresh_minutes=15,
+)
+
+SOURCES: dict[str, Source] = {
+    s.name: s for s in (SALES, PIPELINE, JOBS, WARRANTY, CUSTOMERS, ACTIVITIES)
+}
+SOURCE_BY_VIEW: dict[str, Source] = {s.view: s for s in SOURCES.values()}
+VIEW_NAMES: tuple[str, ...] = tuple(s.view for s in SOURCES.values())
+
+
+def refresh_schedule() -> dict[int, list[str]]:
+    """{minutes between refreshes: [views]}, for the beat schedule."""
+    out: dict[int, list[str]] = {}
+    for source in SOURCES.values():
+        out.setdefault(source.refresh_minutes, []).append(source.view)
+    return out
+
+
+# --- Metrics ---------------------------------------------------------------------------------
+
+Total = Callable[..., "int | Decimal"]  # total(measure, **dims) -> the summed measure
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    unit: str
+    up_is_good: bool
+    kind: str  # "range" (sums over days), "ratio" (ratio of range sums) or "state" (at an instant)
+    source: str
+    compute: Callable[[Total], object]  # (total) -> value or None
+    drill: str  # the drill-down list that shows its records
+    description: str
+    # The measure that marks a record of this metric (range metrics: an event with it non-zero).
+    # State metrics' records are those open at the instant: opened_count > closed_count.
+    record_measure: str = "opened_count"
+    # Definitional filters: the dimension values the metric counts, e.g. stage in (won,).
+    filters: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def is_state(self) -> bool:
+        return self.kind == "state"
+
+    @property
+    def additive(self) -> bool:
+        """Whether the values of consecutive periods add up to the value of their union."""
+        return self.kind == "range"
+
+    def records(self, total: Total) -> int:
+        """How many records are behind the value: for a state metric those open at the
+        instant, for a range metric those with its record measure."""
+        filtered = self._filtered(total)
+        if self.is_state:
+            return int(filtered("opened_count") - filtered("closed_count"))
+        return int(filtered(self.record_measure))
+
+    def _filtered(self, total: Total) -> Total:
+        if not self.filters:
+            return total
+
+        def filtered(measure: str, **dims):
+            return total(measure, **{**self.filters, **dims})
+
+        return filtered
+
+    def value(self, total: Total):
+        """The metric's value from a source's `total(measure, **dims)`, with its filters."""
+        return self.compute(self._filtered(total))
+
+
+def _ratio(numerator, denominator) -> float | None:
+    if not denominator:
+        return None
+    return float(Decimal(numerator) / Decimal(denominator))
+
+
+def _two_places(value) -> float:
+    return float(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _cents_from_weighted(value) -> int:
+    return int((Decimal(value) / 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+
+
+def _average(total: Total, measure: str, count: str) -> int | None:
+    if not total(count):
+        return None
+    return int((Decimal(total(measure)) / total(count)).quantize(Decimal("1"), ROUND_HALF_UP))
+
+
+WON, LOST = "won", "lost"
+_CLOSED = MappingProxyType({"stage": (WON, LOST)})
+
+_REGISTRY = [
+    Metric(
+        "revenue",
+        "Revenue",
+        "aud_cents",
+        True,
+        "range",
+        "sales",
+        lambda t: int(t("revenue_cents")),
+        "orders",
+        "Order totals (ex GST), confirmed or fulfilled, by order date",
+        record_measure="orders",
+    ),
+    Metric(
+        "orders",
+        "Orders",
+        "count",
+        True,
+        "range",
+        "sales",
+        lambda t: int(t("orders")),
+        "orders",
+        "Confirmed or fulfilled orders, by order date",
+        record_measure="orders",
+    ),
+    Metric(
+        "average_order_value",
+        "Average order value",
+        "aud_cents",
+        True,
+        "ratio",
+        "sales",
+        lambda t: _average(t, "revenue_cents", "orders"),
+        "orders",
+        "Revenue divided by orders",
+        record_measure="orders",
+    ),
+    Metric(
+        "kwh_deployed",
+        "kWh deployed",
+        "kwh",
+        True,
+        "range",
+        "jobs",
+        lambda t: _two_places(t("completed_kwh")),
+        "jobs",
+        "kWh of installation jobs completed, by completion date",
+        record_measure="completed_count",
+    ),
+    Metric(
+        "jobs_completed",
+        "Jobs completed",
+        "count",
+        True,
+        "range",
+        "jobs",
+        lambda t: int(t("completed_count")),
+        "jobs",
+        "Installation jobs completed, by completion date",
+        record_measure="completed_count",
+    ),
+    Metric(
+        "labor_hours",
+        "Labour hours",
+        "hours",
+        True,
+        "range",
+        "jobs",
+        lambda t: _two_places(t("labor_hours")),
+        "jobs",
+        "Labour hours of jobs completed, by completion date",
+        record_measure="completed_count",
+    ),
+    Metric(
+        "quotes_won",
+        "Quotes won",
+        "count",
+        True,
+        "range",
+        "pipeline",
+        lambda t: int(t("closed_count")),
+        "opportunities_closed",
+        "Opportunities closed won, by close date",
+        record_measure="closed_count",
+        filters=MappingProxyType({"stage": (WON,)}),
+    ),
+    Metric(
+        "quotes_lost",
+        "Quotes lost",
+        "count",
+        False,
+        "range",
+        "pipeline",
+        lambda t: int(t("closed_count")),
+        "opportunities_closed",
+        "Opportunities closed lost, by close date",
+        record_measure="closed_count",
+        filters=MappingProxyType({"stage": (LOST,)}),
+    ),
+    Metric(
+        "quote_win_rate",
+        "Quote win rate",
+        "ratio",
+        True,
+        "ratio",
+        "pipeline",
+        lambda t: _ratio(t("closed_count", stage=(WON,)), t("closed_count")),
+        "opportunities_closed",
+        "Won / (won + lost), by close date",
+        record_measure="closed_count",
+        filters=_CLOSED,
+    ),
+    Metric(
+        "new_customers",
+        "New customers",
+        "count",
+        True,
+        "range",
+        "customers",
+        lambda t: int(t("opened_count")),
+        "customers",
+        "Customers created in the range",
+    ),
+    Metric(
+        "warranty_claims",
+        "Warranty claims",
+        "count",
+        False,
+        "range",
+        "warranty",
+        lambda t: int(t("opened_count")),
+        "claims",
+        "Warranty claims opened, by open date",
+    ),
+    Metric(
+        "activities",
+        "Activities",
+        "count",
+        True,
+        "range",
+        "activities",
+        lambda t: int(t("activity_count")),
+        "activities",
+        "Calls, emails, meetings, site visits and notes",
+        record_measure="activity_count",
+    ),
+    Metric(
+        "pipeline_value",
+        "Pipeline value",
+        "aud_cents",
+        True,
+        "state",
+        "pipeline",
+        lambda t: int(t("opened_value") - t("closed_value")),
+        "opportunities_open",
+        "Value of opportunities open at the end of the range",
+    ),
+    Metric(
+        "weighted_pipeline",
+        "Weighted pipeline",
+        "aud_cents",
+        True,
+        "state",
+        "pipeline",
+        lambda t: _cents_from_weighted(t("opened_weighted") - t("closed_weighted")),
+        "opportunities_open",
+        "Open pipeline value × probability",
+    ),
+    Metric(
+        "active_installations",
+        "Active installations",
+        "count",
+        True,
+        "state",
+        "jobs",
+        lambda t: int(t("opened_count") - t("closed_count")),
+        "jobs_active",
+        "Installation jobs neither completed nor cancelled at the end of the range",
+    ),
+    Metric(
+        "open_warranty_claims",
+        "Open warranty claims",
+        "count",
+        False,
+        "state",
+        "warranty",
+        lambda t: int(t("opened_count") - t("closed_count")),
+        "claims_open",
+        "Claims opened and not yet resolved or rejected at the end of the range",
+    ),
+    Metric(
+        "customer_count",
+        "Customers",
+        "count",
+        True,
+        "state",
+        "customers",
+        lambda t: int(t("opened_count") - t("closed_count")),
+        "customers_active",
+        "Customers created and not archived at the end of the range",
+    ),
+]
+
+METRICS: dict[str, Metric] = {m.key: m for m in _REGISTRY}
+
+
+class UnknownMetric(ValueError):
+    pass
+
+
+def get_metric(key: str) -> Metric:
+    try:
+        return METRICS[key]
+    except KeyError:
+        raise UnknownMetric(
+            f"Unknown metric {key[:40]!r}. Accepted: {', '.join(METRICS)}"
+        ) from None
+
+
+def parse_metric_keys(raw: str | None, default: list[str] | None = None) -> list[str]:
+    """A comma-separated list of metric keys, validated; raises UnknownMetric."""
+    if not raw:
+        return list(default or METRICS)
+    keys = [k.strip() for k in raw.split(",") if k.strip()]
+    if len(keys) > len(METRICS):
+        raise UnknownMetric(f"Too many metrics; at most {len(METRICS)}")
+    for key in keys:
+        get_metric(key)
+    return list(dict.fromkeys(keys))
+
+
+def source_of(metric: Metric | str) -> Source:
+    return SOURCES[(get_metric(metric) if isinstance(metric, str) else metric).source]
+
+
+def owned_metrics() -> list[str]:
+    """The metrics whose source rows belong to a user, so they have a personal slice."""
+    return [m.key for m in METRICS.values() if SOURCES[m.source].has_owner]

@@ -1,0 +1,102 @@
+"""How numbers read, in one place: cards, charts, drill-downs, targets, exports and PDFs.
+
+`format_value(value, unit)` gives the short form people scan ("$1.23M", "1,250 kWh", "38.0%")
+and the exact form for titles and screen readers ("$1,234,567.89 AUD"). The same revenue
+reads the same wherever it appears. `format_aud` is the exact amount of a single record.
+Rounding is half-up, as people round. Template filters: metrics.templatetags.metric_format.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+NO_DATA = "—"
+
+
+def _round(number, places: int = 0) -> Decimal:
+    """Half-up rounding (Python's default rounds half to even)."""
+    return Decimal(str(number)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def _group(number: Decimal | int | float, places: int = 0) -> str:
+    return f"{_round(number, places):,.{places}f}"
+
+
+def format_aud(cents) -> str:
+    """The exact amount of AUD cents: 123456789 -> '$1,234,567.89'."""
+    if cents is None:
+        return NO_DATA
+    dollars = Decimal(int(_round(cents))) / 100
+    return f"{'-' if dollars < 0 else ''}${_group(abs(dollars), 2)}"
+
+
+def format_value(value, unit: str) -> tuple[str, str]:
+    """(short, exact) text for a metric value: ("$1.23M", "$1,234,567.89 AUD")."""
+    if value is None:
+        return NO_DATA, "No data"
+    if unit == "aud_cents":
+        dollars = Decimal(int(_round(value))) / 100
+        size = abs(dollars)
+        sign = "-" if dollars < 0 else ""
+        if size >= 1_000_000_000:
+            short = f"{sign}${_round(size / 1_000_000_000, 2)}B"
+        elif size >= 1_000_000:
+            short = f"{sign}${_round(size / 1_000_000, 2)}M"
+        else:
+            short = f"{sign}${_group(size)}"
+        return short, f"{format_aud(value)} AUD"
+    if unit == "kwh":
+        kwh = Decimal(str(value))
+        if abs(kwh) >= 1_000_000:
+            short = f"{_round(kwh / 1_000_000, 2)} GWh"
+        elif abs(kwh) >= 100:
+            short = f"{_group(kwh)} kWh"
+        else:
+            short = f"{_group(kwh, 1)} kWh"
+        return short, f"{_group(kwh, 2)} kWh"
+    if unit == "ratio":
+        pct = Decimal(str(value)) * 100
+        return f"{_round(pct, 1)}%", f"{_round(pct, 2)}%"
+    if unit == "hours":
+        hours = Decimal(str(value))
+        return f"{_group(hours, 0 if abs(hours) >= 100 else 1)} h", f"{_group(hours, 2)} hours"
+    if unit == "percent":
+        return f"{_round(value, 1)}%", f"{_round(value, 2)}%"
+    number = Decimal(str(value))
+    places = 0 if number == number.to_integral_value() else 1
+    return _group(number, places), _group(number, 2 if places else 0)
+
+
+def short(value, unit: str) -> str:
+    return format_value(value, unit)[0]
+
+
+def exact(value, unit: str) -> str:
+    return format_value(value, unit)[1]
+
+
+def format_change(entry: dict, unit: str) -> str | None:
+    """The size of a change: percent, or percentage points for ratios, or the amount."""
+    change = entry.get("change")
+    if change is None:
+        return None
+    if unit == "ratio":
+        return f"{_round(abs(Decimal(str(change)) * 100), 1)} pts"
+    if entry.get("change_pct") is not None:
+        return f"{_round(abs(entry['change_pct']), 1)}%"
+    return short(abs(change), unit)
+
+
+def format_cell(kind: str, value) -> str:
+    """A record's field for a table cell or an export (datetimes are formatted by the caller)."""
+    if value is None or value == "":
+        return ""
+    if kind == "aud_cents":
+        return format_aud(value)
+    if kind in {"kwh", "hours"}:
+        return f"{Decimal(value):,.2f}"
+    if kind == "percent":
+        return f"{value}%"
+    if kind == "int":
+        return f"{value:,}"
+    return str(value)

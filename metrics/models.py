@@ -1,0 +1,79 @@
+"""The metric layer's bookkeeping: view watermarks, days written since, and the nightly
+per-user statistics. Tables keep their original dashboard_* names."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from renoz.accounts.models import Organization
+from renoz.accounts.tenancy import OrgQuerySet
+
+
+class ViewRefresh(models.Model):
+    """When each materialized view was last refreshed: its watermark."""
+
+    view_name = models.CharField(max_length=63, primary_key=True)
+    refreshed_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        db_table = "dashboard_viewrefresh"
+
+    def __str__(self) -> str:
+        return f"{self.view_name} @ {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+class DirtyDay(models.Model):
+    """A local day whose rows changed after the view's last refresh.
+
+    Readers take such days from the live tables instead of the view. A refresh deletes the
+    markers its snapshot covered. Rows are insert-only (no unique constraint) on purpose:
+    see metrics.refresh.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    view_name = models.CharField(max_length=63)
+    day = models.DateField()
+    marked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "dashboard_dirtyday"
+        indexes = [
+            models.Index(fields=["organization", "view_name", "day"], name="dirtyday_org_view_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.view_name} {self.day}"
+
+
+class UserStatisticsDaily(models.Model):
+    """One row per user per local day: a nightly cache of the metric layer's owner slice
+    (metrics.statistics), read by the personal dashboard for days before today."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="daily_statistics"
+    )
+    date = models.DateField()
+    revenue_cents = models.BigIntegerField(default=0)
+    orders = models.IntegerField(default=0)
+    quotes_won = models.IntegerField(default=0)
+    quotes_lost = models.IntegerField(default=0)
+    activities = models.IntegerField(default=0)
+    jobs_completed = models.IntegerField(default=0)
+    kwh_installed = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    labor_hours = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        db_table = "dashboard_userstatisticsdaily"
+        constraints = [
+            models.UniqueConstraint(fields=["user", "date"], name="userstats_user_date_unique")
+        ]
+        indexes = [models.Index(fields=["organization", "date"], name="userstats_org_date")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.date}"

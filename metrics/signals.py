@@ -1,0 +1,101 @@
+"""Writes that move a number: mark their local days dirty, bump the cache version and queue a
+debounced refresh, all tied to the writer's transaction.
+
+Which models move which source, and through which timestamps, comes from the source
+definitions (metrics.definitions): a source's own model by its `timestamps`, and its
+`dependents` (an order's items move the order's day) through the record they belong to.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import receiver
+
+from metrics.cache import bump_data_version
+from metrics.definitions import SOURCES, Source
+from metrics.refresh import mark_dirty
+from metrics.tasks import schedule_refresh
+from renoz.accounts.models import Organization
+
+_tz_cache: dict[int, zoneinfo.ZoneInfo] = {}
+
+
+def _tracked() -> dict[type, Source]:
+    return {apps.get_model(s.model): s for s in SOURCES.values()}
+
+
+def _dependents() -> dict[type, tuple[Source, str]]:
+    return {
+        apps.get_model(label): (s, path)
+        for s in SOURCES.values()
+        for label, path in s.dependents.items()
+    }
+
+
+TRACKED = _tracked()
+DEPENDENTS = _dependents()
+
+
+def _tz(org_id: int) -> zoneinfo.ZoneInfo:
+    if org_id not in _tz_cache:
+        _tz_cache[org_id] = zoneinfo.ZoneInfo(
+            Organization.objects.values_list("timezone", flat=True).get(pk=org_id)
+        )
+    return _tz_cache[org_id]
+
+
+def _days(values: dict, fields, tz) -> set:
+    return {values[f].astimezone(tz).date() for f in fields if values.get(f)}
+
+
+def _after_commit(org_id: int, source: Source) -> None:
+    bump_data_version(org_id, [source.name])
+    if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
+        schedule_refresh([source.view])
+
+
+def note_change(org_id: int, source: Source, days: set) -> None:
+    mark_dirty(org_id, source.view, days)
+    transaction.on_commit(lambda: _after_commit(org_id, source))
+
+
+@receiver(pre_save)
+def remember_old_days(sender, instance, **kwargs):
+    source = TRACKED.get(sender)
+    if source is None or instance.pk is None:
+        return
+    instance._metrics_old = (
+        sender._default_manager.filter(pk=instance.pk).values(*source.timestamps).first()
+    )
+
+
+@receiver(post_save)
+@receiver(post_delete)
+def record_change(sender, instance, **kwargs):
+    dependent = DEPENDENTS.get(sender)
+    if dependent is not None:
+        source, path = dependent
+        record_model = apps.get_model(source.model)
+        record = (
+            record_model._default_manager.filter(pk=getattr(instance, f"{path}_id"))
+            .values(*source.timestamps, "organization_id")
+            .first()
+        )
+        if record:
+            tz = _tz(record["organization_id"])
+            note_change(record["organization_id"], source, _days(record, source.timestamps, tz))
+        return
+    source = TRACKED.get(sender)
+    if source is None:
+        return
+    tz = _tz(instance.organization_id)
+    days = _days({f: getattr(instance, f, None) for f in source.timestamps}, source.timestamps, tz)
+    old = getattr(instance, "_metrics_old", None)
+    if old:
+        days |= _days(old, source.timestamps, tz)
+    note_change(instance.organization_id, source, days)

@@ -1,0 +1,66 @@
+"""Thin Celery entry points for the metric layer's jobs."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from celery import shared_task
+from django.core.cache import cache
+
+from metrics.cache import namespace
+from renoz.health import BEAT_HEARTBEAT_KEY
+
+log = logging.getLogger("renoz.metrics.tasks")
+DEBOUNCE_SECONDS = 30
+
+
+@shared_task(
+    ignore_result=True,
+    soft_time_limit=120,
+    time_limit=180,
+    autoretry_for=(ConnectionError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def refresh_views(views: list[str] | None = None) -> None:
+    from metrics.refresh import refresh_views as do_refresh
+
+    try:
+        cache.client.get_client(write=True).set(BEAT_HEARTBEAT_KEY, time.time())  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - a heartbeat must never fail the refresh
+        log.warning("could not record the beat heartbeat")
+    results = do_refresh(views)
+    done = [r["view"] for r in results if not r.get("skipped")]
+    skipped = [r["view"] for r in results if r.get("skipped")]
+    log.info(
+        "refreshed %d view(s) %s%s",
+        len(done),
+        ", ".join(done),
+        f"; skipped {', '.join(skipped)}" if skipped else "",
+    )
+
+
+def schedule_refresh(views: list[str]) -> None:
+    """Queue one refresh per view within the debounce window, however many writes arrive."""
+    due = []
+    for view in views:
+        try:
+            first = cache.add(f"{namespace()}:refresh-pending:{view}", 1, timeout=DEBOUNCE_SECONDS)
+        except Exception:  # noqa: BLE001
+            first = True
+        if first:
+            due.append(view)
+    if due:
+        try:
+            refresh_views.apply_async(args=[due], countdown=DEBOUNCE_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - the broker being down must not fail a write
+            log.warning("could not queue refresh of %s: %s", due, exc)
+
+
+@shared_task(ignore_result=True, soft_time_limit=600, time_limit=900)
+def nightly_user_statistics(force: bool = False) -> None:
+    from metrics.statistics import compute_due_user_statistics
+
+    rows = compute_due_user_statistics(force=force)
+    log.info("computed %d user-statistics rows", rows)
