@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models.functions import Cast
 from django.urls import reverse
 
 from metrics.definitions import Metric
@@ -315,8 +316,13 @@ def metric_queryset(
     )
     if metric.drill == "opportunities_open":
         qs = qs.annotate(
+            # Tricky: cast before dividing, or PostgreSQL divides integers and drops cents.
             weighted_cents=ExpressionWrapper(
-                F("value_cents") * F("probability") / Value(Decimal(100)),
+                Cast(
+                    F("value_cents") * F("probability"),
+                    DecimalField(max_digits=24, decimal_places=2),
+                )
+                / Value(Decimal(100)),
                 output_field=DecimalField(max_digits=24, decimal_places=2),
             )
         )

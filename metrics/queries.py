@@ -457,8 +457,11 @@ def get_timeseries(
         previous_buckets = buckets(state.comparison, interval) if state.comparison else []
         previous = _series(metric, frame, 1, baseline, previous_buckets) if state.comparison else []
         points = []
-        for i, ((day, _), value) in enumerate(zip(current_buckets, current, strict=True)):
+        for i, ((day, hi), value) in enumerate(zip(current_buckets, current, strict=True)):
+            # The running bucket: the range ends (now) before the bucket's last midnight.
+            partial = state.range.end_at < local_midnight(hi, tz)
             point = {"date": day.isoformat(), "value": None if no_owner else value}
+            point["partial"] = partial
             point["previous"] = None
             if i < len(previous):
                 point["previous"] = None if no_owner else previous[i]

@@ -21,7 +21,7 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from dashboard.models import UserStatisticsDaily, ViewRefresh
+from metrics.models import UserStatisticsDaily, ViewRefresh
 from renoz.operations.models import Activity, Order
 from tests.metrics import handbook as hb
 
@@ -260,11 +260,6 @@ def test_customer_count_series_reads_each_day_at_its_next_midnight(boss, path):
     assert points == hb.CUSTOMERS_AT_END_OF_DAY
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="DESIGN §10: timeseries points carry 'partial' (true for the running bucket); "
-    "dashboard.queries.get_timeseries emits no 'partial' key at all",
-)
 def test_timeseries_marks_the_running_bucket_partial(boss, time_machine):
     time_machine.move_to(hb.MIDDAY, tick=False)
     body = boss.get(
@@ -311,13 +306,6 @@ def test_drill_csv_adds_up_to_the_money_energy_and_hours(boss):
     assert _column(pipeline, "Value (cents)") == 17_833_333
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dashboard.drill.metric_queryset annotates weighted_cents as "
-    "value_cents * probability / Value(Decimal(100)), which PostgreSQL runs as integer "
-    "division: P03's 3_333_333 × 33 / 100 = 1_099_999.89 is listed as 1_099_999, so the rows "
-    "add up to 11_549_999 while the KPI above them says 11_550_000",
-)
 def test_drill_weighted_column_adds_up_to_the_weighted_pipeline(boss):
     rows = drill_csv(boss, "weighted_pipeline", compare="none", **OCTOBER_RANGE)
     by_name = {row["Opportunity"]: Decimal(row["Weighted (cents)"]) for row in rows}
