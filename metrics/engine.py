@@ -338,7 +338,7 @@ def records_sql(
     """SQL (positional parameters) selecting the ids of the records behind a metric: range
     metrics' records have an event in [start_at, end_at) with `record_measure` non-zero; state
     metrics' (`record_measure` None) are open at the instant end_at."""
-    conditions, params = "", []
+    conditions, params = "", []  # type: tuple[str, list[object]]
     if where.owner is not None:
         conditions += f" AND e.{OWNER} = %s"
         params.append(where.owner)

@@ -67,12 +67,12 @@ def format_value(value, unit: str) -> tuple[str, str]:
     return _group(number, places), _group(number, 2 if places else 0)
 
 
-def short(value, unit: str) -> str:
-    return format_value(value, unit)[0]
+def short(value, unit: str | None) -> str:
+    return format_value(value, unit or "count")[0]
 
 
-def exact(value, unit: str) -> str:
-    return format_value(value, unit)[1]
+def exact(value, unit: str | None) -> str:
+    return format_value(value, unit or "count")[1]
 
 
 def format_change(entry: dict, unit: str) -> str | None:

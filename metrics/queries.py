@@ -101,7 +101,7 @@ def window_values(
     organization, keys: list[str], start_at: dt.datetime, end_at: dt.datetime, *, where=WHOLE
 ) -> dict:
     """{metric: value} over the instants [start_at, end_at) (state metrics: at end_at)."""
-    tz = start_at.tzinfo
+    tz = zoneinfo.ZoneInfo(organization.timezone)
     coverage = load_coverage(organization.pk, tz)
     out: dict = {}
     for source_name, metrics in _by_source(keys).items():

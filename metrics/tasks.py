@@ -9,6 +9,8 @@ from celery import shared_task
 from django.core.cache import cache
 
 from metrics.cache import namespace
+from metrics.refresh import refresh_views as do_refresh
+from metrics.statistics import compute_due_user_statistics
 from renoz.health import BEAT_HEARTBEAT_KEY
 
 log = logging.getLogger("renoz.metrics.tasks")
@@ -24,8 +26,6 @@ DEBOUNCE_SECONDS = 30
     max_retries=3,
 )
 def refresh_views(views: list[str] | None = None) -> None:
-    from metrics.refresh import refresh_views as do_refresh
-
     try:
         cache.client.get_client(write=True).set(BEAT_HEARTBEAT_KEY, time.time())  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - a heartbeat must never fail the refresh
@@ -60,7 +60,5 @@ def schedule_refresh(views: list[str]) -> None:
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=900)
 def nightly_user_statistics(force: bool = False) -> None:
-    from metrics.statistics import compute_due_user_statistics
-
     rows = compute_due_user_statistics(force=force)
     log.info("computed %d user-statistics rows", rows)

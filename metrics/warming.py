@@ -12,6 +12,7 @@ from django.utils import timezone
 from metrics.definitions import METRICS
 from metrics.periods import parse_state
 from metrics.queries import default_interval, get_metrics, get_timeseries
+from renoz.accounts.models import Organization, User
 
 log = logging.getLogger("renoz.metrics.warming")
 WARM_HOUR = 2
@@ -34,8 +35,6 @@ TIMESERIES_METRICS = (
 
 
 def active_organizations(since_days: int = 7):
-    from renoz.accounts.models import Organization, User
-
     cutoff = timezone.now() - dt.timedelta(days=since_days)
     active = User.objects.filter(last_login__gte=cutoff).values("organization_id")
     return Organization.objects.filter(pk__in=active)

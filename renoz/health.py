@@ -9,6 +9,8 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
+from metrics.cache import cache_stats
+
 BEAT_HEARTBEAT_KEY = "renoz:beat:last_tick"
 
 
@@ -49,8 +51,6 @@ def _check_beat() -> dict:
 def healthz(request):
     checks = {"database": _check_database(), "redis": _check_redis(), "beat": _check_beat()}
     try:
-        from metrics.cache import cache_stats
-
         checks["cache"] = cache_stats()
     except Exception:  # noqa: BLE001,S110 - stats are informative only
         pass

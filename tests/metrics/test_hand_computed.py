@@ -22,6 +22,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from metrics.models import UserStatisticsDaily, ViewRefresh
+from metrics.periods import parse_state
+from metrics.queries import get_breakdown, get_metrics
 from renoz.operations.models import Activity, Order
 from tests.metrics import handbook as hb
 
@@ -394,3 +396,44 @@ def test_nightly_statistics_summed_over_october_equal_the_owner_slices(book):
         got = {metric: sums[c] for c, metric in hb.OWNER_SLICE_STAT_COLUMNS.items()}
         expected = {m: hb.EXPECTED_OWNER_SLICES[email][m] for m in got}
         assert got == expected, email
+
+
+# --- The metric layer's owner slices and breakdowns -------------------------------------------
+
+
+def _october(org):
+    return parse_state({**OCTOBER_RANGE, "compare": "none"}, org)
+
+
+@pytest.mark.parametrize("email", list(hb.EXPECTED_OWNER_SLICES))
+def test_every_owner_slice_matches_the_hand_computed_value(book, path, email):
+    settle(path)
+    expected = hb.EXPECTED_OWNER_SLICES[email]
+    payload = get_metrics(book.org, _october(book.org), list(expected), owner=book.users[email].pk)
+    got = {k: _exact(payload["metrics"][k]["value"], v) for k, v in expected.items()}
+    assert got == expected
+
+
+def test_a_breakdown_by_owner_gives_each_persons_slice(book, path):
+    settle(path)
+    by_id = {user.pk: email for email, user in book.users.items()}
+    for metric in ("revenue", "quotes_won", "activities", "pipeline_value", "kwh_deployed"):
+        rows = get_breakdown(book.org, _october(book.org), metric, "owner", use_cache=False)
+        got = {by_id[r["key"]]: _exact(r["value"], Decimal(0)) for r in rows if r["key"]}
+        expected = {
+            email: slices[metric]
+            for email, slices in hb.EXPECTED_OWNER_SLICES.items()
+            if slices[metric]
+        }
+        assert {k: v for k, v in got.items() if v} == expected, metric
+
+
+def test_a_metric_without_owners_has_no_personal_value(book):
+    payload = get_metrics(
+        book.org,
+        _october(book.org),
+        ["warranty_claims", "customer_count"],
+        owner=book.users[hb.AVA].pk,
+    )
+    assert payload["metrics"]["warranty_claims"]["value"] is None
+    assert payload["metrics"]["customer_count"]["value"] is None

@@ -22,6 +22,8 @@ from django.core.management.base import BaseCommand
 from django.db import connections
 from tqdm import tqdm
 
+from dashboard.layouts import default_widgets, warm_widgets
+from dashboard.widgets import CATALOGUE, build_widget, peek_widget
 from metrics import cache as metric_cache
 from metrics.periods import parse_state
 from metrics.queries import get_metrics, get_metrics_comparison, get_timeseries
@@ -217,8 +219,6 @@ class Command(BaseCommand):
         state (mostly the common presets, 3 % ad-hoc custom ranges). The simulation runs in
         seconds, so TTL expiry (5 min) is not simulated: it counts what versioning costs.
         """
-        from dashboard.layouts import default_widgets, warm_widgets
-        from dashboard.widgets import CATALOGUE, build_widget, peek_widget
 
         rnd = random.Random(7)
         warm_organization(org, widgets=warm_widgets)
