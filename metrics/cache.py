@@ -11,7 +11,6 @@ pays more than one socket timeout.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import pickle
@@ -69,7 +68,6 @@ def _call(fn, default=None):
 PARTS = (*SOURCES, "targets")
 
 
-@functools.cache
 def namespace() -> str:
     """This deployment's key prefix: the configured namespace, or one derived from the database
     it reads, so two installs sharing a Redis never read each other's values."""

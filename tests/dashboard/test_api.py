@@ -221,3 +221,15 @@ def test_a_write_only_drops_the_values_built_from_its_source(
     body = client.get("/api/dashboard/metrics", params).json()
     assert metric_cache.cache_stats()["misses"] >= 1
     assert body["metrics"]["revenue"]["value"] == 4_200_000
+
+
+def test_a_ten_year_daily_series_is_refused_at_once_with_a_coarser_suggestion(client, owner):
+    client.force_login(owner)
+    params = {"metric": "activities", "from": "2016-10-20", "to": "2026-10-17"}
+    response = client.get("/api/dashboard/timeseries", {**params, "interval": "day"})
+    assert response.status_code == 400
+    message = response.json()["error"]
+    assert "400 days" in message and "interval=week" in message and "interval=month" in message
+    monthly = client.get("/api/dashboard/timeseries", {**params, "interval": "month"})
+    assert monthly.status_code == 200
+    assert len(monthly.json()["points"]) == 121  # Oct 2016 .. Oct 2026

@@ -8,6 +8,8 @@ import time
 import pytest
 
 from metrics import cache as metric_cache
+from metrics.periods import parse_state
+from metrics.queries import get_metrics
 from renoz.health import BEAT_HEARTBEAT_KEY
 
 
@@ -64,3 +66,27 @@ def test_healthz_reports_database_redis_beat_and_cache(client):
     cache.client.get_client(write=True).set(BEAT_HEARTBEAT_KEY, time.time() - 30)
     beat = client.get("/healthz").json()["checks"]["beat"]
     assert beat["ok"] is True and 29 <= beat["last_tick_age_s"] < 60
+
+
+@pytest.mark.django_db
+def test_two_installs_sharing_one_redis_never_read_each_others_numbers(org, settings):
+    """Two databases with the same organisation id, one Redis: different deployment
+    namespaces, so neither reads the other's cached values."""
+    state = parse_state({"range": "this_month", "compare": "none"}, org)
+    settings.DEPLOYMENT_NAMESPACE = ""
+    ours = dict(settings.DATABASES["default"])
+    here = metric_cache.namespace()
+    # The other install: same Redis, same organisation id, another database. It caches a
+    # revenue of $1B for organisation org.pk.
+    settings.DATABASES = {"default": {**ours, "NAME": "some_other_install"}}
+    there = metric_cache.namespace()
+    assert here != there
+    key = metric_cache.make_key(org.pk, "metrics:revenue", state, {"sales"})
+    assert key is not None and key.startswith(there)
+    metric_cache.get_or_compute(key, lambda: {"metrics": {"revenue": {"value": 10**11}}})
+    assert get_metrics(org, state, ["revenue"])["metrics"]["revenue"]["value"] == 10**11
+    # Back in our install, our organisation has no revenue, and we never see theirs.
+    settings.DATABASES = {"default": ours}
+    assert get_metrics(org, state, ["revenue"])["metrics"]["revenue"]["value"] == 0
+    settings.DEPLOYMENT_NAMESPACE = "staging"
+    assert metric_cache.namespace() == "dash:staging"
