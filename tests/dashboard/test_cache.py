@@ -69,6 +69,7 @@ def test_healthz_reports_database_redis_beat_and_cache(client):
 
 
 @pytest.mark.django_db
+@pytest.mark.filterwarnings("ignore:Overriding setting DATABASES")
 def test_two_installs_sharing_one_redis_never_read_each_others_numbers(org, settings):
     """Two databases with the same organisation id, one Redis: different deployment
     namespaces, so neither reads the other's cached values."""
