@@ -582,3 +582,15 @@ def test_every_sortable_column_sorts_both_ways(client, org, owner):
                 response = client.get(drill_url(metric.key, range="last_90_days", sort=sort))
                 assert response.status_code == 200, (metric.key, sort)
                 assert response.context["drill"].sort == sort
+
+
+@pytest.mark.parametrize("q", ["²", "①", "12\x003", "\x00"])
+def test_odd_search_strings_are_searched_not_a_500(client, owner, many_orders, q):
+    client.force_login(owner)
+    response = client.get(drill_url("orders", range="last_30_days", q=q))
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        # A digit-like symbol is not an id; nothing matches it, and the page says so.
+        assert response.context["matches"] == 0 or "\x00" in q
+    export = client.get(drill_url("orders", range="last_30_days", q=q, format="csv"))
+    assert export.status_code in (200, 400)
