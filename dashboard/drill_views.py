@@ -53,7 +53,10 @@ def _standalone(request: SignedInHtmxRequest) -> bool:
     """True on the drill page itself (where list changes go into the URL), not in a modal."""
     if not request.htmx:
         return True
-    return urlparse(request.htmx.current_url or "").path == request.path
+    try:
+        return urlparse(request.htmx.current_url or "").path == request.path
+    except ValueError:  # a header that is not a URL ("http://[") comes from no page of ours
+        return False
 
 
 def _back_url(request: SignedInHtmxRequest) -> str:

@@ -99,3 +99,15 @@ def env_timezone(name: str, default: str) -> str:
             f"{name} must be an IANA time zone such as Australia/Sydney, got {raw!r}"
         ) from None
     return raw
+
+
+def deployment_namespace(database: dict) -> str:
+    """A short, stable name for this install: a hash of its database's host, port and name.
+
+    Two installs that share one Redis differ in their database, so their Celery queues (and
+    cache keys) do not mix unless they are pointed at the same database on purpose.
+    """
+    import hashlib
+
+    where = f"{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    return hashlib.sha256(where.encode()).hexdigest()[:10]
