@@ -81,11 +81,13 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
     if layout is None:
         layout, _own = layouts.get_layout(request.user)
     qs = state.querystring()
+    slots = _slots(request, state, layout)
     return {
         "organization": request.user.organization,
         "state": state,
         "qs": qs,
-        "slots": _slots(request, state, layout),
+        "slots": slots,
+        "has_charts": any(slot["kind"] == "chart" for slot in slots),  # else no plotly.js
         "editing": editing,
         "can_edit": request.user.can_save_layout,
         "range_text": widgets.range_label(state),

@@ -111,3 +111,11 @@ def deployment_namespace(database: dict) -> str:
 
     where = f"{database['HOST']}:{database['PORT']}/{database['NAME']}"
     return hashlib.sha256(where.encode()).hexdigest()[:10]
+
+
+def web_statement_options(timeout_ms: int) -> str:
+    """libpq `options` for the web server's connections: every statement ends after
+    `timeout_ms` (and an idle transaction after twice that)."""
+    return (
+        f"-c statement_timeout={timeout_ms} -c idle_in_transaction_session_timeout={timeout_ms * 2}"
+    )

@@ -40,6 +40,20 @@ def too_many(request: HttpRequest, retry_after: int, what: str) -> HttpResponse:
     return response
 
 
+def check_rate(
+    request: HttpRequest, group: str, *, rate: str | None = None, what: str | None = None
+) -> HttpResponse | None:
+    """Count one call of `group` for this caller: None while within the rate, else the 429."""
+    if not settings.RATELIMIT_ENABLE:
+        return None
+    limit = rate or getattr(settings, GROUP_SETTINGS.get(group, ""), None) or "10/m"
+    usage = get_usage(request, group=f"renoz.{group}", key=_key, rate=limit, increment=True)
+    # Tricky: with Redis down the count is unknown (usage is None): fail open.
+    if usage is None or not usage["should_limit"]:
+        return None
+    return too_many(request, max(1, math.ceil(usage["time_left"])), what or group)
+
+
 def rate_limited(group: str, *, rate: str | None = None, what: str | None = None):
     """Allow `rate` ("N/s|m|h|d", default settings.RATELIMIT_<GROUP>) calls per user per
     window to the wrapped view; past that, a 429 with Retry-After. `group` names the bucket,
@@ -48,15 +62,9 @@ def rate_limited(group: str, *, rate: str | None = None, what: str | None = None
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
-            if settings.RATELIMIT_ENABLE:
-                limit = rate or getattr(settings, GROUP_SETTINGS.get(group, ""), None) or "10/m"
-                usage = get_usage(
-                    request, group=f"renoz.{group}", key=_key, rate=limit, increment=True
-                )
-                # Tricky: with Redis down the count is unknown (usage is None): fail open.
-                if usage is not None and usage["should_limit"]:
-                    retry = max(1, math.ceil(usage["time_left"]))
-                    return too_many(request, retry, what or group)
+            refused = check_rate(request, group, rate=rate, what=what)
+            if refused is not None:
+                return refused
             return view(request, *args, **kwargs)
 
         return wrapper

@@ -12,14 +12,15 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from renoz.env import (
+    deployment_namespace,
     env_bool,
     env_database,
     env_int,
-    deployment_namespace,
     env_list,
     env_redis_url,
     env_str,
     env_timezone,
+    web_statement_options,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +52,7 @@ INSTALLED_APPS = [
     "targets",
     "insights",
     "reports",
+    "renoz.audit",
 ]
 
 MIDDLEWARE = [
@@ -58,7 +60,6 @@ MIDDLEWARE = [
     # Static files before anything else: hashed, pre-compressed, cached for a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
-    "renoz.middleware.StatementTimeoutMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,6 +96,12 @@ DATABASES = {"default": env_database("DATABASE_URL", "postgres://postgres@127.0.
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DB_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["OPTIONS"] = {"connect_timeout": 5}
+# PostgreSQL cancels any one statement of the web server after this long (0 = never). Only the
+# WSGI server sets RENOZ_PROCESS=web (renoz/wsgi.py), so Celery tasks, beat and management
+# commands are never cut off. A startup option costs no query per request.
+WEB_STATEMENT_TIMEOUT_MS = env_int("WEB_STATEMENT_TIMEOUT_MS", 15_000, minimum=0)
+if env_str("RENOZ_PROCESS") == "web" and WEB_STATEMENT_TIMEOUT_MS:
+    DATABASES["default"]["OPTIONS"]["options"] = web_statement_options(WEB_STATEMENT_TIMEOUT_MS)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -220,7 +227,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # inline because plotly and the progress bars set style attributes.
 INLINE_SCRIPT_HASHES = [
     # <script>document.documentElement.classList.add("js")</script> in templates/base.html
-    "'sha256-Z+IcCuq/H9zQ5pOvHF4Gf0EN6p9oQqnnrkiPRP4VKRg='",
+    "'sha256-qOhFsq0QMV2REqNwk5hGH5bZE9SkX6gt6yeyKdYPv+U='",
 ]
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -238,9 +245,6 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- Bounded work per request -------------------------------------------------------------
-# PostgreSQL cancels any single statement of a web request after this long (0 = never). Set by
-# renoz.middleware per request only, so Celery tasks and management commands are never cut off.
-WEB_STATEMENT_TIMEOUT_MS = env_int("WEB_STATEMENT_TIMEOUT_MS", 15_000, minimum=0)
 # Drill-down exports stop at this many rows, with a note in the file saying so.
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 100_000, minimum=1)
 # Rate limits ("count/period", period s, m, h or d), per user; a 429 with Retry-After past them.
