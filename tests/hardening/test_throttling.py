@@ -6,7 +6,6 @@ import pytest
 from django.core.cache import cache
 from django.test import RequestFactory
 from django.test.utils import override_settings
-
 from django.utils import timezone
 
 from renoz.operations.models import Activity

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth import authenticate
-from django.test import RequestFactory
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, F, OuterRef, Subquery, Sum
+from django.test import RequestFactory
 from django.utils import timezone
 
 from renoz.accounts.models import Organization, Role, User
