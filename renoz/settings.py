@@ -262,6 +262,9 @@ AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+# Tricky: the login form's field is "username" (holding the email); axes would otherwise look
+# for USERNAME_FIELD ("email") in the credentials, find nothing and lock by address alone.
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "renoz.ratelimit.axes_lockout_response"
 AXES_VERBOSE = False
 

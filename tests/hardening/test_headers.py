@@ -51,6 +51,7 @@ def test_https_switches_are_on_when_debug_is_off():
 
 def test_check_deploy_is_clean_with_production_settings():
     env = {**os.environ, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "renoz.settings"}
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests' conftest
     out = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=settings.BASE_DIR,
