@@ -29,7 +29,7 @@ def main(path: str) -> int:
         print(line.format(*cells))
         if row["Name"] == "Aggregated":
             total = row
-    if total is None:
+    if total is None or total["95%"] == "N/A":
         print("no aggregated row: did Locust run?")
         return 1
     fails, p95, p99 = int(total["Failure Count"]), float(total["95%"]), float(total["99%"])

@@ -18,10 +18,13 @@ HOST=127.0.0.1 PORT=$PORT GUNICORN_ACCESS_LOG=/dev/null bash scripts/serve_prod.
   > "$OUT/gunicorn.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true' EXIT
-for _ in $(seq 1 60); do
-  curl -fsS "http://127.0.0.1:$PORT/healthz" > /dev/null 2>&1 && break
+# collectstatic compresses every file first (gzip + brotli): allow it a few minutes.
+up=0
+for _ in $(seq 1 360); do
+  if curl -fsS "http://127.0.0.1:$PORT/healthz" > /dev/null 2>&1; then up=1; break; fi
   sleep 0.5
 done
+if [ "$up" != 1 ]; then echo "gunicorn did not start; see $OUT/gunicorn.log"; exit 1; fi
 
 # The full refresh in the middle of the run (every materialized view, then cache versions bump).
 ( sleep $((SECONDS_RUN / 2)); $BIN/python manage.py refresh_dashboard_views \
