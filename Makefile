@@ -9,7 +9,7 @@ export DATABASE_URL
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test lint seed-benchmark bench db serve worker beat clean
+.PHONY: install demo test lint seed-benchmark bench db serve serve-prod load worker beat clean
 
 $(BIN)/activate: pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -33,6 +33,15 @@ demo: db
 
 serve: install
 	$(PYTHON) manage.py runserver $(HOST):$(PORT)
+
+# The production server: gunicorn (workers, threads, timeouts from env) with WhiteNoise.
+serve-prod: install
+	HOST=$(HOST) PORT=$(PORT) bash scripts/serve_prod.sh
+
+# Locust against gunicorn on the year3 benchmark data; prints the latency table.
+load: db
+	$(PYTHON) manage.py migrate --noinput
+	bash scripts/load/run.sh
 
 worker: install
 	$(BIN)/celery -A renoz worker -l info --concurrency 2

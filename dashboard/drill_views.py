@@ -6,7 +6,7 @@ from urllib.parse import urlparse
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -29,6 +29,7 @@ from dashboard.drill import (
 from metrics.definitions import METRICS
 from metrics.periods import InvalidPeriod, parse_state
 from renoz.accounts.models import User
+from renoz.ratelimit import check_rate
 
 TEMPLATE = "dashboard/drill.html"
 RESULTS_TARGET = "drill-results"  # the id of the region the rows partial replaces
@@ -52,7 +53,10 @@ def _standalone(request: SignedInHtmxRequest) -> bool:
     """True on the drill page itself (where list changes go into the URL), not in a modal."""
     if not request.htmx:
         return True
-    return urlparse(request.htmx.current_url or "").path == request.path
+    try:
+        return urlparse(request.htmx.current_url or "").path == request.path
+    except ValueError:  # a header that is not a URL ("http://[") comes from no page of ours
+        return False
 
 
 def _back_url(request: SignedInHtmxRequest) -> str:
@@ -80,7 +84,7 @@ def _problem(
 @require_GET
 @login_required
 @vary_on_headers("HX-Request", "HX-Target")
-def drill_metric(request: SignedInHtmxRequest, metric: str) -> TemplateResponse:
+def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponse:
     """The records behind one metric: ?<range and compare>[&bucket&interval][&stage|kind|status]
     [&period=comparison][&q][&sort][&page][&format=csv|xlsx]."""
     found = METRICS.get(metric)
@@ -102,6 +106,10 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> TemplateResponse:
         return _problem(
             request, 400, f"Unknown format {fmt[:20]!r}. Accepted: {', '.join(export.FORMATS)}"
         )
+    if fmt is not None:
+        refused = check_rate(request, "export", what="export")
+        if refused is not None:
+            return refused
     organization = user.organization
     try:
         drill = parse_drill(request.GET, organization, found)
@@ -113,8 +121,15 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> TemplateResponse:
     )
     listed = drill.list_queryset(base)
     if fmt:
-        if fmt == "xlsx" and summary.count > export.XLSX_MAX_ROWS:
-            return _problem(request, 400, "Too many rows for XLSX; export CSV instead.")
+        cap = export.max_rows(fmt)
+        if summary.count > cap:
+            return _problem(
+                request,
+                400,
+                f"This list has {summary.count:,} rows; a {fmt.upper()} export holds at most "
+                f"{cap:,}. Narrow the date range or add a filter, then export again.",
+                metric=found,
+            )
         return export.export_response(drill, listed, summary, fmt)
     paginator = Paginator(listed, PAGE_SIZE)
     if not drill.q:

@@ -24,14 +24,28 @@ from dashboard.drill import Column, DrillRequest, Summary, format_cell
 FORMATS = ("csv", "xlsx")
 CHUNK_SIZE = 2000
 XLSX_MAX_ROWS = 1_000_000  # Excel stops at 1,048,576 rows
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Tricky: spreadsheets skip leading blanks and line breaks and read the full-width forms
+# (＝＋－＠) as their ASCII selves, so " =1+1", "\n=1+1" and "＝1+1" are formulas too.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
+LEADING_BLANKS = " \t\r\n\u3000\u00a0"
 
 
 def neutralise(text: str) -> str:
     """Text a spreadsheet will not run as a formula: a leading apostrophe where it could."""
-    if text and text.startswith(FORMULA_PREFIXES):
+    if text and (
+        text.startswith(FORMULA_PREFIXES)
+        or text.lstrip(LEADING_BLANKS).startswith(FORMULA_PREFIXES)
+    ):
         return "'" + text
     return text
+
+
+def max_rows(fmt: str) -> int:
+    """How many rows one export may hold (settings.EXPORT_MAX_ROWS, XLSX half of it)."""
+    from django.conf import settings
+
+    cap = settings.EXPORT_MAX_ROWS
+    return min(XLSX_MAX_ROWS, cap // 2) if fmt == "xlsx" else cap
 
 
 def _columns(request: DrillRequest) -> list[Column]:
@@ -71,7 +85,11 @@ def _cells(column: Column, value, tz) -> list:
         return [int(value)]
     if column.kind == "datetime":
         return [value.astimezone(tz).replace(tzinfo=None, microsecond=0)]
-    return [neutralise(str(value))]
+    return [Text(value)]
+
+
+class Text(str):
+    """A text cell: CSV writes it neutralised, XLSX stores it typed as text (never a formula)."""
 
 
 def _rows(request: DrillRequest, qs) -> Iterator[list]:
@@ -100,6 +118,8 @@ class _Echo:
 def _csv_value(value) -> str:
     if value is None:
         return ""
+    if isinstance(value, Text):
+        return neutralise(str(value))
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
@@ -134,7 +154,9 @@ def xlsx_response(request: DrillRequest, qs, summary: Summary) -> FileResponse:
         out = []
         for value in row:
             fmt = formats.get(type(value))
-            if fmt:
+            if isinstance(value, Text):
+                out.append(_text_cell(sheet, value))
+            elif fmt:
                 cell = WriteOnlyCell(sheet, value=value)
                 cell.number_format = fmt
                 out.append(cell)
@@ -143,7 +165,7 @@ def xlsx_response(request: DrillRequest, qs, summary: Summary) -> FileResponse:
         sheet.append(out)
     about = workbook.create_sheet("About")
     for line in _about(request, summary):
-        about.append([neutralise(str(v)) if isinstance(v, str) else v for v in line])
+        about.append([_text_cell(about, v) if isinstance(v, str) else v for v in line])
     spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes it
     workbook.save(spool)
     spool.seek(0)
@@ -153,6 +175,13 @@ def xlsx_response(request: DrillRequest, qs, summary: Summary) -> FileResponse:
         filename=filename(request, "xlsx"),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+def _text_cell(sheet, text: str) -> WriteOnlyCell:
+    """A cell typed as text: Excel shows it as written and never evaluates it."""
+    cell = WriteOnlyCell(sheet, value=str(text))
+    cell.data_type = "s"
+    return cell
 
 
 def _about(request: DrillRequest, summary: Summary) -> list[list]:

@@ -13,7 +13,7 @@ CUSTOM = "custom"
 
 
 def period_params(query) -> dict[str, str]:
-    """The period part of a query, as dashboard.periods.parse_state reads it.
+    """The period part of a query, as metrics.periods.parse_state reads it.
 
     The controls form always sends range, from and to; "range=custom" means "use the dates",
     and a preset means "ignore them". A hand-written URL passes through unchanged, so

@@ -1,7 +1,7 @@
 """The dashboard screen: the page, its widget fragments, the activity feed and layout edits.
 
 One template, dashboard/dashboard.html; htmx requests get one of its partials. The period
-lives in the query string (dashboard.periods), so every URL here reproduces its view.
+lives in the query string (metrics.periods), so every URL here reproduces its view.
 """
 
 from __future__ import annotations
@@ -81,11 +81,13 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
     if layout is None:
         layout, _own = layouts.get_layout(request.user)
     qs = state.querystring()
+    slots = _slots(request, state, layout)
     return {
         "organization": request.user.organization,
         "state": state,
         "qs": qs,
-        "slots": _slots(request, state, layout),
+        "slots": slots,
+        "has_charts": any(slot["kind"] == "chart" for slot in slots),  # else no plotly.js
         "editing": editing,
         "can_edit": can_save_layout(request.user),
         "range_text": widgets.range_label(state),

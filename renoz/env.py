@@ -99,3 +99,23 @@ def env_timezone(name: str, default: str) -> str:
             f"{name} must be an IANA time zone such as Australia/Sydney, got {raw!r}"
         ) from None
     return raw
+
+
+def deployment_namespace(database: dict) -> str:
+    """A short, stable name for this install: a hash of its database's host, port and name.
+
+    Two installs that share one Redis differ in their database, so their Celery queues (and
+    cache keys) do not mix unless they are pointed at the same database on purpose.
+    """
+    import hashlib
+
+    where = f"{database['HOST']}:{database['PORT']}/{database['NAME']}"
+    return hashlib.sha256(where.encode()).hexdigest()[:10]
+
+
+def web_statement_options(timeout_ms: int) -> str:
+    """libpq `options` for the web server's connections: every statement ends after
+    `timeout_ms` (and an idle transaction after twice that)."""
+    return (
+        f"-c statement_timeout={timeout_ms} -c idle_in_transaction_session_timeout={timeout_ms * 2}"
+    )

@@ -1,17 +1,28 @@
-"""/healthz: database, Redis and beat freshness, as JSON."""
+"""Health probes.
+
+- `/healthz` (liveness): public and minimal. 200 while this process can answer at all.
+- `/readyz` (readiness): database, Redis, beat freshness and cache counters. Everyone gets the
+  status and its HTTP code (200 "ok" or "degraded", 503 "down"); only staff, or a caller with
+  `Authorization: Bearer $HEALTH_TOKEN`, get the details. Without Redis the site still serves
+  from PostgreSQL, so that is "degraded", not "down".
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from metrics.cache import cache_stats
 
 BEAT_HEARTBEAT_KEY = "renoz:beat:last_tick"
+BEAT_STALE_AFTER_S = 600
 
 
 def _check_database() -> dict:
@@ -44,15 +55,43 @@ def _check_beat() -> dict:
     if raw is None:
         return {"ok": False, "last_tick_age_s": None}
     age = time.time() - float(raw)
-    return {"ok": age < 600, "last_tick_age_s": round(age, 1)}
+    return {"ok": age < BEAT_STALE_AFTER_S, "last_tick_age_s": round(age, 1)}
+
+
+def _may_see_details(request) -> bool:
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.is_staff:
+        return True
+    token = settings.HEALTH_TOKEN
+    header = request.headers.get("Authorization", "")
+    return bool(token) and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
 
 
 @never_cache
+@require_GET
 def healthz(request):
-    checks = {"database": _check_database(), "redis": _check_redis(), "beat": _check_beat()}
-    try:
-        checks["cache"] = cache_stats()
-    except Exception:  # noqa: BLE001,S110 - stats are informative only
-        pass
-    healthy = checks["database"]["ok"] and checks["redis"]["ok"]
-    return JsonResponse({"ok": healthy, "checks": checks}, status=200 if healthy else 503)
+    """Liveness: the process answers. Nothing internal is shown."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def readyz(request):
+    """Readiness: "down" (503) without the database; "degraded" without Redis or a fresh
+    beat; "ok" otherwise."""
+    checks = {"database": _check_database(), "redis": _check_redis()}
+    checks["beat"] = _check_beat() if checks["redis"]["ok"] else {"ok": False}
+    if not checks["database"]["ok"]:
+        status = "down"
+    elif not (checks["redis"]["ok"] and checks["beat"]["ok"]):
+        status = "degraded"
+    else:
+        status = "ok"
+    body: dict = {"status": status}
+    if _may_see_details(request):
+        try:
+            checks["cache"] = cache_stats()
+        except Exception:  # noqa: BLE001,S110 - stats are informative only
+            pass
+        body["checks"] = checks
+    return JsonResponse(body, status=503 if status == "down" else 200)

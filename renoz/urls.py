@@ -9,6 +9,7 @@ urlpatterns = [
     path("accounts/", include("renoz.accounts.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     # Browsers ask for /favicon.ico on non-HTML responses (JSON, CSS); answer, never 404.
     path("favicon.ico", RedirectView.as_view(url="/static/img/favicon.svg", permanent=True)),
     path("api/dashboard/", include("dashboard.api_urls")),

@@ -14,6 +14,8 @@ from metrics.formatting import short
 from metrics.periods import add_months, fiscal_year_label, fiscal_year_start
 from renoz.accounts.models import User
 from targets.models import (
+    FIRST_TARGET_DAY,
+    LAST_TARGET_DAY,
     PERSONAL_METRICS,
     PeriodKind,
     Target,
@@ -173,6 +175,10 @@ class TargetForm(forms.Form):
         if kind and start:
             fiscal = self.organization.fiscal_year_start_month
             misaligned = misaligned_start_message(kind, start, fiscal)
+            if not FIRST_TARGET_DAY <= start <= LAST_TARGET_DAY:
+                misaligned = (
+                    f"Choose a period between {FIRST_TARGET_DAY.year} and {LAST_TARGET_DAY.year}."
+                )
             if misaligned:
                 self.add_error("period_start", misaligned)
         if self.errors or value is None:

@@ -111,6 +111,12 @@ class TargetQuerySet(OrgQuerySet):
         return self.filter(period_start__gte=first, period_start__lte=last)
 
 
+# Targets are business plans: far-past or far-future periods are typing mistakes, and the
+# date arithmetic of a period (its end, last year's shape) must stay inside date's range.
+FIRST_TARGET_DAY = dt.date(2000, 1, 1)
+LAST_TARGET_DAY = dt.date(2099, 12, 1)
+
+
 class Target(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     metric = models.CharField(max_length=40, help_text="A metric key from the registry")
@@ -167,6 +173,10 @@ class Target(models.Model):
                 condition=~Q(period_kind=PeriodKind.QUARTER)
                 | Q(period_start__month__in=[1, 4, 7, 10]),
                 name="target_quarter_aligned",
+            ),
+            models.CheckConstraint(
+                condition=Q(period_start__gte=FIRST_TARGET_DAY, period_start__lte=LAST_TARGET_DAY),
+                name="target_period_in_range",
             ),
         ]
 

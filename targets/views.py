@@ -33,7 +33,14 @@ from targets.forms import (
     fiscal_year_option,
     to_input,
 )
-from targets.models import MONTHS_IN, PeriodKind, Target, period_label
+from targets.models import (
+    FIRST_TARGET_DAY,
+    LAST_TARGET_DAY,
+    MONTHS_IN,
+    PeriodKind,
+    Target,
+    period_label,
+)
 from targets.queries import (
     FINISHED,
     UPCOMING,
@@ -68,9 +75,12 @@ def _fy_param(request, organization) -> dt.date:
     """The financial year asked for in ?fy=YYYY-MM-DD (its start), else the current one."""
     fiscal = organization.fiscal_year_start_month
     try:
-        return fiscal_year_start(dt.date.fromisoformat(request.GET.get("fy", "")), fiscal)
+        asked = dt.date.fromisoformat(request.GET.get("fy", ""))
     except ValueError:
-        return fiscal_year_start(_today(organization), fiscal)
+        asked = None
+    if asked is None or not FIRST_TARGET_DAY <= asked <= LAST_TARGET_DAY:
+        asked = _today(organization)
+    return fiscal_year_start(asked, fiscal)
 
 
 def _list_url(fy_start: dt.date) -> str:

@@ -53,6 +53,9 @@ class Role(models.TextChoices):
     VIEWER = "viewer", "Viewer"
 
 
+OPERATORS_ORG_NAME = "Platform operators"
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
@@ -69,7 +72,8 @@ class UserManager(BaseUserManager):
         extra.setdefault("is_superuser", True)
         extra.setdefault("role", Role.ADMIN)
         if "organization" not in extra and "organization_id" not in extra:
-            extra["organization"], _ = Organization.objects.get_or_create(name="Renoz Energy")
+            # Operators are not members of a customer organisation: they get their own, empty one.
+            extra["organization"], _ = Organization.objects.get_or_create(name=OPERATORS_ORG_NAME)
         return self.create_user(email, password, **extra)
 
 

@@ -48,6 +48,13 @@
       return;
     }
     var script = document.getElementById("plotly-js");
+    if (!script) {
+      // Pages without charts do not load plotly.js; a chart added later loads it then.
+      script = document.createElement("script");
+      script.id = "plotly-js";
+      script.src = document.getElementById("dashboard").dataset.plotlySrc;
+      document.head.append(script);
+    }
     script.addEventListener("load", callback, { once: true });
   }
 
@@ -298,6 +305,15 @@
     document.body.addEventListener("htmx:historyCacheMiss", function () {
       unsettle();
       purgeCharts(document.getElementById("main"));
+    });
+
+    // The feed polls every 60 s, but not while the tab is hidden. (This lives here rather than
+    // in an hx-trigger filter, which htmx would have to eval: the CSP forbids eval.)
+    document.body.addEventListener("htmx:beforeRequest", function (event) {
+      var elt = event.detail.elt;
+      if (document.hidden && elt && elt.classList && elt.classList.contains("feed-poll")) {
+        event.preventDefault();
+      }
     });
 
     document.body.addEventListener("htmx:beforeSwap", function (event) {

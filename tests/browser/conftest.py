@@ -3,7 +3,7 @@
 Fixtures: `browser` (one Chromium per session), `page` (desktop, 1280×900) and `phone_page`
 (375×812, touch). Both pages start a fresh context on the live server, record console errors in
 `page.console_errors`, and fail the test if any occurred, unless it is marked
-`@pytest.mark.allow_console_errors`. Helpers: `login(page, live_server, user)` and
+`@pytest.mark.allow_console_errors`. A Content-Security-Policy violation always fails. Helpers: `login(page, live_server, user)` and
 `screenshot(page, name)`.
 
 Every browser test module sets `pytestmark = [pytest.mark.browser, ...]`.
@@ -64,11 +64,14 @@ def _open_page(browser: Browser, request: pytest.FixtureRequest, base_url: str, 
     context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.console_errors = []
+    page.csp_violations = []
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type == "error":
             where = message.location.get("url", "")
             page.console_errors.append(f"console: {message.text} ({where})")
+            if "Content Security Policy" in message.text:
+                page.csp_violations.append(f"{message.text} ({where})")
 
     def on_page_error(error: Error) -> None:
         page.console_errors.append(f"pageerror: {error.message}")
@@ -83,7 +86,11 @@ def _open_page(browser: Browser, request: pytest.FixtureRequest, base_url: str, 
     except PlaywrightTimeoutError:
         pass
     errors = list(page.console_errors)
+    violations = list(page.csp_violations)
     context.close()
+    # No marker excuses a CSP violation: the page would be broken for real users.
+    if violations:
+        pytest.fail("CSP violations in the browser:\n  " + "\n  ".join(violations), pytrace=False)
     if errors and not request.node.get_closest_marker("allow_console_errors"):
         pytest.fail("Console errors in the browser:\n  " + "\n  ".join(errors), pytrace=False)
 

@@ -54,17 +54,19 @@ def test_hits_and_misses_are_counted():
 
 
 @pytest.mark.django_db
-def test_healthz_reports_database_redis_beat_and_cache(client):
+def test_readyz_reports_database_redis_beat_and_cache(client, settings):
     from django.core.cache import cache
 
+    settings.HEALTH_TOKEN = "probe-token"
+    auth = {"Authorization": "Bearer probe-token"}
     cache.client.get_client(write=True).delete(BEAT_HEARTBEAT_KEY)
-    body = client.get("/healthz").json()
-    assert body["ok"] is True
+    body = client.get("/readyz", headers=auth).json()
+    assert body["status"] == "degraded"  # no beat yet
     assert body["checks"]["database"]["ok"] and body["checks"]["redis"]["ok"]
     assert body["checks"]["beat"] == {"ok": False, "last_tick_age_s": None}
     assert set(body["checks"]["cache"]) == {"hits", "misses", "hit_rate"}
     cache.client.get_client(write=True).set(BEAT_HEARTBEAT_KEY, time.time() - 30)
-    beat = client.get("/healthz").json()["checks"]["beat"]
+    beat = client.get("/readyz", headers=auth).json()["checks"]["beat"]
     assert beat["ok"] is True and 29 <= beat["last_tick_age_s"] < 60
 
 

@@ -14,6 +14,7 @@ from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.db import connection
 from django.db.models import Count, F, OuterRef, Subquery, Sum
+from django.test import RequestFactory
 from django.utils import timezone
 
 from renoz.accounts.models import Organization, Role, User
@@ -139,7 +140,11 @@ def test_benchmark_year1_writes_exact_volumes_and_is_idempotent():
     assert 0.03 <= rows["claims"] / rows["jobs"] <= 0.075
     assert "operations_activity" in output and "33,333" in output
 
-    admin = authenticate(email="bench-admin-year1-s42-1@renoz.bench", password="renoz-bench")
+    admin = authenticate(
+        RequestFactory().post("/accounts/login/"),
+        email="bench-admin-year1-s42-1@renoz.bench",
+        password="renoz-bench",
+    )
     assert admin is not None and admin.organization_id == org.pk and admin.role == Role.ADMIN
 
     anchor = datetime.fromisoformat(NOW)
@@ -206,7 +211,9 @@ def test_demo_makes_one_login_per_role_that_authenticates(demo, db):
         "viewer@renoz.demo": Role.VIEWER,
     }
     for email, role in expected.items():
-        user = authenticate(email=email, password="renoz-demo")
+        user = authenticate(
+            RequestFactory().post("/accounts/login/"), email=email, password="renoz-demo"
+        )
         assert user is not None, email
         assert (user.organization_id, user.role) == (org.pk, role)
         assert email in output

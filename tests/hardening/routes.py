@@ -1,0 +1,40 @@
+"""Every URL pattern of the site, found from the resolver, with the values to fill it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # "namespace:name", or the pattern itself when unnamed
+    pattern: str  # "dashboard/targets/<int:pk>/edit/"
+
+
+def all_routes() -> list[Route]:
+    found: list[Route] = []
+
+    def walk(patterns, prefix: str, namespace: str | None) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                ns = entry.namespace or namespace
+                walk(entry.url_patterns, prefix + str(entry.pattern), ns)
+            elif isinstance(entry, URLPattern):
+                pattern = prefix + str(entry.pattern)
+                name = entry.name or pattern
+                found.append(Route(f"{namespace}:{name}" if namespace else name, pattern))
+
+    walk(get_resolver().url_patterns, "", None)
+    return found
+
+
+def fill(pattern: str, values: dict[str, str]) -> str:
+    """'dashboard/targets/<int:pk>/edit/' with {'pk': '3'} → '/dashboard/targets/3/edit/'."""
+    import re
+
+    def one(match: re.Match) -> str:
+        return values[match.group(2)]
+
+    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", one, pattern)

@@ -1,0 +1,154 @@
+"""Every URL pattern has an authorisation decision: anonymous, each role, another organisation.
+
+A new route without a row in MATRIX fails the build. Each row says what a GET (or the route's
+method) answers, as a status code, for: anonymous callers, each role of the organisation, and a
+user of another organisation given this organisation's ids ("other_org"). Write "login" for a
+redirect to the login page. Admin routes are decided as a family (Django's admin checks staff
+and per-model permissions; renoz.accounts.admin scopes rows to the organisation).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from dashboard import layouts
+from renoz.accounts.models import Role
+from targets.models import Target
+from tests.conftest import make_user
+from tests.hardening.routes import all_routes, fill
+
+ROLES = [r.value for r in Role]
+EDITORS = ["admin", "sales", "operations", "technician"]
+
+
+def everyone(code, anonymous="login", **overrides):
+    row = {"anonymous": anonymous, **dict.fromkeys(ROLES, code), "other_org": code}
+    row.update(overrides)
+    return row
+
+
+def only(allowed: list[str], code=200, denied=403, anonymous="login", other_org=404):
+    row = {"anonymous": anonymous, "other_org": other_org}
+    row.update({r: code if r in allowed else denied for r in ROLES})
+    return row
+
+
+# name → (method, {kwarg: value key}, expectations). Value keys are filled per test below.
+MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
+    "": ("GET", {}, everyone(302, anonymous=302)),  # / redirects to /dashboard/
+    "accounts-login": ("GET", {}, everyone(302, anonymous=200)),
+    "accounts-logout": ("GET", {}, everyone(405, anonymous=405)),
+    "healthz": ("GET", {}, everyone(200, anonymous=200)),
+    "readyz": ("GET", {}, everyone(200, anonymous=200)),
+    "favicon.ico": ("GET", {}, everyone(301, anonymous=301)),
+    "api-metrics": ("GET", {}, everyone(200, anonymous=401)),
+    "api-timeseries": ("GET", {}, everyone(200, anonymous=401)),
+    "targets-list": ("GET", {}, everyone(200)),
+    # other_org is an admin of their own organisation: these pages are theirs to use.
+    "targets-create": ("GET", {}, only(["admin"], other_org=200)),
+    "targets-edit": ("GET", {"pk": "target"}, only(["admin"])),
+    "targets-delete": ("GET", {"pk": "target"}, only(["admin"])),
+    "targets-bulk": ("GET", {}, only(["admin"], other_org=200)),
+    "targets-copy": ("GET", {}, only(["admin"], other_org=200)),
+    # Technicians drill into job metrics only; revenue is not one.
+    "drill-metric": ("GET", {"metric": "metric"}, everyone(200, technician=403)),
+    "dashboard-home": ("GET", {}, everyone(200)),
+    # A widget id from someone else's layout is not on yours: 404.
+    "dashboard-widget": ("GET", {"widget_id": "widget"}, everyone(200, other_org=404)),
+    "dashboard-activity": ("GET", {}, everyone(200)),
+    # Layout edits: viewers are refused (403); the rest may POST (GET is a 405).
+    "dashboard-layout-add": ("GET", {}, only(EDITORS, code=405, other_org=405)),
+    "dashboard-layout-reorder": ("GET", {}, only(EDITORS, code=405, other_org=405)),
+    "dashboard-layout-reset": ("GET", {}, only(EDITORS, code=405, other_org=405)),
+    "dashboard-layout-remove": (
+        "POST",
+        {"widget_id": "widget"},
+        only(EDITORS, code=302, other_org=404),  # back to the page; htmx gets the grid
+    ),
+    "dashboard-layout-move": (
+        "POST",
+        {"widget_id": "widget"},
+        only(EDITORS, code=400, other_org=400),
+    ),
+    "dashboard-layout-resize": (
+        "POST",
+        {"widget_id": "widget"},
+        only(EDITORS, code=400, other_org=400),
+    ),
+}
+# Django's admin: non-staff are sent to the admin login; anonymous too.
+ADMIN_FAMILY = everyone(302, anonymous=302)
+VALUES = {"metric": "revenue"}
+QUERY = {"api-timeseries": "?metric=revenue"}
+
+
+def _decided(name: str) -> bool:
+    return name in MATRIX or name.startswith("admin:")
+
+
+def test_every_route_has_an_authorisation_decision():
+    missing = sorted({r.name for r in all_routes() if not _decided(r.name)})
+    assert not missing, f"Add these routes to MATRIX in {__file__}: {missing}"
+    stale = sorted(set(MATRIX) - {r.name for r in all_routes()})
+    assert not stale, f"MATRIX names routes that no longer exist: {stale}"
+
+
+def _expected_status(code, response) -> bool:
+    if code == "login":
+        return response.status_code == 302 and "/accounts/login/" in response["Location"]
+    return response.status_code == code
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", ["anonymous", *ROLES, "other_org"])
+def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
+    users = {role: make_user(org, role) for role in ROLES}
+    outsider = make_user(other_org, "admin", email="admin@outsider.test")
+    target = Target.objects.create(
+        organization=org,
+        metric="revenue",
+        period_kind="month",
+        period_start=dt.date(2026, 7, 1),
+        value=100,
+    )
+    # A widget of the admin's own saved layout: its id exists nowhere else.
+    _layout, private_widget = layouts.do_add_widget(
+        users["admin"], "kpi", {"metric": "revenue"}, None
+    )
+    routes = {r.name: r for r in all_routes()}
+    failures = []
+    for name, (method, kwargs, expected) in MATRIX.items():
+        user = outsider if who == "other_org" else users.get(who)
+        client.logout()
+        if user is not None:
+            client.force_login(user)
+        # Ids always belong to the organisation under test (or, for other_org, not to theirs).
+        owner = users.get(who, users["admin"])
+        layout, _own = layouts.get_layout(owner)
+        values = {
+            "target": str(target.pk),
+            "metric": VALUES["metric"],
+            "widget": private_widget["id"] if who in ("other_org", "admin") else layout[0]["id"],
+        }
+        path = fill(routes[name].pattern, {k: values[v] for k, v in kwargs.items()})
+        path += QUERY.get(name, "")
+        response = client.get(path) if method == "GET" else client.post(path, {})
+        if not _expected_status(expected[who], response):
+            failures.append(
+                f"{method} {path} as {who}: {response.status_code}, expected {expected[who]}"
+            )
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.django_db
+def test_admin_family_sends_non_staff_to_the_admin_login(client, org):
+    user = make_user(org, "admin")
+    for who in ("anonymous", "admin"):
+        client.logout()
+        if who == "admin":
+            client.force_login(user)
+        response = client.get("/admin/")
+        assert response.status_code == ADMIN_FAMILY[who]
+        assert "/admin/login/" in response["Location"]
