@@ -302,31 +302,32 @@ def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame, where: 
 
 
 def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, where: Slice) -> None:
+    # Tricky: one branch per part with constant bounds. PostgreSQL pushes constant bounds into
+    # each UNION ALL arm of the event view, so every arm is an index range scan; bounds taken
+    # from a joined (LATERAL) list of windows are not pushed down and scan the whole table.
+    dims = [f"ev.{d}" for d in frame.dims]
     sums = ", ".join(f"SUM(ev.{m})" for m in source.measures)
-    day_expr = "(ev.ts AT TIME ZONE %(tz)s)::date"
-    select = ", ".join(
-        ["w.idx"] + ([day_expr] if daily else []) + [f"ev.{d}" for d in frame.dims] + [sums]
-    )
-    group_n = ", ".join(str(i + 1) for i in range(1 + daily + len(frame.dims)))
-    params = {
-        "org": org_id,
-        "tz": str(tz),
-        "w_idx": [p[0] for p in parts],
-        "w_a": [p[1] for p in parts],
-        "w_b": [p[2] for p in parts],
-    }
+    columns = ", ".join(["ts", *frame.dims, *source.measures])
+    params: dict = {"org": org_id, "tz": str(tz)}
     sliced = _slice_sql(where, params, "e.")
-    sql = f"""
-        SELECT {select}
-        FROM (SELECT idx, COALESCE(a, '-infinity'::timestamptz) AS a, b
-                FROM unnest(%(w_idx)s::int[], %(w_a)s::timestamptz[], %(w_b)s::timestamptz[])
-                  AS u(idx, a, b)) w
-        CROSS JOIN LATERAL (
-            SELECT * FROM {source.events} e
-            WHERE e.organization_id = %(org)s AND e.ts >= w.a AND e.ts < w.b{sliced}
-        ) ev
-        GROUP BY {group_n}
-    """
+    branches = []
+    for n, (idx, lo, hi) in enumerate(parts):
+        params[f"hi{n}"] = hi
+        lower = ""
+        if lo is not None:
+            params[f"lo{n}"] = lo
+            lower = f" AND e.ts >= %(lo{n})s"
+        branches.append(
+            f"SELECT {int(idx)} AS idx, {', '.join('e.' + c for c in columns.split(', '))} "
+            f"FROM {source.events} e WHERE e.organization_id = %(org)s{lower}"
+            f" AND e.ts < %(hi{n})s{sliced}"
+        )
+    day = ["(ev.ts AT TIME ZONE %(tz)s)::date"] if daily else []
+    keys = ["ev.idx", *day, *dims]
+    sql = (
+        f"SELECT {', '.join(keys)}, {sums} FROM ({' UNION ALL '.join(branches)}) ev "
+        f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         frame.add_rows(cursor.fetchall(), daily)

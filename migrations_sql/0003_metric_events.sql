@@ -13,72 +13,87 @@
 --
 -- Tricky: the timestamp expressions of the closed events are the ones indexed in
 -- 0002_closed_event_indexes.sql; keep them identical so live reads stay index range scans.
+-- Related columns (the customer's state and kind, the owner of an order's opportunity, a
+-- claim's product category) are scalar sub-selects, not joins: PostgreSQL drops an unused
+-- sub-select from the plan, so a read that does not slice by them never touches those tables.
 
 -- Sales: orders that count as revenue (confirmed or fulfilled), by order date.
 CREATE VIEW metric_events_sales AS
-SELECT o.organization_id, o.id AS record_id, o.ordered_at AS ts, p.owner_id, o.customer_id,
-       c.state AS customer_state, c.kind AS customer_kind, o.status,
+SELECT o.organization_id, o.id AS record_id, o.ordered_at AS ts,
+       (SELECT p.owner_id FROM operations_opportunity p WHERE p.id = o.opportunity_id) AS owner_id,
+       o.customer_id,
+       (SELECT c.state FROM operations_customer c WHERE c.id = o.customer_id) AS customer_state,
+       (SELECT c.kind FROM operations_customer c WHERE c.id = o.customer_id) AS customer_kind,
+       o.status,
        o.total_cents::bigint AS revenue_cents, 1::bigint AS orders,
        COALESCE((SELECT SUM(i.kwh) FROM operations_orderitem i WHERE i.order_id = o.id), 0)::numeric
          AS kwh_sold
 FROM operations_order o
-LEFT JOIN operations_opportunity p ON p.id = o.opportunity_id
-LEFT JOIN operations_customer c ON c.id = o.customer_id
 WHERE o.status IN ('confirmed', 'fulfilled');
 
 -- Pipeline: every opportunity opens at created_at and closes (won or lost) at closed_at.
 CREATE VIEW metric_events_pipeline AS
 SELECT p.organization_id, p.id AS record_id, p.created_at AS ts, p.owner_id, p.customer_id,
-       c.state AS customer_state, c.kind AS customer_kind, p.stage,
+       (SELECT c.state FROM operations_customer c WHERE c.id = p.customer_id) AS customer_state,
+       (SELECT c.kind FROM operations_customer c WHERE c.id = p.customer_id) AS customer_kind,
+       p.stage,
        1::bigint AS opened_count, p.value_cents::bigint AS opened_value,
        (p.value_cents * p.probability)::bigint AS opened_weighted,
        0::bigint AS closed_count, 0::bigint AS closed_value, 0::bigint AS closed_weighted
 FROM operations_opportunity p
-LEFT JOIN operations_customer c ON c.id = p.customer_id
 UNION ALL
 SELECT p.organization_id, p.id, GREATEST(p.created_at, p.closed_at), p.owner_id, p.customer_id,
-       c.state, c.kind, p.stage,
+       (SELECT c.state FROM operations_customer c WHERE c.id = p.customer_id),
+       (SELECT c.kind FROM operations_customer c WHERE c.id = p.customer_id),
+       p.stage,
        0, 0, 0, 1, p.value_cents, p.value_cents * p.probability
 FROM operations_opportunity p
-LEFT JOIN operations_customer c ON c.id = p.customer_id
 WHERE p.closed_at IS NOT NULL;
 
 -- Jobs: open from created_at until completed or cancelled; completions carry kWh and hours.
 CREATE VIEW metric_events_jobs AS
 SELECT j.organization_id, j.id AS record_id, j.created_at AS ts, j.technician_id AS owner_id,
-       j.customer_id, c.state AS customer_state, c.kind AS customer_kind, j.status,
+       j.customer_id,
+       (SELECT c.state FROM operations_customer c WHERE c.id = j.customer_id) AS customer_state,
+       (SELECT c.kind FROM operations_customer c WHERE c.id = j.customer_id) AS customer_kind,
+       j.status,
        1::bigint AS opened_count, 0::bigint AS closed_count, 0::bigint AS completed_count,
        0::numeric AS completed_kwh, 0::numeric AS labor_hours
 FROM operations_installationjob j
-LEFT JOIN operations_customer c ON c.id = j.customer_id
 UNION ALL
 SELECT j.organization_id, j.id, GREATEST(j.created_at, LEAST(j.completed_at, j.cancelled_at)),
-       j.technician_id, j.customer_id, c.state, c.kind, j.status, 0, 1, 0, 0, 0
+       j.technician_id, j.customer_id,
+       (SELECT c.state FROM operations_customer c WHERE c.id = j.customer_id),
+       (SELECT c.kind FROM operations_customer c WHERE c.id = j.customer_id),
+       j.status, 0, 1, 0, 0, 0
 FROM operations_installationjob j
-LEFT JOIN operations_customer c ON c.id = j.customer_id
 WHERE j.completed_at IS NOT NULL OR j.cancelled_at IS NOT NULL
 UNION ALL
-SELECT j.organization_id, j.id, j.completed_at, j.technician_id, j.customer_id, c.state, c.kind,
+SELECT j.organization_id, j.id, j.completed_at, j.technician_id, j.customer_id,
+       (SELECT c.state FROM operations_customer c WHERE c.id = j.customer_id),
+       (SELECT c.kind FROM operations_customer c WHERE c.id = j.customer_id),
        j.status, 0, 0, 1, j.kwh, j.labor_hours
 FROM operations_installationjob j
-LEFT JOIN operations_customer c ON c.id = j.customer_id
 WHERE j.status = 'completed' AND j.completed_at IS NOT NULL;
 
 -- Warranty: claims open from opened_at until resolved (resolved or rejected sets resolved_at).
 CREATE VIEW metric_events_warranty AS
 SELECT w.organization_id, w.id AS record_id, w.opened_at AS ts, NULL::bigint AS owner_id,
-       w.customer_id, c.state AS customer_state, c.kind AS customer_kind, w.kind, w.status,
-       pr.category AS product_category,
+       w.customer_id,
+       (SELECT c.state FROM operations_customer c WHERE c.id = w.customer_id) AS customer_state,
+       (SELECT c.kind FROM operations_customer c WHERE c.id = w.customer_id) AS customer_kind,
+       w.kind, w.status,
+       (SELECT pr.category FROM operations_product pr WHERE pr.id = w.product_id)
+         AS product_category,
        1::bigint AS opened_count, w.cost_cents::bigint AS opened_cost, 0::bigint AS closed_count
 FROM operations_warrantyclaim w
-LEFT JOIN operations_customer c ON c.id = w.customer_id
-LEFT JOIN operations_product pr ON pr.id = w.product_id
 UNION ALL
 SELECT w.organization_id, w.id, GREATEST(w.opened_at, w.resolved_at), NULL, w.customer_id,
-       c.state, c.kind, w.kind, w.status, pr.category, 0, 0, 1
+       (SELECT c.state FROM operations_customer c WHERE c.id = w.customer_id),
+       (SELECT c.kind FROM operations_customer c WHERE c.id = w.customer_id),
+       w.kind, w.status,
+       (SELECT pr.category FROM operations_product pr WHERE pr.id = w.product_id), 0, 0, 1
 FROM operations_warrantyclaim w
-LEFT JOIN operations_customer c ON c.id = w.customer_id
-LEFT JOIN operations_product pr ON pr.id = w.product_id
 WHERE w.resolved_at IS NOT NULL;
 
 -- Customers: active from created_at until archived.
@@ -96,10 +111,11 @@ WHERE c.archived_at IS NOT NULL;
 -- Activities: calls, emails, meetings, site visits and notes, by when they happened.
 CREATE VIEW metric_events_activities AS
 SELECT a.organization_id, a.id AS record_id, a.occurred_at AS ts, a.user_id AS owner_id,
-       a.customer_id, c.state AS customer_state, c.kind AS customer_kind, a.kind,
-       1::bigint AS activity_count
-FROM operations_activity a
-LEFT JOIN operations_customer c ON c.id = a.customer_id;
+       a.customer_id,
+       (SELECT c.state FROM operations_customer c WHERE c.id = a.customer_id) AS customer_state,
+       (SELECT c.kind FROM operations_customer c WHERE c.id = a.customer_id) AS customer_kind,
+       a.kind, 1::bigint AS activity_count
+FROM operations_activity a;
 
 -- The materialized views: each source's events summed by organisation, local day and the
 -- dimensions the dashboard reads without a slice.
