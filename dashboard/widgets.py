@@ -925,8 +925,8 @@ def build_personal_kpi(ctx: WidgetContext) -> dict:
             {
                 "name": name,
                 "dates": dates_label(entry["first"], entry["last"]),
-                "value": format_value(entry["value"], metric.unit)[0],
-                "exact": format_value(entry["value"], metric.unit)[1],
+                "value": format_value(entry["previous"], metric.unit)[0],
+                "exact": format_value(entry["previous"], metric.unit)[1],
                 "trend": entry["trend"],
                 "tone": tone,
                 "change": change if entry["trend"] in ("up", "down") else None,

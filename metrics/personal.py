@@ -241,7 +241,7 @@ def period_spans(day: dt.date, period: str) -> tuple[tuple[dt.date, dt.date], ..
 
 def personal_numbers(organization, owner: int, day: dt.date, period: str, keys, *, now) -> dict:
     """For the personal dashboard's cards: {metric: {"value", "comparisons": [{"first",
-    "last", "value", "change", "change_pct", "trend", "good"}], "spark": [30 daily values]}}."""
+    "last", "previous", "change", "change_pct", "trend", "good"}], "spark": [30 daily values]}}."""
     keys = list(keys)
     spans = period_spans(day, period)
 
@@ -265,7 +265,7 @@ def personal_numbers(organization, owner: int, day: dt.date, period: str, keys, 
             for lo, hi in spans[1:]:
                 previous = value_of(lo, hi)
                 compared = compare_entry(METRICS[key], current, previous)
-                comparisons.append({"first": lo, "last": hi, "value": previous, **compared})
+                comparisons.append({"first": lo, "last": hi, **compared})
             spark = [value_of(d, d) for d in _span(spark_first, day)]
             out[key] = {"value": current, "comparisons": comparisons, "spark": spark}
         return out
