@@ -115,13 +115,13 @@ def _job_or_404(request, job_id: int) -> InstallationJob:
 def _history(job: InstallationJob, tz) -> list[dict]:
     events = list(job.events.select_related("actor").order_by("at", "id"))
     recorded = {e.kind for e in events}
-    rows = [{"at": job.created_at, "text": "Job created"}]
+    rows: list[tuple[dt.datetime, str]] = [(job.created_at, "Job created")]
     if job.started_at and "started" not in recorded:
-        rows.append({"at": job.started_at, "text": "Started"})
+        rows.append((job.started_at, "Started"))
     if job.completed_at and "completed" not in recorded:
-        rows.append({"at": job.completed_at, "text": "Completed"})
+        rows.append((job.completed_at, "Completed"))
     if job.cancelled_at:
-        rows.append({"at": job.cancelled_at, "text": "Cancelled"})
+        rows.append((job.cancelled_at, "Cancelled"))
     for event in events:
         who = (event.actor.full_name or event.actor.email) if event.actor else "someone"
         text = f"{event.get_kind_display()} by {who}"
@@ -130,15 +130,15 @@ def _history(job: InstallationJob, tz) -> list[dict]:
                 f": {short(event.details.get('kwh'), 'kwh')}, "
                 f"{short(event.details.get('labor_hours'), 'hours')}"
             )
-        rows.append({"at": event.at, "text": text})
-    rows.sort(key=lambda r: r["at"])
+        rows.append((event.at, text))
+    rows.sort(key=lambda row: row[0])
     return [
         {
-            "iso": r["at"].isoformat(),
-            "when": f"{r['at'].astimezone(tz):%a %-d %b %Y, %-I:%M %p}",
-            **r,
+            "iso": at.isoformat(),
+            "when": f"{at.astimezone(tz):%a %-d %b %Y, %-I:%M %p}",
+            "text": text,
         }
-        for r in rows
+        for at, text in rows
     ]
 
 
