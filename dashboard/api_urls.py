@@ -1,8 +1,9 @@
 from django.urls import path
 
-from dashboard import api
+from dashboard import api, personal_views
 
 urlpatterns = [
     path("metrics", api.metrics, name="api-metrics"),
     path("timeseries", api.timeseries, name="api-timeseries"),
+    path("me", personal_views.me_api, name="api-me"),
 ]

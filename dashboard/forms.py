@@ -74,3 +74,14 @@ class ReorderForm(forms.Form):
         if not ids or not all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids):
             raise forms.ValidationError("Give the widget ids, comma-separated")
         return ids
+
+
+class CompleteJobForm(forms.Form):
+    """What a technician records when a job is done."""
+
+    kwh = forms.DecimalField(
+        label="kWh installed", min_value=0, max_value=99_999, decimal_places=2, max_digits=12
+    )
+    labor_hours = forms.DecimalField(
+        label="Labour hours", min_value=0, max_value=999, decimal_places=2, max_digits=8
+    )

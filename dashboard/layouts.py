@@ -82,6 +82,51 @@ DEFAULT_LAYOUTS: dict[str, list[tuple[str, str, dict]]] = {
         ("activity_feed", "l", {}),
     ],
 }
+
+
+def _mine(metric: str, size: str = "s") -> tuple[str, str, dict]:
+    return ("personal_kpi", size, {"metric": metric})
+
+
+# The personal dashboard (/dashboard/me/): each role's own numbers, from the same widgets.
+DEFAULT_LAYOUTS |= {
+    "me_sales": [
+        _mine("quotes_won"),
+        _mine("quote_win_rate"),
+        _mine("pipeline_value"),
+        _mine("activities"),
+        _mine("revenue"),
+        _mine("orders"),
+    ],
+    "me_technician": [
+        _mine("jobs_completed"),
+        _mine("kwh_deployed"),
+        _mine("labor_hours"),
+        _mine("active_installations"),
+        ("my_jobs", "l", {}),
+    ],
+    "me_operations": [
+        _mine("activities"),
+        _mine("jobs_completed"),
+        _mine("active_installations"),
+        _mine("kwh_deployed"),
+        ("my_jobs", "l", {}),
+    ],
+}
+PERSONAL_ROLE_LAYOUT: dict[str, str] = {
+    Role.SALES: "me_sales",
+    Role.TECHNICIAN: "me_technician",
+    Role.OPERATIONS: "me_operations",
+    Role.ADMIN: "me_operations",
+    Role.VIEWER: "me_operations",
+}
+
+
+def personal_widgets(role: str) -> list[dict]:
+    """The personal dashboard of a role (built in; the same widget ids on every call)."""
+    return default_widgets(PERSONAL_ROLE_LAYOUT.get(role, "me_operations"))
+
+
 ROLE_LAYOUT: dict[str, str] = {
     Role.ADMIN: "executive",
     Role.VIEWER: "executive",
@@ -94,6 +139,9 @@ LAYOUT_TITLES = {
     "pipeline": "Pipeline",
     "installations": "Installations",
     "my_jobs": "My jobs",
+    "me_sales": "My numbers (sales)",
+    "me_technician": "My numbers (technician)",
+    "me_operations": "My numbers",
 }
 
 

@@ -1,10 +1,20 @@
 from django.urls import path
 
-from dashboard import views
+from dashboard import field_views, personal_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard-home"),
     path("dashboard/widgets/<str:widget_id>/", views.widget, name="dashboard-widget"),
+    path("dashboard/me/", personal_views.me, name="dashboard-me"),
+    path("dashboard/field/", field_views.field, name="dashboard-field"),
+    path("dashboard/sw.js", field_views.service_worker, name="dashboard-sw"),
+    path("dashboard/jobs/<int:job_id>/", field_views.job_page, name="dashboard-job"),
+    path("dashboard/jobs/<int:job_id>/start/", field_views.job_start, name="dashboard-job-start"),
+    path(
+        "dashboard/jobs/<int:job_id>/complete/",
+        field_views.job_complete,
+        name="dashboard-job-complete",
+    ),
     path("dashboard/activity/", views.activity, name="dashboard-activity"),
     path("dashboard/layout/add/", views.layout_add, name="dashboard-layout-add"),
     path("dashboard/layout/reorder/", views.layout_reorder, name="dashboard-layout-reorder"),

@@ -28,6 +28,7 @@ from metrics import cache as metric_cache
 from metrics.definitions import METRICS, Metric
 from metrics.formatting import format_change, format_value, short
 from metrics.periods import DashboardState, dates_label
+from metrics.personal import PERIODS, personal_numbers
 from metrics.queries import default_interval, get_breakdown, get_metrics, get_timeseries
 from renoz.accounts.models import Organization, User
 from renoz.accounts.permissions import activities_scope, jobs_scope, may_see_source, metric_owner
@@ -96,6 +97,11 @@ def time_ago(instant: dt.datetime, now: dt.datetime) -> str:
 # --- URLs -----------------------------------------------------------------------------------
 
 
+def job_url(job_id: int) -> str:
+    """A job's page (dashboard.field): customer, site, products, status and history."""
+    return f"/dashboard/jobs/{job_id}/"
+
+
 def drill_url(metric: str, state: DashboardState, **extra: str) -> str:
     """Where a number drills to: the records behind it, in the same state."""
     return f"/dashboard/drill/{metric}/?{state.querystring(**extra)}"
@@ -111,6 +117,8 @@ class WidgetContext:
     state: DashboardState
     settings: dict
     owner: int | None = None  # read only this user's rows (a technician's own)
+    period: str = "day"  # personal widgets: day, 7d or mtd (metrics.personal.PERIODS)
+    keys: tuple[str, ...] = ()  # personal widgets: every metric on the page, computed together
 
 
 @dataclass(frozen=True)
@@ -859,6 +867,7 @@ def build_my_jobs(ctx: WidgetContext) -> dict:
     )
     items = [
         {
+            "url": job_url(job.pk),
             "customer": job.customer.name,
             "status": job.status,
             "status_label": job.get_status_display(),
@@ -868,11 +877,89 @@ def build_my_jobs(ctx: WidgetContext) -> dict:
         }
         for job in jobs
     ]
+    now = timezone.now()
     return {
         "items": items,
+        "ahead": sum(
+            1 for job in jobs if job.status == JobStatus.SCHEDULED and job.scheduled_for >= now
+        ),
         "empty": not items,
         "empty_text": "No scheduled or in-progress jobs are assigned to you.",
         "drill": drill_url("active_installations", ctx.state),
+    }
+
+
+SPARK_WIDTH, SPARK_HEIGHT = 120, 32
+DAY_COMPARISONS = ("Yesterday", "Same day last week", "Same day last month")
+
+
+def sparkline(values: list) -> dict:
+    """An inline SVG polyline of daily values (no charts library): points and extremes."""
+    numbers = [float(v or 0) for v in values]
+    top = max(numbers, default=0) or 1.0
+    step = SPARK_WIDTH / max(1, len(numbers) - 1)
+    points = " ".join(
+        f"{i * step:.1f},{SPARK_HEIGHT - 2 - (v / top) * (SPARK_HEIGHT - 4):.1f}"
+        for i, v in enumerate(numbers)
+    )
+    return {"points": points, "width": SPARK_WIDTH, "height": SPARK_HEIGHT}
+
+
+def build_personal_kpi(ctx: WidgetContext) -> dict:
+    """One of a person's numbers over the period, against the earlier spans, with a 30-day
+    sparkline (metrics.personal: stored days and today live)."""
+    metric = METRICS[ctx.settings["metric"]]
+    assert ctx.owner is not None  # personal widgets always read one person's slice
+    day = ctx.state.range.start
+    keys = ctx.keys or (metric.key,)
+    numbers = personal_numbers(
+        ctx.organization, ctx.owner, day, ctx.period, keys, now=ctx.state.now
+    )[metric.key]
+    value_short, value_exact = format_value(numbers["value"], metric.unit)
+    comparisons = []
+    for i, entry in enumerate(numbers["comparisons"]):
+        name = DAY_COMPARISONS[i] if ctx.period == "day" else "Previous span"
+        tone = TONES.get(entry.get("good"), "neutral")
+        change = format_change(entry, metric.unit)
+        comparisons.append(
+            {
+                "name": name,
+                "dates": dates_label(entry["first"], entry["last"]),
+                "value": format_value(entry["previous"], metric.unit)[0],
+                "exact": format_value(entry["previous"], metric.unit)[1],
+                "trend": entry["trend"],
+                "tone": tone,
+                "change": change if entry["trend"] in ("up", "down") else None,
+                "flat": entry["trend"] == "flat",
+            }
+        )
+    spark = numbers["spark"]
+    today = ctx.state.now.astimezone(ctx.state.tz).date()
+    if ctx.period == "day":
+        period_text = "Today so far" if day == today else dates_label(day, day)
+    else:
+        period_text = PERIODS[ctx.period]
+    spark_first, spark_last = format_value(spark[0], metric.unit)[0], value_short
+    peak = format_value(max((v for v in spark if v is not None), default=None), metric.unit)[0]
+    first_cmp = comparisons[0] if comparisons else None
+    aria = f"{metric.label}, {period_text}: {value_exact}"
+    if first_cmp:
+        aria += f"; {first_cmp['name'].lower()} {first_cmp['exact']}"
+    return {
+        "metric": {"key": metric.key, "label": metric.label, "unit": metric.unit},
+        "value": value_short,
+        "exact": value_exact,
+        "raw": numbers["value"],
+        "period_text": period_text,
+        "comparisons": comparisons,
+        "spark": sparkline(spark),
+        "spark_label": (
+            f"Last 30 days of {metric.label.lower()}, daily: from {spark_first} to "
+            f"{format_value(spark[-1], metric.unit)[0]}, peak {peak}"
+        ),
+        "spark_last": spark_last,
+        "aria_label": aria,
+        "empty": False,
     }
 
 
@@ -932,6 +1019,16 @@ CATALOGUE: dict[str, WidgetType] = {
             "feed",
             "m",
             build_feed,
+            per_user=True,
+        ),
+        WidgetType(
+            "personal_kpi",
+            "Personal KPI",
+            "One of your numbers against yesterday, last week and last month",
+            "personal",
+            "s",
+            build_personal_kpi,
+            metric_setting=True,
             per_user=True,
         ),
         WidgetType(
@@ -1025,6 +1122,23 @@ def build_widget(widget: dict, organization, user, state: DashboardState) -> dic
     return metric_cache.get_or_compute(
         _key(spec, widget, organization, state, owner), lambda: spec.build(ctx)
     )
+
+
+def build_personal_widget(
+    widget: dict, organization, subject, state: DashboardState, period: str, keys
+) -> dict:
+    """The context of a widget on `subject`'s personal dashboard: their own slice."""
+    spec = CATALOGUE[widget["type"]]
+    ctx = WidgetContext(
+        organization,
+        subject,
+        state,
+        widget.get("settings") or {},
+        subject.pk,
+        period=period,
+        keys=tuple(keys),
+    )
+    return spec.build(ctx)
 
 
 def peek_widget(widget: dict, organization, state: DashboardState, user=None) -> dict | None:

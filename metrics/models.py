@@ -77,3 +77,20 @@ class UserStatisticsDaily(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.date}"
+
+
+class UserStatisticsProgress(models.Model):
+    """The last local day whose UserStatisticsDaily rows the nightly job has written for an
+    organisation: the next run fills every day after it, so a missed night is caught up."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    last_day = models.DateField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "dashboard_userstatisticsprogress"
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} through {self.last_day}"

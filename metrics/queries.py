@@ -168,6 +168,12 @@ def _compare(metric: Metric, value, previous) -> dict:
     return result
 
 
+def compare_entry(metric: Metric, value, previous) -> dict:
+    """A value against an earlier one, as the §10 payload reads it: {value, unit, previous,
+    change, change_pct, trend, good}."""
+    return _compare(metric, _round_value(metric, value), _round_value(metric, previous))
+
+
 def _round_value(metric: Metric, value):
     if value is None:
         return None

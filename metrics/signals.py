@@ -15,11 +15,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from metrics.cache import bump_data_version
 from metrics.definitions import SOURCES, Source
 from metrics.refresh import mark_dirty
-from metrics.tasks import schedule_refresh
+from metrics.tasks import schedule_refresh, schedule_statistics_recompute
 from renoz.accounts.models import Organization
 
 _tz_cache: dict[int, zoneinfo.ZoneInfo] = {}
@@ -53,15 +54,21 @@ def _days(values: dict, fields, tz) -> set:
     return {values[f].astimezone(tz).date() for f in fields if values.get(f)}
 
 
-def _after_commit(org_id: int, source: Source) -> None:
+def _after_commit(org_id: int, source: Source, days: set) -> None:
     bump_data_version(org_id, [source.name])
     if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
         schedule_refresh([source.view])
+    if source.has_owner:
+        # Past days may already be in the nightly per-user table: recompute them there too.
+        today = timezone.now().astimezone(_tz(org_id)).date()
+        past = {day for day in days if day < today}
+        if past:
+            schedule_statistics_recompute(org_id, past)
 
 
 def note_change(org_id: int, source: Source, days: set) -> None:
     mark_dirty(org_id, source.view, days)
-    transaction.on_commit(lambda: _after_commit(org_id, source))
+    transaction.on_commit(lambda: _after_commit(org_id, source, days))
 
 
 @receiver(pre_save)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 
@@ -10,7 +11,8 @@ from django.core.cache import cache
 
 from metrics.cache import namespace
 from metrics.refresh import refresh_views as do_refresh
-from metrics.statistics import compute_due_user_statistics
+from metrics.statistics import compute_due_user_statistics, recompute_days
+from renoz.accounts.models import Organization
 from renoz.health import BEAT_HEARTBEAT_KEY
 
 log = logging.getLogger("renoz.metrics.tasks")
@@ -59,6 +61,24 @@ def schedule_refresh(views: list[str]) -> None:
 
 
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=900)
-def nightly_user_statistics(force: bool = False) -> None:
-    rows = compute_due_user_statistics(force=force)
+def nightly_user_statistics() -> None:
+    rows = compute_due_user_statistics()
     log.info("computed %d user-statistics rows", rows)
+
+
+@shared_task(ignore_result=True, soft_time_limit=120, time_limit=180)
+def recompute_user_statistics(org_id: int, days: list[str]) -> None:
+    organization = Organization.objects.filter(pk=org_id).first()
+    if organization is None:
+        return
+    rows = recompute_days(organization, [dt.date.fromisoformat(d) for d in days])
+    if rows:
+        log.info("recomputed %d user-statistics rows of %s after a write", rows, days)
+
+
+def schedule_statistics_recompute(org_id: int, days) -> None:
+    """After a write to past days, bring their per-user statistics up to date."""
+    try:
+        recompute_user_statistics.delay(org_id, sorted(d.isoformat() for d in days))
+    except Exception as exc:  # noqa: BLE001 - the broker being down must not fail a write
+        log.warning("could not queue user statistics for %s: %s", days, exc)

@@ -65,6 +65,28 @@ def metric_owner(user, source: str) -> int | None:
     return None
 
 
+def uses_field_view(user) -> bool:
+    """Technicians work from the phone-first field view of their own jobs."""
+    return _role(user) == Role.TECHNICIAN
+
+
+def may_work_job(user, job) -> bool:
+    """Only the job's own technician starts or completes it (in the job's organisation)."""
+    return (
+        getattr(user, "is_authenticated", False)
+        and job.organization_id == user.organization_id
+        and job.technician_id == user.pk
+    )
+
+
+def may_view_statistics_of(user, other) -> bool:
+    """Everyone sees their own personal numbers; an admin also sees those of anyone in their
+    organisation."""
+    if other.organization_id != user.organization_id:
+        return False
+    return other.pk == user.pk or is_admin(user)
+
+
 def jobs_scope(qs: QuerySet, user) -> QuerySet:
     """Installation jobs the user may see."""
     return qs.filter(technician_id=user.pk) if sees_own_rows_only(user) else qs

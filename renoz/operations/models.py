@@ -119,6 +119,7 @@ class Customer(OrgOwned):
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=20, choices=CustomerKind.choices)
     state = models.CharField(max_length=3, choices=AustralianState.choices)
+    phone = models.CharField(max_length=30, blank=True, default="", db_default="")
     archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -295,6 +296,8 @@ class InstallationJob(OrgOwned):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     kwh = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     labor_hours = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    site_address = models.CharField(max_length=300, blank=True, default="", db_default="")
+    notes = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         indexes = [
@@ -326,6 +329,33 @@ class InstallationJob(OrgOwned):
 
     def __str__(self) -> str:
         return f"Job {self.pk} ({self.get_status_display()})"
+
+
+class JobEventKind(models.TextChoices):
+    STARTED = "started", "Started"
+    COMPLETED = "completed", "Completed"
+
+
+class JobEvent(models.Model):
+    """What a person did to a job, and when: the job page's history and its audit trail."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    job = models.ForeignKey(InstallationJob, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=JobEventKind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    details = models.JSONField(default=dict, blank=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "job", "at"], name="jobevent_org_job_at")]
+        constraints = [choices_check("kind", JobEventKind, "jobevent_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} job {self.job_id}"
 
 
 class WarrantyClaim(OrgOwned):

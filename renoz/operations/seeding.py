@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import math
 import sys
 import time
@@ -1111,10 +1112,63 @@ def seed_demo(*, seed: int, now: datetime, progress: bool) -> SeedResult:
         )
         generator = Generator(seed=f"demo:{seed}", now=now, volume=DEMO_VOLUME, staff=staff, tz=tz)
         counts = write_history(org, generator, progress)
+        add_field_details(org)
     analyze_tables()
     counts = {"accounts_user": len(users), **counts}
     logins = [(u.email, DEMO_PASSWORD, u.role) for u in ROLE_LOGINS]
     return SeedResult(org, counts, time.perf_counter() - started, logins)
+
+
+_STREETS = ("George St", "Parramatta Rd", "Pacific Hwy", "Hume Hwy", "King St", "Victoria Rd",
+            "Princes Hwy", "Military Rd", "Church St", "Great Western Hwy", "Botany Rd", "Elizabeth St")  # fmt: skip
+_SUBURBS = {
+    "NSW": "Parramatta NSW 2150", "VIC": "Dandenong VIC 3175", "QLD": "Eagle Farm QLD 4009",
+    "WA": "Welshpool WA 6106", "SA": "Wingfield SA 5013", "TAS": "Glenorchy TAS 7010",
+    "ACT": "Fyshwick ACT 2609", "NT": "Winnellie NT 0820",
+}  # fmt: skip
+_AREA = {"NSW": "02", "ACT": "02", "VIC": "03", "TAS": "03", "QLD": "07", "WA": "08", "SA": "08",
+         "NT": "08"}  # fmt: skip
+_NOTES = (
+    "Site contact meets the crew at the front gate. Switchboard is in the plant room.",
+    "Forklift on site for the battery cabinet. Check the slab before unloading.",
+    "Induction required on arrival (15 min). Hi-vis and steel caps.",
+    "Customer asked for a walk-through of the monitoring app after commissioning.",
+    "",
+)
+
+
+def add_field_details(org: Organization) -> None:
+    """Site addresses, phone numbers and notes for the field view, derived from each record's
+    id and state so a re-seed gives the same values (one statement per table)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            UPDATE operations_customer c
+               SET phone = (%(area)s::jsonb ->> c.state) || ' ' || lpad((c.id * 7919 %% 10000)::text, 4, '0')
+                           || ' ' || lpad((c.id * 104729 %% 10000)::text, 4, '0')
+             WHERE c.organization_id = %(org)s
+            """,
+            {"org": org.pk, "area": json.dumps(_AREA)},
+        )
+        cursor.execute(
+            """
+            UPDATE operations_installationjob j
+               SET site_address = (1 + j.id %% 240)::text || ' '
+                                  || (%(streets)s::text[])[1 + j.id %% %(n_streets)s] || ', '
+                                  || (%(suburbs)s::jsonb ->> c.state),
+                   notes = (%(notes)s::text[])[1 + j.id %% %(n_notes)s]
+              FROM operations_customer c
+             WHERE c.id = j.customer_id AND j.organization_id = %(org)s
+            """,
+            {
+                "org": org.pk,
+                "streets": list(_STREETS),
+                "n_streets": len(_STREETS),
+                "suburbs": json.dumps(_SUBURBS),
+                "notes": list(_NOTES),
+                "n_notes": len(_NOTES),
+            },
+        )
 
 
 def _has_records(org: Organization) -> bool:

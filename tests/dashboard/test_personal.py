@@ -1,0 +1,175 @@
+"""The personal dashboard and GET /api/dashboard/me: a person's own numbers, days before today
+from the nightly table, today live; admins may look at colleagues; everyone else gets 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from metrics.personal import last_month_day
+from metrics.statistics import compute_user_statistics
+from renoz.operations.models import Activity, Customer, InstallationJob, Order
+from tests.conftest import PASSWORD, make_user
+
+
+def _client(user) -> Client:
+    client = Client()
+    assert client.login(email=user.email, password=PASSWORD)
+    return client
+
+
+@pytest.fixture
+def people(org, other_org):
+    return {
+        "tech": make_user(org, "technician", "tech@renoz.test"),
+        "rep": make_user(org, "sales", "rep@renoz.test"),
+        "ops": make_user(org, "operations", "ops@renoz.test"),
+        "admin": make_user(org, "admin", "admin@renoz.test"),
+        "outsider": make_user(other_org, "admin", "boss@outsider.test"),
+    }
+
+
+def _job(org, tech, done_at, kwh="10.00", hours="4.00", n=[0]):  # noqa: B006 - a counter
+    n[0] += 1
+    customer = Customer.objects.create(
+        organization=org, name=f"C{n[0]}", kind="commercial", state="NSW"
+    )
+    order = Order.objects.create(
+        organization=org,
+        customer=customer,
+        number=f"O{n[0]}",
+        status="fulfilled",
+        ordered_at=done_at - dt.timedelta(days=5),
+        total_cents=1,
+    )
+    return InstallationJob.objects.create(
+        organization=org,
+        order=order,
+        customer=customer,
+        technician=tech,
+        status="completed",
+        scheduled_for=done_at,
+        started_at=done_at,
+        completed_at=done_at,
+        created_at=done_at - dt.timedelta(days=5),
+        kwh=Decimal(kwh),
+        labor_hours=Decimal(hours),
+    )
+
+
+def _at(org, day: dt.date, hour: int = 10) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=org.tz)
+
+
+def test_last_month_is_clamped_at_month_ends():
+    assert last_month_day(dt.date(2026, 3, 31)) == dt.date(2026, 2, 28)
+    assert last_month_day(dt.date(2028, 3, 30)) == dt.date(2028, 2, 29)
+    assert last_month_day(dt.date(2026, 1, 15)) == dt.date(2025, 12, 15)
+
+
+def test_the_api_gives_a_day_against_yesterday_last_week_and_last_month(org, people):
+    tech = people["tech"]
+    day = dt.date(2026, 3, 31)
+    # 31 Mar: two jobs (10 + 7.5 kWh, 4 + 3 h); 30 Mar: one; 24 Mar: three; 28 Feb: one.
+    _job(org, tech, _at(org, day, 9), "10.00", "4.00")
+    _job(org, tech, _at(org, day, 23), "7.50", "3.00")  # 11 PM local is still 31 Mar
+    _job(org, tech, _at(org, dt.date(2026, 3, 30)), "5.00", "2.00")
+    for _ in range(3):
+        _job(org, tech, _at(org, dt.date(2026, 3, 24)))
+    _job(org, tech, _at(org, dt.date(2026, 2, 28)), "20.00", "8.00")
+    compute_user_statistics(org, dt.date(2026, 2, 1), dt.date(2026, 3, 31))
+    response = _client(tech).get("/api/dashboard/me?date=2026-03-31")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["user"]["id"] == tech.pk
+    assert body["date"] == "2026-03-31"
+    jobs = body["metrics"]["jobs_completed"]
+    assert {k: jobs[k] for k in ("value", "yesterday", "last_week", "last_month")} == {
+        "value": 2,
+        "yesterday": 1,
+        "last_week": 3,
+        "last_month": 1,
+    }
+    assert jobs["change_pct"] == 100.0
+    assert jobs["trend"] == "up"
+    kwh = body["metrics"]["kwh_deployed"]
+    assert (kwh["value"], kwh["yesterday"], kwh["last_month"]) == (17.5, 5.0, 20.0)
+    assert kwh["change_pct"] == 250.0
+    assert body["metrics"]["labor_hours"]["value"] == 7.0
+    assert body["metrics"]["activities"]["value"] == 0
+    assert body["metrics"]["quotes_won"]["value"] == 0
+
+
+def test_a_day_the_nightly_job_has_not_reached_is_read_live(org, people):
+    tech = people["tech"]
+    _job(org, tech, _at(org, dt.date(2026, 3, 30)))
+    body = _client(tech).get("/api/dashboard/me?date=2026-03-31").json()
+    assert body["metrics"]["jobs_completed"]["yesterday"] == 1
+
+
+def test_today_comes_live(org, people):
+    rep = people["rep"]
+    now = timezone.now()
+    Activity.objects.create(organization=org, user=rep, kind="call", occurred_at=now)
+    body = _client(rep).get("/api/dashboard/me").json()
+    assert body["date"] == now.astimezone(org.tz).date().isoformat()
+    assert body["metrics"]["activities"]["value"] == 1
+
+
+def test_only_an_admin_may_see_a_colleague(org, people):
+    tech = people["tech"]
+    _job(org, tech, _at(org, dt.date(2026, 3, 30)))
+    url = f"/api/dashboard/me?date=2026-03-30&user={tech.pk}"
+    admin = _client(people["admin"]).get(url)
+    assert admin.status_code == 200
+    assert admin.json()["metrics"]["jobs_completed"]["value"] == 1
+    assert _client(people["rep"]).get(url).status_code == 404
+    assert _client(people["outsider"]).get(url).status_code == 404
+    page = _client(people["rep"]).get(f"/dashboard/me/?user={tech.pk}")
+    assert page.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "raw", ["2026-13-01", "31-03-2026", "yesterday", "2999-01-01", "1999-12-31"]
+)
+def test_bad_dates_are_a_400_with_a_message(org, people, raw):
+    response = _client(people["tech"]).get(f"/api/dashboard/me?date={raw}")
+    assert response.status_code == 400
+    assert "date" in response.json()["error"]
+
+
+def test_anonymous_callers_get_a_401(org):
+    assert Client().get("/api/dashboard/me").status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("role", "labels"),
+    [
+        ("rep", ["Quotes won", "Quote win rate", "Pipeline value", "Activities", "Revenue"]),
+        ("tech", ["Jobs completed", "kWh deployed", "Labour hours", "My jobs"]),
+        ("ops", ["Activities", "Jobs completed", "Active installations"]),
+        ("admin", ["Activities", "Jobs completed"]),
+    ],
+)
+def test_each_role_gets_its_personal_layout(org, people, role, labels):
+    response = _client(people[role]).get("/dashboard/me/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    for label in labels:
+        assert label in html
+    assert "Organisation dashboard" in html
+
+
+def test_the_period_switch_sums_the_stored_days(org, people):
+    tech = people["tech"]
+    today = timezone.now().astimezone(org.tz).date()
+    for back in (1, 2, 3, 8):
+        _job(org, tech, _at(org, today - dt.timedelta(days=back)))
+    compute_user_statistics(org, today - dt.timedelta(days=20), today - dt.timedelta(days=1))
+    html = _client(tech).get("/dashboard/me/?period=7d").content.decode()
+    assert 'data-metric="jobs_completed" data-value="3"' in html
+    assert _client(tech).get("/dashboard/me/?period=year").status_code == 400
