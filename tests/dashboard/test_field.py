@@ -14,12 +14,12 @@ from django.utils import timezone
 from metrics.periods import local_midnight, parse_state
 from metrics.queries import get_metrics
 from renoz.operations.models import Customer, InstallationJob, JobEvent, Order
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import make_user
 
 
 def _client(user, **kwargs) -> Client:
     client = Client(**kwargs)
-    assert client.login(email=user.email, password=PASSWORD)
+    client.force_login(user)
     return client
 
 

@@ -13,12 +13,12 @@ from django.utils import timezone
 from metrics.personal import last_month_day
 from metrics.statistics import compute_user_statistics
 from renoz.operations.models import Activity, Customer, InstallationJob, Order
-from tests.conftest import PASSWORD, make_user
+from tests.conftest import make_user
 
 
 def _client(user) -> Client:
     client = Client()
-    assert client.login(email=user.email, password=PASSWORD)
+    client.force_login(user)
     return client
 
 

@@ -38,3 +38,32 @@ def fill(pattern: str, values: dict[str, str]) -> str:
         return values[match.group(2)]
 
     return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", one, pattern)
+
+
+def make_job(org, technician):
+    """An installation job of `org`, assigned to `technician`, for routes that take a job id."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from renoz.operations.models import Customer, InstallationJob, Order
+
+    customer = Customer.objects.create(
+        organization=org, name="Site", kind="commercial", state="NSW"
+    )
+    order = Order.objects.create(
+        organization=org,
+        customer=customer,
+        number="O-ROUTE",
+        status="fulfilled",
+        ordered_at=timezone.now() - dt.timedelta(days=10),
+        total_cents=1,
+    )
+    return InstallationJob.objects.create(
+        organization=org,
+        order=order,
+        customer=customer,
+        technician=technician,
+        status="scheduled",
+        scheduled_for=timezone.now() + dt.timedelta(hours=2),
+    )

@@ -17,7 +17,7 @@ from dashboard import layouts
 from renoz.accounts.models import Role
 from targets.models import Target
 from tests.conftest import make_user
-from tests.hardening.routes import all_routes, fill
+from tests.hardening.routes import all_routes, fill, make_job
 
 HOSTILE = [
     "",
@@ -123,7 +123,8 @@ def world(org, other_org):
         period_start=dt.date(2026, 7, 1),
         value=100,
     )
-    return users, target
+    job = make_job(org, users["technician"])
+    return users, target, job
 
 
 @pytest.mark.django_db
@@ -144,7 +145,7 @@ def world(org, other_org):
 def test_no_route_answers_5xx_to_hostile_input(
     client, world, route_index, role, params, extra_headers, path_value
 ):
-    users, target = world
+    users, target, job = world
     route = GET_ROUTES[route_index]
     client.logout()
     user = users.get(role)
@@ -152,12 +153,14 @@ def test_no_route_answers_5xx_to_hostile_input(
         client.force_login(user)
     real = {
         "pk": str(target.pk),
+        "job_id": str(job.pk),
         "metric": "jobs_completed" if role == "technician" else "revenue",
         "widget_id": layouts.get_layout(user)[0][0]["id"] if user else "abc",
     }
     values = {k: (path_value if path_value is not None else v) for k, v in real.items()}
     if "<int:" in route.pattern and path_value is not None and not path_value.isdecimal():
         values["pk"] = str(target.pk)
+        values["job_id"] = str(job.pk)
     path = fill(route.pattern, values)
     response = client.get(path, params, headers=extra_headers)
     counter["requests"] += 1

@@ -17,7 +17,7 @@ from dashboard import layouts
 from renoz.accounts.models import Role
 from targets.models import Target
 from tests.conftest import make_user
-from tests.hardening.routes import all_routes, fill
+from tests.hardening.routes import all_routes, fill, make_job
 
 ROLES = [r.value for r in Role]
 EDITORS = ["admin", "sales", "operations", "technician"]
@@ -77,6 +77,17 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
         {"widget_id": "widget"},
         only(EDITORS, code=400, other_org=400),
     ),
+    # Everyone has their own numbers; the API answers anonymous callers with JSON.
+    "dashboard-me": ("GET", {}, everyone(200)),
+    "api-me": ("GET", {}, everyone(200, anonymous=401)),
+    # The technician's field view, and the service worker that keeps it readable offline.
+    "dashboard-field": ("GET", {}, only(["technician"], other_org=403)),
+    "dashboard-sw": ("GET", {}, everyone(200, anonymous=200)),
+    # A job: its technician works it; everyone else in the organisation may read it (as they
+    # may read every drill-down row); another organisation's user never finds it.
+    "dashboard-job": ("GET", {"job_id": "job"}, everyone(200, other_org=404)),
+    "dashboard-job-start": ("POST", {"job_id": "job"}, only(["technician"], code=302)),
+    "dashboard-job-complete": ("POST", {"job_id": "job"}, only(["technician"], code=400)),
 }
 # Django's admin: non-staff are sent to the admin login; anonymous too.
 ADMIN_FAMILY = everyone(302, anonymous=302)
@@ -117,6 +128,7 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
     _layout, private_widget = layouts.do_add_widget(
         users["admin"], "kpi", {"metric": "revenue"}, None
     )
+    job = make_job(org, users["technician"])
     routes = {r.name: r for r in all_routes()}
     failures = []
     for name, (method, kwargs, expected) in MATRIX.items():
@@ -130,6 +142,7 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
         values = {
             "target": str(target.pk),
             "metric": VALUES["metric"],
+            "job": str(job.pk),
             "widget": private_widget["id"] if who in ("other_org", "admin") else layout[0]["id"],
         }
         path = fill(routes[name].pattern, {k: values[v] for k, v in kwargs.items()})
