@@ -19,13 +19,12 @@ from dashboard.layouts import default_widgets
 from dashboard.models import DashboardLayout
 from renoz.accounts.models import User
 from renoz.operations.seeding import seed_demo
-from tests.browser.conftest import login, screenshot
+from tests.browser.conftest import login, run_axe, screenshot
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-AXE = Path(settings.BASE_DIR) / "static" / "vendor" / "axe.min.js"
 JS_BUDGET_GZIP = 500 * 1024
 DEMO = {
     "admin": "admin@renoz.demo",
@@ -78,21 +77,6 @@ def wait_until(page, condition, timeout_ms: int = 10_000) -> None:
             return
         page.wait_for_timeout(100)
     raise AssertionError("condition not met in time")
-
-
-def run_axe(page) -> list[dict]:
-    # Tricky: evaluated through the DevTools protocol, which the page's CSP does not govern
-    # (a <script> tag with axe's source inline would be, rightly, refused).
-    page.evaluate(AXE.read_text())
-    return page.evaluate(
-        """async () => {
-            const result = await axe.run(document, {
-                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
-                                                'best-practice']}});
-            return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
-        }"""
-    )
 
 
 # --- Role layouts -----------------------------------------------------------------------

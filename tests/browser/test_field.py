@@ -18,12 +18,11 @@ from playwright.sync_api import Page, expect
 
 from metrics.periods import local_midnight
 from renoz.operations.models import Customer, InstallationJob, Order
-from tests.browser.conftest import _open_page, login, screenshot
+from tests.browser.conftest import _open_page, login, run_axe, screenshot
 from tests.conftest import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AXE = Path(settings.BASE_DIR) / "static" / "vendor" / "axe.min.js"
 PHONE_390 = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 JS_BUDGET_GZIP = 40 * 1024
 
@@ -69,19 +68,6 @@ def tech(org):
             notes="Loading dock at the rear.",
         )
     return technician
-
-
-def run_axe(page) -> list[dict]:
-    page.add_script_tag(path=str(AXE))
-    return page.evaluate(
-        """async () => {
-            const result = await axe.run(document, {
-                runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
-                                                'best-practice']}});
-            return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.slice(0, 5).map(n => n.target.join(' '))}));
-        }"""
-    )
 
 
 def _jobs_completed(page) -> str:
