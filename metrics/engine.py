@@ -304,31 +304,26 @@ def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame, where: 
 def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, where: Slice) -> None:
     sums = ", ".join(f"SUM(ev.{m})" for m in source.measures)
     day_expr = "(ev.ts AT TIME ZONE %(tz)s)::date"
-    select = ", ".join(
-        ["w.idx"] + ([day_expr] if daily else []) + [f"ev.{d}" for d in frame.dims] + [sums]
-    )
-    group_n = ", ".join(str(i + 1) for i in range(1 + daily + len(frame.dims)))
-    params = {
-        "org": org_id,
-        "tz": str(tz),
-        "w_idx": [p[0] for p in parts],
-        "w_a": [p[1] for p in parts],
-        "w_b": [p[2] for p in parts],
-    }
-    sliced = _slice_sql(where, params, "e.")
-    sql = f"""
-        SELECT {select}
-        FROM (SELECT idx, COALESCE(a, '-infinity'::timestamptz) AS a, b
-                FROM unnest(%(w_idx)s::int[], %(w_a)s::timestamptz[], %(w_b)s::timestamptz[])
-                  AS u(idx, a, b)) w
-        CROSS JOIN LATERAL (
-            SELECT * FROM {source.events} e
-            WHERE e.organization_id = %(org)s AND e.ts >= w.a AND e.ts < w.b{sliced}
-        ) ev
-        GROUP BY {group_n}
-    """
+    columns = ([day_expr] if daily else []) + [f"ev.{d}" for d in frame.dims]
+    group_by = f" GROUP BY {', '.join(columns)}" if columns else ""
+    params: dict = {"org": org_id, "tz": str(tz)}
+    sliced = _slice_sql(where, params, "ev.")
+    # Tricky: one statement per part with its bounds as plain parameters, not a LATERAL join
+    # over an array of bounds: with unknown bounds the planner guesses a third of the table
+    # and scans it all, while constant bounds let it use the (organization, ts) indexes.
+    selects = []
+    for n, (idx, lo, hi) in enumerate(parts):
+        params[f"b{n}"] = hi
+        lower = ""
+        if lo is not None:
+            params[f"a{n}"] = lo
+            lower = f" AND ev.ts >= %(a{n})s"
+        selects.append(
+            f"SELECT {int(idx)} AS idx, {', '.join([*columns, sums])} FROM {source.events} ev "
+            f"WHERE ev.organization_id = %(org)s{lower} AND ev.ts < %(b{n})s{sliced}{group_by}"
+        )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(" UNION ALL ".join(selects), params)
         frame.add_rows(cursor.fetchall(), daily)
 
 
