@@ -45,6 +45,8 @@ from targets.queries import targets_for_state
 MIN_CHANGE_PCT = 10.0  # a KPI must move at least this much to be a finding
 MIN_RATIO_POINTS = 0.05  # a rate must move at least 5 percentage points
 MIN_VOLUME = 10  # records behind a change (either period), so small counts do not shout
+NOISE_PCT = 300.0  # and it must exceed 3 × 100 / √records percent (three sampling errors)
+COUNT_Z = 2.5  # a count must move by 2.5 Poisson standard deviations
 MAX_CHANGES = 4
 BASELINE_WEEKS = 8  # unusual: the same weekday over the previous 8 weeks
 MIN_BASELINE = 6
@@ -345,6 +347,8 @@ def _changes(ctx: _Context) -> list[Finding]:
         volume = _volume(ctx, metric)
         if volume is not None and volume < MIN_VOLUME:
             continue
+        # Sampling noise: a total over n records moves by about 1/√n by chance alone.
+        noise_pct = NOISE_PCT / math.sqrt(volume) if volume else 0.0
         if metric.unit == "ratio":
             closed = [ctx.payload["metrics"].get(k, {}) for k in ("quotes_won", "quotes_lost")]
             seen = sum(_num(e.get("value")) + _num(e.get("previous")) for e in closed)
@@ -357,13 +361,12 @@ def _changes(ctx: _Context) -> list[Finding]:
             if not previous or entry["change_pct"] is None:
                 continue
             pct = float(entry["change_pct"])
-            if abs(pct) < MIN_CHANGE_PCT:
+            if abs(pct) < max(MIN_CHANGE_PCT, noise_pct):
                 continue
-            if metric.unit == "count":
-                # Poisson noise: a move smaller than two standard deviations is not a finding.
-                if abs(float(value) - float(previous)) < 2 * math.sqrt(
-                    float(value) + float(previous)
-                ):
+            if metric.unit == "count" and metric.kind != "state":
+                # Poisson noise: a move within COUNT_Z standard deviations is not a finding.
+                spread = math.sqrt(float(value) + float(previous))
+                if abs(float(value) - float(previous)) < COUNT_Z * spread:
                     continue
             strength = min(abs(pct), 100) / 10
             size = pct_text(pct)
@@ -470,7 +473,7 @@ def _contributors(ctx: _Context, changes: list[Finding]) -> list[Finding]:
         direction = "rise" if total > 0 else "fall"
         unit = metric.unit
         first = f"{labels[0]} drove {pct_text(share * 100)} of the {direction} in "
-        first += f"{metric.label.lower()} ({_signed(top[0][1], unit)} of {_signed(total, unit)})"
+        first += f"{lower_label(metric)} ({_signed(top[0][1], unit)} of {_signed(total, unit)})"
         rest = [
             f"{lab} {pct_text(d / total * 100)}"
             for lab, (_k, d) in zip(labels[1:], top[1:], strict=True)
@@ -511,6 +514,11 @@ def _contributors(ctx: _Context, changes: list[Finding]) -> list[Finding]:
             )
         )
     return out
+
+
+def lower_label(metric: Metric) -> str:
+    """A label inside a sentence: "revenue", "kWh deployed"."""
+    return metric.label[0].lower() + metric.label[1:]
 
 
 def _signed(value: float, unit: str) -> str:
@@ -687,7 +695,9 @@ def _trend_breaks(ctx: _Context) -> list[Finding]:
         n = len(ys)
         sse0, _ = _line_sse(list(range(n)), ys)
         best = None
-        for b in range(TREND_MIN_SEGMENT, n - TREND_MIN_SEGMENT):
+        # The bend lies in the recent half, so the weeks since it can be compared with as many
+        # weeks just before it.
+        for b in range(max(TREND_MIN_SEGMENT, n - 1 - n // 2), n - TREND_MIN_SEGMENT):
             sse1, s1, s2 = _hinge(ys, b)
             if best is None or sse1 < best[0]:
                 best = (sse1, s1, s2, b)
