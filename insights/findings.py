@@ -545,6 +545,8 @@ def _unusual(ctx: _Context) -> list[Finding]:
                 continue
             x = values[day]
             med, scale = _robust(baseline)
+            if med <= 0:
+                continue  # no usual level to stand out from (a new series, a closed weekday)
             scale = max(scale, _floor_scale(metric, med))
             z = (x - med) / scale
             usual_volume = statistics.median(
