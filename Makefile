@@ -60,6 +60,7 @@ seed-benchmark: db
 bench: db
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py bench
+	$(PYTHON) manage.py bench_insights
 
 clean:
 	rm -rf $(VENV) staticfiles artifacts .pytest_cache

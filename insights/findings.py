@@ -432,8 +432,8 @@ def _contributors(ctx: _Context, changes: list[Finding]) -> list[Finding]:
     out = []
     for change in changes[:2]:
         metric = METRICS[change.metric]
-        if metric.kind == "ratio":
-            continue
+        if metric.kind != "range":
+            continue  # rates do not add up; state metrics would read their whole history live
         dims = tuple(
             d
             for d in CONTRIBUTOR_DIMS[metric.source]
@@ -763,11 +763,13 @@ def _pct(value: float, previous: float) -> float | None:
 
 def _concentration(ctx: _Context) -> list[Finding]:
     out = []
+    # Only the current period matters here: read it without its comparison.
+    current = parse_state({**ctx.state.params(), "compare": "none"}, ctx.org, now=ctx.state.now)
     for key, noun in (("revenue", "revenue"), ("warranty_claims", "warranty claims")):
         metric = METRICS[key]
         if not ctx.allowed(key) or ctx.scope.owner is not None:
             continue
-        rows = get_breakdown(ctx.org, ctx.state, key, "customer_id")
+        rows = get_breakdown(ctx.org, current, key, "customer_id")
         rows = [r for r in rows if r["key"] is not None and _num(r["value"]) > 0]
         total = sum(_num(r["value"]) for r in rows)
         records = sum(int(r["records"] or 0) for r in rows)
@@ -889,7 +891,13 @@ def _outliers(ctx: _Context) -> list[Finding]:
         ("revenue", "total_cents", "ordered_at", "order"),
         ("warranty_claims", "cost_cents", "opened_at", "claim"),
     )
-    start = ctx.state.range.start_at - dt.timedelta(days=OUTLIER_BASELINE_DAYS)
+    # Records of the last OUTLIER_BASELINE_DAYS of the range are candidates, judged against
+    # the OUTLIER_BASELINE_DAYS before them too (so a long range costs no more than a quarter).
+    since = max(
+        ctx.state.range.start_at,
+        ctx.state.range.end_at - dt.timedelta(days=OUTLIER_BASELINE_DAYS),
+    )
+    start = since - dt.timedelta(days=OUTLIER_BASELINE_DAYS)
     for key, size_field, at_field, role in specs:
         if not ctx.allowed(key):
             continue
@@ -905,7 +913,7 @@ def _outliers(ctx: _Context) -> list[Finding]:
         if med <= 0:
             continue
         scale = max(scale, 0.15 * med)
-        in_range = [r for r in rows if r[2] >= ctx.state.range.start_at]
+        in_range = [r for r in rows if r[2] >= since]
         if not in_range:
             continue
         pk, size, at = max(in_range, key=lambda r: (r[1], r[0]))
