@@ -59,6 +59,7 @@ TREND_F = 15.0  # hinge vs straight line, F(1, n - 3)
 TREND_MATERIAL = 0.30  # the bend adds up to 30 % of a typical week by the end
 MIN_WEEK_VOLUME = 10
 MIN_CONTRIBUTOR_SHARE = 0.40
+MAX_EXPLAINED = 1  # changes explained by contributors (one breakdown read each)
 CONCENTRATION_SHARE = 0.35
 MIN_CONCENTRATION_PARTIES = 5
 OUTLIER_TIMES = 5.0  # a record at least 5× the median record
@@ -430,7 +431,7 @@ def _names(ctx: _Context, dim: str, keys) -> dict:
 
 def _contributors(ctx: _Context, changes: list[Finding]) -> list[Finding]:
     out = []
-    for change in changes[:2]:
+    for change in changes[:MAX_EXPLAINED]:
         metric = METRICS[change.metric]
         if metric.kind != "range":
             continue  # rates do not add up; state metrics would read their whole history live
