@@ -52,7 +52,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy renoz metrics dashboard targets
+	$(BIN)/mypy renoz metrics dashboard targets insights
 	$(BIN)/lint-imports
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
@@ -70,6 +70,7 @@ bench: db
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py bench
 	$(PYTHON) manage.py bench_personal
+	$(PYTHON) manage.py bench_insights
 
 clean:
 	rm -rf $(VENV) staticfiles artifacts .pytest_cache

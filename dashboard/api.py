@@ -7,6 +7,7 @@ from functools import wraps
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from insights.queries import insights_json
 from metrics.definitions import UnknownMetric, get_metric, parse_metric_keys
 from metrics.periods import InvalidPeriod, parse_state
 from metrics.queries import INTERVALS, TooManyPoints, get_metrics, get_timeseries
@@ -62,3 +63,15 @@ def timeseries(request):
     except TooManyPoints as exc:
         return _error(str(exc))
     return JsonResponse(payload)
+
+
+@require_GET
+@api_login_required
+def insights(request):
+    """Findings and their narrative for the period, as the user may see them (DESIGN.md §10)."""
+    organization = request.user.organization
+    try:
+        state = parse_state(request.GET, organization)
+    except InvalidPeriod as exc:
+        return _error(str(exc))
+    return JsonResponse(insights_json(organization, state, request.user))

@@ -6,4 +6,5 @@ urlpatterns = [
     path("metrics", api.metrics, name="api-metrics"),
     path("timeseries", api.timeseries, name="api-timeseries"),
     path("me", personal_views.me_api, name="api-me"),
+    path("insights", api.insights, name="api-insights"),
 ]

@@ -16,6 +16,11 @@ urlpatterns = [
         name="dashboard-job-complete",
     ),
     path("dashboard/activity/", views.activity, name="dashboard-activity"),
+    path(
+        "dashboard/widgets/<str:widget_id>/dismiss/",
+        views.insight_dismiss,
+        name="dashboard-insight-dismiss",
+    ),
     path("dashboard/layout/add/", views.layout_add, name="dashboard-layout-add"),
     path("dashboard/layout/reorder/", views.layout_reorder, name="dashboard-layout-reorder"),
     path("dashboard/layout/reset/", views.layout_reset, name="dashboard-layout-reset"),

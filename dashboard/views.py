@@ -28,6 +28,7 @@ from dashboard.forms import (
     period_params,
     range_choices,
 )
+from insights.actions import do_dismiss_finding
 from metrics.periods import (
     COMPARISONS,
     DEFAULT_COMPARE,
@@ -157,6 +158,10 @@ def dashboard(request):
 @require_GET
 def widget(request, widget_id: str):
     """One widget's body, computed now (or from the cache); its error state if that fails."""
+    return _widget_body(request, widget_id)
+
+
+def _widget_body(request, widget_id: str):
     try:
         state = _state(request)
     except InvalidPeriod as exc:
@@ -176,6 +181,28 @@ def widget(request, widget_id: str):
     return TemplateResponse(
         request, f"{TEMPLATE}#widget_body", {"w": slot, "state": state, "qs": state.querystring()}
     )
+
+
+@login_required
+@require_POST
+def insight_dismiss(request, widget_id: str):
+    """ "Not useful" on a finding of an insights widget: hidden for this user from now on;
+    htmx gets the widget's body again, without it."""
+    layout, _own = layouts.get_layout(request.user)
+    found = layouts.find_widget(layout, widget_id)
+    if found is None or found["type"] != "insights":
+        raise Http404("No such insights widget on your dashboard")
+    try:
+        do_dismiss_finding(request.user, request.POST.get("finding", ""))
+    except ValueError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    if not _is_partial(request):
+        try:
+            state = _state(request)
+        except InvalidPeriod:
+            state = _default_state(request)
+        return HttpResponseRedirect(_home_url(state))
+    return _widget_body(request, widget_id)
 
 
 @login_required

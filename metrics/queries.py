@@ -282,17 +282,20 @@ def get_breakdown(
             organization.pk, state.tz, source, windows, by=dims, where=where.for_source(source)
         )
         at = [1 + frame.dims.index(d) for d in dims]
-        keys = {
-            tuple(key[i] for i in at)
-            for idx in (cur_idx, prev_idx)
-            if idx is not None
-            for key in frame.data[idx]
-        }
+
+        def key_of(key):
+            return tuple(key[i] for i in at)
+
+        # One pass per window splits it by the dimensions' values (not one scan per value).
+        current_groups = frame.group(cur_idx, key_of)
+        previous_groups = frame.group(prev_idx, key_of) if prev_idx is not None else {}
+        empty = Frame(source, 1, frame.dims)
         rows = []
-        for values in keys:
-            fixed = dict(zip(dims, values, strict=True))
-            current = _totals_fn(frame, cur_idx, **fixed)
-            previous = _totals_fn(frame, prev_idx, **fixed) if prev_idx is not None else None
+        for values in {*current_groups, *previous_groups}:
+            current = _totals_fn(current_groups.get(values, empty), 0)
+            previous = (
+                _totals_fn(previous_groups.get(values, empty), 0) if prev_idx is not None else None
+            )
             row = {
                 "key": values[0] if len(values) == 1 else values,
                 "value": _round_value(metric, metric.value(current)),

@@ -205,6 +205,10 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Renoz Dashboard <dashboard@r
 OPENAI_API_KEY = env_str("OPENAI_API_KEY") or None
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL") or None
 OPENAI_MODEL = env_str("OPENAI_MODEL") or None
+# A narration call gives up after this many seconds and the computed wording is shown.
+INSIGHTS_LLM_TIMEOUT_SECONDS = env_int("INSIGHTS_LLM_TIMEOUT_SECONDS", 4, minimum=1)
+# Narration calls each organisation may make per day (0 turns narration off).
+INSIGHTS_DAILY_LLM_CALLS = env_int("INSIGHTS_DAILY_LLM_CALLS", 50, minimum=0)
 
 # --- Security when served for real --------------------------------------------------------
 # Each switch defaults to on when DEBUG is off; turn one off only for plain-HTTP local runs.

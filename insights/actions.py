@@ -1,0 +1,46 @@
+"""Writes of insights: a user's "not useful" mark, and claiming a narration call from the
+organisation's daily budget."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from insights.models import DismissedFinding, NarrationUsage
+
+MAX_FINDING_ID = 120
+
+
+def do_dismiss_finding(user, finding_id: str) -> bool:
+    """Hide a finding from `user` from now on; returns False when it was already hidden."""
+    finding_id = finding_id.strip()
+    if not finding_id or len(finding_id) > MAX_FINDING_ID:
+        raise ValueError(f"A finding id is 1 to {MAX_FINDING_ID} characters")
+    _, created = DismissedFinding.objects.get_or_create(
+        organization_id=user.organization_id, user=user, finding_id=finding_id
+    )
+    return created
+
+
+def do_claim_narration_call(organization, now: dt.datetime) -> bool:
+    """Take one call from the organisation's budget for its local day; False when spent."""
+    budget = settings.INSIGHTS_DAILY_LLM_CALLS
+    if budget <= 0:
+        return False
+    day = now.astimezone(organization.tz).date()
+    usage = NarrationUsage.objects.filter(organization=organization, day=day)
+    # Tricky: a conditional UPDATE claims the call atomically; the unique (organization, day)
+    # row is created once, and a racing creator retries the update.
+    if usage.filter(calls__lt=budget).update(calls=F("calls") + 1):
+        return True
+    if usage.exists():
+        return False
+    try:
+        with transaction.atomic():
+            NarrationUsage.objects.create(organization=organization, day=day, calls=1)
+        return True
+    except IntegrityError:
+        return bool(usage.filter(calls__lt=budget).update(calls=F("calls") + 1))

@@ -1,0 +1,49 @@
+"""What insights remember: findings a user marked "not useful", and each organisation's daily
+count of narration calls (its budget)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from renoz.accounts.models import Organization
+from renoz.accounts.tenancy import OrgQuerySet
+
+
+class DismissedFinding(models.Model):
+    """A finding one user marked "not useful": it is hidden from them from then on."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    finding_id = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "finding_id"], name="dismissed_finding_once")
+        ]
+        indexes = [models.Index(fields=["organization", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.finding_id}"
+
+
+class NarrationUsage(models.Model):
+    """Narration calls an organisation made on one local day, against its daily budget."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    calls = models.PositiveIntegerField(default=0)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "day"], name="narration_usage_daily")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.day}: {self.calls}"
