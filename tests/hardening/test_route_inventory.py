@@ -88,6 +88,9 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     "dashboard-job": ("GET", {"job_id": "job"}, everyone(200, other_org=404)),
     "dashboard-job-start": ("POST", {"job_id": "job"}, only(["technician"], code=302)),
     "dashboard-job-complete": ("POST", {"job_id": "job"}, only(["technician"], code=400)),
+    "api-insights": ("GET", {}, everyone(200, anonymous=401)),
+    # "Not useful" on a finding is a POST; a GET is refused before anything is read.
+    "dashboard-insight-dismiss": ("GET", {"widget_id": "widget"}, everyone(405)),
 }
 # Django's admin: non-staff are sent to the admin login; anonymous too.
 ADMIN_FAMILY = everyone(302, anonymous=302)
