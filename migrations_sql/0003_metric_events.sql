@@ -13,9 +13,12 @@
 --
 -- Tricky: the timestamp expressions of the closed events are the ones indexed in
 -- 0002_closed_event_indexes.sql; keep them identical so live reads stay index range scans.
--- Related columns (the customer's state and kind, the owner of an order's opportunity, a
--- claim's product category) are scalar sub-selects, not joins: PostgreSQL drops an unused
--- sub-select from the plan, so a read that does not slice by them never touches those tables.
+-- Tricky: related columns must cost nothing when a read does not slice by them. A source
+-- whose events are a UNION ALL keeps them in two layers: `metric_rows_<source>` (the events,
+-- with customer_id) and `metric_events_<source>`, which LEFT JOINs the customer (and product)
+-- by primary key; PostgreSQL removes that join when nothing reads its columns. Single-select
+-- sources use scalar sub-selects, which a flattened view never evaluates unless read. (Output
+-- columns of a UNION cannot be pruned, so neither trick works inside one.)
 
 -- Sales: orders that count as revenue (confirmed or fulfilled), by order date.
 CREATE VIEW metric_events_sales AS
@@ -32,10 +35,8 @@ FROM operations_order o
 WHERE o.status IN ('confirmed', 'fulfilled');
 
 -- Pipeline: every opportunity opens at created_at and closes (won or lost) at closed_at.
-CREATE VIEW metric_events_pipeline AS
+CREATE VIEW metric_rows_pipeline AS
 SELECT p.organization_id, p.id AS record_id, p.created_at AS ts, p.owner_id, p.customer_id,
-       (SELECT c.state FROM operations_customer c WHERE c.id = p.customer_id) AS customer_state,
-       (SELECT c.kind FROM operations_customer c WHERE c.id = p.customer_id) AS customer_kind,
        p.stage,
        1::bigint AS opened_count, p.value_cents::bigint AS opened_value,
        (p.value_cents * p.probability)::bigint AS opened_weighted,
@@ -43,70 +44,67 @@ SELECT p.organization_id, p.id AS record_id, p.created_at AS ts, p.owner_id, p.c
 FROM operations_opportunity p
 UNION ALL
 SELECT p.organization_id, p.id, GREATEST(p.created_at, p.closed_at), p.owner_id, p.customer_id,
-       (SELECT c.state FROM operations_customer c WHERE c.id = p.customer_id),
-       (SELECT c.kind FROM operations_customer c WHERE c.id = p.customer_id),
-       p.stage,
-       0, 0, 0, 1, p.value_cents, p.value_cents * p.probability
+       p.stage, 0, 0, 0, 1, p.value_cents, p.value_cents * p.probability
 FROM operations_opportunity p
 WHERE p.closed_at IS NOT NULL;
 
+CREATE VIEW metric_events_pipeline AS
+SELECT r.*, c.state AS customer_state, c.kind AS customer_kind
+FROM metric_rows_pipeline r LEFT JOIN operations_customer c ON c.id = r.customer_id;
+
 -- Jobs: open from created_at until completed or cancelled; completions carry kWh and hours.
-CREATE VIEW metric_events_jobs AS
+CREATE VIEW metric_rows_jobs AS
 SELECT j.organization_id, j.id AS record_id, j.created_at AS ts, j.technician_id AS owner_id,
-       j.customer_id,
-       (SELECT c.state FROM operations_customer c WHERE c.id = j.customer_id) AS customer_state,
-       (SELECT c.kind FROM operations_customer c WHERE c.id = j.customer_id) AS customer_kind,
-       j.status,
+       j.customer_id, j.status,
        1::bigint AS opened_count, 0::bigint AS closed_count, 0::bigint AS completed_count,
        0::numeric AS completed_kwh, 0::numeric AS labor_hours
 FROM operations_installationjob j
 UNION ALL
 SELECT j.organization_id, j.id, GREATEST(j.created_at, LEAST(j.completed_at, j.cancelled_at)),
-       j.technician_id, j.customer_id,
-       (SELECT c.state FROM operations_customer c WHERE c.id = j.customer_id),
-       (SELECT c.kind FROM operations_customer c WHERE c.id = j.customer_id),
-       j.status, 0, 1, 0, 0, 0
+       j.technician_id, j.customer_id, j.status, 0, 1, 0, 0, 0
 FROM operations_installationjob j
 WHERE j.completed_at IS NOT NULL OR j.cancelled_at IS NOT NULL
 UNION ALL
-SELECT j.organization_id, j.id, j.completed_at, j.technician_id, j.customer_id,
-       (SELECT c.state FROM operations_customer c WHERE c.id = j.customer_id),
-       (SELECT c.kind FROM operations_customer c WHERE c.id = j.customer_id),
-       j.status, 0, 0, 1, j.kwh, j.labor_hours
+SELECT j.organization_id, j.id, j.completed_at, j.technician_id, j.customer_id, j.status,
+       0, 0, 1, j.kwh, j.labor_hours
 FROM operations_installationjob j
 WHERE j.status = 'completed' AND j.completed_at IS NOT NULL;
 
+CREATE VIEW metric_events_jobs AS
+SELECT r.*, c.state AS customer_state, c.kind AS customer_kind
+FROM metric_rows_jobs r LEFT JOIN operations_customer c ON c.id = r.customer_id;
+
 -- Warranty: claims open from opened_at until resolved (resolved or rejected sets resolved_at).
-CREATE VIEW metric_events_warranty AS
+CREATE VIEW metric_rows_warranty AS
 SELECT w.organization_id, w.id AS record_id, w.opened_at AS ts, NULL::bigint AS owner_id,
-       w.customer_id,
-       (SELECT c.state FROM operations_customer c WHERE c.id = w.customer_id) AS customer_state,
-       (SELECT c.kind FROM operations_customer c WHERE c.id = w.customer_id) AS customer_kind,
-       w.kind, w.status,
-       (SELECT pr.category FROM operations_product pr WHERE pr.id = w.product_id)
-         AS product_category,
+       w.customer_id, w.product_id, w.kind, w.status,
        1::bigint AS opened_count, w.cost_cents::bigint AS opened_cost, 0::bigint AS closed_count
 FROM operations_warrantyclaim w
 UNION ALL
 SELECT w.organization_id, w.id, GREATEST(w.opened_at, w.resolved_at), NULL, w.customer_id,
-       (SELECT c.state FROM operations_customer c WHERE c.id = w.customer_id),
-       (SELECT c.kind FROM operations_customer c WHERE c.id = w.customer_id),
-       w.kind, w.status,
-       (SELECT pr.category FROM operations_product pr WHERE pr.id = w.product_id), 0, 0, 1
+       w.product_id, w.kind, w.status, 0, 0, 1
 FROM operations_warrantyclaim w
 WHERE w.resolved_at IS NOT NULL;
 
+CREATE VIEW metric_events_warranty AS
+SELECT r.*, c.state AS customer_state, c.kind AS customer_kind, pr.category AS product_category
+FROM metric_rows_warranty r
+LEFT JOIN operations_customer c ON c.id = r.customer_id
+LEFT JOIN operations_product pr ON pr.id = r.product_id;
+
 -- Customers: active from created_at until archived.
-CREATE VIEW metric_events_customers AS
+CREATE VIEW metric_rows_customers AS
 SELECT c.organization_id, c.id AS record_id, c.created_at AS ts, NULL::bigint AS owner_id,
-       c.id AS customer_id, c.state AS customer_state, c.kind AS customer_kind,
-       1::bigint AS opened_count, 0::bigint AS closed_count
+       c.id AS customer_id, 1::bigint AS opened_count, 0::bigint AS closed_count
 FROM operations_customer c
 UNION ALL
-SELECT c.organization_id, c.id, GREATEST(c.created_at, c.archived_at), NULL, c.id, c.state,
-       c.kind, 0, 1
+SELECT c.organization_id, c.id, GREATEST(c.created_at, c.archived_at), NULL, c.id, 0, 1
 FROM operations_customer c
 WHERE c.archived_at IS NOT NULL;
+
+CREATE VIEW metric_events_customers AS
+SELECT r.*, c.state AS customer_state, c.kind AS customer_kind
+FROM metric_rows_customers r LEFT JOIN operations_customer c ON c.id = r.customer_id;
 
 -- Activities: calls, emails, meetings, site visits and notes, by when they happened.
 CREATE VIEW metric_events_activities AS
