@@ -211,9 +211,7 @@ def _progress(target: Target, reading: PeriodReading) -> dict:
     if finished:
         final = performance(actual, goal, metric.up_is_good)
         met = final is not None and final >= MET_AT
-    if reading.phase == UPCOMING or (
-        not finished and reference == 0 and metric.kind == "range"
-    ):
+    if reading.phase == UPCOMING or (not finished and reference == 0 and metric.kind == "range"):
         status = "on_track"
     else:
         status = status_for(performance(actual, reference, metric.up_is_good), finished=finished)
