@@ -85,14 +85,19 @@
     }
   }
 
+  // The point a click means: this period's before the comparison's (traces are drawn in that
+  // order), one with a value and records to open.
   function chosenPoint(points) {
-    var list = points || [];
-    for (var i = 0; i < list.length; i += 1) {
-      if (drillUrl(list[i])) {
-        return list[i];
+    var list = (points || []).slice().sort(function (a, b) {
+      return a.curveNumber - b.curveNumber;
+    });
+    var found = null;
+    list.forEach(function (point) {
+      if (!found && drillUrl(point) && point.y !== null && point.y !== undefined) {
+        found = point;
       }
-    }
-    return null;
+    });
+    return found;
   }
 
   function showPopover(el, event) {
@@ -117,7 +122,8 @@
     var amount = document.createElement("p");
     amount.className = "point-popover-value";
     if (y !== null && point.data && point.data.hovertemplate) {
-      amount.textContent = formatHover(point.data.hovertemplate, y) + (value && typeof value === "string" && value.trim() === "so far" ? " so far" : "");
+      var so = typeof value === "string" && value.trim() === "so far" ? " so far" : "";
+      amount.textContent = formatHover(point.data.hovertemplate, y) + so;
     }
     var see = document.createElement("button");
     see.type = "button";
@@ -179,7 +185,7 @@
         maximumFractionDigits: digits ? Number(digits[1]) : 2,
       });
     }
-    return match[1] + text + match[3].replace(/%\{[^}]*\}/g, "");
+    return match[1] + text + match[3].replace(/\s*\(%\{[^}]*\}\)/g, "").replace(/%\{[^}]*\}/g, "");
   }
 
   function drawChart(el) {
