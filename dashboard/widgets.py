@@ -416,7 +416,7 @@ def _line_traces(
             name=name,
             mode="lines+markers" if len(x) <= 45 else "lines",
             line={"color": color, "width": 2.5, "shape": "linear"},
-            marker={"size": 5},
+            marker={"size": 5 if len(x) > 3 else 9},
             customdata=customdata,
             hovertemplate=hover + "<extra>%{fullData.name}</extra>",
             **extra,
