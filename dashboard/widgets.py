@@ -1191,7 +1191,7 @@ def clean_settings(widget_type: Any, settings) -> dict:
 # --- Building and caching -------------------------------------------------------------------
 
 
-CONTEXT_VERSION = 2  # bump when a builder's output changes shape, so old cached contexts go
+CONTEXT_VERSION = 3  # bump when a builder's output changes shape, so old cached contexts go
 
 
 def cache_name(widget: dict) -> str:
