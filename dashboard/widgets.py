@@ -417,6 +417,7 @@ def _line_traces(
             mode="lines+markers" if len(x) <= 45 else "lines",
             line={"color": color, "width": 2.5, "shape": "linear"},
             marker={"size": 5 if len(x) > 3 else 9},
+            cliponaxis=False,  # a marker on the plot's edge is drawn whole
             customdata=customdata,
             hovertemplate=hover + "<extra>%{fullData.name}</extra>",
             **extra,
