@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import wraps
 
 from django.http import JsonResponse
@@ -9,8 +10,9 @@ from django.views.decorators.http import require_GET
 
 from insights.queries import insights_json
 from metrics.definitions import UnknownMetric, get_metric, parse_metric_keys
+from metrics.filters import InvalidFilter, not_applying, parse_filters, slice_args
 from metrics.periods import InvalidPeriod, parse_state
-from metrics.queries import INTERVALS, TooManyPoints, get_metrics, get_timeseries
+from metrics.queries import INTERVALS, TooManyPoints, get_filtered_metrics, get_timeseries
 from targets.queries import attach_targets
 
 
@@ -30,16 +32,29 @@ def api_login_required(view):
     return wrapper
 
 
+def _state(request):
+    """The period and the dashboard filters (state, kind or customer_kind, category, owner,
+    stage, claim_kind); raises InvalidPeriod or InvalidFilter."""
+    organization = request.user.organization
+    state = parse_state(request.GET, organization)
+    filters = parse_filters(request.GET, organization, aliases=True)
+    return dataclasses.replace(state, filters=filters)
+
+
 @require_GET
 @api_login_required
 def metrics(request):
     organization = request.user.organization
     try:
-        state = parse_state(request.GET, organization)
+        state = _state(request)
         keys = parse_metric_keys(request.GET.get("metrics"))
-    except (InvalidPeriod, UnknownMetric) as exc:
+    except (InvalidPeriod, InvalidFilter, UnknownMetric) as exc:
         return _error(str(exc))
-    payload = get_metrics(organization, state, keys)
+    payload = get_filtered_metrics(organization, state, keys)
+    if state.filters:
+        # Targets are set for the whole organisation; a filtered number is not measured
+        # against them.
+        return JsonResponse(payload)
     return JsonResponse(attach_targets(organization, state, payload))
 
 
@@ -55,13 +70,19 @@ def timeseries(request):
         return _error(f"Unknown interval {interval[:20]!r}. Accepted: {', '.join(INTERVALS)}")
     try:
         metric = get_metric(raw_metric)
-        state = parse_state(request.GET, organization)
-    except (InvalidPeriod, UnknownMetric) as exc:
+        state = _state(request)
+    except (InvalidPeriod, InvalidFilter, UnknownMetric) as exc:
         return _error(str(exc))
+    args = slice_args(state.filters, metric.source)
+    if args is None:
+        names = ", ".join(f.param for f in not_applying(state.filters, [metric.source]))
+        return _error(f"{metric.label} cannot be filtered by {names}; remove that filter")
     try:
-        payload = get_timeseries(organization, state, metric.key, interval)
+        payload = get_timeseries(organization, state, metric.key, interval, **args)
     except TooManyPoints as exc:
         return _error(str(exc))
+    if state.filters:
+        payload = {**payload, "filters": dict(state.filters)}
     return JsonResponse(payload)
 
 

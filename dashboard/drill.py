@@ -10,6 +10,7 @@ narrowing. Technicians see their own jobs and activities (renoz.accounts.permiss
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -23,6 +24,15 @@ from django.urls import reverse
 
 from metrics.definitions import Metric
 from metrics.engine import Slice
+from metrics.filters import (
+    Filters,
+    InvalidFilter,
+    describe,
+    dimension_filters,
+    not_applying,
+    owner_filter,
+    parse_filters,
+)
 from metrics.formatting import format_aud, format_value
 from metrics.formatting import format_cell as format_field
 from metrics.periods import DashboardState, Window, dates_label, local_midnight, parse_state
@@ -297,22 +307,35 @@ def user_may_drill(user, metric: Metric) -> bool:
     return may_see_source(user, metric.source)
 
 
-def _filters(drill_set: DrillSet, narrowing: dict[str, str]) -> dict[str, tuple[str, ...]]:
-    return {drill_set.narrowing[name][0]: (value,) for name, value in narrowing.items()}
+def _filters(
+    metric: Metric, narrowing: dict[str, str], filters: Filters = ()
+) -> dict[str, tuple[str, ...]]:
+    """The metric layer's dimension filters: the dashboard's, then a chart click's narrowing."""
+    drill_set = drill_set_for(metric)
+    return {
+        **dimension_filters(filters, metric.source),
+        **{drill_set.narrowing[name][0]: (value,) for name, value in narrowing.items()},
+    }
+
+
+def _owner(user, metric: Metric, filters: Filters) -> int | None:
+    """A technician's own rows, else the dashboard's owner filter."""
+    own = metric_owner(user, metric.source)
+    return own if own is not None else owner_filter(filters)
 
 
 def metric_queryset(
-    metric: Metric, organization, user, window_start, window_end, narrowing=None
+    metric: Metric, organization, user, window_start, window_end, narrowing=None, filters=()
 ) -> QuerySet:
     """The rows behind `metric` for the window (state metrics: at the instant window_end), as
-    the user may see them, narrowed by a chart click."""
+    the user may see them, narrowed by the dashboard's filters and a chart click."""
     qs = metric_records(
         organization,
         metric,
         window_start,
         window_end,
-        owner=metric_owner(user, metric.source),
-        filters=_filters(drill_set_for(metric), narrowing or {}),
+        owner=_owner(user, metric, filters),
+        filters=_filters(metric, narrowing or {}, filters),
     )
     if metric.drill == "opportunities_open":
         qs = qs.annotate(
@@ -364,14 +387,12 @@ _DETAIL_METRICS = {
 
 
 def metric_summary(
-    metric: Metric, organization, user, qs: QuerySet, start_at, end_at, narrowing=None
+    metric: Metric, organization, user, qs: QuerySet, start_at, end_at, narrowing=None, filters=()
 ) -> Summary:
     """Count the rows and read the metric for the same window and slice from the metric layer,
     so the figure equals the KPI's."""
     helper = _DETAIL_METRICS.get(metric.key)
-    where = Slice.of(
-        metric_owner(user, metric.source), _filters(drill_set_for(metric), narrowing or {})
-    )
+    where = Slice.of(_owner(user, metric, filters), _filters(metric, narrowing or {}, filters))
     values = window_values(
         organization, [metric.key, *([helper] if helper else [])], start_at, end_at, where=where
     )
@@ -517,7 +538,13 @@ class DrillRequest:
     def base_queryset(self, organization, user) -> QuerySet:
         """The rows the header adds up: the metric's set, narrowed by the chart click."""
         return metric_queryset(
-            self.metric, organization, user, self.start_at, self.end_at, self.narrowing
+            self.metric,
+            organization,
+            user,
+            self.start_at,
+            self.end_at,
+            self.narrowing,
+            self.state.filters,
         )
 
     def list_queryset(self, base: QuerySet) -> QuerySet:
@@ -585,6 +612,16 @@ def parse_drill(params, organization, metric: Metric, now: dt.datetime | None = 
                     f"Unknown {name} {raw[:40]!r}. Accepted: {', '.join(accepted_values)}"
                 )
             narrowing[name] = raw
+    try:
+        filters = parse_filters(params, organization)
+    except InvalidFilter as exc:
+        raise InvalidDrill(str(exc)) from None
+    missing = not_applying(filters, [metric.source])
+    if missing:
+        raise InvalidDrill(
+            f"{metric.label} cannot be filtered by {describe(missing)}; remove that filter"
+        )
+    state = dataclasses.replace(state, filters=filters)
     sort, sort_key, descending = resolve_sort(drill_set, params.get("sort"))
     # Tricky: PostgreSQL text cannot hold NUL, so a NUL in the search would fail the query.
     q = (params.get("q") or "").replace("\x00", "").strip()[:MAX_SEARCH_LENGTH]

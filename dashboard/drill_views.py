@@ -27,6 +27,7 @@ from dashboard.drill import (
     window_label,
 )
 from metrics.definitions import METRICS
+from metrics.filters import FILTERS, owner_choices
 from metrics.periods import InvalidPeriod, parse_state
 from renoz.accounts.models import User
 from renoz.ratelimit import check_rate
@@ -117,7 +118,14 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponse:
         return _problem(request, 400, str(exc), metric=found)
     base = drill.base_queryset(organization, user)
     summary = metric_summary(
-        found, organization, user, base, drill.start_at, drill.end_at, drill.narrowing
+        found,
+        organization,
+        user,
+        base,
+        drill.start_at,
+        drill.end_at,
+        drill.narrowing,
+        drill.state.filters,
     )
     listed = drill.list_queryset(base)
     if fmt:
@@ -137,6 +145,7 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponse:
         paginator.count = summary.count
     page = paginator.get_page(request.GET.get("page"))
     path = reverse("drill-metric", args=[found.key])
+    owners = dict(owner_choices(organization)) if drill.state.filters else {}
 
     def url(**overrides) -> str:
         return f"{path}?{drill.querystring(**overrides)}"
@@ -163,6 +172,11 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponse:
         "clear_bucket_url": url(bucket=None, interval=None),
         "narrowing_links": [
             (name, value, url(**{name: None})) for name, value in drill.narrowing.items()
+        ]
+        + [
+            (FILTERS[name].label, FILTERS[name].value_label(value, owners), url(**{name: None}))
+            for name, value in drill.state.filters
+            if name not in drill.narrowing
         ],
         "search_params": drill.params(q=None),
         "results_target": RESULTS_TARGET,

@@ -6,7 +6,9 @@ lives in the query string (metrics.periods), so every URL here reproduces its vi
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -29,6 +31,7 @@ from dashboard.forms import (
     range_choices,
 )
 from insights.actions import do_dismiss_finding
+from metrics.filters import BAR_FILTERS, FILTERS, InvalidFilter, owner_choices, parse_filters
 from metrics.periods import (
     COMPARISONS,
     DEFAULT_COMPARE,
@@ -36,15 +39,49 @@ from metrics.periods import (
     InvalidPeriod,
     parse_state,
 )
-from renoz.accounts.permissions import can_save_layout, require
+from renoz.accounts.permissions import can_save_layout, require, sees_own_rows_only
 
 log = logging.getLogger("renoz.dashboard")
 TEMPLATE = "dashboard/dashboard.html"
 
 
 def _state(request):
-    """The period of the request; raises InvalidPeriod with a message for people."""
-    return parse_state(period_params(request.GET), request.user.organization)
+    """The period and filters of the request; raises InvalidPeriod or InvalidFilter with a
+    message for people. A technician's numbers are their own, so they have no owner filter."""
+    organization = request.user.organization
+    state = parse_state(period_params(request.GET), organization)
+    filters = parse_filters(request.GET, organization)
+    if sees_own_rows_only(request.user):
+        filters = tuple(f for f in filters if f[0] != "owner")
+    return dataclasses.replace(state, filters=filters)
+
+
+def _filter_bar(request, state) -> dict:
+    """The filter bar: a select per filter of the bar, and a removable chip per active filter."""
+    organization = request.user.organization
+    owners = owner_choices(organization)
+    active = dict(state.filters)
+    fields = []
+    for name in BAR_FILTERS:
+        if name == "owner" and sees_own_rows_only(request.user):
+            continue
+        spec = FILTERS[name]
+        choices = owners if name == "owner" else list(spec.choices)
+        fields.append(
+            {"name": name, "label": spec.label, "choices": choices, "value": active.get(name, "")}
+        )
+    hidden = [(k, v) for k, v in state.filters if k not in BAR_FILTERS]
+    chips = [
+        {
+            "label": FILTERS[name].label,
+            "value": FILTERS[name].value_label(value, dict(owners)),
+            "remove_url": reverse("dashboard-home")
+            + "?"
+            + urlencode({k: v for k, v in state.params().items() if k != name}),
+        }
+        for name, value in state.filters
+    ]
+    return {"fields": fields, "hidden": hidden, "chips": chips, "count": len(state.filters)}
 
 
 def _default_state(request):
@@ -95,6 +132,7 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         "comparison_text": widgets.comparison_label(state),
         "compare_name": widgets.COMPARISON_LABELS.get(state.compare),
         "form": _controls(state.params()),
+        "filter_bar": _filter_bar(request, state),
         "catalogue": widgets.catalogue_choices(request.user),
         "sizes": widgets.SIZES.items(),
         "default_name": layouts.LAYOUT_TITLES[
@@ -137,7 +175,7 @@ def dashboard(request):
     editing = request.GET.get("edit") == "1" and can_save_layout(request.user)
     try:
         state = _state(request)
-    except InvalidPeriod as exc:
+    except (InvalidPeriod, InvalidFilter) as exc:
         context = {
             "organization": request.user.organization,
             "error": str(exc),
@@ -164,7 +202,7 @@ def widget(request, widget_id: str):
 def _widget_body(request, widget_id: str):
     try:
         state = _state(request)
-    except InvalidPeriod as exc:
+    except (InvalidPeriod, InvalidFilter) as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     layout, _own = layouts.get_layout(request.user)
     found = layouts.find_widget(layout, widget_id)
@@ -234,7 +272,7 @@ def _layout_response(request, layout, message: str, *, focus: str = "", status: 
     """htmx: the new grid (edit mode) with a status message; otherwise back to the page."""
     try:
         state = _state(request)
-    except InvalidPeriod:
+    except (InvalidPeriod, InvalidFilter):
         state = _default_state(request)
     if not _is_partial(request):
         return HttpResponseRedirect(_home_url(state, editing=True))

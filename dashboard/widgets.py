@@ -27,6 +27,7 @@ from django.utils import timezone
 from insights.queries import get_insights
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, SOURCES, Metric
+from metrics.filters import describe, not_applying, slice_args
 from metrics.formatting import format_change, format_value, short
 from metrics.periods import DashboardState, dates_label
 from metrics.personal import PERIODS, personal_numbers
@@ -42,7 +43,7 @@ from renoz.operations.models import (
     JobStatus,
     Stage,
 )
-from targets.queries import attach_targets
+from targets.queries import STATUS_LABELS, attach_targets
 
 log = logging.getLogger("renoz.dashboard")
 
@@ -161,14 +162,75 @@ class WidgetType:
         return self.title
 
 
+def _slice(ctx: WidgetContext, source: str) -> dict:
+    """The owner and dimension filters a widget reads `source` with: a technician's own rows,
+    or the dashboard's filters (build_widget has checked that they apply)."""
+    return slice_args(ctx.state.filters, source, ctx.owner) or {"owner": ctx.owner}
+
+
 def _metric_entry(ctx: WidgetContext, key: str) -> tuple[dict, dict]:
     """The §10 payload entry of one metric, with its target, exactly as the JSON API has it
-    (for an owner slice: their own numbers against their personal target)."""
+    (for an owner slice: their own numbers against their personal target). A filtered number
+    has no target: targets are set for the whole organisation."""
+    source = METRICS[key].source
+    if ctx.state.filters:
+        keys = [k for k, m in METRICS.items() if m.source == source]
+        payload = get_metrics(ctx.organization, ctx.state, keys, **_slice(ctx, source))
+        return payload, dict(payload["metrics"][key])
     payload = get_metrics(ctx.organization, ctx.state, owner=ctx.owner)
     entry = dict(payload["metrics"][key])
     single = {**payload, "metrics": {key: entry}}
     attach_targets(ctx.organization, ctx.state, single, user=ctx.user if ctx.owner else None)
     return payload, entry
+
+
+def target_sentence(target: dict, metric: Metric) -> dict:
+    """How a card reads its target, with the numbers a manager needs: "$267k of $2.65M ·
+    expected by now $730k · pace 37% · forecast $1.0M · Behind", or for a rate "20.0% against
+    a 38.0% target · Behind"; finished periods say Met or Missed."""
+    unit = metric.unit
+    status = target.get("status") or "on_track"
+    phase = (target.get("period") or {}).get("phase")
+    goal = format_value(target.get("value"), unit)[0]
+    actual = format_value(target.get("actual"), unit)[0]
+    parts = []
+    if metric.additive:
+        parts.append(f"{actual} of {goal}")
+        if phase == "running":
+            if target.get("expected_to_date") is not None:
+                parts.append(f"expected by now {format_value(target['expected_to_date'], unit)[0]}")
+            if target.get("pace_pct") is not None:
+                parts.append(f"pace {target['pace_pct']:.0f}%")
+            if target.get("forecast") is not None:
+                parts.append(f"forecast {format_value(target['forecast'], unit)[0]}")
+    else:
+        parts.append(f"{actual} against a {goal} target")
+    label = "Not started" if phase == "upcoming" else STATUS_LABELS.get(status, status)
+    rollup = target.get("rollup") or {}
+    if rollup.get("rule") == "sum":
+        source_text = f"Target from {rollup['months']} monthly targets"
+    elif rollup.get("rule") == "last_month":
+        source_text = f"Target of {rollup['month']}, the range's last month"
+    else:
+        source_text = ""
+    pct = target.get("progress_pct")
+    return {
+        "text": " · ".join(parts),
+        "status": status,
+        "status_label": label,
+        "source_text": source_text,
+        "bar_pct": max(0, min(100, round(pct or 0))),
+        "expected_pct": (
+            max(0, min(100, round(target["expected_to_date"] / target["value"] * 100)))
+            if phase == "running"
+            and metric.additive
+            and target.get("value")
+            and target.get("expected_to_date") is not None
+            else None
+        ),
+        "value": goal,
+        "exact": format_value(target.get("value"), unit)[1],
+    }
 
 
 def build_kpi(ctx: WidgetContext) -> dict:
@@ -180,18 +242,7 @@ def build_kpi(ctx: WidgetContext) -> dict:
     change = format_change(entry, metric.unit)
     tone = TONES.get(entry.get("good"), "neutral")
     target = entry.get("target")
-    target_view = None
-    if target:
-        status = target.get("status") or "on_track"
-        pct = target.get("progress_pct")
-        target_view = {
-            "value": format_value(target.get("value"), metric.unit)[0],
-            "exact": format_value(target.get("value"), metric.unit)[1],
-            "progress_pct": pct,
-            "bar_pct": max(0, min(100, round(pct or 0))),
-            "status": status,
-            "status_label": status.replace("_", " ").capitalize(),
-        }
+    target_view = target_sentence(target, metric) if target else None
     # What the card shows, in reading order; the accessible name starts with exactly this.
     if not compare:
         delta_text, vs_text = "", "No comparison"
@@ -210,9 +261,9 @@ def build_kpi(ctx: WidgetContext) -> dict:
         visible.append("To date")
     visible += [short, delta_text, vs_text]
     if target_view:
-        visible.append(
-            f"{target_view['status_label']} {target_view['progress_pct']}% of {target_view['value']}"
-        )
+        visible.append(f"{target_view['text']} · {target_view['status_label']}")
+        if target_view["source_text"]:
+            visible.append(target_view["source_text"])
     details = [f"Exact value {exact}"]
     if compare and entry["trend"]:
         direction = {"up": "up", "down": "down", "flat": "unchanged"}[entry["trend"]]
@@ -329,21 +380,87 @@ def _figure(traces: list, layout: dict) -> dict:
     return json.loads(fig.to_json())
 
 
-def _date_axis(interval: str) -> dict:
+MAX_TICKS = 7  # a phone's width of labels
+
+
+def _tick_label(day: dt.date, interval: str, long: bool) -> str:
+    if interval == "month":
+        return f"{day:%b %Y}"
+    return f"{day:%-d %b %y}" if long else f"{day:%-d %b}"
+
+
+def _bucket_axis(dates: list[str], interval: str) -> tuple[list[str], dict]:
+    """Category labels for the buckets and an x axis ticking at most MAX_TICKS of them, each
+    label once: days or weeks for short ranges, months for long ones."""
+    days = [dt.date.fromisoformat(d) for d in dates]
+    long = bool(days) and (days[-1] - days[0]).days > 300
+    labels = [_tick_label(d, interval, long) for d in days]
+    step = max(1, -(-len(labels) // MAX_TICKS))
     axis = {
+        "type": "category",
         "gridcolor": GRID,
         "automargin": True,
         "showgrid": False,
         "linecolor": GRID,
-        "type": "date",
         "tickfont": {"color": MUTED},
+        "tickmode": "array",
+        "tickvals": labels[::step],
+        "ticktext": labels[::step],
+        "tickangle": 0,
     }
-    if interval == "month":
-        # Tricky: without a monthly step plotly ticks every half month and prints each twice.
-        axis.update(tickformat="%b %Y", dtick="M1")
-    else:
-        axis.update(tickformat="%-d %b")
-    return axis
+    return labels, axis
+
+
+def _line_traces(
+    x, y, partial: list[bool], *, name, color, hover, customdata, so_far="So far", **extra
+) -> list:
+    """A series as a solid line over finished buckets and the running bucket as a hollow
+    marker apart from it, whose tooltip says "so far" (never a plunge to zero)."""
+    running = bool(partial) and partial[-1]
+    solid_y = list(y[:-1]) + [None] if running else list(y)
+    traces = [
+        go.Scatter(
+            x=x,
+            y=solid_y,
+            name=name,
+            mode="lines+markers" if len(x) <= 45 else "lines",
+            line={"color": color, "width": 2.5, "shape": "linear"},
+            marker={"size": 5 if len(x) > 3 else 9},
+            cliponaxis=False,  # a marker on the plot's edge is drawn whole
+            customdata=customdata,
+            hovertemplate=hover + "<extra>%{fullData.name}</extra>",
+            **extra,
+        )
+    ]
+    if not running:
+        return traces
+    # Tricky: no segment joins the running bucket to the last finished one; early in a day a
+    # line down to "$0 so far" would read as a collapse.
+    extra = {k: v for k, v in extra.items() if k == "yaxis"}
+    traces.append(
+        go.Scatter(
+            x=x[-1:],
+            y=y[-1:],
+            name=so_far,
+            mode="markers",
+            marker={"size": 9, "symbol": "circle-open", "color": color, "line": {"width": 2}},
+            customdata=customdata[-1:],
+            hovertemplate=hover + " so far<extra>Running</extra>",
+            **extra,
+        )
+    )
+    return traces
+
+
+def _point(drill: str, label: str, filter_url: str = "", filter_label: str = "") -> list[str]:
+    """A chart point's click data (dashboard.js): where its records are, what it is, and, for
+    a bar of a filterable dimension, the dashboard narrowed to it."""
+    return [drill, label, filter_url, filter_label]
+
+
+def filter_url(state: DashboardState, **extra: str) -> str:
+    """The dashboard in the same state with one more filter."""
+    return f"/dashboard/?{state.querystring(**extra)}"
 
 
 def _bucket_label(day: dt.date, interval: str) -> str:
@@ -358,34 +475,40 @@ def build_trend(ctx: WidgetContext) -> dict:
     metric = METRICS[ctx.settings["metric"]]
     state = ctx.state
     interval = default_interval(state)
-    series = get_timeseries(ctx.organization, state, metric.key, interval, owner=ctx.owner)
+    series = get_timeseries(
+        ctx.organization, state, metric.key, interval, **_slice(ctx, metric.source)
+    )
     points = series["points"]
     dates = [p["date"] for p in points]
+    labels, xaxis = _bucket_axis(dates, interval)
     values = [_plot_value(p["value"], metric.unit) for p in points]
     compare = COMPARISON_LABELS.get(state.compare)
-    traces = [
-        go.Scatter(
-            x=dates,
-            y=values,
-            name=f"{range_label(state)}",
-            mode="lines+markers" if len(points) <= 45 else "lines",
-            line={"color": BRAND, "width": 2.5, "shape": "linear"},
-            marker={"size": 5},
-            fill="tozeroy",
-            fillcolor="rgba(11,110,79,0.08)",
-            customdata=[drill_url(metric.key, state, bucket=d, interval=interval) for d in dates],
-            hovertemplate=_hover_format(metric.unit) + "<extra>This period</extra>",
-        )
-    ]
+    traces = _line_traces(
+        labels,
+        values,
+        [p["partial"] for p in points],
+        name=f"{range_label(state)}",
+        color=BRAND,
+        hover=_hover_format(metric.unit),
+        customdata=[
+            _point(
+                drill_url(metric.key, state, bucket=d, interval=interval),
+                _bucket_label(dt.date.fromisoformat(d), interval),
+            )
+            for d in dates
+        ],
+        fill="tozeroy",
+        fillcolor="rgba(11,110,79,0.08)",
+    )
     if state.comparison:
         assert compare is not None  # a comparison is always one of COMPARISON_LABELS
         traces.append(
             go.Scatter(
-                x=dates,
+                x=labels,
                 y=[_plot_value(p.get("previous"), metric.unit) for p in points],
                 name=f"{compare.capitalize()} ({comparison_label(state)})",
                 mode="lines",
-                line={"color": COMPARE, "width": 2, "dash": "dot"},
+                line={"color": COMPARE, "width": 2, "dash": "dash"},
                 text=[
                     _bucket_label(dt.date.fromisoformat(p["previous_date"]), interval)
                     if p.get("previous_date")
@@ -393,15 +516,18 @@ def build_trend(ctx: WidgetContext) -> dict:
                     for p in points
                 ],
                 customdata=[
-                    drill_url(
-                        metric.key,
-                        state,
-                        bucket=p["previous_date"],
-                        interval=interval,
-                        period="comparison",
+                    _point(
+                        drill_url(
+                            metric.key,
+                            state,
+                            bucket=p["previous_date"],
+                            interval=interval,
+                            period="comparison",
+                        ),
+                        _bucket_label(dt.date.fromisoformat(p["previous_date"]), interval),
                     )
                     if p.get("previous_date")
-                    else ""
+                    else _point("", "")
                     for p in points
                 ],
                 hovertemplate=_hover_format(metric.unit) + " (%{text})<extra>Compared</extra>",
@@ -411,7 +537,7 @@ def build_trend(ctx: WidgetContext) -> dict:
         traces,
         _base_layout(
             yaxis=_axis(metric.unit, max((v for v in values if v is not None), default=0)),
-            xaxis=_date_axis(interval),
+            xaxis=xaxis,
         ),
     )
     rows = []
@@ -419,9 +545,10 @@ def build_trend(ctx: WidgetContext) -> dict:
         cells = [format_value(p["value"], metric.unit)[0]]
         if state.comparison:
             cells.append(format_value(p.get("previous"), metric.unit)[0])
+        label = _bucket_label(dt.date.fromisoformat(p["date"]), interval)
         rows.append(
             {
-                "label": _bucket_label(dt.date.fromisoformat(p["date"]), interval),
+                "label": f"{label} (so far)" if p["partial"] else label,
                 "drill": drill_url(metric.key, state, bucket=p["date"], interval=interval),
                 "cells": cells,
             }
@@ -457,33 +584,56 @@ def _trend_summary(metric: Metric, points: list[dict], interval: str, state) -> 
         total = sum(v for _, v in values)
         text += f", total {format_value(total, metric.unit)[0]}"
     if state.comparison:
-        text += f". Dotted line: {COMPARISON_LABELS[state.compare]}."
+        text += f". Dashed line: {COMPARISON_LABELS[state.compare]}"
+    if points and points[-1]["partial"]:
+        text += (
+            f". The last {interval} is still running: a dotted segment to a hollow marker, so far"
+        )
     return text + "."
 
 
 def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
+    """Opportunities open at the range's end instant, by stage. The stage is an
+    opportunity's stage now, so those open then that have since been won or lost show apart,
+    as "Won since" and "Lost since", never as Won and Lost stages of an open pipeline."""
     state = ctx.state
-    rows_by_stage = {
-        row["key"]: row for row in get_breakdown(ctx.organization, state, "pipeline_value", "stage")
-    }
+    breakdown = get_breakdown(
+        ctx.organization, state, "pipeline_value", "stage", **_slice(ctx, "pipeline")
+    )
+    rows_by_stage = {row["key"]: row for row in breakdown}
 
     def column(field: str) -> dict[str, int]:
         return {s: int((rows_by_stage.get(s) or {}).get(field) or 0) for s in Stage.values}
 
     values, counts = column("value"), column("records")
     previous = column("previous") if state.comparison else None
-    # Open stages always show; won/lost only when something was still open in them at T.
-    stages = [s for s in Stage if s.value in _OPEN_STAGE_VALUES or values[s.value]]
+    stages = [s for s in Stage if s.value in _OPEN_STAGE_VALUES]
+    closed = [s for s in Stage if s.value not in _OPEN_STAGE_VALUES]
+    since = [s for s in closed if values[s.value]]
     labels = [s.label for s in stages]
+    at = f"{state.range.last_day:%-d %b %Y}"
+
+    def points(stage_list, period=None):
+        extra = {"period": period} if period else {}
+        return [
+            _point(
+                drill_url("pipeline_value", state, stage=s.value, **extra),
+                f"{s.label}, open at {at}" if not period else f"{s.label}, compared",
+                filter_url(state, stage=s.value) if s.value in _OPEN_STAGE_VALUES else "",
+                f"Stage: {s.label}",
+            )
+            for s in stage_list
+        ]
+
     traces = [
         go.Bar(
             x=labels,
             y=[values[s.value] / 100 for s in stages],
-            name=f"Open at {state.range.last_day:%-d %b %Y}",
+            name=f"Open at {at}",
             marker={"color": BRAND},
             text=[f"{counts[s.value]} opps" for s in stages],
             textposition="none",
-            customdata=[drill_url("pipeline_value", state, stage=s.value) for s in stages],
+            customdata=points(stages),
             hovertemplate="$%{y:,.0f} · %{text}<extra></extra>",
         )
     ]
@@ -495,8 +645,21 @@ def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
                 y=[previous[s.value] / 100 for s in stages],
                 name=f"Open at {state.comparison.last_day:%-d %b %Y}",
                 marker={"color": "#c9d1d9"},
-                customdata=[drill_url("pipeline_value", state, stage=s.value) for s in stages],
+                customdata=points(stages, "comparison"),
                 hovertemplate="$%{y:,.0f}<extra>Compared</extra>",
+            )
+        )
+    if since:
+        traces.append(
+            go.Bar(
+                x=[f"{s.label} since" for s in since],
+                y=[values[s.value] / 100 for s in since],
+                name=f"Open at {at}, closed since",
+                marker={"color": COMPARE, "pattern": {"shape": "/"}},
+                text=[f"{counts[s.value]} opps" for s in since],
+                textposition="none",
+                customdata=points(since),
+                hovertemplate="$%{y:,.0f} · %{text}<extra>Closed since</extra>",
             )
         )
     figure = _figure(
@@ -506,26 +669,31 @@ def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
     total = sum(values.values())
     rows = [
         {
-            "label": s.label,
+            "label": s.label if s in stages else f"{s.label} since",
             "drill": drill_url("pipeline_value", state, stage=s.value),
             "cells": [format_value(values[s.value], "aud_cents")[0], f"{counts[s.value]:,}"]
             + ([format_value(previous[s.value], "aud_cents")[0]] if previous is not None else []),
         }
-        for s in stages
+        for s in [*stages, *since]
     ]
     columns = ["Stage", "Open value", "Open opportunities"]
     if previous is not None:
         columns.append(f"Open value, {COMPARISON_LABELS[state.compare]}")
     biggest = max(stages, key=lambda s: values[s.value])
     summary = (
-        f"Open pipeline by stage at the end of {range_label(state)}: total "
+        f"Pipeline open at {at} by stage: total "
         f"{format_value(total, 'aud_cents')[0]}; largest stage {biggest.label} with "
-        f"{format_value(values[biggest.value], 'aud_cents')[0]}."
+        f"{format_value(values[biggest.value], 'aud_cents')[0]}"
     )
+    if since:
+        summary += "; " + ", ".join(
+            f"{format_value(values[s.value], 'aud_cents')[0]} since {s.label.lower()}"
+            for s in since
+        )
     return {
         "figure": figure,
-        "table": {"caption": "Open pipeline by stage", "columns": columns, "rows": rows},
-        "summary": summary,
+        "table": {"caption": f"Pipeline open at {at}, by stage", "columns": columns, "rows": rows},
+        "summary": summary + ".",
         "empty": total == 0 and not any(counts.values()),
         "empty_text": "No open opportunities at the end of this period.",
         "drill": drill_url("pipeline_value", state),
@@ -538,74 +706,81 @@ _OPEN_STAGE_VALUES = {Stage.LEAD, Stage.QUALIFIED, Stage.QUOTED, Stage.NEGOTIATI
 def build_installations(ctx: WidgetContext) -> dict:
     state = ctx.state
     interval = default_interval(state)
-    jobs = get_timeseries(ctx.organization, state, "jobs_completed", interval, owner=ctx.owner)
-    kwh = get_timeseries(ctx.organization, state, "kwh_deployed", interval, owner=ctx.owner)
+    jobs = get_timeseries(
+        ctx.organization, state, "jobs_completed", interval, **_slice(ctx, "jobs")
+    )
+    kwh = get_timeseries(ctx.organization, state, "kwh_deployed", interval, **_slice(ctx, "jobs"))
     dates = [p["date"] for p in jobs["points"]]
+    labels, xaxis = _bucket_axis(dates, interval)
+    partial = [p["partial"] for p in jobs["points"]]
     job_values = [p["value"] or 0 for p in jobs["points"]]
     kwh_values = [float(p["value"] or 0) for p in kwh["points"]]
     compared = state.comparison is not None
     compare_label = COMPARISON_LABELS.get(state.compare, "")
+
+    def points(metric_key: str, period: str | None = None, key: str = "date") -> list:
+        extra = {"period": period} if period else {}
+        out = []
+        for p in jobs["points"]:
+            day = p.get(key)
+            if not day:
+                out.append(_point("", ""))
+                continue
+            label = _bucket_label(dt.date.fromisoformat(day), interval)
+            url = drill_url(metric_key, state, bucket=day, interval=interval, **extra)
+            out.append(_point(url, label + (" so far" if p["partial"] and not period else "")))
+        return out
+
     traces = [
         go.Bar(
-            x=dates,
+            x=labels,
             y=job_values,
             name="Jobs completed",
-            marker={"color": BRAND},
-            customdata=[
-                drill_url("jobs_completed", state, bucket=d, interval=interval) for d in dates
-            ],
-            hovertemplate="%{y:,} jobs<extra></extra>",
+            # The running bucket is pale: its jobs so far, not a finished bucket's.
+            marker={"color": BRAND, "opacity": [0.45 if p else 1 for p in partial]},
+            text=[" so far" if p else "" for p in partial],
+            textposition="none",
+            customdata=points("jobs_completed"),
+            hovertemplate="%{y:,} jobs%{text}<extra></extra>",
         ),
-        go.Scatter(
-            x=dates,
-            y=kwh_values,
+        *_line_traces(
+            labels,
+            kwh_values,
+            partial,
             name="kWh deployed",
+            color=ENERGY,
+            hover="%{y:,.1f} kWh",
+            customdata=points("kwh_deployed"),
+            so_far="kWh so far",
             yaxis="y2",
-            mode="lines+markers" if len(dates) <= 45 else "lines",
-            line={"color": ENERGY, "width": 2.5},
-            marker={"size": 5},
-            customdata=[
-                drill_url("kwh_deployed", state, bucket=d, interval=interval) for d in dates
-            ],
-            hovertemplate="%{y:,.1f} kWh<extra></extra>",
         ),
     ]
     previous_jobs = [p.get("previous") for p in jobs["points"]]
     previous_kwh = [p.get("previous") for p in kwh["points"]]
     if compared:
         # The comparison period, aligned bucket by bucket like the revenue trend: jobs as pale
-        # bars beside this period's, kWh as a dotted line; a click opens that period's rows.
+        # bars beside this period's, kWh as a dashed line; a click opens that period's rows.
         traces.insert(
             1,
             go.Bar(
-                x=dates,
+                x=labels,
                 y=[v or 0 for v in previous_jobs],
                 name=f"Jobs, {compare_label}",
                 marker={"color": "#c9d1d9"},
-                customdata=[
-                    drill_url(
-                        "jobs_completed",
-                        state,
-                        bucket=p["previous_date"],
-                        interval=interval,
-                        period="comparison",
-                    )
-                    if p.get("previous_date")
-                    else ""
-                    for p in jobs["points"]
-                ],
+                customdata=points("jobs_completed", "comparison", "previous_date"),
                 hovertemplate="%{y:,} jobs<extra>" + compare_label + "</extra>",
             ),
         )
         traces.append(
             go.Scatter(
-                x=dates,
+                x=labels,
                 y=[float(v) if v is not None else None for v in previous_kwh],
                 name=f"kWh, {compare_label}",
                 yaxis="y2",
                 mode="lines",
-                line={"color": ENERGY, "width": 1.5, "dash": "dot"},
+                line={"color": ENERGY, "width": 1.5, "dash": "dash"},
                 opacity=0.7,
+                customdata=points("kwh_deployed", "comparison", "previous_date"),
                 hovertemplate="%{y:,.1f} kWh<extra>" + compare_label + "</extra>",
             )
         )
@@ -620,7 +795,7 @@ def build_installations(ctx: WidgetContext) -> dict:
             yaxis2=y2,
             bargap=0.35,
             barmode="group",
-            xaxis=_date_axis(interval),
+            xaxis=xaxis,
         ),
     )
     rows = []
@@ -630,7 +805,8 @@ def build_installations(ctx: WidgetContext) -> dict:
             cells += [f"{previous_jobs[i] or 0:,}", short(previous_kwh[i] or 0, "kwh")]
         rows.append(
             {
-                "label": _bucket_label(dt.date.fromisoformat(d), interval),
+                "label": _bucket_label(dt.date.fromisoformat(d), interval)
+                + (" (so far)" if partial[i] else ""),
                 "drill": drill_url("jobs_completed", state, bucket=d, interval=interval),
                 "cells": cells,
             }
@@ -648,7 +824,10 @@ def build_installations(ctx: WidgetContext) -> dict:
             f"; {compare_label}: {sum(v or 0 for v in previous_jobs):,} jobs, "
             f"{short(sum(float(v or 0) for v in previous_kwh), 'kwh')}"
         )
-    summary += ". Bars: jobs; line: kWh" + ("; pale and dotted: comparison." if compared else ".")
+    summary += ". Bars: jobs; line: kWh" + ("; grey and dashed: comparison" if compared else "")
+    if partial and partial[-1]:
+        summary += f"; the last {interval} is still running (pale bar, hollow marker: so far)"
+    summary += "."
     return {
         "figure": figure,
         "table": {
@@ -666,7 +845,9 @@ def build_installations(ctx: WidgetContext) -> dict:
 
 def build_warranty(ctx: WidgetContext) -> dict:
     state = ctx.state
-    breakdown = get_breakdown(ctx.organization, state, "warranty_claims", ("kind", "status"))
+    breakdown = get_breakdown(
+        ctx.organization, state, "warranty_claims", ("kind", "status"), **_slice(ctx, "warranty")
+    )
     grid = {tuple(row["key"]): int(row["value"] or 0) for row in breakdown}
     grid = {(k, st): grid.get((k, st), 0) for k in ClaimKind.values for st in ClaimStatus.values}
     previous_by_kind = {k: 0 for k in ClaimKind.values}
@@ -681,7 +862,15 @@ def build_warranty(ctx: WidgetContext) -> dict:
             y=[grid[(k.value, status.value)] for k in kinds],
             name=status.label,
             marker={"color": STATUS_COLOURS[status]},
-            customdata=[drill_url("warranty_claims", state, kind=k.value) for k in kinds],
+            customdata=[
+                _point(
+                    drill_url("warranty_claims", state, kind=k.value, status=status.value),
+                    f"{k.label} claims, {status.label.lower()} now",
+                    filter_url(state, claim_kind=k.value),
+                    f"Claim kind: {k.label}",
+                )
+                for k in kinds
+            ],
             hovertemplate="%{y:,} " + status.label.lower() + "<extra>%{x}</extra>",
         )
         for status in ClaimStatus
@@ -695,7 +884,12 @@ def build_warranty(ctx: WidgetContext) -> dict:
                 mode="markers",
                 marker={"color": INK, "symbol": "line-ew", "size": 28, "line": {"width": 3}},
                 customdata=[
-                    drill_url("warranty_claims", state, kind=k.value, period="comparison")
+                    _point(
+                        drill_url("warranty_claims", state, kind=k.value, period="comparison"),
+                        f"{k.label} claims, {compare_label}",
+                        filter_url(state, claim_kind=k.value),
+                        f"Claim kind: {k.label}",
+                    )
                     for k in kinds
                 ],
                 hovertemplate="%{y:,} claims<extra>" + compare_label + "</extra>",
@@ -1217,7 +1411,7 @@ def clean_settings(widget_type: Any, settings) -> dict:
 # --- Building and caching -------------------------------------------------------------------
 
 
-CONTEXT_VERSION = 2  # bump when a builder's output changes shape, so old cached contexts go
+CONTEXT_VERSION = 3  # bump when a builder's output changes shape, so old cached contexts go
 
 
 def cache_name(widget: dict) -> str:
@@ -1229,7 +1423,30 @@ def cache_name(widget: dict) -> str:
 def _key(spec: WidgetType, widget: dict, organization, state, owner) -> str | None:
     parts = spec.cache_parts(widget.get("settings") or {})
     token = f"o{owner}" if owner is not None else ""
+    if state.filters:
+        # Tricky: the filters change the numbers and every link the widget holds.
+        token += "|" + ";".join(f"{k}={v}" for k, v in state.filters)
     return metric_cache.make_key(organization.pk, cache_name(widget), state, parts, token)
+
+
+def unfiltered_context(spec: WidgetType, settings: dict, state: DashboardState) -> dict | None:
+    """What a widget shows when a dashboard filter cannot narrow its numbers (say so, never an
+    unfiltered number), or None when every filter applies."""
+    missing = not_applying(state.filters, spec.data_sources(settings))
+    if not missing or spec.per_user:
+        return None
+    title = spec.title_for(settings)
+    text = f"{title} cannot be filtered by {describe(missing)}."
+    metric = METRICS[settings["metric"]] if spec.metric_setting else None
+    return {
+        "not_filtered": True,
+        "empty": True,
+        "empty_text": text,
+        "not_filtered_text": text,
+        "metric": {"key": metric.key, "label": metric.label, "unit": metric.unit}
+        if metric
+        else None,
+    }
 
 
 def build_widget(widget: dict, organization, user, state: DashboardState) -> dict:
@@ -1241,6 +1458,9 @@ def build_widget(widget: dict, organization, user, state: DashboardState) -> dic
     ctx = WidgetContext(organization, user, state, settings, owner)
     if spec.per_user:
         return spec.build(ctx)
+    unfiltered = unfiltered_context(spec, settings, state)
+    if unfiltered is not None:
+        return unfiltered
     return metric_cache.get_or_compute(
         _key(spec, widget, organization, state, owner), lambda: spec.build(ctx)
     )

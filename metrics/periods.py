@@ -150,6 +150,8 @@ class DashboardState:
     comparison: Window | None
     tz: zoneinfo.ZoneInfo = field(repr=False)
     now: dt.datetime = field(repr=False)
+    # Dashboard filters, validated (metrics.filters): (param, value) pairs, kept in every link.
+    filters: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -164,6 +166,7 @@ class DashboardState:
         else:
             out = {"from": self.range.start.isoformat(), "to": self.range.end.isoformat()}
         out["compare"] = self.compare
+        out.update(self.filters)
         return out
 
     def querystring(self, **extra: str) -> str:

@@ -23,6 +23,7 @@ from django.utils import timezone
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, OWNER, SOURCES, Metric, get_metric
 from metrics.engine import WHOLE, Frame, Slice, TimeWindow, load_coverage, read, records_sql
+from metrics.filters import not_applying, slice_args
 from metrics.periods import DashboardState, Window, add_months, local_midnight
 
 INTERVALS = ("day", "week", "month")
@@ -246,6 +247,37 @@ def get_metrics(
         organization.pk, "metrics:" + ",".join(sorted(keys)), state, _parts(keys), where.token()
     )
     return metric_cache.get_or_compute(key, compute)
+
+
+def get_filtered_metrics(
+    organization, state: DashboardState, keys: list[str] | None = None
+) -> dict:
+    """get_metrics narrowed by the state's dashboard filters, source by source. A metric that a
+    filter cannot narrow has no value (never an unfiltered one) and names the filters under
+    "not_filtered_by"."""
+    keys = list(keys or METRICS)
+    if not state.filters:
+        return get_metrics(organization, state, keys)
+    payload: dict | None = None
+    entries: dict[str, dict] = {}
+    for source_name, metrics in _by_source(keys).items():
+        args = slice_args(state.filters, source_name)
+        if args is None:
+            names = [f.param for f in not_applying(state.filters, [source_name])]
+            for metric in metrics:
+                entries[metric.key] = {
+                    **_compare(metric, None, None),
+                    "target": None,
+                    "not_filtered_by": names,
+                }
+            continue
+        part = get_metrics(organization, state, [m.key for m in metrics], **args)
+        payload = payload or part
+        entries.update(part["metrics"])
+    out = dict(payload or _envelope(organization, state))
+    out["metrics"] = {key: entries[key] for key in keys}
+    out["filters"] = dict(state.filters)
+    return out
 
 
 def get_breakdown(

@@ -14,14 +14,18 @@ How progress is judged (the thresholds are the constants below, defined only her
 * Rates (quote_win_rate, average_order_value) and state metrics (pipeline_value, open claims…,
   read at the end instant) are not paced: the actual is compared with the target directly,
   with the same 98 % / 90 % thresholds.
-* A finished period compares its final actual with the target: ``on_track`` only when the
-  target was met (≥ 100 %), ``at_risk`` when ≥ 90 %, ``behind`` below.
+* A finished period compares its final actual with the target: ``met`` when it reached it
+  (≥ 100 %), ``missed`` otherwise. The same two words on the cards, the API and the targets page.
 * A period that has not started is ``on_track`` (nothing is expected yet).
 * Where down is good (quotes_lost, warranty_claims, open_warranty_claims) the target is a
   ceiling and every comparison inverts: performance = expected / actual instead of
   actual / expected.
-* A rate with no actual (nothing closed yet) is ``at_risk`` while running, ``behind`` when
+* A rate with no actual (nothing closed yet) is ``at_risk`` while running, ``missed`` when
   finished.
+* Roll-up: a quarter or financial year without an explicit target of its own gets one for an
+  additive metric by summing its monthly targets, when every month has one (``source`` is
+  ``rolled_up``, with how many months). Rates and state metrics do not sum: they show the
+  target of the range's last month (``source`` ``last_month``), measured over the range.
 
 Progress is measured "as of" an instant: the end of the dashboard's selected range (now for a
 running range), so a link to a past range reproduces the progress as it stood then.
@@ -41,23 +45,48 @@ from django.db.models import Q
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS
 from metrics.engine import WHOLE, Slice
-from metrics.periods import DashboardState, local_midnight, parse_state, shift_year, unit_bounds
+from metrics.periods import (
+    DashboardState,
+    add_months,
+    local_midnight,
+    parse_state,
+    shift_year,
+    unit_bounds,
+)
 from metrics.queries import compute_values
-from targets.models import PERIOD_KINDS_BY_SIZE, Target, period_bounds, period_label
+from targets.models import (
+    MONTHS_IN,
+    PERIOD_KINDS_BY_SIZE,
+    PeriodKind,
+    Target,
+    period_bounds,
+    period_label,
+)
 
 ON_TRACK_AT = 0.98  # running: pace (or actual / target when not paced) at least 98 %
 AT_RISK_AT = 0.90  # running or finished: at least 90 %; below this a target is behind
 MET_AT = 1.00  # finished: on track only when the target was met
 
-STATUSES = ("on_track", "at_risk", "behind")
+STATUSES = ("on_track", "at_risk", "behind")  # while a period runs (or before it starts)
+FINAL_STATUSES = ("met", "missed")  # once it has finished
+STATUS_LABELS = {
+    "on_track": "On track",
+    "at_risk": "At risk",
+    "behind": "Behind",
+    "met": "Met",
+    "missed": "Missed",
+}
 UPCOMING, RUNNING, FINISHED = "upcoming", "running", "finished"
 
 
 def status_for(performance: float | None, *, finished: bool) -> str:
-    """Map performance (actual / expected, inverted where down is good) to a status."""
+    """Map performance (actual / expected, inverted where down is good) to a status: met or
+    missed for a finished period, on_track, at_risk or behind while it runs."""
+    if finished:
+        return "met" if performance is not None and performance >= MET_AT else "missed"
     if performance is None:
-        return "behind" if finished else "at_risk"
-    if performance >= (MET_AT if finished else ON_TRACK_AT):
+        return "at_risk"
+    if performance >= ON_TRACK_AT:
         return "on_track"
     if performance >= AT_RISK_AT:
         return "at_risk"
@@ -178,14 +207,14 @@ def _progress(target: Target, reading: PeriodReading) -> dict:
     else:
         forecast = actual
         reference = goal
-    if reading.phase == UPCOMING or (reference == 0 and metric.kind == "range"):
-        status = "on_track"
-    else:
-        status = status_for(performance(actual, reference, metric.up_is_good), finished=finished)
     met = None
     if finished:
         final = performance(actual, goal, metric.up_is_good)
         met = final is not None and final >= MET_AT
+    if reading.phase == UPCOMING or (not finished and reference == 0 and metric.kind == "range"):
+        status = "on_track"
+    else:
+        status = status_for(performance(actual, reference, metric.up_is_good), finished=finished)
     return {
         "target_id": target.pk,
         "metric": metric.key,
@@ -199,6 +228,8 @@ def _progress(target: Target, reading: PeriodReading) -> dict:
         "pace_pct": pace_pct,
         "pace_basis": basis,
         "met": met,
+        "source": getattr(target, "source", "explicit"),
+        "rollup": getattr(target, "rollup", None),
         "period": {
             "kind": reading.kind,
             "from": reading.start.isoformat(),
@@ -215,17 +246,27 @@ def progress_for_targets(organization, targets: Iterable[Target], at: dt.datetim
 
     One engine read per target period (and person), shared by all metrics of that period.
     """
-    groups: dict[tuple, list[Target]] = defaultdict(list)
-    for target in targets:
-        groups[(target.period_kind, target.period_start, target.user_id)].append(target)
-    out = {}
-    for (kind, start, _user_id), group in groups.items():
+    targets = list(targets)
+    return {
+        target.pk: progress
+        for target, progress in zip(targets, _progress_list(organization, targets, at), strict=True)
+    }
+
+
+def _progress_list(organization, targets: list[Target], at: dt.datetime) -> list[dict | None]:
+    """Progress of each target (saved or built by a roll-up), in order."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, target in enumerate(targets):
+        groups[(target.period_kind, target.period_start, target.user_id)].append(i)
+    out: list[dict | None] = [None] * len(targets)
+    for (kind, start, _user_id), members in groups.items():
+        group = [targets[i] for i in members]
         keys = sorted({t.metric for t in group if t.metric in METRICS})
         user = group[0].user if group[0].user_id else None
         reading = read_period(organization, kind, start, keys, at, user=user)
-        for target in group:
-            if target.metric in METRICS:
-                out[target.pk] = _progress(target, reading)
+        for i in members:
+            if targets[i].metric in METRICS:
+                out[i] = _progress(targets[i], reading)
     return out
 
 
@@ -239,11 +280,49 @@ def containing_periods(state: DashboardState, fiscal_start_month: int) -> list[t
     return out
 
 
+def _derived(template: Target, kind: str, start: dt.date, value, rollup: dict) -> Target:
+    """An unsaved target for a period without its own, built from monthly targets."""
+    target = Target(
+        organization_id=template.organization_id,
+        metric=template.metric,
+        period_kind=kind,
+        period_start=start,
+        value=value,
+        user_id=template.user_id,
+    )
+    target.source = "rolled_up"  # type: ignore[attr-defined]
+    target.rollup = rollup  # type: ignore[attr-defined]
+    return target
+
+
+def _rolled_up(
+    metric_key: str, kind: str, start: dt.date, range_end: dt.date, months: dict
+) -> Target | None:
+    """A quarter's or year's target from its monthly ones: the sum of every month for an
+    additive metric (all months needed), the range's last month for a rate or state metric."""
+    if kind == PeriodKind.MONTH:
+        return None
+    mine = months.get(metric_key, {})
+    if METRICS[metric_key].additive:
+        starts = [add_months(start, n) for n in range(MONTHS_IN[kind])]
+        if not all(m in mine for m in starts):
+            return None
+        total = sum((mine[m].value for m in starts), Decimal(0))
+        rollup = {"rule": "sum", "months": len(starts)}
+        return _derived(mine[starts[0]], kind, start, total, rollup)
+    last = range_end.replace(day=1)
+    if last not in mine:
+        return None
+    rollup = {"rule": "last_month", "months": 1, "month": period_label("month", last)}
+    return _derived(mine[last], kind, start, mine[last].value, rollup)
+
+
 def targets_for_state(organization, state: DashboardState, keys: list[str], user=None) -> dict:
     """{metric: progress or None} for the dashboard's range; one Target query in all.
 
-    A metric's target is the one whose period (month, quarter or financial year) is the
-    smallest that fully contains the range; org-wide unless `user` is given.
+    A metric's target comes from the smallest period (month, quarter or financial year) that
+    fully contains the range: its own target, or else one rolled up from its monthly targets
+    (see the module docstring); org-wide unless `user` is given.
     """
     result: dict[str, dict | None] = {key: None for key in keys}
     periods = containing_periods(state, organization.fiscal_year_start_month)
@@ -252,20 +331,33 @@ def targets_for_state(organization, state: DashboardState, keys: list[str], user
     matches = Q()
     for kind, start in periods:
         matches |= Q(period_kind=kind, period_start=start)
+    # Monthly targets inside the largest containing period, for roll-ups.
+    outer_kind, outer_start = periods[-1]
+    outer_end = period_bounds(outer_kind, outer_start)[1]
+    matches |= Q(period_kind=PeriodKind.MONTH, period_start__range=(outer_start, outer_end))
     targets = Target.objects.for_org(organization).filter(matches, metric__in=keys)
     targets = targets.for_person(user) if user is not None else targets.org_wide()
-    rank = {kind: i for i, (kind, _) in enumerate(periods)}
-    chosen: dict[str, Target] = {}
+    explicit: dict[tuple, Target] = {}
+    months: dict[str, dict[dt.date, Target]] = defaultdict(dict)
     for target in targets:
-        current = chosen.get(target.metric)
-        if current is None or rank[target.period_kind] < rank[current.period_kind]:
-            chosen[target.metric] = target
+        explicit[(target.metric, target.period_kind, target.period_start)] = target
+        if target.period_kind == PeriodKind.MONTH:
+            months[target.metric][target.period_start] = target
+    chosen: dict[str, Target] = {}
+    for key in keys:
+        for kind, start in periods:
+            found = explicit.get((key, kind, start)) or _rolled_up(
+                key, kind, start, state.range.end, months
+            )
+            if found is not None:
+                chosen[key] = found
+                break
     if user is not None:
         for target in chosen.values():
             target.user = user
-    progress = progress_for_targets(organization, chosen.values(), state.range.end_at)
-    for key, target in chosen.items():
-        result[key] = progress[target.pk]
+    order = list(chosen)
+    progress = _progress_list(organization, [chosen[k] for k in order], state.range.end_at)
+    result.update(zip(order, progress, strict=True))
     return result
 
 
@@ -317,13 +409,25 @@ def attach_targets(organization, state, payload: dict, user=None) -> dict:
     )
     for key, entry in payload["metrics"].items():
         target = progress.get(key)
-        entry["target"] = (
-            {
-                "value": target["value"],
-                "progress_pct": target["progress_pct"],
-                "status": target["status"],
-            }
-            if target
-            else None
-        )
+        entry["target"] = api_target(target) if target else None
     return payload
+
+
+API_TARGET_FIELDS = (
+    "value",
+    "actual",
+    "progress_pct",
+    "status",
+    "expected_to_date",
+    "pace_pct",
+    "forecast",
+    "source",
+    "rollup",
+    "period",
+)
+
+
+def api_target(progress: dict) -> dict:
+    """The `target` object of a §10 metric: value, progress, pace, forecast, where the target
+    comes from (explicit or rolled_up) and its status (on_track, at_risk, behind; met, missed)."""
+    return {name: progress.get(name) for name in API_TARGET_FIELDS}

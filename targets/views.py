@@ -43,13 +43,13 @@ from targets.models import (
 )
 from targets.queries import (
     FINISHED,
+    STATUS_LABELS,
     UPCOMING,
     fiscal_years_with_targets,
     progress_for_targets,
     targets_in_fiscal_year,
 )
 
-STATUS_LABELS = {"on_track": "On track", "at_risk": "At risk", "behind": "Behind"}
 # Folded period headers count rows per badge, worst first.
 BADGE_CLASSES = {
     "Behind": "behind",
@@ -106,7 +106,7 @@ def _row(target: Target, progress: dict | None) -> dict:
         badge, badge_class = "Upcoming", "upcoming"
     elif phase == FINISHED:
         badge = "Met" if progress["met"] else "Missed"
-        badge_class = "on_track" if progress["met"] else progress["status"]
+        badge_class = "on_track" if progress["met"] else "behind"
     else:
         badge, badge_class = STATUS_LABELS[progress["status"]], progress["status"]
     marker = None

@@ -63,6 +63,131 @@
     return Array.isArray(data) ? data[0] : data;
   }
 
+  // Touch screens: no drag, no zoom, fixed axes, so a swipe that starts on a chart scrolls the
+  // page. Desktop gets the same fixed axes: a drag never zooms silently.
+  function touchSafe(layout) {
+    layout.dragmode = false;
+    Object.keys(layout).forEach(function (key) {
+      if (/^[xy]axis\d*$/.test(key)) {
+        layout[key].fixedrange = true;
+      }
+    });
+    return layout;
+  }
+
+  // --- Point popover: a tap or click shows what the point is, "See records" and, for a bar
+  // of a filterable dimension, "Filter dashboard by this". ----------------------------------
+
+  function closePopover() {
+    var open = document.getElementById("point-popover");
+    if (open) {
+      open.remove();
+    }
+  }
+
+  // The point a click means: this period's before the comparison's (traces are drawn in that
+  // order), one with a value and records to open.
+  function chosenPoint(points) {
+    var list = (points || []).slice().sort(function (a, b) {
+      return a.curveNumber - b.curveNumber;
+    });
+    var found = null;
+    list.forEach(function (point) {
+      if (!found && drillUrl(point) && point.y !== null && point.y !== undefined) {
+        found = point;
+      }
+    });
+    return found;
+  }
+
+  function showPopover(el, event) {
+    var point = chosenPoint(event.points);
+    if (!point) {
+      return;
+    }
+    closePopover();
+    var data = Array.isArray(point.customdata) ? point.customdata : [point.customdata, ""];
+    var body = el.closest(".widget-body") || el.parentNode;
+    var box = document.createElement("div");
+    box.id = "point-popover";
+    box.className = "point-popover";
+    box.setAttribute("role", "dialog");
+    box.setAttribute("aria-label", "Chart point");
+    var title = document.createElement("p");
+    title.className = "point-popover-title";
+    var value = point.hovertext || point.text || "";
+    var y = typeof point.y === "number" ? point.y : null;
+    var label = data[1] || String(point.x);
+    title.textContent = label;
+    var amount = document.createElement("p");
+    amount.className = "point-popover-value";
+    if (y !== null && point.data && point.data.hovertemplate) {
+      var so = typeof value === "string" && value.trim() === "so far" ? " so far" : "";
+      amount.textContent = formatHover(point.data.hovertemplate, y) + so;
+    }
+    var see = document.createElement("button");
+    see.type = "button";
+    see.className = "btn btn-sm btn-primary";
+    see.textContent = "See records";
+    see.addEventListener("click", function () {
+      closePopover();
+      openDrill(data[0]);
+    });
+    var actions = document.createElement("div");
+    actions.className = "point-popover-actions";
+    actions.append(see);
+    if (data[2]) {
+      var filter = document.createElement("a");
+      filter.className = "btn btn-sm";
+      filter.href = data[2];
+      filter.textContent = "Filter dashboard by this";
+      filter.title = data[3] || "";
+      filter.setAttribute("hx-get", data[2]);
+      filter.setAttribute("hx-target", "#dashboard");
+      filter.setAttribute("hx-swap", "outerHTML");
+      filter.setAttribute("hx-push-url", "true");
+      actions.append(filter);
+    }
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn btn-sm btn-icon point-popover-close";
+    close.setAttribute("aria-label", "Close");
+    close.textContent = "×";
+    close.addEventListener("click", closePopover);
+    box.append(close, title, amount, actions);
+    body.append(box);
+    window.htmx.process(box);
+    var rect = body.getBoundingClientRect();
+    var source = event.event || {};
+    var x = (source.clientX || rect.left + rect.width / 2) - rect.left;
+    var yPos = (source.clientY || rect.top + rect.height / 2) - rect.top;
+    var left = Math.max(8, Math.min(rect.width - box.offsetWidth - 8, x - box.offsetWidth / 2));
+    box.style.left = left + "px";
+    box.style.top = Math.max(8, yPos + 12) + "px";
+    see.focus({ preventScroll: true });
+  }
+
+  // The value as the trace's tooltip writes it: "$%{y:,.0f}" → "$12,345".
+  function formatHover(template, y) {
+    var head = template.split("<extra>")[0];
+    var match = head.match(/^([^%]*)%\{y(?::([^}]*))?\}(.*)$/);
+    if (!match) {
+      return "";
+    }
+    var spec = match[2] || "";
+    var text;
+    if (spec.indexOf("%") !== -1) {
+      text = (y * 100).toFixed(1) + "%";
+    } else {
+      var digits = /\.(\d)f/.exec(spec);
+      text = y.toLocaleString("en-AU", {
+        minimumFractionDigits: digits ? Number(digits[1]) : 0,
+        maximumFractionDigits: digits ? Number(digits[1]) : 2,
+      });
+    }
+    return match[1] + text + match[3].replace(/\s*\(%\{[^}]*\}\)/g, "").replace(/%\{[^}]*\}/g, "");
+  }
+
   function drawChart(el) {
     var source = document.getElementById(el.dataset.figure);
     if (!source || el.dataset.drawn) {
@@ -81,17 +206,16 @@
         done();
         return;
       }
-      window.Plotly.newPlot(el, figure.data, figure.layout, {
+      window.Plotly.newPlot(el, figure.data, touchSafe(figure.layout), {
         responsive: true,
         displayModeBar: false,
         displaylogo: false,
         scrollZoom: false,
+        doubleClick: false,
+        showTips: false,
       }).then(function () {
         el.on("plotly_click", function (event) {
-          var url = drillUrl(event.points && event.points[0]);
-          if (url) {
-            openDrill(url);
-          }
+          showPopover(el, event);
         });
         // Plotly's SVG layers are decorative: the container carries the text alternative.
         el.querySelectorAll("svg").forEach(function (svg) {
@@ -112,8 +236,35 @@
 
   // --- Drill-down modal ----------------------------------------------------------------------
 
-  function openDrill(url) {
+  // The drill-down is in browser history: opening one pushes its URL (a reload shows it as a
+  // page), Back closes it and leaves the dashboard as it was.
+  var closingDrill = false;
+  var pendingPush = null;
+
+  function openDrill(url, fromHistory) {
+    // Tricky: pushed once the modal has its content, so the request still comes from the
+    // dashboard's URL (the drill view renders a modal, not its own page, for that).
+    pendingPush = fromHistory ? null : url;
     window.htmx.ajax("GET", url, { target: "#modal", swap: "innerHTML" });
+  }
+
+  function onPopState(event) {
+    var box = dialog();
+    var state = event.state || {};
+    if (state.renozDrill && box) {
+      event.stopImmediatePropagation();
+      openDrill(state.renozDrill, true);
+      return;
+    }
+    if (box && (box.open || closingDrill)) {
+      // Tricky: htmx would re-fetch the whole page for this entry; the dashboard under the
+      // modal is already the one it describes.
+      event.stopImmediatePropagation();
+      closingDrill = false;
+      if (box.open) {
+        box.close();
+      }
+    }
   }
 
   function dialog() {
@@ -273,10 +424,19 @@
         group.setAttribute("data-off", "");
         el.form.requestSubmit();
       }
-    } else if (el.id === "f-compare") {
+    } else if (el.id === "f-compare" || el.hasAttribute("data-autosubmit")) {
       el.form.requestSubmit();
     } else if (el.id === "f-from") {
       document.getElementById("f-to").min = el.value || "2000-01-01";
+    }
+  }
+
+  // --- Phone: the period controls fold into a chip --------------------------------------------
+
+  function foldControls(scope) {
+    var fold = scope.querySelector ? scope.querySelector("#controls-fold") : null;
+    if (fold && window.matchMedia("(max-width: 640px)").matches) {
+      fold.open = false;
     }
   }
 
@@ -287,6 +447,7 @@
 
     htmx.onLoad(function (root) {
       var scope = root.querySelectorAll ? root : document;
+      foldControls(scope);
       if (scope.matches && scope.matches("[data-figure]")) {
         drawChart(scope);
       }
@@ -332,6 +493,12 @@
         if (box && !box.open) {
           box.showModal();
         }
+        if (pendingPush) {
+          if (!(history.state && history.state.renozDrill)) {
+            history.pushState({ renozDrill: pendingPush }, "", pendingPush);
+          }
+          pendingPush = null;
+        }
       }
     });
 
@@ -341,7 +508,26 @@
       });
     });
 
+    // Links into the modal (cards, table rows): opened through openDrill so they are in
+    // history. Capture phase, so htmx's own handler on the link never sees the click.
+    document.addEventListener(
+      "click",
+      function (event) {
+        var link = event.target.closest && event.target.closest("a[hx-target='#modal']");
+        if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey && event.button === 0) {
+          event.preventDefault();
+          event.stopPropagation();
+          openDrill(link.getAttribute("href"));
+        }
+      },
+      true
+    );
+
     document.addEventListener("click", function (event) {
+      var popover = document.getElementById("point-popover");
+      if (popover && !popover.contains(event.target) && !event.target.closest(".js-plotly-plot")) {
+        closePopover();
+      }
       var toggle = event.target.closest("[data-toggle-table]");
       if (toggle) {
         var body = toggle.closest(".widget-body");
@@ -363,9 +549,19 @@
     if (box) {
       box.addEventListener("close", function () {
         document.getElementById("modal").replaceChildren();
+        if (history.state && history.state.renozDrill) {
+          closingDrill = true;
+          history.back();
+        }
       });
     }
 
+    window.addEventListener("popstate", onPopState, true);
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") {
+        closePopover();
+      }
+    });
     document.addEventListener("change", onChange);
     document.addEventListener("dragstart", onDragStart);
     document.addEventListener("dragover", onDragOver);

@@ -312,9 +312,14 @@ def test_a_chart_point_opens_its_drill_down_in_the_modal(page, live_server, demo
     page.goto("/dashboard/?range=last_90_days&compare=none")
     wait_settled(page)
     pipeline = page.locator(".kind-chart").nth(1)
+    pipeline.locator(".bars .point path").first.click(force=True)
+    popover = pipeline.locator("#point-popover")
+    expect(popover).to_contain_text("Lead, open at")
+    expect(popover.get_by_role("link", name="Filter dashboard by this")).to_have_attribute(
+        "href", re.compile(r"stage=lead")
+    )
     with page.expect_request(re.compile(r"/dashboard/drill/pipeline_value/\?.*stage=")) as req:
-        bar = pipeline.locator(".bars .point path").first
-        bar.click(force=True)
+        popover.get_by_role("button", name="See records").click()
     assert "range=last_90_days" in req.value.url
     expect(page.locator("#modal-dialog")).to_be_visible()
     page.get_by_role("button", name="Close").click()
@@ -363,7 +368,7 @@ def test_phone_layout_has_no_sideways_scroll_and_big_tap_targets(phone_page, liv
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= 375, f"the page scrolls sideways on a phone ({width}px wide)"
     columns = page.eval_on_selector("#grid", "g => getComputedStyle(g).gridTemplateColumns")
-    assert len(columns.split()) == 1
+    assert len(columns.split()) == 2  # two KPI columns; charts span both
     small = page.evaluate(
         """() => [...document.querySelectorAll('a, button, select, input:not([type=hidden])')]
             .filter(el => !el.closest('.skip-link, [hidden]') && el.offsetParent !== null)

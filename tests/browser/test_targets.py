@@ -51,7 +51,7 @@ def test_an_admin_sets_a_target_and_the_dashboard_shows_progress(page, live_serv
     card = revenue_card(page)
     expect(card.locator(".kpi-value")).to_have_text("$40,000")
     # Only the quarter's target applies so far: $40,000 of $300,000.
-    expect(card.locator(".target-text")).to_contain_text("13.3% of $300,000")
+    expect(card.locator(".target-text")).to_contain_text("$40,000 of $300,000 · expected by now")
 
     page.goto("/dashboard/targets/")
     page.get_by_role("link", name="Add target").click()
@@ -79,7 +79,7 @@ def test_an_admin_sets_a_target_and_the_dashboard_shows_progress(page, live_serv
     page.goto("/dashboard/")
     card = revenue_card(page)
     # The month is the smallest period holding "this month", so its target now applies.
-    expect(card.locator(".target-text")).to_contain_text("40.0% of $100,000")
+    expect(card.locator(".target-text")).to_contain_text("$40,000 of $100,000")
 
 
 def test_a_viewer_sees_targets_read_only(page, live_server, owner):

@@ -431,12 +431,15 @@ def test_every_trend_point_drills_to_rows_adding_up_to_it(client, owner, history
     state = parse_state({"range": "last_90_days", "compare": compare}, owner.organization)
     ctx = widgets.WidgetContext(owner.organization, owner, state, {"metric": "revenue"})
     traces = widgets.build_trend(ctx)["figure"]["data"]
-    assert len(traces) == 2
+    # This period's finished weeks, its running week ("so far"), and the comparison.
+    assert [t.get("name") for t in traces][1] == "So far"
+    assert len(traces) == 3
     login(client, owner)
     checked = 0
     for trace in traces:
-        for y, url in zip(trace["y"], trace["customdata"], strict=True):
-            if not url:
+        for y, point in zip(trace["y"], trace["customdata"], strict=True):
+            url = point[0]
+            if not url or y is None:
                 continue
             response = client.get(url)
             assert response.status_code == 200, url

@@ -57,10 +57,10 @@ def test_the_thresholds_are_the_documented_ones():
     assert status_for(0.979, finished=False) == "at_risk"
     assert status_for(0.90, finished=False) == "at_risk"
     assert status_for(0.899, finished=False) == "behind"
-    assert status_for(0.99, finished=True) == "at_risk"  # a finished period must be met
-    assert status_for(1.0, finished=True) == "on_track"
+    assert status_for(0.99, finished=True) == "missed"  # a finished period must be met
+    assert status_for(1.0, finished=True) == "met"
     assert status_for(None, finished=False) == "at_risk"
-    assert status_for(None, finished=True) == "behind"
+    assert status_for(None, finished=True) == "missed"
 
 
 # --- Range metrics: pace and forecast --------------------------------------------------------
@@ -143,7 +143,7 @@ def test_a_finished_period_compares_the_final_actual_with_the_target(org):
     assert (progress["progress_pct"], progress["met"], progress["status"]) == (
         99.0,
         False,
-        "at_risk",
+        "missed",
     )
     assert progress["forecast"] == 9_900_000
     assert progress["expected_to_date"] == 10_000_000
@@ -152,7 +152,7 @@ def test_a_finished_period_compares_the_final_actual_with_the_target(org):
     assert (progress["progress_pct"], progress["met"], progress["status"]) == (
         100.0,
         True,
-        "on_track",
+        "met",
     )
 
 
@@ -391,7 +391,7 @@ def test_the_financial_year_runs_july_to_june(org):
     assert (last["period"]["label"], last["actual"], last["status"]) == (
         "FY2026",
         12_000_000,
-        "on_track",
+        "met",
     )
     this = target_progress(org, "revenue", state(org, range="this_financial_year"))
     assert (this["period"]["from"], this["period"]["to"], this["actual"]) == (
