@@ -448,7 +448,7 @@ def _trend_summary(metric: Metric, points: list[dict], interval: str, state) -> 
         total = sum(v for _, v in values)
         text += f", total {format_value(total, metric.unit)[0]}"
     if state.comparison:
-        text += f". Dotted line: {COMPARISON_LABELS[state.compare]}."
+        text += f". Dotted line: {COMPARISON_LABELS[state.compare]}"
     return text + "."
 
 
