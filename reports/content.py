@@ -104,7 +104,11 @@ def report_widgets(report) -> list[dict]:
     else:
         layout, _ = get_layout(report.owner)
         widgets = [w for w in layout if w["type"] in PRINTABLE]
-    return [w for w in widgets if CATALOGUE[w["type"]].allowed_for(report.owner, w.get("settings"))]
+    return [
+        w
+        for w in widgets
+        if CATALOGUE[w["type"]].allowed_for(report.owner, w.get("settings") or {})
+    ]
 
 
 def report_state(report, at: dt.datetime) -> DashboardState:
@@ -211,7 +215,7 @@ def _widths(columns) -> list[float]:
 
 def top_records(report, state: DashboardState, metrics_shown: list[str]) -> list[dict]:
     """The largest records behind the main figures (e.g. the ten largest orders)."""
-    sections = []
+    sections: list[dict] = []
     for key in dict.fromkeys(metrics_shown):
         if key not in TOP_RECORDS or len(sections) >= MAX_RECORD_SECTIONS:
             continue

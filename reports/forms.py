@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from metrics.periods import PRESETS
+from renoz.accounts.models import User
 from reports.content import widget_allowed, widget_choices
 from reports.models import MAX_RECIPIENTS, WEEKDAYS, Cadence, Compare, ScheduledReport
 from reports.schedule import next_slots
@@ -85,14 +86,20 @@ class ReportForm(forms.ModelForm):
         help_text="One address per line (or separated by commas); up to 50."
     )
     timezone = forms.CharField(
+        label="Time zone",
         max_length=64,
         help_text="IANA name, e.g. Australia/Perth. Defaults to the organisation's.",
         widget=forms.TextInput(attrs={"list": "tz-options", "autocomplete": "off"}),
     )
     weekday = forms.TypedChoiceField(
-        choices=[("", "—"), *WEEKDAYS], coerce=int, required=False, empty_value=None
+        label="Day of the week",
+        choices=[("", "—"), *WEEKDAYS],
+        coerce=int,
+        required=False,
+        empty_value=None,
     )
     month_day = forms.IntegerField(
+        label="Day of the month",
         required=False,
         help_text="1 to 28, so every month has it.",
         widget=forms.NumberInput(attrs={"min": 1, "max": 28}),
@@ -109,8 +116,8 @@ class ReportForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         help_text="Leave all unticked to print the owner's dashboard layout.",
     )
-    owner = forms.ModelChoiceField(
-        queryset=None,
+    owner: forms.ModelChoiceField = forms.ModelChoiceField(
+        queryset=User.objects.none(),
         help_text="The report shows the dashboard as this person sees it.",
         error_messages={"invalid_choice": "Choose a person from your organisation."},
     )

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.text import slugify
 from weasyprint import CSS, HTML
+from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
 
 from reports.content import ReportContent
@@ -44,16 +45,25 @@ def render_html(content: ReportContent, *, preview: bool = False, extra: dict | 
     )
 
 
-def render_pdf(content: ReportContent) -> bytes:
-    """The report as PDF bytes."""
+def render_document(content: ReportContent) -> Document:
+    """The laid-out report (pages), ready to write as PDF."""
     html = render_html(content)
     try:
         document = HTML(string=html, url_fetcher=_no_network, base_url=str(settings.BASE_DIR))
-        return document.write_pdf(stylesheets=[_stylesheet()], font_config=_fonts())
+        return document.render(stylesheets=[_stylesheet()], font_config=_fonts())
     except RenderError:
         raise
     except Exception as exc:  # noqa: BLE001 - any WeasyPrint failure is a render error to retry
         raise RenderError(f"PDF rendering failed: {exc}") from exc
+
+
+def render_pdf(content: ReportContent) -> bytes:
+    """The report as PDF bytes."""
+    document = render_document(content)
+    try:
+        return document.write_pdf()
+    except Exception as exc:  # noqa: BLE001 - any WeasyPrint failure is a render error to retry
+        raise RenderError(f"PDF writing failed: {exc}") from exc
 
 
 def pdf_filename(content: ReportContent) -> str:

@@ -218,13 +218,13 @@ def render_figure(
         ticks = ticks2 if on_y2(trace) else ticks1
         colour = _colour(trace)
         mode = trace.get("mode") or "lines"
-        points = []
+        points: list[tuple[float, float] | None] = []
         for x, y in zip(trace.get("x") or [], trace.get("y") or [], strict=False):
-            value = _number(y)
-            if value is None or x not in index:
+            number = _number(y)
+            if number is None or x not in index:
                 points.append(None)
                 continue
-            points.append((left + band * (index[x] + 0.5), y_of(value, ticks)))
+            points.append((left + band * (index[x] + 0.5), y_of(number, ticks)))
         line = trace.get("line") or {}
         opacity = trace.get("opacity", 1)
         if "lines" in mode:

@@ -38,6 +38,4 @@ def make_report(org, owner, **fields) -> ScheduledReport:
         "compare": "previous_period",
         "widgets": ["kpi:revenue", "kpi:orders"],
     }
-    return ScheduledReport.objects.create(
-        organization=org, owner=owner, **{**defaults, **fields}
-    )
+    return ScheduledReport.objects.create(organization=org, owner=owner, **{**defaults, **fields})

@@ -82,7 +82,7 @@ def test_racing_dispatchers_duplicated_beat_and_killed_workers_send_each_slot_on
     org, owner, tmp_path
 ):
     rnd = random.Random()
-    reports = [
+    for i in range(REPORTS):
         make_report(
             org,
             owner,
@@ -90,8 +90,6 @@ def test_racing_dispatchers_duplicated_beat_and_killed_workers_send_each_slot_on
             recipients=[f"r{i}@client.test"] + ([f"s{i}@client.test"] if i % 2 else []),
             widgets=["kpi:revenue"],
         )
-        for i in range(REPORTS)
-    ]
     kills = Counter()
     with SMTPServer() as server:
         env = _env(server.port, tmp_path / "media")

@@ -161,9 +161,7 @@ def test_a_report_that_cannot_render_fails_with_its_error_in_history(smtp, org, 
 
 def test_a_run_stuck_in_working_past_the_timeout_is_taken_over(smtp, org, owner):
     report = make_report(org, owner)
-    ReportRun.objects.create(
-        report=report, slot=SLOT, status="working", attempt=1, claimed_at=SLOT
-    )
+    ReportRun.objects.create(report=report, slot=SLOT, status="working", attempt=1, claimed_at=SLOT)
     tick(SLOT + dt.timedelta(minutes=9))  # within the 10-minute timeout: left alone
     assert smtp.messages == []
     tick(SLOT + dt.timedelta(minutes=10, seconds=1))
@@ -184,16 +182,12 @@ def test_a_stale_worker_cannot_finish_a_run_taken_over(smtp, org, owner):
 def test_after_downtime_only_the_latest_missed_slot_is_sent(smtp, org, owner):
     report = make_report(org, owner)  # daily at 08:00
     tick(SLOT + dt.timedelta(days=3, hours=2))
-    assert list(ReportRun.objects.values_list("slot", flat=True)) == [
-        SLOT + dt.timedelta(days=3)
-    ]
+    assert list(ReportRun.objects.values_list("slot", flat=True)) == [SLOT + dt.timedelta(days=3)]
     assert len(smtp.messages) == 1
     assert report.runs.count() == 1
 
 
-def test_the_spring_forward_gap_sends_at_three_and_the_autumn_repeat_sends_once(
-    smtp, org, owner
-):
+def test_the_spring_forward_gap_sends_at_three_and_the_autumn_repeat_sends_once(smtp, org, owner):
     spring = make_report(
         org,
         owner,

@@ -21,7 +21,9 @@ def pages(pdf: bytes, tmp_path) -> list[str]:
     path = tmp_path / "report.pdf"
     path.write_bytes(pdf)
     info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
-    count = int(next(line for line in info.stdout.splitlines() if line.startswith("Pages:")).split()[1])
+    count = int(
+        next(line for line in info.stdout.splitlines() if line.startswith("Pages:")).split()[1]
+    )
     assert "595.276 x 841.89 pts (A4)" in info.stdout
     return [
         subprocess.run(
@@ -34,9 +36,7 @@ def pages(pdf: bytes, tmp_path) -> list[str]:
     ]
 
 
-def test_a_long_report_repeats_table_headers_numbers_pages_and_cuts_nothing(
-    org, owner, tmp_path
-):
+def test_a_long_report_repeats_table_headers_numbers_pages_and_cuts_nothing(org, owner, tmp_path):
     name = "Quarterly board pack for the directors " * 4
     report = make_report(
         org, owner, name=name.strip(), widgets=[f"kpi:{key}" for key in METRICS] + ["installations"]
@@ -55,7 +55,10 @@ def test_a_long_report_repeats_table_headers_numbers_pages_and_cuts_nothing(
             "rows": [
                 [
                     {"text": f"SO-{i:05d}", "numeric": False},
-                    {"text": f"Customer with a rather long trading name number {i}", "numeric": False},
+                    {
+                        "text": f"Customer with a rather long trading name number {i}",
+                        "numeric": False,
+                    },
                     {"text": f"${1000 + i:,}.00", "numeric": True},
                 ]
                 for i in range(150)
@@ -91,8 +94,20 @@ def test_svg_axes_read_like_the_web_charts():
 def test_svg_draws_grouped_bars_a_dotted_line_and_a_legend():
     figure = {
         "data": [
-            {"type": "bar", "x": ["Lead", "Won"], "y": [3, 5], "name": "Now", "marker": {"color": "#0b6e4f"}},
-            {"type": "bar", "x": ["Lead", "Won"], "y": [2, 4], "name": "Before", "marker": {"color": "#c9d1d9"}},
+            {
+                "type": "bar",
+                "x": ["Lead", "Won"],
+                "y": [3, 5],
+                "name": "Now",
+                "marker": {"color": "#0b6e4f"},
+            },
+            {
+                "type": "bar",
+                "x": ["Lead", "Won"],
+                "y": [2, 4],
+                "name": "Before",
+                "marker": {"color": "#c9d1d9"},
+            },
             {
                 "type": "scatter",
                 "x": ["Lead", "Won"],

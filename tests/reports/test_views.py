@@ -153,9 +153,7 @@ def test_editing_keeps_the_report_and_moves_its_schedule_anchor(client, org, own
     assert report.schedule_anchor is not None
 
 
-def test_preview_renders_html_and_pdf_for_any_date_without_sending(
-    client, org, owner, mailoutbox
-):
+def test_preview_renders_html_and_pdf_for_any_date_without_sending(client, org, owner, mailoutbox):
     report = make_report(org, owner, name="Preview me")
     client.force_login(owner)
     page = client.get(reverse("reports-preview", args=[report.pk]), {"date": "2026-03-02"})
