@@ -188,7 +188,7 @@ def build_content(report, at: dt.datetime) -> ReportContent:
             content.charts.append(
                 {
                     "title": title,
-                    "svg": svg.render_figure(data["figure"], title=title),
+                    "svg": svg.data_uri(svg.render_figure(data["figure"], title=title)),
                     **{k: data.get(k) for k in ("summary", "table", "empty", "empty_text")},
                 }
             )

@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from weasyprint import CSS, HTML
 from weasyprint.document import Document
 from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
 
 from reports.content import ReportContent
 
@@ -25,8 +26,8 @@ class RenderError(RuntimeError):
     """A report could not be rendered; the message says why."""
 
 
-def _no_network(url: str, *args, **kwargs):
-    raise RenderError(f"Reports render offline; refused to fetch {url[:80]!r}")
+# Offline: only data: URLs (the charts) are read; http(s) and file URLs are refused.
+_FETCHER = URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
 
 
 @cache
@@ -49,10 +50,8 @@ def render_document(content: ReportContent) -> Document:
     """The laid-out report (pages), ready to write as PDF."""
     html = render_html(content)
     try:
-        document = HTML(string=html, url_fetcher=_no_network, base_url=str(settings.BASE_DIR))
+        document = HTML(string=html, url_fetcher=_FETCHER, base_url=str(settings.BASE_DIR))
         return document.render(stylesheets=[_stylesheet()], font_config=_fonts())
-    except RenderError:
-        raise
     except Exception as exc:  # noqa: BLE001 - any WeasyPrint failure is a render error to retry
         raise RenderError(f"PDF rendering failed: {exc}") from exc
 

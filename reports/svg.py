@@ -10,6 +10,7 @@ axis, and a legend. The SVG is vector, needs no network, and WeasyPrint embeds i
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import math
 from decimal import Decimal
@@ -29,13 +30,17 @@ def _attr(value) -> str:
     return escape(str(value), {'"': "&quot;"})
 
 
-def nice_ticks(top: float, count: int = 5) -> list[float]:
-    """0 … a round number at or above `top`, in about `count` steps of 1, 2, 2.5 or 5 × 10^n."""
+def nice_ticks(top: float, count: int = 5, *, whole: bool = False) -> list[float]:
+    """0 … a round number at or above `top`, in about `count` steps of 1, 2, 2.5 or 5 × 10^n
+    (`whole`: whole-number steps only, for counts)."""
     if top <= 0 or not math.isfinite(top):
         return [0.0, 1.0]
     raw = top / count
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    steps = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next(m * power for m in steps if m * power >= raw)
+    if whole:
+        step = max(1, round(step))
     n = math.ceil(top / step - 1e-9)
     return [round(i * step, 10) for i in range(n + 1)]
 
@@ -131,9 +136,9 @@ def render_figure(
             continue
         values = [_number(y) for y in t.get("y") or []]
         tops[on_y2(t)] = max([tops[on_y2(t)], *(v for v in values if v is not None)])
-    ticks1 = nice_ticks(tops[False])
+    ticks1 = nice_ticks(tops[False], whole=y1.get("tickformat") == ",d")
     has_y2 = any(on_y2(t) for t in traces)
-    ticks2 = nice_ticks(tops[True]) if has_y2 else []
+    ticks2 = nice_ticks(tops[True], whole=y2.get("tickformat") == ",d") if has_y2 else []
 
     legend_items = [t for t in traces if t.get("name") and t.get("showlegend", True) is not False]
     legend_rows = _legend_layout(legend_items, width)
@@ -150,7 +155,7 @@ def render_figure(
 
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label="{_attr(title)}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{_attr(title)}" '
         f'font-family="{_attr(FONT)}" font-size="10">'
     ]
     if title:
@@ -289,6 +294,12 @@ def render_figure(
             )
     out.append("</svg>")
     return "".join(out)
+
+
+def data_uri(svg_text: str) -> str:
+    """The SVG as a data: URL, so the PDF embeds it as one vector image (WeasyPrint styles an
+    inline SVG node by node, which costs more than the rest of the page)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg_text.encode()).decode()
 
 
 def _runs(points: list) -> list[list[tuple[float, float]]]:

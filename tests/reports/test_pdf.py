@@ -86,6 +86,8 @@ def test_a_long_report_repeats_table_headers_numbers_pages_and_cuts_nothing(org,
 def test_svg_axes_read_like_the_web_charts():
     assert nice_ticks(37) == [0, 10, 20, 30, 40]
     assert nice_ticks(0) == [0.0, 1.0]
+    assert nice_ticks(11, whole=True) == [0, 5, 10, 15]  # never 2.5 jobs
+    assert nice_ticks(3, whole=True) == [0, 1, 2, 3]
     assert tick_label(2_500_000, {"tickprefix": "$", "tickformat": "~s"}) == "$2.5M"
     assert tick_label(0.25, {"tickformat": ".0%"}) == "25%"
     assert tick_label(1200, {"ticksuffix": " kWh", "tickformat": ",.0f"}) == "1,200 kWh"
@@ -122,5 +124,6 @@ def test_svg_draws_grouped_bars_a_dotted_line_and_a_legend():
     svg = render_figure(figure, title="Pipeline")
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     assert svg.count("<rect") == 4 + 2  # four bars, two bar swatches in the legend
+    assert ">5</text>" in svg and ">2.5</text>" not in svg
     assert 'stroke-dasharray="2 3"' in svg
     assert "Trend &lt;&amp;&gt;" in svg

@@ -122,12 +122,13 @@ class Command(BaseCommand):
             now = timezone.now()
             content = build_content(report, now)
             render_pdf(content)  # warm the worker: imports, fonts, cache
-            samples = []
+            samples, cpu = [], []
             for _ in range(n):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 document = render_document(build_content(report, now))
                 pdf = document.write_pdf()
                 samples.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - cpu_started)
             pages = len(document.pages)
             self.stdout.write(
                 f"render: {len(content.kpis)} KPIs, {len(content.charts)} charts, "
@@ -143,6 +144,11 @@ class Command(BaseCommand):
                 "median_s": round(statistics.median(samples), 3),
                 "p95_s": round(_p95(samples), 3),
                 "max_s": round(max(samples), 3),
+                # CPU seconds of this process: the render's own cost, whatever else the
+                # machine is doing (wall time grows with the load average on 2 cores).
+                "cpu_median_s": round(statistics.median(cpu), 3),
+                "cpu_p95_s": round(_p95(cpu), 3),
+                "load_average_1min": round(os.getloadavg()[0], 2),
             }
         finally:
             report.delete()
