@@ -42,6 +42,8 @@ TOP_RECORDS = {
     "kwh_deployed": ("kwh", "Largest installations completed"),
     "warranty_claims": ("cost", "Costliest warranty claims opened"),
 }
+# Drill-down columns left out of the printed tables, so each fits A4 portrait.
+SKIP_COLUMNS = {"probability", "weighted"}
 # Chart widgets stand for the metric whose records they show.
 WIDGET_METRIC = {
     "pipeline_by_stage": "pipeline_value",
@@ -204,7 +206,14 @@ def build_content(report, at: dt.datetime) -> ReportContent:
 
 # Relative column widths: tables use a fixed layout (an automatic one measures every word of
 # every cell, which made WeasyPrint's layout several times slower).
-_WEIGHTS = {"record": 1.6, "text": 2.2, "choice": 1.2, "datetime": 1.7, "percent": 1.0}
+_WEIGHTS = {
+    "record": 1.8,
+    "text": 2.0,
+    "choice": 1.2,
+    "datetime": 1.6,
+    "percent": 1.0,
+    "aud_cents": 1.6,
+}
 
 
 def _widths(columns) -> list[float]:
@@ -233,7 +242,7 @@ def top_records(report, state: DashboardState, metrics_shown: list[str]) -> list
         if drill_set.related:
             qs = qs.select_related(*drill_set.related)
         rows = list(qs.order_by(F(order).desc(nulls_last=True), "-pk")[:TOP_ROWS])
-        columns = list(drill_set.columns)
+        columns = [c for c in drill_set.columns if c.key not in SKIP_COLUMNS]
         sections.append(
             {
                 "title": title,

@@ -17,7 +17,7 @@ from decimal import Decimal
 from xml.sax.saxutils import escape
 
 WIDTH = 680
-HEIGHT = 250
+HEIGHT = 220
 FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
 INK = "#17202a"
 MUTED = "#5a6472"

@@ -11,7 +11,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.core import signing
-from django.db.models import Count, Max
+from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -57,28 +57,25 @@ def _schedule_text(report: ScheduledReport) -> str:
 @reports_manager_required
 def report_list(request):
     now = timezone.now()
+    latest = ReportRun.objects.filter(report=OuterRef("pk")).order_by("-slot")
     reports = list(
         ScheduledReport.objects.for_user(request.user)
         .select_related("organization", "owner")
-        .annotate(run_count=Count("runs"), last_slot=Max("runs__slot"))
-    )
-    last_runs = {
-        run.report_id: run
-        for run in ReportRun.objects.filter(
-            report__in=reports, slot__in=[r.last_slot for r in reports if r.last_slot]
+        .annotate(
+            last_slot=Subquery(latest.values("slot")[:1]),
+            last_status=Subquery(latest.values("status")[:1]),
         )
-    }
+    )
     rows = []
     for report in reports:
         upcoming = next_slots(report, now, 1) if report.active else []
-        last = last_runs.get(report.pk)
         rows.append(
             {
                 "report": report,
                 "schedule": _schedule_text(report),
                 "next": _local(upcoming[0], report) if upcoming else "Paused",
-                "last": last,
-                "last_when": _local(last.slot, report) if last else "",
+                "last_status": report.last_status,
+                "last_when": _local(report.last_slot, report) if report.last_slot else "",
                 "recipients": len(report.recipients),
             }
         )
