@@ -260,3 +260,24 @@ def test_a_technician_owner_reports_their_own_jobs(smtp, org, users_by_role):
     # Revenue is not a technician's to see; the report prints only their jobs KPI.
     assert [w["id"] for w in report_widgets(report)] == ["kpi:jobs_completed"]
     assert CATALOGUE["kpi"].owner_for(tech, {"metric": "jobs_completed"}) == tech.pk
+
+
+def test_a_takeover_after_an_unrecorded_handover_resends_with_the_same_message_id(smtp, org, owner):
+    # A worker handed the message for a@ to SMTP and died before recording the reply; b@ had
+    # already been recorded as delivered.
+    report = make_report(org, owner, recipients=["a@client.test", "b@client.test"])
+    ReportRun.objects.create(
+        report=report,
+        slot=SLOT,
+        status="working",
+        attempt=1,
+        claimed_at=SLOT,
+        handing_over="a@client.test",
+        delivered_to=["b@client.test"],
+    )
+    tick(SLOT + dt.timedelta(minutes=11))
+    run = ReportRun.objects.get()
+    assert (run.status, run.attempt, run.uncertain_handovers) == ("sent", 2, 1)
+    [message] = smtp.messages  # b@ is not mailed again
+    assert message["To"] == "a@client.test"
+    assert str(message["Message-ID"]) == run.message_id.split()[0]
