@@ -27,6 +27,7 @@ demo: db
 	$(PYTHON) manage.py seed_demo --if-empty
 	$(PYTHON) manage.py refresh_dashboard_views
 	$(PYTHON) manage.py seed_demo_targets
+	$(PYTHON) manage.py seed_demo_reports
 	$(PYTHON) manage.py backfill_user_statistics --days 120
 	$(PYTHON) manage.py collectstatic --noinput -v 0
 	@bash scripts/demo.sh $(HOST) $(PORT)
@@ -52,7 +53,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy renoz metrics dashboard targets insights
+	$(BIN)/mypy renoz metrics dashboard targets insights reports
 	$(BIN)/lint-imports
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
@@ -71,6 +72,7 @@ bench: db
 	$(PYTHON) manage.py bench
 	$(PYTHON) manage.py bench_personal
 	$(PYTHON) manage.py bench_insights
+	$(PYTHON) manage.py bench_reports
 
 clean:
 	rm -rf $(VENV) staticfiles artifacts .pytest_cache

@@ -43,5 +43,10 @@ BEAT_SCHEDULE |= {
         "task": "dashboard.tasks.nightly_warm_cache",
         "schedule": crontab(minute=10),
     },
+    # Scheduled reports: each tick creates due runs (once per slot) and queues their delivery.
+    "reports-dispatch-every-minute": {
+        "task": "reports.tasks.dispatch_reports",
+        "schedule": crontab(),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -90,6 +90,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.navigation",
+                "renoz.accounts.context_processors.permissions",
             ],
         },
     }
@@ -206,6 +207,15 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Renoz Dashboard <dashboard@renoz.example>")
 
+# --- Scheduled reports --------------------------------------------------------------------
+# Links in report e-mails (dashboard, unsubscribe) start with this.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# A run still "working" this long after its claim is taken over by the next tick. Keep it
+# above the render time plus EMAIL_TIMEOUT.
+REPORTS_WORKING_TIMEOUT = env_int("REPORTS_WORKING_TIMEOUT", 600, minimum=1)
+REPORTS_MAX_ATTEMPTS = env_int("REPORTS_MAX_ATTEMPTS", 4, minimum=1)
+REPORTS_RETRY_BASE_SECONDS = env_int("REPORTS_RETRY_BASE_SECONDS", 60, minimum=0)
+
 # --- Optional LLM for insights wording ----------------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY") or None
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL") or None
@@ -297,5 +307,7 @@ LOGGING = {
         "renoz.cache": {"level": "WARNING"},
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
     },
 }

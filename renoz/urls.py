@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/dashboard/", include("dashboard.api_urls")),
     path("dashboard/targets/", include("targets.urls")),
     path("dashboard/drill/", include("dashboard.drill_urls")),
+    path("dashboard/reports/", include("reports.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -114,3 +114,6 @@ def require(predicate: Callable[..., bool], message: str = "Your role cannot do 
 
 
 admin_required = require(is_admin, "Only administrators can do this")
+reports_manager_required = require(
+    can_manage_reports, "Only administrators can manage scheduled reports"
+)

@@ -1,0 +1,18 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from renoz.accounts.models import Organization
+from reports.seeding import seed_demo_reports
+
+
+class Command(BaseCommand):
+    help = "Create two demo scheduled reports (executive weekly, installations monthly)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--org", default="Renoz Energy", help="Organisation name")
+
+    def handle(self, *args, org, **options):
+        organization = Organization.objects.filter(name=org).order_by("pk").first()
+        if organization is None:
+            raise CommandError(f"No organisation named {org!r}; run `manage.py seed_demo` first")
+        created = seed_demo_reports(organization)
+        self.stdout.write(f"{organization.name}: created {created} demo report(s)")

@@ -1,0 +1,327 @@
+"""Plotly figure dicts (what dashboard.widgets' build_* return as "figure") drawn as plain SVG.
+
+Why not plotly's static export: it needs a browser (kaleido ships or drives Chromium), which is
+heavy to start, memory hungry and fragile inside a Celery worker. The web widgets already
+describe each chart as a figure dict, so this module reads the same dict (traces, colours,
+dashes, bar mode, axis formats) and draws the few shapes our widgets use: bars (grouped or
+stacked), lines (with dots, dashes and a fill), marker ticks, a left and an optional right
+axis, and a legend. The SVG is vector, needs no network, and WeasyPrint embeds it inline.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+from decimal import Decimal
+from xml.sax.saxutils import escape
+
+WIDTH = 680
+HEIGHT = 220
+FONT = "DejaVu Sans, Helvetica, Arial, sans-serif"
+INK = "#17202a"
+MUTED = "#5a6472"
+GRID = "#e6eaee"
+DASHES = {"dot": "2 3", "dash": "6 4", "dashdot": "6 3 2 3"}
+MAX_X_LABELS = 8
+
+
+def _attr(value) -> str:
+    return escape(str(value), {'"': "&quot;"})
+
+
+def nice_ticks(top: float, count: int = 5, *, whole: bool = False) -> list[float]:
+    """0 … a round number at or above `top`, in about `count` steps of 1, 2, 2.5 or 5 × 10^n
+    (`whole`: whole-number steps only, for counts)."""
+    if top <= 0 or not math.isfinite(top):
+        return [0.0, 1.0]
+    raw = top / count
+    power = 10 ** math.floor(math.log10(raw))
+    steps = (1, 2, 5, 10) if whole else (1, 2, 2.5, 5, 10)
+    step = next(m * power for m in steps if m * power >= raw)
+    if whole:
+        step = max(1, round(step))
+    n = math.ceil(top / step - 1e-9)
+    return [round(i * step, 10) for i in range(n + 1)]
+
+
+def _si(value: float) -> str:
+    """d3's "~s": 1.5M, 250k, 12 (trailing zeros trimmed)."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            text = f"{value / size:.2f}".rstrip("0").rstrip(".")
+            return f"{text}{suffix}"
+    return f"{value:.2f}".rstrip("0").rstrip(".") if value % 1 else f"{int(value)}"
+
+
+def tick_label(value: float, axis: dict) -> str:
+    fmt = axis.get("tickformat") or ""
+    if fmt == "~s":
+        text = _si(value)
+    elif fmt.endswith("%"):
+        text = f"{value * 100:.0f}%"
+    elif fmt in (",.0f", ",d"):
+        text = f"{value:,.0f}"
+    else:
+        text = f"{value:,.0f}" if value == int(value) else f"{value:,.1f}"
+    return f"{axis.get('tickprefix', '')}{text}{axis.get('ticksuffix', '')}"
+
+
+def x_label(value, axis: dict) -> str:
+    if axis.get("type") == "date":
+        try:
+            day = dt.date.fromisoformat(str(value)[:10])
+        except ValueError:
+            return str(value)
+        return f"{day:%b %Y}" if axis.get("tickformat") == "%b %Y" else f"{day:%-d %b}"
+    return str(value)
+
+
+def _number(value) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return float(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _colour(trace: dict) -> str:
+    marker = trace.get("marker") or {}
+    line = trace.get("line") or {}
+    colour = marker.get("color") if trace.get("type") == "bar" else line.get("color")
+    return str(colour or marker.get("color") or INK)
+
+
+def render_figure(
+    figure: dict, *, width: int = WIDTH, height: int = HEIGHT, title: str = ""
+) -> str:
+    """An <svg> element for a plotly figure dict (data + layout)."""
+    traces = [t for t in figure.get("data", []) if t.get("visible", True) is not False]
+    layout = figure.get("layout") or {}
+    xaxis = layout.get("xaxis") or {}
+    y1 = layout.get("yaxis") or {}
+    y2 = layout.get("yaxis2") or {}
+    stacked = layout.get("barmode") == "stack"
+    bargap = float(layout.get("bargap") or 0.3)
+
+    categories: list = []
+    for trace in traces:
+        for x in trace.get("x") or []:
+            if x not in categories:
+                categories.append(x)
+    if xaxis.get("type") == "date":
+        categories.sort(key=str)
+    n = max(len(categories), 1)
+    index = {x: i for i, x in enumerate(categories)}
+
+    def on_y2(trace: dict) -> bool:
+        return trace.get("yaxis") == "y2"
+
+    bars = [t for t in traces if t.get("type") == "bar"]
+    # Axis tops: stacked bars add up per category; everything else is its own height.
+    tops = {False: 0.0, True: 0.0}
+    if stacked:
+        sums: dict[tuple[bool, int], float] = {}
+        for t in bars:
+            for x, y in zip(t.get("x") or [], t.get("y") or [], strict=False):
+                key = (on_y2(t), index[x])
+                sums[key] = sums.get(key, 0.0) + max(_number(y) or 0.0, 0.0)
+        for (axis2, _), total in sums.items():
+            tops[axis2] = max(tops[axis2], total)
+    for t in traces:
+        if stacked and t.get("type") == "bar":
+            continue
+        values = [_number(y) for y in t.get("y") or []]
+        tops[on_y2(t)] = max([tops[on_y2(t)], *(v for v in values if v is not None)])
+    ticks1 = nice_ticks(tops[False], whole=y1.get("tickformat") == ",d")
+    has_y2 = any(on_y2(t) for t in traces)
+    ticks2 = nice_ticks(tops[True], whole=y2.get("tickformat") == ",d") if has_y2 else []
+
+    legend_items = [t for t in traces if t.get("name") and t.get("showlegend", True) is not False]
+    legend_rows = _legend_layout(legend_items, width)
+    top = 10 + 16 * len(legend_rows)
+    left = 12 + 6.2 * max(len(tick_label(v, y1)) for v in ticks1)
+    right = (12 + 6.2 * max(len(tick_label(v, y2)) for v in ticks2)) if has_y2 else 12
+    bottom = 26
+    plot_w = width - left - right
+    plot_h = height - top - bottom
+    band = plot_w / n
+
+    def y_of(value: float, ticks: list[float]) -> float:
+        return top + plot_h - (value / ticks[-1]) * plot_h
+
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" role="img" aria-label="{_attr(title)}" '
+        f'font-family="{_attr(FONT)}" font-size="10">'
+    ]
+    if title:
+        out.append(f"<title>{escape(title)}</title>")
+    # Grid and the left axis.
+    for v in ticks1:
+        y = y_of(v, ticks1)
+        out.append(
+            f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{GRID}" stroke-width="0.8"/>'
+        )
+        out.append(
+            f'<text x="{left - 6:.1f}" y="{y + 3.5:.1f}" text-anchor="end" fill="{MUTED}">'
+            f"{escape(tick_label(v, y1))}</text>"
+        )
+    for v in ticks2:
+        y = y_of(v, ticks2)
+        out.append(
+            f'<text x="{left + plot_w + 6:.1f}" y="{y + 3.5:.1f}" fill="{MUTED}">'
+            f"{escape(tick_label(v, y2))}</text>"
+        )
+    out.append(
+        f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{top + plot_h:.1f}" '
+        f'y2="{top + plot_h:.1f}" stroke="#b8c0c8" stroke-width="1"/>'
+    )
+    # X labels, thinned so they never overlap.
+    step = max(1, math.ceil(n / MAX_X_LABELS))
+    for i, x in enumerate(categories):
+        if i % step:
+            continue
+        cx = left + band * (i + 0.5)
+        out.append(
+            f'<text x="{cx:.1f}" y="{top + plot_h + 15:.1f}" text-anchor="middle" '
+            f'fill="{MUTED}">{escape(x_label(x, xaxis))}</text>'
+        )
+    # Bars.
+    inner = band * (1 - bargap)
+    slots = 1 if stacked else max(len([b for b in bars]), 1)
+    width_each = inner / slots
+    base: dict[int, float] = {}
+    for b_index, trace in enumerate(bars):
+        ticks = ticks2 if on_y2(trace) else ticks1
+        colour = _colour(trace)
+        for x, y in zip(trace.get("x") or [], trace.get("y") or [], strict=False):
+            value = max(_number(y) or 0.0, 0.0)
+            i = index[x]
+            if stacked:
+                x0 = left + band * i + (band - inner) / 2
+                start = base.get(i, 0.0)
+                base[i] = start + value
+                y_top, y_bottom = y_of(start + value, ticks), y_of(start, ticks)
+            else:
+                x0 = left + band * i + (band - inner) / 2 + width_each * b_index
+                y_top, y_bottom = y_of(value, ticks), y_of(0, ticks)
+            if y_bottom - y_top <= 0:
+                continue
+            out.append(
+                f'<rect x="{x0:.1f}" y="{y_top:.1f}" width="{max(width_each - 1, 0.5):.1f}" '
+                f'height="{y_bottom - y_top:.1f}" fill="{_attr(colour)}"/>'
+            )
+    # Lines and markers, drawn over the bars.
+    for trace in traces:
+        if trace.get("type") == "bar":
+            continue
+        ticks = ticks2 if on_y2(trace) else ticks1
+        colour = _colour(trace)
+        mode = trace.get("mode") or "lines"
+        points: list[tuple[float, float] | None] = []
+        for x, y in zip(trace.get("x") or [], trace.get("y") or [], strict=False):
+            number = _number(y)
+            if number is None or x not in index:
+                points.append(None)
+                continue
+            points.append((left + band * (index[x] + 0.5), y_of(number, ticks)))
+        line = trace.get("line") or {}
+        opacity = trace.get("opacity", 1)
+        if "lines" in mode:
+            for run in _runs(points):
+                coords = " ".join(f"{px:.1f},{py:.1f}" for px, py in run)
+                if trace.get("fill") == "tozeroy" and len(run) > 1:
+                    floor = y_of(0, ticks)
+                    area = f"{run[0][0]:.1f},{floor:.1f} {coords} {run[-1][0]:.1f},{floor:.1f}"
+                    out.append(
+                        f'<polygon points="{area}" '
+                        f'fill="{_attr(trace.get("fillcolor") or colour)}" '
+                        f'fill-opacity="{1 if trace.get("fillcolor") else 0.1}"/>'
+                    )
+                dash = DASHES.get(line.get("dash") or "")
+                out.append(
+                    f'<polyline points="{coords}" fill="none" stroke="{_attr(colour)}" '
+                    f'stroke-width="{float(line.get("width") or 2) * 0.8:.1f}" '
+                    f'stroke-linejoin="round" opacity="{opacity}"'
+                    + (f' stroke-dasharray="{dash}"' if dash else "")
+                    + "/>"
+                )
+        if "markers" in mode:
+            marker = trace.get("marker") or {}
+            symbol = marker.get("symbol")
+            for point in points:
+                if point is None:
+                    continue
+                px, py = point
+                if symbol == "line-ew":
+                    half = min(inner / 2, 14)
+                    out.append(
+                        f'<line x1="{px - half:.1f}" x2="{px + half:.1f}" y1="{py:.1f}" '
+                        f'y2="{py:.1f}" stroke="{_attr(marker.get("color") or INK)}" '
+                        f'stroke-width="2.2"/>'
+                    )
+                elif "lines" not in mode or len(points) <= 45:
+                    out.append(
+                        f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{_attr(colour)}"/>'
+                    )
+    # Legend.
+    for row_index, row in enumerate(legend_rows):
+        y = 12 + 16 * row_index
+        for x, trace in row:
+            colour = _colour(trace)
+            if trace.get("type") == "bar":
+                swatch = (
+                    f'<rect x="{x:.1f}" y="{y - 7:.1f}" width="10" height="8" '
+                    f'fill="{_attr(colour)}"/>'
+                )
+            else:
+                dash = DASHES.get((trace.get("line") or {}).get("dash") or "")
+                swatch = (
+                    f'<line x1="{x:.1f}" x2="{x + 12:.1f}" y1="{y - 3:.1f}" y2="{y - 3:.1f}" '
+                    f'stroke="{_attr(colour)}" stroke-width="2"'
+                    + (f' stroke-dasharray="{dash}"' if dash else "")
+                    + "/>"
+                )
+            out.append(swatch)
+            out.append(
+                f'<text x="{x + 16:.1f}" y="{y:.1f}" fill="{MUTED}">'
+                f"{escape(str(trace.get('name')))}</text>"
+            )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def data_uri(svg_text: str) -> str:
+    """The SVG as a data: URL, so the PDF embeds it as one vector image (WeasyPrint styles an
+    inline SVG node by node, which costs more than the rest of the page)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg_text.encode()).decode()
+
+
+def _runs(points: list) -> list[list[tuple[float, float]]]:
+    """Unbroken stretches of a line (a missing value breaks it, as plotly does)."""
+    runs: list[list[tuple[float, float]]] = [[]]
+    for point in points:
+        if point is None:
+            if runs[-1]:
+                runs.append([])
+        else:
+            runs[-1].append(point)
+    return [r for r in runs if r]
+
+
+def _legend_layout(traces: list[dict], width: int) -> list[list[tuple[float, dict]]]:
+    rows: list[list[tuple[float, dict]]] = []
+    x = 0.0
+    for trace in traces:
+        item = 22 + 5.6 * len(str(trace.get("name")))
+        if not rows or x + item > width:
+            rows.append([])
+            x = 0.0
+        rows[-1].append((x, trace))
+        x += item + 10
+    return rows

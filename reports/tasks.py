@@ -1,0 +1,28 @@
+"""Thin Celery entry points: the minute tick and the delivery of one run."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from reports import dispatch
+
+log = logging.getLogger("renoz.reports.tasks")
+
+
+@shared_task(ignore_result=True, soft_time_limit=50, time_limit=58)
+def dispatch_reports() -> None:
+    """Create due runs and hand each to a worker; rendering and sending happen there."""
+    result = dispatch.tick(enqueue=True)
+    for run_id in result.run_ids:
+        deliver_report_run.delay(run_id)
+    if result.created or result.run_ids:
+        log.info("tick: %d new run(s), %d queued", result.created, len(result.run_ids))
+
+
+@shared_task(ignore_result=True, soft_time_limit=240, time_limit=300)
+def deliver_report_run(run_id: int) -> None:
+    """Claim, render and send one run (idempotent: a taken or finished run is skipped)."""
+    outcome = dispatch.deliver(run_id)
+    log.info("run %s: %s", run_id, outcome)
