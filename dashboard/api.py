@@ -13,6 +13,7 @@ from metrics.definitions import UnknownMetric, get_metric, parse_metric_keys
 from metrics.filters import InvalidFilter, not_applying, parse_filters, slice_args
 from metrics.periods import InvalidPeriod, parse_state
 from metrics.queries import INTERVALS, TooManyPoints, get_filtered_metrics, get_timeseries
+from renoz.ratelimit import rate_limited
 from targets.queries import attach_targets
 
 
@@ -88,6 +89,7 @@ def timeseries(request):
 
 @require_GET
 @api_login_required
+@rate_limited("heavy", what="insights")
 def insights(request):
     """Findings and their narrative for the period, as the user may see them (DESIGN.md §10)."""
     organization = request.user.organization

@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from renoz.accounts.permissions import reports_manager_required
 from renoz.accounts.tenancy import get_for_user_or_404
+from renoz.ratelimit import rate_limited
 from reports import actions
 from reports.content import build_content, report_widgets
 from reports.forms import COMMON_TIMEZONES, ReportForm, next_sends_for
@@ -194,6 +195,7 @@ def _preview_at(request, report) -> tuple[dt.datetime, dt.date] | HttpResponse:
 
 
 @reports_manager_required
+@rate_limited("heavy", what="preview")
 def report_preview(request, pk):
     """The report as it would be sent on a date, in the browser; nothing is sent."""
     report = _report(request, pk)
@@ -216,6 +218,7 @@ def report_preview(request, pk):
 
 
 @reports_manager_required
+@rate_limited("heavy", what="PDF")
 def report_preview_pdf(request, pk):
     report = _report(request, pk)
     picked = _preview_at(request, report)
@@ -234,6 +237,7 @@ def report_preview_pdf(request, pk):
 
 @reports_manager_required
 @require_POST
+@rate_limited("heavy", what="send")
 def report_send_now(request, pk):
     report = _report(request, pk)
     if not report.recipients:

@@ -67,3 +67,28 @@ def make_job(org, technician):
         status="scheduled",
         scheduled_for=timezone.now() + dt.timedelta(hours=2),
     )
+
+
+def make_report_with_run(org, owner):
+    """A scheduled report of `org` with one sent run and its stored PDF."""
+    import datetime as dt
+
+    from django.core.files.base import ContentFile
+    from django.utils import timezone
+
+    from reports.models import ReportRun, ScheduledReport
+
+    report = ScheduledReport.objects.create(
+        organization=org,
+        owner=owner,
+        name="Weekly numbers",
+        recipients=["ceo@client.test"],
+        cadence="daily",
+        send_time=dt.time(8, 0),
+        range_preset="last_7_days",
+        compare="previous_period",
+        widgets=["kpi:revenue"],
+    )
+    run = ReportRun.objects.create(report=report, slot=timezone.now(), status="sent")
+    run.pdf.save("route-test.pdf", ContentFile(b"%PDF-1.4 route test"), save=True)
+    return report, run

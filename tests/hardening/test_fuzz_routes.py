@@ -154,6 +154,8 @@ def test_no_route_answers_5xx_to_hostile_input(
     real = {
         "pk": str(target.pk),
         "job_id": str(job.pk),
+        "run_pk": "1",
+        "token": "not-a-signed-token",
         "metric": "jobs_completed" if role == "technician" else "revenue",
         "widget_id": layouts.get_layout(user)[0][0]["id"] if user else "abc",
     }

@@ -17,7 +17,7 @@ from dashboard import layouts
 from renoz.accounts.models import Role
 from targets.models import Target
 from tests.conftest import make_user
-from tests.hardening.routes import all_routes, fill, make_job
+from tests.hardening.routes import all_routes, fill, make_job, make_report_with_run
 
 ROLES = [r.value for r in Role]
 EDITORS = ["admin", "sales", "operations", "technician"]
@@ -91,6 +91,19 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     "api-insights": ("GET", {}, everyone(200, anonymous=401)),
     # "Not useful" on a finding is a POST; a GET is refused before anything is read.
     "dashboard-insight-dismiss": ("GET", {"widget_id": "widget"}, everyone(405)),
+    # Scheduled reports: admins only; another organisation's report is a 404.
+    "reports-list": ("GET", {}, only(["admin"], other_org=200)),
+    "reports-create": ("GET", {}, only(["admin"], other_org=200)),
+    "reports-next-sends": ("GET", {}, only(["admin"], other_org=200)),
+    "reports-detail": ("GET", {"pk": "report"}, only(["admin"])),
+    "reports-edit": ("GET", {"pk": "report"}, only(["admin"])),
+    "reports-preview": ("GET", {"pk": "report"}, only(["admin"])),
+    "reports-preview-pdf": ("GET", {"pk": "report"}, only(["admin"])),
+    "reports-run-pdf": ("GET", {"pk": "report", "run_pk": "run"}, only(["admin"])),
+    "reports-send-now": ("POST", {"pk": "report"}, only(["admin"], code=302)),
+    "reports-toggle": ("POST", {"pk": "report"}, only(["admin"], code=302)),
+    # One-click unsubscribe needs no login; a token that was never signed is refused.
+    "reports-unsubscribe": ("GET", {"token": "token"}, everyone(400, anonymous=400)),
 }
 # Django's admin: non-staff are sent to the admin login; anonymous too.
 ADMIN_FAMILY = everyone(302, anonymous=302)
@@ -132,6 +145,7 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
         users["admin"], "kpi", {"metric": "revenue"}, None
     )
     job = make_job(org, users["technician"])
+    report, run = make_report_with_run(org, users["admin"])
     routes = {r.name: r for r in all_routes()}
     failures = []
     for name, (method, kwargs, expected) in MATRIX.items():
@@ -146,6 +160,9 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
             "target": str(target.pk),
             "metric": VALUES["metric"],
             "job": str(job.pk),
+            "report": str(report.pk),
+            "run": str(run.pk),
+            "token": "not-a-signed-token",
             "widget": private_widget["id"] if who in ("other_org", "admin") else layout[0]["id"],
         }
         path = fill(routes[name].pattern, {k: values[v] for k, v in kwargs.items()})
