@@ -13,10 +13,11 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 from collections import defaultdict
+from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, transaction
 
 from metrics.definitions import OWNER, SOURCES, Source
 from metrics.periods import local_date, local_midnight
@@ -328,7 +329,13 @@ def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, whe
         f"SELECT {', '.join(keys)}, {sums} FROM ({' UNION ALL '.join(branches)}) ev "
         f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
     )
-    with connection.cursor() as cursor:
+    # Tricky: the closed-event arms' row estimates are generic (hundreds of rows for a window
+    # of minutes), which tips PostgreSQL into a parallel plan whose worker start-up costs 5-8 ms
+    # against a 0.2 ms serial scan. Live parts are small by design, so they run serially.
+    # Inside a caller's transaction the setting simply lasts until it ends (no savepoint).
+    block = nullcontext() if connection.in_atomic_block else transaction.atomic()
+    with block, connection.cursor() as cursor:
+        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(sql, params)
         frame.add_rows(cursor.fetchall(), daily)
 
