@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
+from metrics import cache as metric_cache
 from renoz.accounts.models import Organization, Role, User
 
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test-only
@@ -49,7 +50,9 @@ def users_by_role(org) -> dict[str, User]:
 
 @pytest.fixture(autouse=True)
 def _clear_cache():
-    """Each test starts with an empty cache (tests use their own Redis database)."""
+    """Each test starts with an empty cache (tests use their own Redis database), and with
+    the Redis breaker closed, whatever an earlier test did to Redis."""
+    metric_cache.reset_breaker()
     try:
         cache.clear()
     except Exception:  # noqa: BLE001 - a test may have pointed the cache at a dead Redis
