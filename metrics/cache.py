@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from metrics.definitions import SOURCES
+from renoz.env import deployment_namespace
 
 log = logging.getLogger("renoz.cache")
 
@@ -72,11 +73,7 @@ def namespace() -> str:
     """This deployment's key prefix: the configured namespace, or one derived from the database
     it reads, so two installs sharing a Redis never read each other's values."""
     configured = getattr(settings, "DEPLOYMENT_NAMESPACE", "")
-    if configured:
-        return f"dash:{configured}"
-    db = settings.DATABASES["default"]
-    ident = f"{db.get('HOST')}:{db.get('PORT')}:{db.get('NAME')}"
-    return "dash:" + hashlib.sha256(ident.encode()).hexdigest()[:10]
+    return f"dash:{configured or deployment_namespace(settings.DATABASES['default'])}"
 
 
 def _version_key(org_id: int, part: str | None = None) -> str:

@@ -267,16 +267,21 @@ def read(
     return frame
 
 
-def _slice_sql(where: Slice, params: dict, alias: str = "") -> str:
-    """SQL conditions for a slice, adding its parameters (dimension names come from the
-    definitions, never from input)."""
+def _slice_sql(where: Slice, params: dict | list, alias: str = "") -> str:
+    """SQL conditions for a slice, adding its parameters: named into a dict, positional into a
+    list (dimension names come from the definitions, never from input)."""
     conditions = []
+    values: list[tuple[str, object]] = []
     if where.owner is not None:
-        params["owner"] = where.owner
-        conditions.append(f" AND {alias}{OWNER} = %(owner)s")
-    for n, (dim, values) in enumerate(where.filters):
-        params[f"f{n}"] = list(values)
-        conditions.append(f" AND {alias}{dim} = ANY(%(f{n})s)")
+        values.append((f"{alias}{OWNER} = {{}}", where.owner))
+    values += [(f"{alias}{dim} = ANY({{}})", list(accepted)) for dim, accepted in where.filters]
+    for n, (condition, value) in enumerate(values):
+        if isinstance(params, dict):
+            params[f"s{n}"] = value
+            conditions.append(" AND " + condition.format(f"%(s{n})s"))
+        else:
+            params.append(value)
+            conditions.append(" AND " + condition.format("%s"))
     return "".join(conditions)
 
 
@@ -308,7 +313,7 @@ def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, whe
     # from a joined (LATERAL) list of windows are not pushed down and scan the whole table.
     dims = [f"ev.{d}" for d in frame.dims]
     sums = ", ".join(f"SUM(ev.{m})" for m in source.measures)
-    columns = ", ".join(["ts", *frame.dims, *source.measures])
+    columns = ", ".join(f"e.{c}" for c in ("ts", *frame.dims, *source.measures))
     params: dict = {"org": org_id, "tz": str(tz)}
     sliced = _slice_sql(where, params, "e.")
     branches = []
@@ -319,7 +324,7 @@ def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, whe
             params[f"lo{n}"] = lo
             lower = f" AND e.ts >= %(lo{n})s"
         branches.append(
-            f"SELECT {int(idx)} AS idx, {', '.join('e.' + c for c in columns.split(', '))} "
+            f"SELECT {int(idx)} AS idx, {columns} "
             f"FROM {source.events} e WHERE e.organization_id = %(org)s{lower}"
             f" AND e.ts < %(hi{n})s{sliced}"
         )
@@ -346,13 +351,8 @@ def records_sql(
     """SQL (positional parameters) selecting the ids of the records behind a metric: range
     metrics' records have an event in [start_at, end_at) with `record_measure` non-zero; state
     metrics' (`record_measure` None) are open at the instant end_at."""
-    conditions, params = "", []  # type: tuple[str, list[object]]
-    if where.owner is not None:
-        conditions += f" AND e.{OWNER} = %s"
-        params.append(where.owner)
-    for dim, values in where.filters:
-        conditions += f" AND e.{dim} = ANY(%s)"
-        params.append(list(values))
+    params: list = []
+    conditions = _slice_sql(where, params, "e.")
     if record_measure is None:
         sql = (
             f"SELECT e.record_id FROM {source.events} e "

@@ -6,6 +6,7 @@ ImproperlyConfigured, naming the variable, when it is set to something unusable.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from urllib.parse import unquote, urlsplit
 
@@ -107,8 +108,6 @@ def deployment_namespace(database: dict) -> str:
     Two installs that share one Redis differ in their database, so their Celery queues (and
     cache keys) do not mix unless they are pointed at the same database on purpose.
     """
-    import hashlib
-
     where = f"{database['HOST']}:{database['PORT']}/{database['NAME']}"
     return hashlib.sha256(where.encode()).hexdigest()[:10]
 

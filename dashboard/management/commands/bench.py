@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import statistics
 import threading
 import time
 from collections import defaultdict
@@ -30,6 +29,7 @@ from metrics.queries import get_metrics, get_metrics_comparison, get_timeseries
 from metrics.refresh import refresh_views
 from metrics.warming import COMMON_COMPARES, COMMON_PRESETS, warm_organization
 from renoz.accounts.models import Organization
+from renoz.benchstats import summary
 from renoz.operations.seeding import benchmark_names
 
 EXECUTIVE_METRICS = [
@@ -52,17 +52,6 @@ BUDGETS = {
 }
 STATES = [(p, c) for p in COMMON_PRESETS for c in COMMON_COMPARES]
 BUSINESS_DAYS_PER_YEAR = 250
-
-
-def _summary(samples_ms: list[float]) -> dict:
-    ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return {
-        "n": len(ordered),
-        "median_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(p95, 2),
-        "max_ms": round(ordered[-1], 2),
-    }
 
 
 def _timed(fn) -> float:
@@ -121,18 +110,18 @@ class Command(BaseCommand):
             metric_cache.bump_data_version(org.pk)
             get_metrics(org, states[i % len(states)], EXECUTIVE_METRICS)
 
-        out["cold_metrics"] = _summary(
+        out["cold_metrics"] = summary(
             [_timed(lambda i=i: cold(i)) for i in tqdm(range(repeat), desc="cold")]
         )
         for st in states:
             get_metrics(org, st, EXECUTIVE_METRICS)
-        out["cached_metrics"] = _summary(
+        out["cached_metrics"] = summary(
             [
                 _timed(lambda i=i: get_metrics(org, states[i % len(states)], EXECUTIVE_METRICS))
                 for i in tqdm(range(repeat), desc="cached")
             ]
         )
-        out["live_metrics"] = _summary(
+        out["live_metrics"] = summary(
             [
                 _timed(
                     lambda i=i: get_metrics_comparison(
@@ -142,7 +131,7 @@ class Command(BaseCommand):
                 for i in tqdm(range(max(5, repeat // 4)), desc="live")
             ]
         )
-        out["timeseries"] = _summary(
+        out["timeseries"] = summary(
             [
                 _timed(
                     lambda i=i: get_timeseries(
@@ -179,7 +168,7 @@ class Command(BaseCommand):
         refresh_ms = [_timed(refresh_views) for _ in range(3)]
         stop.set()
         thread.join()
-        return _summary(refresh_ms), _summary(latencies)
+        return summary(refresh_ms), summary(latencies)
 
     def _daily_write_rates(self, org) -> dict[str, float]:
         """Writes per business day, by source, from the organisation's last year of records

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import statistics
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from django.utils import timezone
 
 from metrics import cache as metric_cache
 from renoz.accounts.models import Organization, User
+from renoz.benchstats import summary
 from renoz.operations.seeding import benchmark_names
 
 BUDGET_ME_P95_MS = 50
@@ -32,17 +32,6 @@ SLOW_4G = {
     "downloadThroughput": 1.6 * 1024 * 1024 / 8,
     "uploadThroughput": 750 * 1024 / 8,
 }
-
-
-def _summary(samples: list[float]) -> dict:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return {
-        "n": len(ordered),
-        "median_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(p95, 1),
-        "max_ms": round(ordered[-1], 1),
-    }
 
 
 class Command(BaseCommand):
@@ -102,14 +91,14 @@ class Command(BaseCommand):
                         response = client.get(f"/dashboard/me/?period={period}")
                         samples.append((time.perf_counter() - started) * 1000)
                         assert response.status_code == 200, response.status_code
-                    out[f"me_{role}_{period}_cold"] = _summary(samples)
+                    out[f"me_{role}_{period}_cold"] = summary(samples, places=1)
             User.objects.filter(pk=user.pk).update(role="technician")
             samples = []
             for _ in range(repeat):
                 started = time.perf_counter()
                 assert client.get("/dashboard/field/").status_code == 200
                 samples.append((time.perf_counter() - started) * 1000)
-            out["field_view"] = _summary(samples)
+            out["field_view"] = summary(samples, places=1)
         finally:
             User.objects.filter(pk=user.pk).update(role=original)
         worst = max(v["p95_ms"] for k, v in out.items() if k.startswith("me_"))
@@ -149,6 +138,6 @@ class Command(BaseCommand):
                     )
                 )
             browser.close()
-        summary = _summary(loads)
-        summary["budget_ms"] = BUDGET_FIELD_LOAD_MS
-        return summary
+        loaded = summary(loads, places=1)
+        loaded["budget_ms"] = BUDGET_FIELD_LOAD_MS
+        return loaded

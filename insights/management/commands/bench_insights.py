@@ -9,7 +9,6 @@ narrative is the computed one, so the figures are the findings' own cost.
 from __future__ import annotations
 
 import json
-import statistics
 import time
 from pathlib import Path
 
@@ -23,20 +22,10 @@ from metrics.periods import parse_state
 from metrics.refresh import refresh_views
 from metrics.warming import COMMON_COMPARES, COMMON_PRESETS
 from renoz.accounts.models import Organization
+from renoz.benchstats import summary
 from renoz.operations.seeding import benchmark_names
 
 BUDGETS_MS = {("year3", "cold"): 300, ("year10", "cold"): 500}
-
-
-def _summary(samples: list[float]) -> dict:
-    ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {
-        "n": len(ordered),
-        "median_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(p95, 1),
-        "max_ms": round(ordered[-1], 1),
-    }
 
 
 class Command(BaseCommand):
@@ -92,4 +81,4 @@ class Command(BaseCommand):
             started = time.perf_counter()
             get_insights(org, state)
             warm.append((time.perf_counter() - started) * 1000)
-        return {"cold": _summary(cold), "cached": _summary(warm)}
+        return {"cold": summary(cold, places=1), "cached": summary(warm, places=1)}

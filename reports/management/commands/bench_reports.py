@@ -30,6 +30,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from renoz.accounts.models import Organization, Role, User
+from renoz.benchstats import p95
 from renoz.operations.seeding import benchmark_names
 from reports import dispatch
 from reports.content import build_content
@@ -51,11 +52,6 @@ class _Counter:
                 self.ids[line.split(b":", 1)[1].strip().decode()] += 1
                 break
         return "250 2.0.0 Accepted"
-
-
-def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def _free_port() -> int:
@@ -142,12 +138,12 @@ class Command(BaseCommand):
                 "pages": pages,
                 "bytes": len(pdf),
                 "median_s": round(statistics.median(samples), 3),
-                "p95_s": round(_p95(samples), 3),
+                "p95_s": round(p95(samples), 3),
                 "max_s": round(max(samples), 3),
                 # CPU seconds of this process: the render's own cost, whatever else the
                 # machine is doing (wall time grows with the load average on 2 cores).
                 "cpu_median_s": round(statistics.median(cpu), 3),
-                "cpu_p95_s": round(_p95(cpu), 3),
+                "cpu_p95_s": round(p95(cpu), 3),
                 "load_average_1min": round(os.getloadavg()[0], 2),
             }
         finally:
