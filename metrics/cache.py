@@ -11,10 +11,14 @@ pays more than one socket timeout.
 
 from __future__ import annotations
 
+import bisect
+import contextvars
+import datetime as dt
 import hashlib
 import logging
 import pickle
 import time
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,10 +30,17 @@ log = logging.getLogger("renoz.cache")
 
 SCHEMA_VERSION = 2
 TTL_SECONDS = 300
+HISTORY_TTL_SECONDS = 36 * 3600  # closed-day blocks change only by version, so they live long
+MAX_TRACKED_DAYS = 2000  # back-dated days counted per organisation and source before a reset
 LOCK_SECONDS = 15
 WAIT_FOR_LOCK_SECONDS = 2.0
 BREAKER_SECONDS = 5.0
 _breaker_open_until = 0.0
+
+
+_history_cache: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "history_cache", default=False
+)
 
 
 class _RedisDown(Exception):
@@ -95,8 +106,14 @@ def data_version(org_id: int, parts=None) -> str | None:
     return f"{epoch}." + ".".join(f"{p[:2]}{v}" for p, v in zip(parts, versions, strict=True))
 
 
+def _history_keys(org_id: int, part: str) -> tuple[str, str]:
+    """(the per-day write counters of a source's closed days, the source's history epoch)."""
+    return f"{namespace()}:hist:{org_id}:{part}", f"{namespace()}:hep:{org_id}:{part}"
+
+
 def bump_data_version(org_id: int, parts=None) -> None:
-    """Invalidate an organisation's cached values: those built from `parts`, or all of them."""
+    """Invalidate an organisation's cached values: those built from `parts`, or all of them
+    (closed-day history included; a write that knows its days calls note_write instead)."""
     if parts:
         unknown = set(parts) - set(PARTS)
         if unknown:
@@ -106,11 +123,117 @@ def bump_data_version(org_id: int, parts=None) -> None:
             pipe = client.pipeline(transaction=False)
             for part in set(parts):
                 pipe.incr(_version_key(org_id, part))
+                pipe.incr(_history_keys(org_id, part)[1])
             pipe.execute()
 
         _call(bump)
     else:
         _call(lambda client: client.incr(_version_key(org_id)))
+
+
+def note_write(org_id: int, part: str, days, today: dt.date) -> None:
+    """A committed write moved these local days of a source. Values that include the open
+    tail (today) are dropped through the source's version; closed history is dropped only
+    where it contains a written day, through that day's counter."""
+    past = sorted({d for d in days if d < today})
+    counters, epoch = _history_keys(org_id, part)
+
+    def bump(client):
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(_version_key(org_id, part))
+        for day in past:
+            pipe.hincrby(counters, day.isoformat(), 1)
+        pipe.hlen(counters)
+        if pipe.execute()[-1] > MAX_TRACKED_DAYS:
+            # Tricky: bump the epoch before dropping the counters, so no block key computed
+            # from the emptied counters can equal an older one.
+            client.incr(epoch)
+            client.delete(counters)
+
+    if part not in PARTS:
+        raise ValueError(f"Unknown cache part {part!r}; known: {PARTS}")
+    _call(bump)
+
+
+class History:
+    """An organisation source's closed-day versions, read once per engine read: the keys of
+    its cached day blocks change only when a write lands in their days."""
+
+    def __init__(self, org_id: int, part: str, token: str, counters: dict[dt.date, int]):
+        self.org_id, self.part, self.token = org_id, part, token
+        self.days = sorted(counters)
+        self.counts = [counters[d] for d in self.days]
+
+    def written(self, lo: dt.date | None, hi: dt.date) -> int:
+        """How many writes have landed in the days [lo, hi) (lo None: since ever)."""
+        start = 0 if lo is None else bisect.bisect_left(self.days, lo)
+        return sum(self.counts[start : bisect.bisect_left(self.days, hi)])
+
+    def key(self, shape: str, lo: dt.date | None, hi: dt.date) -> str:
+        return (
+            f"{namespace()}:{SCHEMA_VERSION}:{self.org_id}:h{self.token}:{self.part}:{shape}:"
+            f"{lo or 'ever'}_{hi}:{self.written(lo, hi)}"
+        )
+
+
+def history(org_id: int, part: str) -> History | None:
+    """The closed-day versions of a source, or None when Redis is unreachable."""
+    counters, epoch = _history_keys(org_id, part)
+
+    def load(client):
+        pipe = client.pipeline(transaction=False)
+        pipe.get(_version_key(org_id))
+        pipe.get(epoch)
+        pipe.hgetall(counters)
+        return pipe.execute()
+
+    raw = _call(load)
+    if raw is None:
+        return None
+    org_epoch, source_epoch, written = raw
+    return History(
+        org_id,
+        part,
+        f"{int(org_epoch or 0)}.{int(source_epoch or 0)}",
+        {dt.date.fromisoformat(k.decode()): int(v) for k, v in written.items()},
+    )
+
+
+def get_blocks(keys: list[str]) -> list | None:
+    """The cached history blocks for these keys (None where absent), counting hits and
+    misses; None when Redis is unreachable."""
+    if not keys:
+        return []
+    raw = _call(lambda client: client.mget(keys))
+    if raw is None:
+        return None
+    hits = sum(r is not None for r in raw)
+
+    def count(client):
+        pipe = client.pipeline(transaction=False)
+        if hits:
+            pipe.hincrby(_stats_key(), "history_hits", hits)
+        if len(raw) - hits:
+            pipe.hincrby(_stats_key(), "history_misses", len(raw) - hits)
+        pipe.execute()
+
+    _call(count)
+    return [pickle.loads(r) if r is not None else None for r in raw]  # noqa: S301
+
+
+def set_blocks(values: dict[str, object]) -> None:
+    if not values:
+        return
+
+    def store(client):
+        pipe = client.pipeline(transaction=False)
+        for key, value in values.items():
+            pipe.set(
+                key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), ex=HISTORY_TTL_SECONDS
+            )
+        pipe.execute()
+
+    _call(store)
 
 
 def make_key(org_id: int, widget: str, state, parts=None, slice_token: str = "") -> str | None:
@@ -140,11 +263,16 @@ def _record(hit: bool) -> None:
 
 
 def cache_stats() -> dict:
+    """Hits and misses of whole values, and of closed-day history blocks."""
     raw = _call(lambda client: client.hgetall(_stats_key()), default={}) or {}
-    hits = int(raw.get(b"hits", 0))
-    misses = int(raw.get(b"misses", 0))
-    total = hits + misses
-    return {"hits": hits, "misses": misses, "hit_rate": round(hits / total, 4) if total else None}
+    out: dict = {}
+    for prefix in ("", "history_"):
+        hits = int(raw.get(f"{prefix}hits".encode(), 0))
+        misses = int(raw.get(f"{prefix}misses".encode(), 0))
+        total = hits + misses
+        out[f"{prefix}hits"], out[f"{prefix}misses"] = hits, misses
+        out[f"{prefix}hit_rate"] = round(hits / total, 4) if total else None
+    return out
 
 
 def reset_stats() -> None:
@@ -159,6 +287,20 @@ def peek(key: str | None):
     return pickle.loads(raw) if raw is not None else None  # noqa: S301 - our own Redis, our own values
 
 
+@contextmanager
+def history_cache():
+    """Engine reads inside use (and fill) the cache of closed-day blocks."""
+    token = _history_cache.set(True)
+    try:
+        yield
+    finally:
+        _history_cache.reset(token)
+
+
+def history_enabled() -> bool:
+    return _history_cache.get()
+
+
 def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS):
     """Return the cached value for `key`, computing it at most once at a time across workers."""
     if key is None:  # Redis is down: straight to the database
@@ -170,20 +312,30 @@ def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS):
     _record(False)
     lock_key = f"{key}:lock"
     got_lock = _call(lambda client: client.set(lock_key, b"1", nx=True, ex=LOCK_SECONDS))
+    done_key = f"{key}:done"
     if not got_lock and _breaker_open_until <= time.monotonic():
-        deadline = time.monotonic() + WAIT_FOR_LOCK_SECONDS
-        while time.monotonic() < deadline:
-            time.sleep(0.02)
+        # Another worker is computing this value: block until it says it is done (no polling),
+        # then pass the word on to the next waiter.
+        woke = _call(lambda client: client.blpop([done_key], timeout=WAIT_FOR_LOCK_SECONDS))
+        if woke:
+            _call(lambda client: client.lpush(done_key, b"1"))
             raw = _call(lambda client: client.get(key))
             if raw is not None:
                 return pickle.loads(raw)  # noqa: S301
-            if not _call(lambda client: client.exists(lock_key)):
-                break
     try:
-        value = compute()
+        with history_cache():
+            value = compute()
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         _call(lambda client: client.set(key, payload, ex=ttl))
         return value
     finally:
         if got_lock:
-            _call(lambda client: client.delete(lock_key))
+
+            def release(client):
+                pipe = client.pipeline(transaction=False)
+                pipe.delete(lock_key)
+                pipe.lpush(done_key, b"1")
+                pipe.expire(done_key, LOCK_SECONDS)
+                pipe.execute()
+
+            _call(release)

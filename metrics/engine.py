@@ -11,6 +11,7 @@ materialized view cannot answer (an owner, or a dimension it does not keep) is r
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import zoneinfo
 from collections import defaultdict
 from contextlib import nullcontext
@@ -18,7 +19,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection, transaction
+from django.utils import timezone
 
+from metrics import cache as metric_cache
 from metrics.definitions import OWNER, SOURCES, Source
 from metrics.periods import local_date, local_midnight
 
@@ -231,6 +234,30 @@ class Frame:
         return out
 
 
+HISTORY_YEARS = 12  # since-ever reads keep one block for everything before this many years
+
+
+def history_blocks(lo: dt.date | None, hi: dt.date) -> list[tuple[dt.date | None, dt.date]]:
+    """The local days [lo, hi) as cacheable blocks: everything before a year HISTORY_YEARS
+    back (since-ever reads), whole years, whole months, and the part-months at either end. A
+    write to a closed day drops only the blocks that hold it."""
+    out: list[tuple[dt.date | None, dt.date]] = []
+    cursor = lo
+    if cursor is None:
+        cursor = dt.date(hi.year - HISTORY_YEARS, 1, 1)
+        out.append((None, cursor))
+    while cursor < hi:
+        next_month = (cursor.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        next_year = dt.date(cursor.year + 1, 1, 1)
+        if (cursor.month, cursor.day) == (1, 1) and next_year <= hi:
+            step = next_year
+        else:
+            step = min(next_month, hi)
+        out.append((cursor, step))
+        cursor = step
+    return out
+
+
 def read(
     org_id: int,
     tz: zoneinfo.ZoneInfo,
@@ -245,14 +272,74 @@ def read(
 ) -> Frame:
     """Sum a source's measures over each window, keyed by day (when `daily`), the view's
     dimensions and the `by` dimensions, counting only the rows in the slice `where`: from the
-    view where it is trusted and can answer the slice, else live from the event view."""
+    view where it is trusted and can answer the slice, else live from the event view.
+
+    Inside `metrics.cache.history_cache()` (every cached computation), closed days (before today, and before a window's partial last
+    day) come from cached day blocks, versioned by the writes that landed in their days; only
+    the open tail is read from the database every time."""
     for dim in (*by, *where.dims):
         if dim != OWNER and dim not in source.dims:
             raise ValueError(f"{source.name} has no dimension {dim!r}; it has {source.dims}")
     dims = source.view_dims + tuple(d for d in by if d not in source.view_dims)
     frame = Frame(source, len(windows), dims)
+    versions = None
+    if mode == "hybrid" and metric_cache.history_enabled():
+        versions = metric_cache.history(org_id, source.name)
+    if versions is None:
+        _read_exact(org_id, tz, source, windows, daily, mode, coverage, where, frame)
+        return frame
+    today = local_date(timezone.now(), tz)
+    needed: dict[tuple[dt.date | None, dt.date], list[int]] = defaultdict(list)
+    tail: list[tuple[int, dt.datetime | None, dt.datetime]] = []
+    for idx, window in enumerate(windows):
+        if window.start is not None and window.end <= window.start:
+            continue
+        closed_hi = min(today, local_date(window.end, tz))
+        lo = local_date(window.start, tz) if window.start is not None else None
+        tail_start = window.start
+        if lo is None or lo < closed_hi:
+            for block in history_blocks(lo, closed_hi):
+                needed[block].append(idx)
+            tail_start = local_midnight(closed_hi, tz)
+        if tail_start is None or window.end > tail_start:
+            tail.append((idx, tail_start, window.end))
+    shape = hashlib.sha256(f"{daily}:{','.join(dims)}:{where.token()}".encode()).hexdigest()[:12]
+    blocks = list(needed)
+    keys = [versions.key(shape, lo, hi) for lo, hi in blocks]
+    cached = metric_cache.get_blocks(keys)
+    if cached is None:
+        cached = [None] * len(blocks)
+    missing = [n for n, value in enumerate(cached) if value is None]
+    if missing:
+        computed = Frame(source, len(missing), dims)
+        block_windows = [
+            TimeWindow(
+                local_midnight(blocks[n][0], tz) if blocks[n][0] is not None else None,  # type: ignore[arg-type]
+                local_midnight(blocks[n][1], tz),
+            )
+            for n in missing
+        ]
+        _read_exact(org_id, tz, source, block_windows, daily, mode, coverage, where, computed)
+        fresh = {}
+        for i, n in enumerate(missing):
+            cached[n] = dict(computed.data[i])
+            fresh[keys[n]] = cached[n]
+        metric_cache.set_blocks(fresh)
+    for block, data in zip(blocks, cached, strict=True):
+        for idx in needed[block]:
+            for key, values in data.items():
+                frame.add(idx, key, values)
+    if tail:
+        _read_live(org_id, tz, source, tail, daily, frame, where)
+    return frame
+
+
+def _read_exact(
+    org_id, tz, source: Source, windows, daily, mode, coverage, where: Slice, frame: Frame
+) -> None:
+    """Fill `frame` from the database: view parts where the view is trusted, the rest live."""
     cov = None
-    if mode == "hybrid" and where.owner is None and source.covers((*by, *where.dims)):
+    if mode == "hybrid" and where.owner is None and source.covers((*frame.dims, *where.dims)):
         cov = (coverage or load_coverage(org_id, tz)).get(source.view)
     view_parts: list[tuple[int, dt.date | None, dt.date]] = []
     live_parts: list[tuple[int, dt.datetime | None, dt.datetime]] = []
@@ -264,7 +351,6 @@ def read(
         _read_view(org_id, source, view_parts, daily, frame, where)
     if live_parts:
         _read_live(org_id, tz, source, live_parts, daily, frame, where)
-    return frame
 
 
 def _slice_sql(where: Slice, params: dict | list, alias: str = "") -> str:

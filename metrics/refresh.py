@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from psycopg import sql
 
 from metrics.cache import bump_data_version
-from metrics.definitions import SOURCE_BY_VIEW, VIEW_NAMES
+from metrics.definitions import VIEW_NAMES
 from renoz.accounts.models import Organization
 
 log = logging.getLogger("renoz.metrics.refresh")
@@ -95,11 +95,6 @@ def refresh_views(views: list[str] | None = None, *, bump_all: bool = False) -> 
     if bump_all:
         for org_id in Organization.objects.values_list("pk", flat=True):
             bump_data_version(org_id)
-        return results
-    for result in results:
-        source = SOURCE_BY_VIEW[result["view"]]
-        for org_id in result.get("organizations", ()):
-            bump_data_version(org_id, [source.name])
     return results
 
 

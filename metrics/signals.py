@@ -17,7 +17,7 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from metrics.cache import bump_data_version
+from metrics.cache import note_write
 from metrics.definitions import SOURCES, Source
 from metrics.refresh import mark_dirty
 from metrics.tasks import schedule_refresh, schedule_statistics_recompute
@@ -55,12 +55,12 @@ def _days(values: dict, fields, tz) -> set:
 
 
 def _after_commit(org_id: int, source: Source, days: set) -> None:
-    bump_data_version(org_id, [source.name])
+    today = timezone.now().astimezone(_tz(org_id)).date()
+    note_write(org_id, source.name, days, today)
     if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
         schedule_refresh([source.view])
     if source.has_owner:
         # Past days may already be in the nightly per-user table: recompute them there too.
-        today = timezone.now().astimezone(_tz(org_id)).date()
         past = {day for day in days if day < today}
         if past:
             schedule_statistics_recompute(org_id, past)
