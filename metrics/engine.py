@@ -393,13 +393,16 @@ def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame, where: 
         frame.add_rows(cursor.fetchall(), daily)
 
 
-def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, where: Slice) -> None:
+def live_sql(
+    org_id, tz, source: Source, parts, daily: bool, dims: tuple[str, ...], where: Slice = WHOLE
+) -> tuple[str, dict]:
+    """SQL summing a source's events over instant ranges [lo, hi) straight from its event view,
+    with columns idx, [day,] *dims, *measures (named as in the daily summaries)."""
     # Tricky: one branch per part with constant bounds. PostgreSQL pushes constant bounds into
     # each UNION ALL arm of the event view, so every arm is an index range scan; bounds taken
     # from a joined (LATERAL) list of windows are not pushed down and scan the whole table.
-    dims = [f"ev.{d}" for d in frame.dims]
-    sums = ", ".join(f"SUM(ev.{m})" for m in source.measures)
-    columns = ", ".join(f"e.{c}" for c in ("ts", *frame.dims, *source.measures))
+    sums = ", ".join(f"SUM(ev.{m}) AS {m}" for m in source.measures)
+    columns = ", ".join(f"e.{c}" for c in ("ts", *dims, *source.measures))
     params: dict = {"org": org_id, "tz": str(tz)}
     sliced = _slice_sql(where, params, "e.")
     branches = []
@@ -414,18 +417,27 @@ def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, whe
             f"FROM {source.events} e WHERE e.organization_id = %(org)s{lower}"
             f" AND e.ts < %(hi{n})s{sliced}"
         )
-    day = ["(ev.ts AT TIME ZONE %(tz)s)::date"] if daily else []
-    keys = ["ev.idx", *day, *dims]
+    day = ["(ev.ts AT TIME ZONE %(tz)s)::date AS day"] if daily else []
+    keys = ["ev.idx", *day, *(f"ev.{d}" for d in dims)]
     sql = (
         f"SELECT {', '.join(keys)}, {sums} FROM ({' UNION ALL '.join(branches)}) ev "
         f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
     )
+    return sql, params
+
+
+def serial():
+    """A transaction (or the caller's) in which PostgreSQL plans without parallel workers."""
     # Tricky: the closed-event arms' row estimates are generic (hundreds of rows for a window
     # of minutes), which tips PostgreSQL into a parallel plan whose worker start-up costs 5-8 ms
     # against a 0.2 ms serial scan. Live parts are small by design, so they run serially.
     # Inside a caller's transaction the setting simply lasts until it ends (no savepoint).
-    block = nullcontext() if connection.in_atomic_block else transaction.atomic()
-    with block, connection.cursor() as cursor:
+    return nullcontext() if connection.in_atomic_block else transaction.atomic()
+
+
+def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, where: Slice) -> None:
+    sql, params = live_sql(org_id, tz, source, parts, daily, frame.dims, where)
+    with serial(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         cursor.execute(sql, params)
         frame.add_rows(cursor.fetchall(), daily)

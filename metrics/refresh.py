@@ -1,9 +1,16 @@
-"""Refreshing the materialized views, and marking days that changed since.
+"""Maintaining the daily summaries (mv_daily_* tables), and marking days that changed since.
 
-Tricky: a refresh runs in one REPEATABLE READ transaction, so the view's contents, its new
-watermark and the deletion of DirtyDay markers all see the same snapshot. A marker written by
-a transaction that commits after that snapshot is invisible to the DELETE and survives, so
-its day keeps being read live until the next refresh.
+Every write through the ORM marks its local days dirty in its own transaction
+(metrics.signals). `refresh_changes` brings a summary up to date one organisation at a time:
+in one short REPEATABLE READ transaction it reads that organisation's markers, deletes the
+summary rows of those days, inserts them again from the event view (index range scans over
+just those days), and deletes exactly the markers it read. Its cost grows with the day's
+writes, not with history or with the number of organisations. `rebuild_view` recomputes a
+whole summary (the first population, bulk loads that bypassed the ORM, repairs).
+
+Tricky: a marker committed after a step's snapshot is not among those it read, so it survives
+and its day is redone by the next step; until then the engine reads that day live. So every
+summary day without a marker is exact, and the hybrid reader can trust it.
 """
 
 from __future__ import annotations
@@ -12,86 +19,205 @@ import datetime as dt
 import logging
 import time
 import zlib
+import zoneinfo
 
-from django.db import connection, transaction
-from psycopg import sql
+from django.db import DatabaseError, connection, transaction
 
 from metrics.cache import bump_data_version
-from metrics.definitions import VIEW_NAMES
+from metrics.definitions import SOURCE_BY_VIEW, VIEW_NAMES, Source
+from metrics.engine import live_sql
+from metrics.periods import local_midnight
 from renoz.accounts.models import Organization
 
 log = logging.getLogger("renoz.metrics.refresh")
 
-
-def _is_populated(cursor, view: str) -> bool:
-    cursor.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = %s", [view])
-    row = cursor.fetchone()
-    if row is None:
-        raise ValueError(f"No materialized view named {view!r}")
-    return bool(row[0])
+STEP_LOCK_TIMEOUT_MS = 1_000  # a step waits this long for a row lock, then retries next cycle
+STEP_STATEMENT_TIMEOUT_MS = 20_000
 
 
-def refresh_view(view: str) -> dict:
-    """Refresh one view (concurrently once populated); returns what it did."""
+def _source(view: str) -> Source:
     if view not in VIEW_NAMES:
         raise ValueError(f"Unknown view {view!r}. Known: {', '.join(VIEW_NAMES)}")
+    return SOURCE_BY_VIEW[view]
+
+
+def _columns(source: Source) -> str:
+    return ", ".join(("organization_id", "day", *source.view_dims, *source.measures))
+
+
+def _begin(cursor, nested: bool, *timeouts: str) -> None:
+    if not nested:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    for setting in timeouts:
+        cursor.execute(setting)
+
+
+def _set_watermark(cursor, view: str, at: dt.datetime, duration_ms: int) -> None:
+    cursor.execute(
+        """
+        INSERT INTO dashboard_viewrefresh (view_name, refreshed_at, duration_ms)
+        VALUES (%s, %s, %s)
+        ON CONFLICT (view_name) DO UPDATE
+          SET refreshed_at = EXCLUDED.refreshed_at, duration_ms = EXCLUDED.duration_ms
+        """,
+        [view, at, duration_ms],
+    )
+
+
+def rebuild_view(view: str) -> dict:
+    """Recompute a whole summary for every organisation in one transaction (readers keep
+    seeing the old rows until it commits)."""
+    source = _source(view)
     started = time.perf_counter()
+    dims = "".join(f", e.{d}" for d in source.view_dims)
+    sums = ", ".join(f"SUM(e.{m})" for m in source.measures)
+    group = ", ".join(str(i + 1) for i in range(2 + len(source.view_dims)))
     nested = connection.in_atomic_block  # inside a test's transaction: no isolation change
     with transaction.atomic(), connection.cursor() as cursor:
-        if not nested:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        _begin(cursor, nested)
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s), now()", [zlib.crc32(view.encode())])
         locked, snapshot_at = cursor.fetchone()
         if not locked:
-            log.info("refresh %s skipped: another refresh is running", view)
+            log.info("rebuild %s skipped: another refresh is running", view)
             return {"view": view, "skipped": True}
-        concurrently = _is_populated(cursor, view)
-        statement = sql.SQL("REFRESH MATERIALIZED VIEW {} {}").format(
-            sql.SQL("CONCURRENTLY") if concurrently else sql.SQL(""), sql.Identifier(view)
-        )
-        cursor.execute(statement)
+        cursor.execute(f"DELETE FROM {view}")
         cursor.execute(
-            "DELETE FROM dashboard_dirtyday WHERE view_name = %s RETURNING organization_id", [view]
+            f"INSERT INTO {view} ({_columns(source)}) "
+            f"SELECT e.organization_id, (e.ts AT TIME ZONE org.timezone)::date{dims}, {sums} "
+            f"FROM {source.events} e JOIN accounts_organization org ON org.id = e.organization_id "
+            f"GROUP BY {group}"
         )
-        touched = {row[0] for row in cursor.fetchall()}
+        rows = cursor.rowcount
+        cursor.execute("DELETE FROM dashboard_dirtyday WHERE view_name = %s", [view])
         cleared = cursor.rowcount
         duration_ms = int((time.perf_counter() - started) * 1000)
-        cursor.execute(
-            """
-            INSERT INTO dashboard_viewrefresh (view_name, refreshed_at, duration_ms)
-            VALUES (%s, %s, %s)
-            ON CONFLICT (view_name) DO UPDATE
-              SET refreshed_at = EXCLUDED.refreshed_at, duration_ms = EXCLUDED.duration_ms
-            """,
-            [view, snapshot_at, duration_ms],
+        _set_watermark(cursor, view, snapshot_at, duration_ms)
+    log.info("rebuilt %s: %d rows in %d ms; cleared %d markers", view, rows, duration_ms, cleared)
+    return {"view": view, "mode": "full", "ms": duration_ms, "rows": rows, "cleared": cleared}
+
+
+def _spans(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
+    spans: list[list[dt.date]] = []
+    for day in sorted(set(days)):
+        if spans and day == spans[-1][1]:
+            spans[-1][1] = day + dt.timedelta(days=1)
+        else:
+            spans.append([day, day + dt.timedelta(days=1)])
+    return [(a, b) for a, b in spans]
+
+
+def refresh_organization(view: str, org_id: int, tz: zoneinfo.ZoneInfo) -> dict:
+    """Redo one organisation's dirty days of one summary, in one short transaction."""
+    source = _source(view)
+    started = time.perf_counter()
+    nested = connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        _begin(
+            cursor,
+            nested,
+            f"SET LOCAL lock_timeout = {STEP_LOCK_TIMEOUT_MS}",
+            f"SET LOCAL statement_timeout = {STEP_STATEMENT_TIMEOUT_MS}",
+            "SET LOCAL max_parallel_workers_per_gather = 0",
         )
-    log.info(
-        "refreshed %s %s in %d ms; cleared %d dirty-day markers",
-        view,
-        "concurrently" if concurrently else "(first population)",
-        duration_ms,
-        cleared,
-    )
+        cursor.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, %s)", [zlib.crc32(view.encode()) >> 1, org_id]
+        )
+        if not cursor.fetchone()[0]:
+            return {"view": view, "organization": org_id, "skipped": True}
+        cursor.execute(
+            "SELECT id, day FROM dashboard_dirtyday WHERE organization_id = %s AND view_name = %s",
+            [org_id, view],
+        )
+        markers = cursor.fetchall()
+        if not markers:
+            return {"view": view, "organization": org_id, "days": 0, "rows": 0}
+        days = sorted({day for _, day in markers})
+        cursor.execute(
+            f"DELETE FROM {view} WHERE organization_id = %s AND day = ANY(%s)", [org_id, days]
+        )
+        parts = [(0, local_midnight(lo, tz), local_midnight(hi, tz)) for lo, hi in _spans(days)]
+        select, params = live_sql(org_id, tz, source, parts, True, source.view_dims)
+        names = ", ".join(("day", *source.view_dims, *source.measures))
+        cursor.execute(
+            f"INSERT INTO {view} ({_columns(source)}) SELECT %(org)s, {names} FROM ({select}) q",
+            params,
+        )
+        rows = cursor.rowcount
+        cursor.execute(
+            "DELETE FROM dashboard_dirtyday WHERE id = ANY(%s)", [[m[0] for m in markers]]
+        )
     return {
         "view": view,
-        "concurrently": concurrently,
-        "ms": duration_ms,
-        "cleared": cleared,
-        "watermark": snapshot_at,
-        "organizations": touched,
+        "organization": org_id,
+        "days": len(days),
+        "rows": rows,
+        "ms": round((time.perf_counter() - started) * 1000, 1),
     }
 
 
-def refresh_views(views: list[str] | None = None, *, bump_all: bool = False) -> list[dict]:
-    """Refresh the given views (all by default) and bump the data version of every organisation
-    whose view rows changed.
+def refresh_changes(view: str) -> dict:
+    """Bring one summary up to date, organisation by organisation (a first population when it
+    was never built)."""
+    _source(view)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT now() FROM dashboard_viewrefresh WHERE view_name = %s", [view])
+        row = cursor.fetchone()
+        if row is None:
+            return rebuild_view(view)
+        cycle_start = row[0]
+        cursor.execute(
+            """
+            SELECT d.organization_id, o.timezone
+              FROM (SELECT DISTINCT organization_id FROM dashboard_dirtyday
+                     WHERE view_name = %s) d
+              JOIN accounts_organization o ON o.id = d.organization_id
+            """,
+            [view],
+        )
+        organizations = cursor.fetchall()
+    started = time.perf_counter()
+    steps, failed = [], []
+    for org_id, tz_name in organizations:
+        try:
+            steps.append(refresh_organization(view, org_id, zoneinfo.ZoneInfo(tz_name)))
+        except DatabaseError as exc:  # a lock or statement timeout: its markers stay for later
+            log.warning("refresh %s for organisation %s deferred: %s", view, org_id, exc)
+            failed.append(org_id)
+    duration_ms = int((time.perf_counter() - started) * 1000)
+    with transaction.atomic(), connection.cursor() as cursor:
+        _set_watermark(cursor, view, cycle_start, duration_ms)
+    days = sum(s.get("days", 0) for s in steps)
+    log.info(
+        "refreshed %s: %d organisation(s), %d day(s) in %d ms%s",
+        view,
+        len(steps),
+        days,
+        duration_ms,
+        f"; deferred {len(failed)}" if failed else "",
+    )
+    return {
+        "view": view,
+        "mode": "incremental",
+        "ms": duration_ms,
+        "organizations": len(steps),
+        "days": days,
+        "deferred": failed,
+        "slowest_step_ms": max((s.get("ms", 0) for s in steps), default=0),
+    }
+
+
+def refresh_views(
+    views: list[str] | None = None, *, incremental: bool = False, bump_all: bool = False
+) -> list[dict]:
+    """Bring the given summaries (all by default) up to date: only the changed organisation
+    days when `incremental`, else a full rebuild.
 
     Tricky: the hybrid read is exact before and after a refresh, so a refresh changes no number
-    for rows written through the ORM; the organisations it bumps are those with dirty-day
-    markers (their rows moved since the last refresh). `bump_all` is for bulk loads that
-    bypassed the ORM (seeding, imports): every organisation's cache is dropped.
+    for rows written through the ORM and drops no cached value. `bump_all` is for bulk loads
+    that bypassed the ORM (seeding, imports): every organisation's cache is dropped.
     """
-    results = [refresh_view(v) for v in (views or VIEW_NAMES)]
+    step = refresh_changes if incremental else rebuild_view
+    results = [step(v) for v in (views or VIEW_NAMES)]
     if bump_all:
         for org_id in Organization.objects.values_list("pk", flat=True):
             bump_data_version(org_id)

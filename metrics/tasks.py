@@ -32,7 +32,7 @@ def refresh_views(views: list[str] | None = None) -> None:
         cache.client.get_client(write=True).set(BEAT_HEARTBEAT_KEY, time.time())  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - a heartbeat must never fail the refresh
         log.warning("could not record the beat heartbeat")
-    results = do_refresh(views)
+    results = do_refresh(views, incremental=True)
     done = [r["view"] for r in results if not r.get("skipped")]
     skipped = [r["view"] for r in results if r.get("skipped")]
     log.info(

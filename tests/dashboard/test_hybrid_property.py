@@ -40,6 +40,7 @@ OPS = [
     "new_opportunity",
     "stale_watermark",
     "refresh",
+    "refresh_changes",
 ]
 HYPOTHESIS = settings(
     max_examples=30,
@@ -134,6 +135,8 @@ def apply(op: str, n: int, days_ago: int, org, history) -> None:
         )
     elif op == "refresh":
         refresh_views()
+    elif op == "refresh_changes":
+        refresh_views(incremental=True)
 
 
 ranges = st.one_of(

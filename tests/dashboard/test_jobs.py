@@ -12,12 +12,13 @@ from django.utils import timezone
 
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS
-from metrics.models import UserStatisticsDaily, ViewRefresh
+from metrics.models import DirtyDay, UserStatisticsDaily, ViewRefresh
 from metrics.periods import parse_state
 from metrics.queries import get_metrics
-from metrics.refresh import refresh_view, refresh_views
+from metrics.refresh import rebuild_view, refresh_changes, refresh_views
 from metrics.statistics import compute_user_statistics
 from metrics.warming import warm_organization
+from renoz.accounts.models import Organization
 from renoz.celery import BEAT_SCHEDULE
 from renoz.operations.models import Activity, Customer, InstallationJob, Opportunity, Order
 from tests.conftest import make_user
@@ -26,26 +27,54 @@ from tests.dashboard.factories import build_history
 pytestmark = pytest.mark.django_db
 
 
-def _populated(view: str) -> bool:
+def _summary(view: str, org) -> list[tuple]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT ispopulated FROM pg_matviews WHERE matviewname = %s", [view])
-        return cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT * FROM {view} WHERE organization_id = %s ORDER BY 2, 3",  # noqa: S608
+            [org.pk],
+        )
+        return cursor.fetchall()
 
 
-def test_first_refresh_is_plain_then_concurrent(org):
-    with connection.cursor() as cursor:
-        cursor.execute("REFRESH MATERIALIZED VIEW mv_daily_jobs WITH NO DATA")
-    assert not _populated("mv_daily_jobs")
-    first = refresh_view("mv_daily_jobs")
-    assert first["concurrently"] is False and _populated("mv_daily_jobs")
-    second = refresh_view("mv_daily_jobs")
-    assert second["concurrently"] is True
-    assert ViewRefresh.objects.get(view_name="mv_daily_jobs").refreshed_at <= timezone.now()
+def test_never_built_summary_is_rebuilt_whole(org):
+    ViewRefresh.objects.filter(view_name="mv_daily_activities").delete()
+    result = refresh_changes("mv_daily_activities")
+    assert result["mode"] == "full"
+    assert ViewRefresh.objects.get(view_name="mv_daily_activities").refreshed_at <= timezone.now()
+
+
+def test_incremental_refresh_redoes_only_the_dirty_organisation_days(org):
+    other = Organization.objects.create(name="Other Pty Ltd", timezone="Australia/Perth")
+    tz = org.tz
+    day = timezone.localdate(timezone=tz) - dt.timedelta(days=3)
+    at = dt.datetime.combine(day, dt.time(10), tzinfo=tz)
+    mine = [Activity(organization=org, kind="call", occurred_at=at) for _ in range(2)]
+    theirs = Activity(organization=other, kind="email", occurred_at=at)
+    Activity.objects.bulk_create([*mine, theirs])  # no signals: no markers
+    refresh_views(["mv_daily_activities"])  # the full rebuild sees them
+    assert _summary("mv_daily_activities", org) == [(org.pk, day, "call", 2)]
+    assert _summary("mv_daily_activities", other) == [(other.pk, day, "email", 1)]
+    # A write through the ORM marks its day; a change behind the ORM's back marks nothing.
+    Activity.objects.create(organization=org, kind="call", occurred_at=at)
+    Activity.objects.create(organization=org, kind="meeting", occurred_at=at)
+    Activity.objects.filter(pk=theirs.pk).update(kind="call")
+    assert DirtyDay.objects.filter(organization=org, view_name="mv_daily_activities").count() == 2
+    (result,) = refresh_views(["mv_daily_activities"], incremental=True)
+    assert (result["mode"], result["organizations"], result["days"]) == ("incremental", 1, 1)
+    assert _summary("mv_daily_activities", org) == [
+        (org.pk, day, "call", 3),
+        (org.pk, day, "meeting", 1),
+    ]
+    # The other organisation had no marker, so its rows were not touched.
+    assert _summary("mv_daily_activities", other) == [(other.pk, day, "email", 1)]
+    assert not DirtyDay.objects.filter(view_name="mv_daily_activities").exists()
+    (again,) = refresh_views(["mv_daily_activities"], incremental=True)
+    assert (again["organizations"], again["days"]) == (0, 0)
 
 
 def test_refresh_rejects_unknown_views():
     with pytest.raises(ValueError, match="Unknown view"):
-        refresh_view("pg_authid; DROP TABLE x")
+        rebuild_view("pg_authid; DROP TABLE x")
 
 
 def test_beat_schedule_refreshes_every_view_at_its_cadence():
@@ -123,7 +152,8 @@ def test_warming_fills_the_cache_for_common_presets(org):
     metric_cache.reset_stats()
     state = parse_state({"range": "this_month", "compare": "previous_period"}, org)
     get_metrics(org, state, list(METRICS))
-    assert metric_cache.cache_stats() == {"hits": 1, "misses": 0, "hit_rate": 1.0}
+    stats = metric_cache.cache_stats()
+    assert (stats["hits"], stats["misses"], stats["hit_rate"]) == (1, 0, 1.0)
 
 
 def test_nightly_user_statistics_match_the_records(org):

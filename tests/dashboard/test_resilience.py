@@ -91,8 +91,13 @@ def test_readers_get_answers_while_a_refresh_holds_its_lock(owner):
     def slow_refresh():
         try:
             with transaction.atomic(), connection.cursor() as cursor:
+                # An incremental step mid-way: the organisation's summary rows deleted, not yet
+                # inserted again, locks held.
                 for view in ("mv_daily_metrics", "mv_daily_pipeline", "mv_daily_jobs"):
-                    cursor.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {view}")  # noqa: S608
+                    cursor.execute(
+                        f"DELETE FROM {view} WHERE organization_id = %s",  # noqa: S608
+                        [org.pk],
+                    )
                 holding.set()
                 release.wait(10)
         finally:
@@ -105,7 +110,7 @@ def test_readers_get_answers_while_a_refresh_holds_its_lock(owner):
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                "WHERE c.relname = 'mv_daily_metrics' AND l.mode = 'ExclusiveLock' AND l.granted"
+                "WHERE c.relname = 'mv_daily_metrics' AND l.mode = 'RowExclusiveLock' AND l.granted"
             )
             assert cursor.fetchone()[0] == 1  # the refresh really is in progress
         latencies = []
