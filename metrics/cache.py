@@ -20,6 +20,7 @@ import pickle
 import time
 from contextlib import contextmanager
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
@@ -35,6 +36,7 @@ MAX_TRACKED_DAYS = 2000  # back-dated days counted per organisation and source b
 LOCK_SECONDS = 15
 WAIT_FOR_LOCK_SECONDS = 2.0
 BREAKER_SECONDS = 5.0
+_blocking_clients: dict[int, redis.Redis] = {}
 _breaker_open_until = 0.0
 
 
@@ -51,6 +53,18 @@ def _client():
     if time.monotonic() < _breaker_open_until:
         raise _RedisDown
     return cache.client.get_client(write=True)  # type: ignore[attr-defined]
+
+
+def _blocking(client) -> redis.Redis:
+    """A client on the same Redis whose socket timeout outlasts a blocking wait (the cache's
+    own short socket timeout would read a wait as a dead Redis)."""
+    pool = client.connection_pool
+    if id(pool) not in _blocking_clients:
+        kwargs = {**pool.connection_kwargs, "socket_timeout": WAIT_FOR_LOCK_SECONDS + 1}
+        _blocking_clients[id(pool)] = redis.Redis(
+            connection_pool=redis.ConnectionPool(connection_class=pool.connection_class, **kwargs)
+        )
+    return _blocking_clients[id(pool)]
 
 
 def _trip(exc: Exception) -> None:
@@ -316,7 +330,9 @@ def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS):
     if not got_lock and _breaker_open_until <= time.monotonic():
         # Another worker is computing this value: block until it says it is done (no polling),
         # then pass the word on to the next waiter.
-        woke = _call(lambda client: client.blpop([done_key], timeout=WAIT_FOR_LOCK_SECONDS))
+        woke = _call(
+            lambda client: _blocking(client).blpop([done_key], timeout=WAIT_FOR_LOCK_SECONDS)
+        )
         if woke:
             _call(lambda client: client.lpush(done_key, b"1"))
             raw = _call(lambda client: client.get(key))

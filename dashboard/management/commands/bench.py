@@ -9,7 +9,6 @@ simulated business day after warming. Prints a table and writes JSON.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 import threading
 import time
@@ -19,8 +18,10 @@ from pathlib import Path
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connections
+from django.test import override_settings
 from tqdm import tqdm
 
+from dashboard.bench_writes import DayOfWrites
 from dashboard.layouts import default_widgets, warm_widgets
 from dashboard.widgets import CATALOGUE, build_widget, peek_widget
 from metrics import cache as metric_cache
@@ -29,7 +30,7 @@ from metrics.queries import get_metrics, get_metrics_comparison, get_timeseries
 from metrics.refresh import refresh_views
 from metrics.warming import COMMON_COMPARES, COMMON_PRESETS, warm_organization
 from renoz.accounts.models import Organization
-from renoz.benchstats import summary
+from renoz.benchstats import merge_results, summary
 from renoz.operations.seeding import benchmark_names
 
 EXECUTIVE_METRICS = [
@@ -48,8 +49,11 @@ BUDGETS = {
     ("year3", "cached_metrics"): 5,
     ("year10", "cached_metrics"): 5,
     ("year10", "full_refresh"): 15_000,
-    ("year10", "reader_during_refresh"): 100,
+    # Issue 15: the refresh beat runs (incremental) and readers during it.
+    ("year10", "refresh_after_day"): 500,
+    ("year10", "reader_during_refresh_after_day"): 50,
 }
+HIT_RATE_BUDGET = 0.95
 STATES = [(p, c) for p in COMMON_PRESETS for c in COMMON_COMPARES]
 BUSINESS_DAYS_PER_YEAR = 250
 
@@ -89,10 +93,8 @@ class Command(BaseCommand):
             self.stdout.write(f"\n== {volume}: {org.name} ==")
             results[volume] = self._bench(org, volume, repeat, page_views)
         self._print(results)
-        path = Path(out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(results, indent=2, default=str))
-        self.stdout.write(f"\nWrote {path}")
+        merge_results(Path(out), {"engine": results, **budget_keys(results)})
+        self.stdout.write(f"\nWrote {out}")
 
     def _organization(self, volume: str) -> Organization:
         name, _ = benchmark_names(volume, 42, 1)
@@ -141,12 +143,18 @@ class Command(BaseCommand):
                 for i in tqdm(range(repeat), desc="timeseries")
             ]
         )
-        out["full_refresh"], out["reader_during_refresh"] = self._refresh_under_read(org, states)
+        out["full_refresh"], out["reader_during_full_refresh"] = self._refresh_under_read(
+            org, states, refresh_views, repeat=3
+        )
         for n in [int(v) for v in str(page_views).split(",") if v.strip()]:
-            out[f"hit_rate_{n}_views"] = self._business_day(org, n)
+            with override_settings(DASHBOARD_REFRESH_ON_WRITE=False):
+                out[f"hit_rate_{n}_views"] = self._business_day(org, n)
+            refresh, reader = self._refresh_after_day(org, states)
+            out[f"refresh_after_{n}_views_day"] = refresh
+            out[f"reader_during_refresh_after_{n}_views_day"] = reader
         return out
 
-    def _refresh_under_read(self, org, states):
+    def _refresh_under_read(self, org, states, refresh, repeat: int):
         latencies: list[float] = []
         stop = threading.Event()
 
@@ -165,7 +173,8 @@ class Command(BaseCommand):
         thread = threading.Thread(target=reader)
         thread.start()
         time.sleep(0.3)
-        refresh_ms = [_timed(refresh_views) for _ in range(3)]
+        refresh_ms = [_timed(refresh) for _ in range(repeat)]
+        time.sleep(0.1)
         stop.set()
         thread.join()
         return summary(refresh_ms), summary(latencies)
@@ -202,11 +211,16 @@ class Command(BaseCommand):
     def _business_day(self, org, page_views: int) -> dict:
         """After warming, one business day of dashboard page views, each requesting its layout's
         widgets as the page does (served inline when cached, else computed), with the day's
-        writes interleaved; each write bumps the version of its source only.
+        writes made through the ORM between them (dashboard.bench_writes: half create records
+        now, half move older records on, which also touches the day they started).
 
         A page view picks a layout (executive 60 %, pipeline 25 %, installations 15 %) and a
         state (mostly the common presets, 3 % ad-hoc custom ranges). The simulation runs in
-        seconds, so TTL expiry (5 min) is not simulated: it counts what versioning costs.
+        minutes, so TTL expiry (5 min) is not simulated: it counts what versioning costs.
+
+        The hit rate counts every cache lookup: each widget request looks up its widget, and a
+        widget that must be rebuilt looks up the closed-day blocks it reads (its open tail is
+        always read from the database, by design).
         """
 
         rnd = random.Random(7)
@@ -214,21 +228,24 @@ class Command(BaseCommand):
         rates = self._daily_write_rates(org)
         writes = [source for source, n in rates.items() for _ in range(round(n * self.write_scale))]
         rnd.shuffle(writes)
+        writer = DayOfWrites(org)
         layouts = {
             name: [w for w in default_widgets(name) if not CATALOGUE[w["type"]].per_user]
             for name in ("executive", "pipeline", "installations")
         }
         today = parse_state({}, org).range.end
         weights = [30, 5, 25, 5, 3, 8, 8, 3, 2, 2, 5, 4][: len(STATES)]
-        hits = misses = 0
+        hits = misses = rebuilt_from_cache = 0
+        done: dict[str, int] = defaultdict(int)
         # Tricky: spread every write over the day, several per page view when writes outnumber
         # page views, so the whole day's volume always lands.
         writes_before: dict[int, list[str]] = defaultdict(list)
         for k, source in enumerate(writes):
             writes_before[k * page_views // len(writes)].append(source)
+        metric_cache.reset_stats()
         for i in tqdm(range(page_views), desc="business day"):
             for source in writes_before[i]:
-                metric_cache.bump_data_version(org.pk, [source])
+                done[writer.write(source)] += 1
             if rnd.random() < 0.03:  # an ad-hoc custom range: always a miss the first time
                 first = today - dt.timedelta(days=rnd.randint(30, 700))
                 last = first + dt.timedelta(days=rnd.randint(1, 90))
@@ -243,17 +260,34 @@ class Command(BaseCommand):
                     hits += 1
                 else:
                     misses += 1
+                    before = metric_cache.cache_stats()["history_misses"]
                     build_widget(widget, org, None, state)
+                    rebuilt_from_cache += metric_cache.cache_stats()["history_misses"] == before
+        stats = metric_cache.cache_stats()
+        lookups = hits + misses + stats["history_hits"] + stats["history_misses"]
         total = hits + misses
         return {
-            "hits": hits,
-            "misses": misses,
-            "hit_rate": round(hits / total, 4) if total else None,
+            "hit_rate": round((hits + stats["history_hits"]) / lookups, 4) if lookups else None,
+            "widget_hit_rate": round(hits / total, 4) if total else None,
+            "history_block_hit_rate": stats["history_hit_rate"],
+            "widgets_rebuilt_without_history_queries": rebuilt_from_cache,
+            "widget_hits": hits,
+            "widget_misses": misses,
+            "history_block_hits": stats["history_hits"],
+            "history_block_misses": stats["history_misses"],
             "page_views": page_views,
             "widget_requests": total,
             "writes": len(writes),
             "writes_per_day": rates,
+            "writes_made": dict(done),
         }
+
+    def _refresh_after_day(self, org, states) -> tuple[dict, dict]:
+        """The incremental refresh of the day's changed organisation days, with a reader
+        running against it."""
+        return self._refresh_under_read(
+            org, states, lambda: refresh_views(incremental=True), repeat=1
+        )
 
     def _print(self, results: dict) -> None:
         self.stdout.write("\n| volume | measurement | median ms | p95 ms | max ms | budget | ok |")
@@ -264,15 +298,71 @@ class Command(BaseCommand):
                     rate = row.get("hit_rate") or 0
                     name = f"hit rate, {row['page_views']} page views, {row['writes']} writes"
                     self.stdout.write(
-                        f"| {volume} | {name} | {rate:.1%} | | | ≥ 95% | {'yes' if rate >= 0.95 else 'NO'} |"
+                        f"| {volume} | {name} | {rate:.1%} (widgets {row['widget_hit_rate']:.1%}, "
+                        f"history blocks {row['history_block_hit_rate'] or 0:.1%}) | | | "
+                        f"≥ 95% | {'yes' if rate >= HIT_RATE_BUDGET else 'NO'} |"
                     )
                     continue
-                budget = BUDGETS.get((volume, name))
-                measure = row["max_ms"] if name == "reader_during_refresh" else row["p95_ms"]
-                if name == "full_refresh":
-                    measure = row["max_ms"]
+                budget, measure = _budget(volume, name, row)
                 ok = "" if budget is None else ("yes" if measure <= budget else "NO")
                 self.stdout.write(
                     f"| {volume} | {name} | {row['median_ms']} | {row['p95_ms']} | {row['max_ms']} "
                     f"| {budget or ''} | {ok} |"
                 )
+
+
+def _budget(volume: str, name: str, row: dict) -> tuple[int | None, float]:
+    """A measurement's budget and the figure held against it (max for refreshes and readers
+    during them, p95 otherwise)."""
+    if name.startswith("refresh_after_"):
+        return BUDGETS.get((volume, "refresh_after_day")), row["max_ms"]
+    if name.startswith("reader_during_refresh_after_"):
+        return BUDGETS.get((volume, "reader_during_refresh_after_day")), row["max_ms"]
+    if name in ("full_refresh", "reader_during_full_refresh"):
+        return BUDGETS.get((volume, name)), row["max_ms"]
+    return BUDGETS.get((volume, name)), row["p95_ms"]
+
+
+def budget_keys(results: dict) -> dict:
+    """The issue-15 budget rows of bench.json from the per-volume results."""
+    hit_rates = {
+        volume: {
+            ("quiet" if n == 0 else "busy"): rows[key]["hit_rate"]
+            for n, key in enumerate(k for k in rows if k.startswith("hit_rate_"))
+        }
+        for volume, rows in results.items()
+    }
+    rates = [r for v in hit_rates.values() for r in v.values() if r is not None]
+    out: dict = {
+        "cache_hit_rate": {
+            **hit_rates,
+            "budget": HIT_RATE_BUDGET,
+            "ok": bool(rates) and min(rates) >= HIT_RATE_BUDGET,
+        }
+    }
+    year10 = results.get("year10")
+    if year10:
+        for key, prefix, budget in (
+            (
+                "refresh_after_day_of_writes",
+                "refresh_after_",
+                BUDGETS[("year10", "refresh_after_day")],
+            ),
+            (
+                "reader_during_refresh",
+                "reader_during_refresh_after_",
+                BUDGETS[("year10", "reader_during_refresh_after_day")],
+            ),
+        ):
+            rows = {k: v for k, v in year10.items() if k.startswith(prefix)}
+            worst = max((v["max_ms"] for v in rows.values()), default=None)
+            out[key] = {
+                "year10_max_ms": worst,
+                "by_day": rows,
+                "budget_ms": budget,
+                "ok": worst is not None and worst <= budget,
+            }
+        out["reader_during_refresh"]["during_full_rebuild_max_ms"] = year10[
+            "reader_during_full_refresh"
+        ]["max_ms"]
+    return out
