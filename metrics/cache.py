@@ -17,7 +17,9 @@ import datetime as dt
 import hashlib
 import logging
 import pickle
+import threading
 import time
+from collections import Counter
 from contextlib import contextmanager
 
 import redis
@@ -191,26 +193,37 @@ class History:
 
 
 def history(org_id: int, part: str) -> History | None:
-    """The closed-day versions of a source, or None when Redis is unreachable."""
-    counters, epoch = _history_keys(org_id, part)
+    """The closed-day versions of a source, or None when Redis is unreachable. Inside one
+    cached computation, every source's versions are read once, in one round trip."""
+    memo = _history_cache.get()
+    if isinstance(memo, dict) and org_id in memo:
+        return memo[org_id].get(part)
 
     def load(client):
         pipe = client.pipeline(transaction=False)
         pipe.get(_version_key(org_id))
-        pipe.get(epoch)
-        pipe.hgetall(counters)
+        for name in PARTS:
+            counters, epoch = _history_keys(org_id, name)
+            pipe.get(epoch)
+            pipe.hgetall(counters)
         return pipe.execute()
 
     raw = _call(load)
     if raw is None:
         return None
-    org_epoch, source_epoch, written = raw
-    return History(
-        org_id,
-        part,
-        f"{int(org_epoch or 0)}.{int(source_epoch or 0)}",
-        {dt.date.fromisoformat(k.decode()): int(v) for k, v in written.items()},
-    )
+    org_epoch, *per_part = raw
+    loaded = {}
+    for n, name in enumerate(PARTS):
+        source_epoch, written = per_part[2 * n], per_part[2 * n + 1]
+        loaded[name] = History(
+            org_id,
+            name,
+            f"{int(org_epoch or 0)}.{int(source_epoch or 0)}",
+            {dt.date.fromisoformat(k.decode()): int(v) for k, v in written.items()},
+        )
+    if isinstance(memo, dict):
+        memo[org_id] = loaded
+    return loaded.get(part)
 
 
 def get_blocks(keys: list[str]) -> list | None:
@@ -222,16 +235,8 @@ def get_blocks(keys: list[str]) -> list | None:
     if raw is None:
         return None
     hits = sum(r is not None for r in raw)
-
-    def count(client):
-        pipe = client.pipeline(transaction=False)
-        if hits:
-            pipe.hincrby(_stats_key(), "history_hits", hits)
-        if len(raw) - hits:
-            pipe.hincrby(_stats_key(), "history_misses", len(raw) - hits)
-        pipe.execute()
-
-    _call(count)
+    _count("history_hits", hits)
+    _count("history_misses", len(raw) - hits)
     return [pickle.loads(r) if r is not None else None for r in raw]  # noqa: S301
 
 
@@ -245,6 +250,7 @@ def set_blocks(values: dict[str, object]) -> None:
             pipe.set(
                 key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), ex=HISTORY_TTL_SECONDS
             )
+        _flush_counts(pipe)
         pipe.execute()
 
     _call(store)
@@ -272,12 +278,46 @@ def _stats_key() -> str:
     return f"{namespace()}:stats"
 
 
+_counts: Counter[str] = Counter()
+_counts_lock = threading.Lock()
+FLUSH_EVERY = 200  # lookups counted in-process before they are written to Redis
+
+
+def _count(name: str, n: int = 1) -> None:
+    """Count cache lookups in-process; they reach Redis with the next write round trip."""
+    if not n:
+        return
+    with _counts_lock:
+        _counts[name] += n
+        due = sum(_counts.values()) >= FLUSH_EVERY
+    if due:
+        flush_stats()
+
+
+def _flush_counts(pipe) -> None:
+    with _counts_lock:
+        pending = dict(_counts)
+        _counts.clear()
+    for name, n in pending.items():
+        pipe.hincrby(_stats_key(), name, n)
+
+
+def flush_stats() -> None:
+    def flush(client):
+        pipe = client.pipeline(transaction=False)
+        _flush_counts(pipe)
+        pipe.execute()
+
+    _call(flush)
+
+
 def _record(hit: bool) -> None:
-    _call(lambda client: client.hincrby(_stats_key(), "hits" if hit else "misses", 1))
+    _count("hits" if hit else "misses")
 
 
 def cache_stats() -> dict:
     """Hits and misses of whole values, and of closed-day history blocks."""
+    flush_stats()
     raw = _call(lambda client: client.hgetall(_stats_key()), default={}) or {}
     out: dict = {}
     for prefix in ("", "history_"):
@@ -290,6 +330,8 @@ def cache_stats() -> dict:
 
 
 def reset_stats() -> None:
+    with _counts_lock:
+        _counts.clear()
     _call(lambda client: client.delete(_stats_key()))
 
 
@@ -304,7 +346,8 @@ def peek(key: str | None):
 @contextmanager
 def history_cache():
     """Engine reads inside use (and fill) the cache of closed-day blocks."""
-    token = _history_cache.set(True)
+    current = _history_cache.get()
+    token = _history_cache.set(current if current is not None else {})
     try:
         yield
     finally:
@@ -312,7 +355,7 @@ def history_cache():
 
 
 def history_enabled() -> bool:
-    return _history_cache.get()
+    return _history_cache.get() is not None
 
 
 def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS):
@@ -342,10 +385,22 @@ def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS):
         with history_cache():
             value = compute()
         payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        _call(lambda client: client.set(key, payload, ex=ttl))
+
+        def store(client):
+            pipe = client.pipeline(transaction=False)
+            pipe.set(key, payload, ex=ttl)
+            if got_lock:
+                pipe.delete(lock_key)
+                pipe.lpush(done_key, b"1")
+                pipe.expire(done_key, LOCK_SECONDS)
+            _flush_counts(pipe)
+            pipe.execute()
+
+        _call(store)
+        got_lock = False
         return value
     finally:
-        if got_lock:
+        if got_lock:  # the computation failed: let the next reader try
 
             def release(client):
                 pipe = client.pipeline(transaction=False)

@@ -10,15 +10,15 @@ materialized view cannot answer (an owner, or a dimension it does not keep) is r
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import zoneinfo
 from collections import defaultdict
-from contextlib import nullcontext
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from metrics import cache as metric_cache
@@ -94,6 +94,20 @@ def load_coverage(org_id: int, tz: zoneinfo.ZoneInfo) -> dict[str, ViewCoverage]
         s.view: ViewCoverage(watermarks.get(s.view), _merge_days(dirty.get(s.view, [])))
         for s in SOURCES.values()
     }
+
+
+class LazyCoverage:
+    """load_coverage on first use: a read whose closed days all come from the cache never
+    asks for it."""
+
+    def __init__(self, org_id: int, tz: zoneinfo.ZoneInfo):
+        self.org_id, self.tz = org_id, tz
+        self._loaded: dict[str, ViewCoverage] | None = None
+
+    def get(self, view: str) -> ViewCoverage | None:
+        if self._loaded is None:
+            self._loaded = load_coverage(self.org_id, self.tz)
+        return self._loaded.get(view)
 
 
 @dataclass(frozen=True)
@@ -266,7 +280,7 @@ def read(
     *,
     daily: bool = False,
     mode: str = "hybrid",
-    coverage: dict[str, ViewCoverage] | None = None,
+    coverage: dict[str, ViewCoverage] | LazyCoverage | None = None,
     by: tuple[str, ...] = (),
     where: Slice = WHOLE,
 ) -> Frame:
@@ -371,26 +385,69 @@ def _slice_sql(where: Slice, params: dict | list, alias: str = "") -> str:
     return "".join(conditions)
 
 
+def _next_month(day: dt.date) -> dt.date:
+    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+
+
+def _day_zones(parts) -> list[tuple[dt.date, dt.date]]:
+    """The day ranges that must be summed day by day so every part is a sum of whole months
+    and single days: the part-months at each part's edges."""
+    zones = []
+    for _, lo, hi in parts:
+        if lo is not None and lo.day != 1:
+            zones.append((lo, min(_next_month(lo), hi)))
+        if hi.day != 1:
+            zones.append((max(hi.replace(day=1), lo or dt.date.min), hi))
+    zones.sort()
+    merged: list[list[dt.date]] = []
+    for lo, hi in zones:
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
+        else:
+            merged.append([lo, hi])
+    return [(a, b) for a, b in merged]
+
+
 def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame, where: Slice) -> None:
-    keys = ["day"] * daily + list(frame.dims)
-    select = ", ".join(keys + [f"SUM({m})" for m in source.measures])
-    group_by = f" GROUP BY {', '.join(keys)}" if keys else ""
-    params: dict = {"org": org_id}
+    """Sum the daily summary over many day-ranges [lo, hi) in one index range scan: by day for
+    daily frames, else by month, and by day only at part-month edges; the rows are then
+    shared out among the parts."""
+    params: dict = {"org": org_id, "hi": max(hi for _, _, hi in parts)}
+    lower = ""
+    if all(lo is not None for _, lo, _ in parts):
+        params["lo"] = min(lo for _, lo, _ in parts)
+        lower = " AND day >= %(lo)s"
     sliced = _slice_sql(where, params)
-    # One statement per window keeps each window's sums apart without FILTER per measure.
-    by_window: dict[int, list[str]] = defaultdict(list)
-    for n, (idx, lo, hi) in enumerate(parts):
-        params[f"lo{n}"], params[f"hi{n}"] = lo, hi
-        lower = f" AND day >= %(lo{n})s" if lo is not None else ""
-        by_window[idx].append(f"(day < %(hi{n})s{lower})")
-    sql = " UNION ALL ".join(
-        f"SELECT {idx} AS idx, {select} FROM {source.view} "
-        f"WHERE organization_id = %(org)s{sliced} AND ({' OR '.join(conditions)}){group_by}"
-        for idx, conditions in by_window.items()
+    if daily:
+        bucket, whole_month = "day", "false"
+    else:
+        zones = []
+        for n, (lo, hi) in enumerate(_day_zones(parts)):
+            params[f"zl{n}"], params[f"zh{n}"] = lo, hi
+            zones.append(f"(day >= %(zl{n})s AND day < %(zh{n})s)")
+        in_zone = " OR ".join(zones) or "false"
+        bucket = f"CASE WHEN {in_zone} THEN day ELSE date_trunc('month', day)::date END"
+        whole_month = f"NOT ({in_zone})"
+    dims = "".join(f", {d}" for d in frame.dims)
+    sums = ", ".join(f"SUM({m})" for m in source.measures)
+    group = ", ".join(str(i + 1) for i in range(2 + len(frame.dims)))
+    sql = (
+        f"SELECT {bucket}, {whole_month}{dims}, {sums} FROM {source.view} "
+        f"WHERE organization_id = %(org)s AND day < %(hi)s{lower}{sliced} "
+        f"GROUP BY {group} ORDER BY 1"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        frame.add_rows(cursor.fetchall(), daily)
+        rows = cursor.fetchall()
+    starts = [row[0] for row in rows]
+    width = len(frame.dims)
+    for idx, lo, hi in parts:
+        first = 0 if lo is None else bisect.bisect_left(starts, lo)
+        for row in rows[first : bisect.bisect_left(starts, hi)]:
+            if row[1] and _next_month(row[0]) > hi:
+                continue  # a whole month that runs past the part (its days are not in it)
+            key = (row[0] if daily else None, *row[2 : 2 + width])
+            frame.add(idx, key, row[2 + width :])
 
 
 def live_sql(
@@ -426,19 +483,9 @@ def live_sql(
     return sql, params
 
 
-def serial():
-    """A transaction (or the caller's) in which PostgreSQL plans without parallel workers."""
-    # Tricky: the closed-event arms' row estimates are generic (hundreds of rows for a window
-    # of minutes), which tips PostgreSQL into a parallel plan whose worker start-up costs 5-8 ms
-    # against a 0.2 ms serial scan. Live parts are small by design, so they run serially.
-    # Inside a caller's transaction the setting simply lasts until it ends (no savepoint).
-    return nullcontext() if connection.in_atomic_block else transaction.atomic()
-
-
 def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, where: Slice) -> None:
     sql, params = live_sql(org_id, tz, source, parts, daily, frame.dims, where)
-    with serial(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         frame.add_rows(cursor.fetchall(), daily)
 

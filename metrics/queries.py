@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, OWNER, SOURCES, Metric, get_metric
-from metrics.engine import WHOLE, Frame, Slice, TimeWindow, load_coverage, read, records_sql
+from metrics.engine import WHOLE, Frame, LazyCoverage, Slice, TimeWindow, read, records_sql
 from metrics.filters import not_applying, slice_args
 from metrics.periods import DashboardState, Window, add_months, local_midnight
 
@@ -73,7 +73,7 @@ def compute_values(
     """{metric: (value, previous)} for the state's range and comparison, in the slice `where`.
     A metric whose rows have no owner has no value in an owner's slice (None)."""
     tz = state.tz
-    coverage = load_coverage(organization.pk, tz) if mode == "hybrid" else None
+    coverage = LazyCoverage(organization.pk, tz) if mode == "hybrid" else None
     out: dict[str, tuple] = {}
     for source_name, metrics in _by_source(keys).items():
         source = SOURCES[source_name]
@@ -103,7 +103,7 @@ def window_values(
 ) -> dict:
     """{metric: value} over the instants [start_at, end_at) (state metrics: at end_at)."""
     tz = zoneinfo.ZoneInfo(organization.timezone)
-    coverage = load_coverage(organization.pk, tz)
+    coverage = LazyCoverage(organization.pk, tz)
     out: dict = {}
     for source_name, metrics in _by_source(keys).items():
         source = SOURCES[source_name]
@@ -464,7 +464,7 @@ def get_timeseries(
 
     def compute():
         tz = state.tz
-        coverage = load_coverage(organization.pk, tz) if mode == "hybrid" else None
+        coverage = LazyCoverage(organization.pk, tz) if mode == "hybrid" else None
         sliced = where.for_source(source)
         windows = [TimeWindow(state.range.start_at, state.range.end_at)]
         if state.comparison:

@@ -117,7 +117,6 @@ def refresh_organization(view: str, org_id: int, tz: zoneinfo.ZoneInfo) -> dict:
             nested,
             f"SET LOCAL lock_timeout = {STEP_LOCK_TIMEOUT_MS}",
             f"SET LOCAL statement_timeout = {STEP_STATEMENT_TIMEOUT_MS}",
-            "SET LOCAL max_parallel_workers_per_gather = 0",
         )
         cursor.execute(
             "SELECT pg_try_advisory_xact_lock(%s, %s)", [zlib.crc32(view.encode()) >> 1, org_id]
