@@ -42,8 +42,9 @@ _blocking_clients: dict[int, redis.Redis] = {}
 _breaker_open_until = 0.0
 
 
-_history_cache: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "history_cache", default=False
+# Inside a cached computation: a memo of the history versions read so far (else None).
+_history_cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "history_cache", default=None
 )
 
 

@@ -288,9 +288,9 @@ def read(
     dimensions and the `by` dimensions, counting only the rows in the slice `where`: from the
     view where it is trusted and can answer the slice, else live from the event view.
 
-    Inside `metrics.cache.history_cache()` (every cached computation), closed days (before today, and before a window's partial last
-    day) come from cached day blocks, versioned by the writes that landed in their days; only
-    the open tail is read from the database every time."""
+    Inside `metrics.cache.history_cache()` (every cached computation), closed days (before
+    today, and before a window's partial last day) come from cached day blocks, versioned by
+    the writes that landed in their days; only the open tail is read from the database."""
     for dim in (*by, *where.dims):
         if dim != OWNER and dim not in source.dims:
             raise ValueError(f"{source.name} has no dimension {dim!r}; it has {source.dims}")
