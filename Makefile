@@ -44,8 +44,10 @@ load: db
 	$(PYTHON) manage.py migrate --noinput
 	bash scripts/load/run.sh
 
+# One worker on every queue; `make worker QUEUES=reports,insights` takes only those kinds of
+# work (refresh, reports, insights, default), e.g. to run each group on its own machine.
 worker: install
-	$(BIN)/celery -A renoz worker -l info --concurrency 2
+	$(if $(QUEUES),WORKER_QUEUES=$(QUEUES)) $(BIN)/celery -A renoz worker -l info --concurrency 2
 
 beat: install
 	$(BIN)/celery -A renoz beat -l info --schedule /tmp/renoz-celerybeat-schedule

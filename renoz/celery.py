@@ -1,6 +1,7 @@
-"""The Celery app and the one beat schedule.
+"""The Celery app, its queues and the one beat schedule.
 
-Run exactly one beat process. View refreshes come from the source definitions
+Tasks go to one queue per kind of work (settings.TASK_KINDS). A worker takes every queue, or
+the kinds named in WORKER_QUEUES (`WORKER_QUEUES=reports,insights`). Run exactly one beat process. View refreshes come from the source definitions
 (metrics.definitions: each source's view and its cadence), so a new source is scheduled by
 defining it. Nightly jobs run hourly and pick the organisations whose local hour has come, so
 every organisation's "midnight" is its own.
@@ -10,14 +11,35 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import celeryd_after_setup, task_postrun, task_prerun
 
 from metrics.definitions import refresh_schedule
+from renoz import replica
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "renoz.settings")
 
 app = Celery("renoz")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@celeryd_after_setup.connect
+def take_worker_queues(sender, instance, conf, **kwargs) -> None:
+    """Narrow this worker to the kinds of work in WORKER_QUEUES (after any -Q option)."""
+    from django.conf import settings
+
+    if settings.WORKER_QUEUES:
+        instance.app.amqp.queues.select([settings.TASK_QUEUES[k] for k in settings.WORKER_QUEUES])
+
+
+@task_prerun.connect
+def begin_task(task_id, **kwargs) -> None:
+    replica.begin_task(task_id)  # each task reads history afresh, pinned only once it writes
+
+
+@task_postrun.connect
+def end_task(task_id, **kwargs) -> None:
+    replica.end_task(task_id)
 
 
 def _every(minutes: int) -> crontab:

@@ -6,15 +6,18 @@ A bad value stops start-up with a message naming the variable.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from renoz.env import (
     deployment_namespace,
     env_bool,
     env_database,
+    env_float,
     env_int,
     env_list,
     env_redis_url,
@@ -62,6 +65,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
     "renoz.middleware.RejectNulMiddleware",
+    # Requests that write read only from the primary (renoz/replica.py).
+    "renoz.replica.PrimaryPinMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -118,6 +123,17 @@ if env_str("RENOZ_PROCESS") == "web" and WEB_STATEMENT_TIMEOUT_MS:
     DATABASES["default"]["OPTIONS"]["options"] += " " + web_statement_options(
         WEB_STATEMENT_TIMEOUT_MS
     )
+# An optional streaming replica takes the reads of closed days (renoz/replica.py): same options
+# as the primary; tests read it as the primary (MIRROR). Past REPLICA_MAX_LAG_SECONDS of replay
+# lag, history is read from the primary.
+if env_str("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {
+        **copy.deepcopy(DATABASES["default"]),
+        **env_database("DATABASE_REPLICA_URL", ""),
+        "TEST": {"MIRROR": "default"},
+    }
+DATABASE_ROUTERS = ["renoz.replica.ReplicaRouter"]
+REPLICA_MAX_LAG_SECONDS = env_float("REPLICA_MAX_LAG_SECONDS", 5.0, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -203,6 +219,35 @@ CELERY_BROKER_POOL_LIMIT = 10
 # this too). Default: a short hash of the database's host, port and name.
 DEPLOYMENT_NAMESPACE = env_str("DEPLOYMENT_NAMESPACE") or deployment_namespace(DATABASES["default"])
 CELERY_TASK_DEFAULT_QUEUE = f"renoz-{DEPLOYMENT_NAMESPACE}"
+# One queue per kind of work, so a slow PDF never waits in front of a refresh. Every task is
+# routed by name (tests/scale/test_queues.py fails on a task without a route). A worker takes
+# every queue unless WORKER_QUEUES names the kinds it should take (renoz/celery.py).
+TASK_QUEUES = {
+    kind: CELERY_TASK_DEFAULT_QUEUE if kind == "default" else f"{CELERY_TASK_DEFAULT_QUEUE}-{kind}"
+    for kind in ("refresh", "reports", "insights", "default")
+}
+# Tricky: each queue needs its own exchange and key; a bare Queue(name) would bind every queue
+# to the default exchange and key, and each task would land in all of them.
+CELERY_TASK_QUEUES = [
+    Queue(name, Exchange(name), routing_key=name) for name in TASK_QUEUES.values()
+]
+TASK_KINDS = {
+    # View refreshes, cache warming and the per-user statistics: short, and readers wait on them.
+    "metrics.tasks.refresh_views": "refresh",
+    "metrics.tasks.nightly_user_statistics": "refresh",
+    "metrics.tasks.recompute_user_statistics": "refresh",
+    "dashboard.tasks.nightly_warm_cache": "refresh",
+    # The minute tick only creates runs and queues them: it must not wait behind a render.
+    "reports.tasks.dispatch_reports": "default",
+    "reports.tasks.deliver_report_run": "reports",
+}
+CELERY_TASK_ROUTES = {task: {"queue": TASK_QUEUES[kind]} for task, kind in TASK_KINDS.items()}
+WORKER_QUEUES = env_list("WORKER_QUEUES", [])
+if unknown := set(WORKER_QUEUES) - set(TASK_QUEUES):
+    raise ImproperlyConfigured(
+        f"WORKER_QUEUES names kinds of work among {', '.join(TASK_QUEUES)}, "
+        f"got {', '.join(sorted(unknown))}"
+    )
 
 # --- Email --------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

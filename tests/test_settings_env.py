@@ -6,6 +6,7 @@ The start-up tests import the real settings module in a fresh interpreter, the w
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -43,6 +44,9 @@ SETTINGS_VARIABLES = [
     "LOG_LEVEL",
     "MEDIA_ROOT",
     "CELERY_TASK_ALWAYS_EAGER",
+    "WORKER_QUEUES",
+    "DATABASE_REPLICA_URL",
+    "REPLICA_MAX_LAG_SECONDS",
 ]
 LOAD_SETTINGS = (
     "import django; django.setup(); from django.conf import settings; "
@@ -50,12 +54,12 @@ LOAD_SETTINGS = (
 )
 
 
-def start_django(**variables: str) -> subprocess.CompletedProcess:
+def start_django(code: str = LOAD_SETTINGS, **variables: str) -> subprocess.CompletedProcess:
     """Load renoz.settings in a new interpreter with only `variables` set from the list above."""
     environ = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
     environ.update(variables, DJANGO_SETTINGS_MODULE="renoz.settings", PYTHONPATH=str(REPO))
     return subprocess.run(
-        [sys.executable, "-c", LOAD_SETTINGS],
+        [sys.executable, "-c", code],
         cwd=REPO,
         env=environ,
         capture_output=True,
@@ -98,6 +102,11 @@ BAD_VALUES = [
     ("EMAIL_PORT", "0"),
     ("EMAIL_PORT", "smtp"),
     ("EMAIL_TIMEOUT", "0"),
+    ("WORKER_QUEUES", "refresh,pdf"),
+    ("DATABASE_REPLICA_URL", "mysql://replica/renoz"),
+    ("REPLICA_MAX_LAG_SECONDS", "soon"),
+    ("REPLICA_MAX_LAG_SECONDS", "-1"),
+    ("REPLICA_MAX_LAG_SECONDS", "nan"),
 ]
 
 
@@ -108,6 +117,51 @@ def test_bad_value_stops_start_up_and_names_the_variable(name, value):
     assert "ImproperlyConfigured" in result.stderr
     last_line = result.stderr.strip().splitlines()[-1]
     assert name in last_line
+
+
+def test_a_replica_url_adds_a_replica_database_like_the_primary():
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps({a: s.DATABASES[a] for a in s.DATABASES})); "
+        "print(s.REPLICA_MAX_LAG_SECONDS, s.DATABASE_ROUTERS[0])"
+    )
+    result = start_django(
+        code,
+        DATABASE_URL="postgres://app@primary.internal:5432/renoz",
+        DATABASE_REPLICA_URL="postgres://reader:pw@replica.internal:6432/renoz",
+        REPLICA_MAX_LAG_SECONDS="2.5",
+        DB_CONN_MAX_AGE="30",
+    )
+    assert result.returncode == 0, result.stderr
+    databases_line, replica_line = result.stdout.strip().splitlines()
+    databases = json.loads(databases_line)
+    primary, replica = databases["default"], databases["replica"]
+    assert (replica["HOST"], replica["PORT"], replica["USER"], replica["PASSWORD"]) == (
+        "replica.internal",
+        "6432",
+        "reader",
+        "pw",
+    )
+    assert (
+        replica["OPTIONS"]
+        == primary["OPTIONS"]
+        == {
+            "connect_timeout": 5,
+            "options": "-c jit=off",
+        }
+    )
+    assert replica["CONN_MAX_AGE"] == 30
+    assert replica["TEST"]["MIRROR"] == "default"
+    assert replica_line.split() == ["2.5", "renoz.replica.ReplicaRouter"]
+
+
+def test_without_a_replica_url_there_is_only_the_primary():
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; print(*s.DATABASES)"
+    )
+    result = start_django(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["default"]
 
 
 def test_production_without_secret_key_stops_start_up():
@@ -176,6 +230,20 @@ def test_env_int_refuses_values_below_minimum(clean_env):
     clean_env.setenv("RENOZ_T", "0")
     with pytest.raises(ImproperlyConfigured, match="RENOZ_T must be at least 1, got 0"):
         env.env_int("RENOZ_T", 1025, minimum=1)
+
+
+def test_env_float_reads_defaults_and_refuses(clean_env):
+    assert env.env_float("RENOZ_T", 5.0) == 5.0
+    clean_env.setenv("RENOZ_T", " 0.25 ")
+    assert env.env_float("RENOZ_T", 5.0, minimum=0) == 0.25
+    for raw, message in [
+        ("fast", "must be a number"),
+        ("inf", "must be a finite number"),
+        ("-1", "must be at least 0"),
+    ]:
+        clean_env.setenv("RENOZ_T", raw)
+        with pytest.raises(ImproperlyConfigured, match=f"RENOZ_T {message}"):
+            env.env_float("RENOZ_T", 5.0, minimum=0)
 
 
 def test_env_str_and_list(clean_env):
