@@ -18,12 +18,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from metrics import cache as metric_cache
 from metrics.definitions import OWNER, SOURCES, Source
 from metrics.periods import local_date, local_midnight
+from renoz import replica
 
 MAX_DIRTY_SPANS = 12  # more spans than this are merged into one live stretch
 Key = tuple  # (day or None, *dims)
@@ -70,9 +71,11 @@ def _merge_days(days: list[dt.date]) -> tuple[tuple[dt.date, dt.date], ...]:
     return tuple((a, b) for a, b in spans)
 
 
-def load_coverage(org_id: int, tz: zoneinfo.ZoneInfo) -> dict[str, ViewCoverage]:
+def load_coverage(
+    org_id: int, tz: zoneinfo.ZoneInfo, using: str = DEFAULT_DB_ALIAS
+) -> dict[str, ViewCoverage]:
     """Watermarks and dirty days for every view, in one query."""
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(
             """
             SELECT view_name, refreshed_at, NULL::date FROM dashboard_viewrefresh
@@ -100,13 +103,13 @@ class LazyCoverage:
     """load_coverage on first use: a read whose closed days all come from the cache never
     asks for it."""
 
-    def __init__(self, org_id: int, tz: zoneinfo.ZoneInfo):
-        self.org_id, self.tz = org_id, tz
+    def __init__(self, org_id: int, tz: zoneinfo.ZoneInfo, using: str = DEFAULT_DB_ALIAS):
+        self.org_id, self.tz, self.using = org_id, tz, using
         self._loaded: dict[str, ViewCoverage] | None = None
 
     def get(self, view: str) -> ViewCoverage | None:
         if self._loaded is None:
-            self._loaded = load_coverage(self.org_id, self.tz)
+            self._loaded = load_coverage(self.org_id, self.tz, self.using)
         return self._loaded.get(view)
 
 
@@ -333,7 +336,14 @@ def read(
             )
             for n in missing
         ]
-        _read_exact(org_id, tz, source, block_windows, daily, mode, coverage, where, computed)
+        # Closed days may come from a streaming replica (renoz.replica): with its own coverage,
+        # so the summary rows and the dirty-day markers agree. The open tail stays below.
+        using = replica.history_alias(org_id)
+        if using != DEFAULT_DB_ALIAS:
+            coverage = LazyCoverage(org_id, tz, using)
+        _read_exact(
+            org_id, tz, source, block_windows, daily, mode, coverage, where, computed, using
+        )
         fresh = {}
         for i, n in enumerate(missing):
             cached[n] = dict(computed.data[i])
@@ -349,12 +359,22 @@ def read(
 
 
 def _read_exact(
-    org_id, tz, source: Source, windows, daily, mode, coverage, where: Slice, frame: Frame
+    org_id,
+    tz,
+    source: Source,
+    windows,
+    daily,
+    mode,
+    coverage,
+    where: Slice,
+    frame: Frame,
+    using: str = DEFAULT_DB_ALIAS,
 ) -> None:
-    """Fill `frame` from the database: view parts where the view is trusted, the rest live."""
+    """Fill `frame` from the database `using`: view parts where the view is trusted, the rest
+    live."""
     cov = None
     if mode == "hybrid" and where.owner is None and source.covers((*frame.dims, *where.dims)):
-        cov = (coverage or load_coverage(org_id, tz)).get(source.view)
+        cov = (coverage or load_coverage(org_id, tz, using)).get(source.view)
     view_parts: list[tuple[int, dt.date | None, dt.date]] = []
     live_parts: list[tuple[int, dt.datetime | None, dt.datetime]] = []
     for idx, window in enumerate(windows):
@@ -362,9 +382,9 @@ def _read_exact(
         view_parts += [(idx, lo, hi) for lo, hi in spans]
         live_parts += [(idx, lo, hi) for lo, hi in live]
     if view_parts:
-        _read_view(org_id, source, view_parts, daily, frame, where)
+        _read_view(org_id, source, view_parts, daily, frame, where, using)
     if live_parts:
-        _read_live(org_id, tz, source, live_parts, daily, frame, where)
+        _read_live(org_id, tz, source, live_parts, daily, frame, where, using)
 
 
 def _slice_sql(where: Slice, params: dict | list, alias: str = "") -> str:
@@ -408,7 +428,15 @@ def _day_zones(parts) -> list[tuple[dt.date, dt.date]]:
     return [(a, b) for a, b in merged]
 
 
-def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame, where: Slice) -> None:
+def _read_view(
+    org_id,
+    source: Source,
+    parts,
+    daily: bool,
+    frame: Frame,
+    where: Slice,
+    using: str = DEFAULT_DB_ALIAS,
+) -> None:
     """Sum the daily summary over many day-ranges [lo, hi) in one index range scan: by day for
     daily frames, else by month, and by day only at part-month edges; the rows are then
     shared out among the parts."""
@@ -436,7 +464,7 @@ def _read_view(org_id, source: Source, parts, daily: bool, frame: Frame, where: 
         f"WHERE organization_id = %(org)s AND day < %(hi)s{lower}{sliced} "
         f"GROUP BY {group} ORDER BY 1"
     )
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     starts = [row[0] for row in rows]
@@ -483,9 +511,18 @@ def live_sql(
     return sql, params
 
 
-def _read_live(org_id, tz, source: Source, parts, daily: bool, frame: Frame, where: Slice) -> None:
+def _read_live(
+    org_id,
+    tz,
+    source: Source,
+    parts,
+    daily: bool,
+    frame: Frame,
+    where: Slice,
+    using: str = DEFAULT_DB_ALIAS,
+) -> None:
     sql, params = live_sql(org_id, tz, source, parts, daily, frame.dims, where)
-    with connection.cursor() as cursor:
+    with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         frame.add_rows(cursor.fetchall(), daily)
 

@@ -21,6 +21,7 @@ from metrics.cache import note_write
 from metrics.definitions import SOURCES, Source
 from metrics.refresh import mark_dirty
 from metrics.tasks import schedule_refresh, schedule_statistics_recompute
+from renoz import replica
 from renoz.accounts.models import Organization
 
 _tz_cache: dict[int, zoneinfo.ZoneInfo] = {}
@@ -57,6 +58,8 @@ def _days(values: dict, fields, tz) -> set:
 def _after_commit(org_id: int, source: Source, days: set) -> None:
     today = timezone.now().astimezone(_tz(org_id)).date()
     note_write(org_id, source.name, days, today)
+    if replica.configured():
+        replica.note_write(org_id)  # history reads wait for the replica to pass this write
     if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
         schedule_refresh([source.view])
     if source.has_owner:
