@@ -2,7 +2,7 @@
 
 A **source** is a stream of events (`migrations_sql/0003_metric_events.sql` holds the one SQL
 definition of its rows: which records count, their timestamps, measures, owner and dimensions).
-Here it names that event view, the materialized view that sums it by local day, the dimensions
+Here it names that event view, the daily summary table that sums it by local day, the dimensions
 each can be sliced by, who owns a row, which model its records are, which timestamps move its
 days, and how often its view is refreshed. The engine, drill-downs, per-user statistics, personal
 targets, the write path, the cache and the beat schedule all read these definitions.
@@ -34,8 +34,8 @@ class Source:
     name: str
     model: str  # "app_label.Model" of the records its events come from
     events: str  # the plain SQL view of its events
-    view: str  # the materialized view summing the events by organisation and local day
-    view_dims: tuple[str, ...]  # dimensions kept in the materialized view
+    view: str  # the daily summary table summing the events by organisation and local day
+    view_dims: tuple[str, ...]  # dimensions kept in the daily summary
     dims: tuple[str, ...]  # every dimension a query may filter or break down by
     measures: tuple[str, ...]
     owner: str | None  # who a row belongs to, in words; None: rows have no owner
@@ -49,7 +49,7 @@ class Source:
         return self.owner is not None
 
     def covers(self, dims) -> bool:
-        """Whether the materialized view can answer a query sliced by these dimensions."""
+        """Whether the daily summary can answer a query sliced by these dimensions."""
         return set(dims) <= set(self.view_dims)
 
 

@@ -1,11 +1,11 @@
-"""The hybrid reader: whole days from the materialized views, the rest live.
+"""The hybrid reader: whole days from the daily summaries (mv_daily_* tables), the rest live.
 
 A view is trusted for local days before its watermark (the local day of its last refresh)
 that no write has touched since (DirtyDay). Every other instant is read from the base
 tables through the same event views (metrics.definitions). Callers ask for totals or daily
 values over a list of windows, optionally sliced by owner and dimension filters, and broken
 down by dimensions; `mode="live"` skips the views entirely, as the reference path. A slice the
-materialized view cannot answer (an owner, or a dimension it does not keep) is read live.
+summary cannot answer (an owner, or a dimension it does not keep) is read live.
 """
 
 from __future__ import annotations

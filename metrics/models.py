@@ -11,7 +11,7 @@ from renoz.accounts.tenancy import OrgQuerySet
 
 
 class ViewRefresh(models.Model):
-    """When each materialized view was last refreshed: its watermark."""
+    """When each daily summary was last brought up to date: its watermark."""
 
     view_name = models.CharField(max_length=63, primary_key=True)
     refreshed_at = models.DateTimeField()
