@@ -57,7 +57,7 @@ class DayOfWrites:
             Order.objects.create(
                 organization=org,
                 customer_id=customer_id,
-                number=f"BENCH-{now:%Y%m%d%H%M%S%f}-{self.n}",
+                number=f"B{now:%y%m%d%H%M%S%f}-{self.n}",
                 status="confirmed",
                 ordered_at=now,
                 total_cents=rnd.randint(500_000, 9_000_000),
