@@ -3,7 +3,7 @@
 The test starts its own primary and streaming replica (initdb, then pg_basebackup -R) in a
 temporary directory on spare ports, so nothing in the machine's own PostgreSQL changes, and
 removes them afterwards. Django runs against them in a subprocess (tests/scale/replica_driver.py),
-away from pytest-django's test database.
+away from pytest-django's test database; the metric engine's test migrates the primary first.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from django.conf import settings as django_settings
 
 from renoz import replica
 from renoz.accounts.models import Organization
@@ -97,19 +98,19 @@ class Cluster:
                 raise TimeoutError("the replica did not start streaming")
             time.sleep(0.1)
 
-    def django(self, scenario: str, **env: str) -> dict:
-        """Run one scenario of replica_driver.py in Django pointed at this primary and replica."""
+    def manage(self, *args: str) -> str:
+        """Run a manage.py command in Django pointed at this primary and replica, and the test
+        run's own Redis database; its output."""
         environ = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "renoz.settings",
             "DATABASE_URL": self.url(self.primary_port),
             "DATABASE_REPLICA_URL": self.url(self.replica_port),
+            "REDIS_URL": django_settings.REDIS_URL,
             "LOG_LEVEL": "ERROR",
-            **env,
         }
-        code = f"from tests.scale.replica_driver import main; main({scenario!r})"
         result = subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", code],
+            [sys.executable, "manage.py", *args],
             cwd=REPO,
             env=environ,
             capture_output=True,
@@ -118,7 +119,13 @@ class Cluster:
             check=False,
         )
         assert result.returncode == 0, result.stderr[-3000:]
-        line = next(x for x in result.stdout.splitlines() if x.startswith("RESULT "))
+        return result.stdout
+
+    def django(self, scenario: str) -> dict:
+        """Run one scenario of replica_driver.py; what it observed."""
+        code = f"from tests.scale.replica_driver import main; main({scenario!r})"
+        out = self.manage("shell", "-c", code)
+        line = next(x for x in out.splitlines() if x.startswith("RESULT "))
         return json.loads(line.removeprefix("RESULT "))
 
 
@@ -180,6 +187,13 @@ def cluster():
         shutil.rmtree(root, ignore_errors=True)
 
 
+@pytest.fixture(scope="module")
+def migrated(cluster):
+    """The cluster with the project's schema, migrated on the primary and streamed over."""
+    cluster.manage("migrate", "--noinput")
+    return cluster
+
+
 def test_without_a_replica_history_reads_the_primary_at_no_cost(settings):
     if "replica" in settings.DATABASES:
         pytest.skip("DATABASE_REPLICA_URL is set for this run")
@@ -234,6 +248,32 @@ def test_requests_and_tasks_that_write_stay_on_the_primary(cluster):
     assert seen["get_after"] == "replica"
     assert seen["task_that_writes"] == ["replica", "default"]
     assert seen["task_after"] == ["replica", "replica"]
+
+
+def test_the_metric_engine_reads_closed_days_from_the_replica(migrated):
+    seen = migrated.django("engine_history")
+    # Confirmed orders 20, 12 and 3 days ago are in the last 30 days; the one 45 days ago and
+    # the draft are not, nor (up to yesterday) today's.
+    past = 1_250_000 + 730_000 + 200_000
+    # Every closed day is read on the replica: its watermark, then the daily summary.
+    assert seen["past"] == {"revenue": past, "primary": [], "replica": ["coverage", "view"]}
+    # Up to today: the closed days come from the cached blocks, today's order live from the
+    # primary.
+    assert seen["with_today"] == {"revenue": past + 99_000, "primary": ["live"], "replica": []}
+    # Replay paused after a back-dated order (12 days ago): the organisation's history waits
+    # for its write on the primary (its summary up to the dirty day, that day live), while
+    # the replica itself is within the lag limit.
+    paused = seen["paused"]
+    assert paused["revenue"] == past + 420_000
+    assert paused["replica"] == []
+    assert {"view", "live"} <= set(paused["primary"])
+    assert seen["paused_aliases"] == ["default", "replica"]
+    # Replayed: the replica serves the history again, the back-dated order (a dirty day
+    # there too, so read live) included.
+    resumed = seen["resumed"]
+    assert resumed["revenue"] == past + 420_000
+    assert resumed["primary"] == []
+    assert set(resumed["replica"]) == {"coverage", "view", "live"}
 
 
 def test_a_replica_that_is_down_sends_history_to_the_primary(cluster):
