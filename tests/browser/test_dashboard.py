@@ -333,9 +333,11 @@ def test_widgets_refresh_every_five_minutes_but_not_while_hidden(page, live_serv
     fetched = []
     page.on(
         "request",
-        lambda r: fetched.append(r.url)
-        if "/dashboard/widgets/" in r.url or "/dashboard/kpis/" in r.url
-        else None,
+        lambda r: (
+            fetched.append(r.url)
+            if "/dashboard/widgets/" in r.url or "/dashboard/kpis/" in r.url
+            else None
+        ),
     )
     # One request per chart or list, and one for all the KPI cards together.
     widgets = default_widgets("executive")
