@@ -193,7 +193,7 @@ def test_a_whole_cached_page_costs_at_most_12_statements(signed_in, layout):
 
 
 OVER_COLD_BUDGET = {
-    "executive": "the insights widget alone reads ~50 statements (a series per scanned metric, "
+    "executive": "the insights widget alone runs 57 statements (a series per scanned metric, "
     "a breakdown per change), and the metric layer reads each source apart",
     "pipeline": "the KPI targets re-read the month's actuals (14 statements for three targets) "
     "and the metric layer reads each of four sources apart",
