@@ -14,18 +14,21 @@ import uuid
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from dashboard.models import DashboardLayout
 from dashboard.widgets import (
     CATALOGUE,
     SIZES,
     WidgetSettingsError,
+    build_kpis,
     build_widget,
     cache_name,
     clean_settings,
 )
 from renoz.accounts.models import Role
 from renoz.accounts.permissions import can_save_layout
+from renoz.contextcache import context_cache
 
 MAX_WIDGETS = 30
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")
@@ -179,14 +182,10 @@ def role_default_widgets(organization, role: str) -> list[dict]:
     return default_widgets(ROLE_LAYOUT.get(role, "executive"))
 
 
-def _own_row(user):
-    return DashboardLayout.objects.for_org(user.organization_id).filter(user=user).first()
-
-
 def get_layout(user) -> tuple[list[dict], bool]:
     """(widgets the user sees, whether they are the user's own saved layout); widgets the
     user may not have (their role changed since) are left out."""
-    widgets, own = _stored_layout(user)
+    widgets, own = _cached_layout(user)
     allowed = [
         w for w in widgets if CATALOGUE[w["type"]].allowed_for(user, w.get("settings") or {})
     ]
@@ -194,13 +193,67 @@ def get_layout(user) -> tuple[list[dict], bool]:
 
 
 def _stored_layout(user) -> tuple[list[dict], bool]:
-    row = _own_row(user)
-    if row is not None:
+    """The user's own row, else their role's saved default, else the built-in one: one query
+    reads both rows."""
+    rows = list(
+        DashboardLayout.objects.for_org(user.organization_id)
+        .filter(Q(user=user) | Q(user__isnull=True, role=user.role))
+        .only("user_id", "widgets")
+    )
+    ordered = sorted(rows, key=lambda row: row.user_id is None)  # the user's own row first
+    for row in ordered:
         try:
-            return clean_widgets(row.widgets), True
+            return clean_widgets(row.widgets), row.user_id is not None
         except LayoutError:
-            pass
-    return role_default_widgets(user.organization, user.role), False
+            pass  # a broken saved layout falls back to the next one
+    return default_widgets(ROLE_LAYOUT.get(user.role, "executive")), False
+
+
+# --- The layout cache: per user, under their organisation's layout version ------------------
+
+LAYOUT_CACHE_SECONDS = 24 * 3600
+
+
+def _version_key(org_id: int) -> str:
+    return f"layout-version:{org_id}"
+
+
+def _layout_key(user, version: str) -> str:
+    return f"layout:{user.organization_id}:{version}:{user.pk}:{user.role}"
+
+
+def _cached_layout(user) -> tuple[list[dict], bool]:
+    """_stored_layout from Redis when the organisation's layouts have not changed since."""
+    version = context_cache.get(_version_key(user.organization_id))
+    if version is None:
+        version = _new_layout_version(user.organization_id)
+    key = _layout_key(user, version)
+    cached = context_cache.get(key)
+    if cached is not None:
+        return cached
+    stored = _stored_layout(user)
+    context_cache.set(key, stored, LAYOUT_CACHE_SECONDS)
+    return stored
+
+
+def _new_layout_version(org_id: int) -> str:
+    # Tricky: a fresh random token, never a counter: were the version key evicted alone, a
+    # counter would start again at a number whose old entries may still be cached.
+    version = uuid.uuid4().hex[:12]
+    context_cache.set(_version_key(org_id), version, None)
+    return version
+
+
+def forget_layouts(org_id: int) -> None:
+    """Drop the organisation's cached layouts (a layout row was saved or deleted): now, and
+    again once the transaction commits, so no reader caches the row it replaces."""
+    _new_layout_version(org_id)
+    transaction.on_commit(lambda: _new_layout_version(org_id))
+
+
+def layout_changed(sender, instance, **kwargs) -> None:
+    """post_save / post_delete of a DashboardLayout row (connected in dashboard.apps)."""
+    forget_layouts(instance.organization_id)
 
 
 def find_widget(widgets: list[dict], widget_id: str) -> dict | None:
@@ -360,12 +413,14 @@ def do_reset_layout(user) -> list[dict]:
 
 
 def warm_widgets(organization, states) -> int:
-    """Compute and cache every organisation-wide widget of the built-in layouts for each state;
-    returns the number of widget values warmed. Per-user widgets are never cached."""
+    """Compute and cache every organisation-wide widget of the built-in layouts for each state,
+    and each layout's KPI cards as its page computes them (together); returns the number of
+    values warmed. Per-user widgets are never cached."""
     seen: set[str] = set()
     count = 0
     for name in DEFAULT_LAYOUTS:
-        for widget in default_widgets(name):
+        layout = default_widgets(name)
+        for widget in layout:
             spec = CATALOGUE[widget["type"]]
             name_in_cache = cache_name(widget)
             if spec.per_user or name_in_cache in seen:
@@ -373,5 +428,9 @@ def warm_widgets(organization, states) -> int:
             seen.add(name_in_cache)
             for state in states:
                 build_widget(widget, organization, None, state)
+                count += 1
+        if any(CATALOGUE[w["type"]].kind == "kpi" for w in layout):
+            for state in states:
+                build_kpis(layout, organization, None, state)
                 count += 1
     return count

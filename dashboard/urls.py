@@ -4,6 +4,7 @@ from dashboard import field_views, personal_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard-home"),
+    path("dashboard/kpis/", views.kpis, name="dashboard-kpis"),
     path("dashboard/widgets/<str:widget_id>/", views.widget, name="dashboard-widget"),
     path("dashboard/me/", personal_views.me, name="dashboard-me"),
     path("dashboard/field/", field_views.field, name="dashboard-field"),

@@ -59,11 +59,12 @@ def _state(request):
 def _filter_bar(request, state) -> dict:
     """The filter bar: a select per filter of the bar, and a removable chip per active filter."""
     organization = request.user.organization
-    owners = owner_choices(organization)
+    own_rows_only = sees_own_rows_only(request.user)  # so no owner filter, and no owner query
+    owners = [] if own_rows_only else owner_choices(organization)
     active = dict(state.filters)
     fields = []
     for name in BAR_FILTERS:
-        if name == "owner" and sees_own_rows_only(request.user):
+        if name == "owner" and own_rows_only:
             continue
         spec = FILTERS[name]
         choices = owners if name == "owner" else list(spec.choices)
@@ -100,19 +101,46 @@ def _slot(widget: dict, index: int, count: int, request, state, *, data=None, er
         "fig_id": f"fig-{widget['id']}",
         "data": data,
         "error": error,
+        # KPI cards are computed and refreshed together (#kpi-refresh), never one by one.
+        "grouped": spec.kind == "kpi" and (data is not None or error is not None),
         "first": index == 0,
         "last": index == count - 1,
     }
 
 
+WIDGET_ERROR = "This widget could not be loaded."
+
+
+def _is_kpi(widget: dict) -> bool:
+    return widgets.CATALOGUE[widget["type"]].kind == "kpi"
+
+
+def _kpi_results(request, state, layout: list[dict]) -> dict[str, tuple[dict | None, str | None]]:
+    """{widget id: (context, error)} of every KPI card of the layout, computed together."""
+    kpis = [w for w in layout if _is_kpi(w)]
+    if not kpis:
+        return {}
+    try:
+        built = widgets.build_kpis(layout, request.user.organization, request.user, state)
+    except Exception:
+        log.exception("the KPI cards failed")
+        return {w["id"]: (None, WIDGET_ERROR) for w in kpis}
+    return {w["id"]: (built[w["id"]], None) for w in kpis}
+
+
 def _slots(request, state, layout: list[dict]) -> list[dict]:
+    """Every widget of the layout: the KPI cards computed now, together (one computation for
+    all); the others inline when cached, else as skeletons that load themselves."""
     org = request.user.organization
-    return [
-        _slot(
-            w, i, len(layout), request, state, data=widgets.peek_widget(w, org, state, request.user)
-        )
-        for i, w in enumerate(layout)
-    ]
+    kpis = _kpi_results(request, state, layout)
+    slots = []
+    for i, w in enumerate(layout):
+        if w["id"] in kpis:
+            data, error = kpis[w["id"]]
+        else:
+            data, error = widgets.peek_widget(w, org, state, request.user), None
+        slots.append(_slot(w, i, len(layout), request, state, data=data, error=error))
+    return slots
 
 
 def _page_context(request, state, *, editing: bool, layout=None) -> dict:
@@ -125,6 +153,9 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         "state": state,
         "qs": qs,
         "slots": slots,
+        "kpis_url": reverse("dashboard-kpis") + "?" + qs
+        if any(slot["kind"] == "kpi" for slot in slots)
+        else "",
         "has_charts": any(slot["kind"] == "chart" for slot in slots),  # else no plotly.js
         "editing": editing,
         "can_edit": can_save_layout(request.user),
@@ -210,15 +241,39 @@ def _widget_body(request, widget_id: str):
         raise Http404("No such widget on your dashboard")
     index = layout.index(found)
     data = error = None
-    try:
-        data = widgets.build_widget(found, request.user.organization, request.user, state)
-    except Exception:
-        log.exception("widget %s (%s) failed", found["type"], widget_id)
-        error = "This widget could not be loaded."
+    if _is_kpi(found):
+        # The card's numbers come from its layout's KPI computation (the page's own).
+        data, error = _kpi_results(request, state, layout)[widget_id]
+    else:
+        try:
+            data = widgets.build_widget(found, request.user.organization, request.user, state)
+        except Exception:
+            log.exception("widget %s (%s) failed", found["type"], widget_id)
+            error = WIDGET_ERROR
     slot = _slot(found, index, len(layout), request, state, data=data, error=error)
     return TemplateResponse(
         request, f"{TEMPLATE}#widget_body", {"w": slot, "state": state, "qs": state.querystring()}
     )
+
+
+@login_required
+@require_GET
+def kpis(request):
+    """Every KPI card of the user's layout in one response, each swapped into place out of
+    band (the dashboard's refresh): one computation for all the cards."""
+    try:
+        state = _state(request)
+    except (InvalidPeriod, InvalidFilter) as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    layout, _own = layouts.get_layout(request.user)
+    results = _kpi_results(request, state, layout)
+    slots = []
+    for i, w in enumerate(layout):
+        if w["id"] in results:
+            data, error = results[w["id"]]
+            slots.append(_slot(w, i, len(layout), request, state, data=data, error=error))
+    context = {"slots": slots, "state": state, "qs": state.querystring(), "oob": True}
+    return TemplateResponse(request, f"{TEMPLATE}#kpi_bodies", context)
 
 
 @login_required

@@ -24,6 +24,7 @@ import plotly.graph_objects as go
 from django.db.models import Q
 from django.utils import timezone
 
+from insights.findings import payload_keys, scope_for
 from insights.queries import get_insights
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, SOURCES, Metric
@@ -168,20 +169,35 @@ def _slice(ctx: WidgetContext, source: str) -> dict:
     return slice_args(ctx.state.filters, source, ctx.owner) or {"owner": ctx.owner}
 
 
-def _metric_entry(ctx: WidgetContext, key: str) -> tuple[dict, dict]:
-    """The §10 payload entry of one metric, with its target, exactly as the JSON API has it
-    (for an owner slice: their own numbers against their personal target). A filtered number
-    has no target: targets are set for the whole organisation."""
-    source = METRICS[key].source
+def _metric_entries(
+    ctx: WidgetContext, keys: list[str], computed: list[str] | None = None
+) -> dict[str, tuple[dict, dict]]:
+    """{metric: (its §10 payload, its entry with its target)} exactly as the JSON API has them
+    (for an owner slice: their own numbers against their personal targets), from one
+    get_metrics over `computed` (None: every metric) and one targets read for all of `keys`. A
+    filtered number has no target: targets are set for the whole organisation."""
     if ctx.state.filters:
-        keys = [k for k, m in METRICS.items() if m.source == source]
-        payload = get_metrics(ctx.organization, ctx.state, keys, **_slice(ctx, source))
-        return payload, dict(payload["metrics"][key])
-    payload = get_metrics(ctx.organization, ctx.state, owner=ctx.owner)
-    entry = dict(payload["metrics"][key])
-    single = {**payload, "metrics": {key: entry}}
-    attach_targets(ctx.organization, ctx.state, single, user=ctx.user if ctx.owner else None)
-    return payload, entry
+        out = {}
+        for source in dict.fromkeys(METRICS[key].source for key in keys):
+            source_keys = [k for k, m in METRICS.items() if m.source == source]
+            payload = get_metrics(ctx.organization, ctx.state, source_keys, **_slice(ctx, source))
+            out.update(
+                {
+                    k: (payload, dict(payload["metrics"][k]))
+                    for k in keys
+                    if METRICS[k].source == source
+                }
+            )
+        return out
+    payload = get_metrics(ctx.organization, ctx.state, computed, owner=ctx.owner)
+    entries = {key: dict(payload["metrics"][key]) for key in keys}
+    attach_targets(
+        ctx.organization,
+        ctx.state,
+        {**payload, "metrics": entries},
+        user=ctx.user if ctx.owner else None,
+    )
+    return {key: (payload, entry) for key, entry in entries.items()}
 
 
 def target_sentence(target: dict, metric: Metric) -> dict:
@@ -234,8 +250,46 @@ def target_sentence(target: dict, metric: Metric) -> dict:
 
 
 def build_kpi(ctx: WidgetContext) -> dict:
+    """One KPI card on its own (a report, the cache warmer): from the payload of every metric,
+    which the JSON API and the insights share."""
     metric = METRICS[ctx.settings["metric"]]
-    payload, entry = _metric_entry(ctx, metric.key)
+    return _kpi_card(ctx, metric, *_metric_entries(ctx, [metric.key])[metric.key])
+
+
+def build_kpis(layout: list[dict], organization, user, state: DashboardState) -> dict[str, dict]:
+    """{widget id: context} of the layout's KPI cards, as build_widget would give each, from one
+    get_metrics over their metrics and one targets read per owner slice (a technician's cards
+    of jobs are their own): never one computation, or one wait on another's, per card. With an
+    insights widget on the layout, that get_metrics is the one its findings start from."""
+    out: dict[str, dict] = {}
+    groups: dict[int | None, list[dict]] = {}
+    shared: tuple[int | None, list[str]] | None = None
+    if any(w["type"] == "insights" for w in layout):
+        findings_scope = scope_for(user)
+        shared = (findings_scope.owner, payload_keys(findings_scope))
+    for widget in (w for w in layout if CATALOGUE[w["type"]].kind == "kpi"):
+        spec = CATALOGUE[widget["type"]]
+        settings = widget.get("settings") or {}
+        unfiltered = unfiltered_context(spec, settings, state)
+        if unfiltered is not None:
+            out[widget["id"]] = unfiltered
+            continue
+        owner = spec.owner_for(user, settings) if user is not None else None
+        groups.setdefault(owner, []).append(widget)
+    for owner, members in groups.items():
+        ctx = WidgetContext(organization, user, state, {}, owner)
+        keys = sorted({w["settings"]["metric"] for w in members})
+        computed = keys
+        if shared is not None and shared[0] == owner and set(keys) <= set(shared[1]):
+            computed = shared[1]
+        entries = _metric_entries(ctx, keys, computed)
+        for widget in members:
+            metric = METRICS[widget["settings"]["metric"]]
+            out[widget["id"]] = _kpi_card(ctx, metric, *entries[metric.key])
+    return out
+
+
+def _kpi_card(ctx: WidgetContext, metric: Metric, payload: dict, entry: dict) -> dict:
     short, exact = format_value(entry["value"], metric.unit)
     previous_short, previous_exact = format_value(entry["previous"], metric.unit)
     compare = COMPARISON_LABELS.get(ctx.state.compare)

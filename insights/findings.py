@@ -268,9 +268,14 @@ class _Context:
 # --- The engine ---------------------------------------------------------------------------
 
 
+def payload_keys(scope: Scope) -> list[str]:
+    """The metrics the findings start from, in one get_metrics (over the scope's owner)."""
+    return [k for k, m in METRICS.items() if m.source in scope.sources]
+
+
 def compute_findings(organization, state: DashboardState, scope: Scope = EVERYTHING) -> list:
     """Ranked findings for the period, strongest first; weak ones are left out."""
-    keys = [k for k, m in METRICS.items() if m.source in scope.sources]
+    keys = payload_keys(scope)
     if not keys:
         return []
     payload = get_metrics(organization, state, keys, owner=scope.owner)

@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from metrics import cache as metric_cache
+from renoz import contextcache
 from renoz.accounts.models import Organization, Role, User
 
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test-only
@@ -53,6 +54,7 @@ def _clear_cache():
     """Each test starts with an empty cache (tests use their own Redis database), and with
     the Redis breaker closed, whatever an earlier test did to Redis."""
     metric_cache.reset_breaker()
+    contextcache.reset_breaker()
     try:
         cache.clear()
     except Exception:  # noqa: BLE001 - a test may have pointed the cache at a dead Redis

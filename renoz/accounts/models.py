@@ -11,12 +11,23 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone as dj_timezone
 
+from renoz.accounts.cache import forget_organizations, forget_users
+
 
 def validate_timezone(value: str) -> None:
     try:
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(f"{value!r} is not an IANA time zone") from None
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """An update that also drops the organisations' cached rows (accounts.cache)."""
+        ids = list(self.values_list("pk", flat=True))
+        count = super().update(**kwargs)
+        forget_organizations(ids)
+        return count
 
 
 class Organization(models.Model):
@@ -28,6 +39,8 @@ class Organization(models.Model):
         default=7, validators=[MinValueValidator(1), MaxValueValidator(12)]
     )
     created_at = models.DateTimeField(default=dj_timezone.now)
+
+    objects = OrganizationQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -56,8 +69,21 @@ class Role(models.TextChoices):
 OPERATORS_ORG_NAME = "Platform operators"
 
 
+class UserQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        """An update that also drops the users' cached rows (accounts.cache): a user disabled
+        or demoted in bulk loses their access at once too."""
+        ids = list(self.values_list("pk", flat=True))
+        count = super().update(**kwargs)
+        forget_users(ids)
+        return count
+
+
 class UserManager(BaseUserManager):
     use_in_migrations = True
+
+    def get_queryset(self):
+        return UserQuerySet(self.model, using=self._db)
 
     def create_user(self, email, password=None, **extra):
         if not email:

@@ -331,15 +331,28 @@ def test_widgets_refresh_every_five_minutes_but_not_while_hidden(page, live_serv
     login(page, live_server, demo["admin"])
     wait_settled(page)
     fetched = []
-    page.on("request", lambda r: fetched.append(r.url) if "/dashboard/widgets/" in r.url else None)
+    page.on(
+        "request",
+        lambda r: (
+            fetched.append(r.url)
+            if "/dashboard/widgets/" in r.url or "/dashboard/kpis/" in r.url
+            else None
+        ),
+    )
+    # One request per chart or list, and one for all the KPI cards together.
+    widgets = default_widgets("executive")
+    expected = len([w for w in widgets if w["type"] != "kpi"]) + 1
 
     page.clock.run_for("04:00")
     page.wait_for_timeout(300)
     assert fetched == []
     page.clock.run_for("01:30")
-    wait_until(page, lambda: len(fetched) >= len(default_widgets("executive")))
+    wait_until(page, lambda: len(fetched) >= expected)
     page.wait_for_timeout(300)
-    assert len(fetched) == len(default_widgets("executive"))
+    assert len(fetched) == expected
+    assert sum("/dashboard/kpis/" in url for url in fetched) == 1
+    wait_settled(page)
+    expect(page.locator("a.kpi[data-metric]")).to_have_count(8)  # swapped in, out of band
 
     fetched.clear()
     page.evaluate(
@@ -353,8 +366,8 @@ def test_widgets_refresh_every_five_minutes_but_not_while_hidden(page, live_serv
         """() => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
                    document.dispatchEvent(new Event('visibilitychange')); }"""
     )
-    wait_until(page, lambda: len(fetched) >= len(default_widgets("executive")))
-    assert len(fetched) == len(default_widgets("executive")), "overdue refresh on return"
+    wait_until(page, lambda: len(fetched) >= expected)
+    assert len(fetched) == expected, "overdue refresh on return"
 
 
 # --- Phones, accessibility, weight and speed ---------------------------------------------

@@ -76,11 +76,20 @@ def test_plain_request_renders_the_whole_page_with_skeleton_widgets(client, owne
     assert "<html" in content and "htmx.min.js" in content and "plotly-basic.min.js" in content
     assert "Renoz Energy <span" in content  # the h1
     assert 'hx-headers=\'{"X-CSRFToken"' in content
+    # The KPI cards come with the page, computed together; the other widgets load themselves.
+    executive = default_widgets("executive")
+    kpis = [w for w in executive if w["type"] == "kpi"]
+    assert len(kpi_values(content)) == len(kpis) == 8
     urls = widget_urls(content)
-    assert len(urls) == len(default_widgets("executive"))
+    assert len(urls) == len(executive) - len(kpis)
     assert all("range=last_30_days&compare=previous_year" in url for url in urls)
     assert content.count('hx-trigger="load, dashboard:refresh from:body"') == len(urls)
     assert 'aria-busy="true"' in content
+    # One request refreshes every card: /dashboard/kpis/ in the same state.
+    assert (
+        'id="kpi-refresh" hidden hx-get="/dashboard/kpis/?range=last_30_days&amp;'
+        'compare=previous_year" hx-trigger="dashboard:refresh from:body" hx-swap="none"'
+    ) in content
     assert "axe.min.js" not in content  # axe is for tests only
 
 
@@ -144,26 +153,48 @@ def test_widget_with_a_bad_period_is_a_400_not_a_500(client, owner):
 # --- Widget fragments -------------------------------------------------------------------
 
 
-def test_kpi_fragments_show_exactly_the_numbers_of_get_metrics(client, owner, history):
+def test_kpi_cards_show_exactly_the_numbers_of_get_metrics(client, owner, history):
     login(client, owner)
     query = "range=last_90_days&compare=previous_period"
     state = parse_state({"range": "last_90_days", "compare": "previous_period"}, owner.organization)
     expected = get_metrics(owner.organization, state)["metrics"]
+    kpis = [w for w in default_widgets("executive") if w["type"] == "kpi"]
     page = client.get(f"/dashboard/?{query}").content.decode()
-
-    shown = {}
-    for url in widget_urls(page):
-        response = client.get(url, **HX)
+    refreshed = client.get(f"/dashboard/kpis/?{query}", **HX)
+    one_by_one = {}
+    for widget in kpis:
+        response = client.get(f"/dashboard/widgets/{widget['id']}/?{query}", **HX)
         assert response.status_code == 200
         assert "<html" not in response.content.decode()
-        shown.update(kpi_values(response.content.decode()))
+        one_by_one.update(kpi_values(response.content.decode()))
 
-    kpis = [w["settings"]["metric"] for w in default_widgets("executive") if w["type"] == "kpi"]
-    assert sorted(shown) == sorted(kpis)
-    for key in kpis:
-        value = expected[key]["value"]
-        assert shown[key] == ("" if value is None else str(value)), key
+    assert refreshed.status_code == 200
+    assert "<html" not in refreshed.content.decode()
+    for shown in (kpi_values(page), kpi_values(refreshed.content.decode()), one_by_one):
+        assert sorted(shown) == sorted(w["settings"]["metric"] for w in kpis)
+        for key, text in shown.items():
+            value = expected[key]["value"]
+            assert text == ("" if value is None else str(value)), key
     assert expected["revenue"]["value"] > 0  # real numbers, not an empty org
+
+
+def test_kpi_refresh_swaps_every_card_into_place_out_of_band(client, owner, history):
+    login(client, owner)
+    kpis = [w for w in default_widgets("executive") if w["type"] == "kpi"]
+    content = client.get("/dashboard/kpis/?range=last_30_days", **HX).content.decode()
+
+    bodies = re.findall(
+        r'<div class="widget-body" id="wb-([0-9a-f]{32})" hx-swap-oob="true"', content
+    )
+    assert bodies == [w["id"] for w in kpis]
+    assert content.count('class="kpi tone-') == len(kpis)
+    assert 'hx-get="/dashboard/widgets/' not in content  # the cards never refresh one by one
+
+
+def test_kpi_refresh_of_a_bad_period_is_a_400(client, owner):
+    response = login(client, owner).get("/dashboard/kpis/?range=next_century", **HX)
+    assert response.status_code == 400
+    assert "Unknown range" in response.content.decode()
 
 
 def test_kpi_card_formats_for_people_and_keeps_the_exact_amount(client, owner, history):
@@ -191,10 +222,13 @@ def test_cached_widgets_render_inline_on_the_next_page_view(client, owner, histo
         client.get(url, **HX)
 
     second = client.get("/dashboard/?range=last_30_days").content.decode()
-    org_wide = [
-        w for w in default_widgets("executive") if not widgets.CATALOGUE[w["type"]].per_user
+    charts = [
+        w
+        for w in default_widgets("executive")
+        if not widgets.CATALOGUE[w["type"]].per_user and w["type"] != "kpi"
     ]
-    assert second.count('hx-trigger="dashboard:refresh from:body"') == len(org_wide)
+    # Each cached chart refreshes itself; the KPI cards refresh together (#kpi-refresh).
+    assert second.count('hx-trigger="dashboard:refresh from:body"') == len(charts) + 1
     per_user = [w for w in default_widgets("executive") if widgets.CATALOGUE[w["type"]].per_user]
     assert len(per_user) == 2  # the feed, and insights (without what the user dismissed)
     assert second.count('hx-trigger="load, dashboard:refresh from:body"') == len(per_user)
@@ -261,11 +295,11 @@ def test_a_failing_widget_renders_its_error_state_with_retry(client, owner, monk
     def explode(ctx):
         raise RuntimeError("database on fire")
 
-    spec = widgets.CATALOGUE["kpi"]
+    spec = widgets.CATALOGUE["trend"]
     monkeypatch.setitem(
-        widgets.CATALOGUE, "kpi", widgets.WidgetType(**{**spec.__dict__, "build": explode})
+        widgets.CATALOGUE, "trend", widgets.WidgetType(**{**spec.__dict__, "build": explode})
     )
-    widget = default_widgets("executive")[0]
+    widget = next(w for w in default_widgets("executive") if w["type"] == "trend")
     response = login(client, owner).get(f"/dashboard/widgets/{widget['id']}/", **HX)
     content = response.content.decode()
 
@@ -273,6 +307,25 @@ def test_a_failing_widget_renders_its_error_state_with_retry(client, owner, monk
     assert "state-error" in content and 'role="alert"' in content
     assert ">Retry</button>" in content
     assert "database on fire" not in content
+
+
+def test_failing_kpi_cards_render_their_error_state_and_the_page_still_renders(
+    client, owner, monkeypatch
+):
+    def explode(*args, **kwargs):
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(widgets, "get_metrics", explode)
+    kpis = [w for w in default_widgets("executive") if w["type"] == "kpi"]
+    response = login(client, owner).get("/dashboard/")
+    content = response.content.decode()
+
+    assert response.status_code == 200
+    assert content.count('class="state state-error" role="alert"') == len(kpis)
+    for widget in kpis:  # each card retries on its own
+        assert f'hx-get="/dashboard/widgets/{widget["id"]}/?' in content
+    assert "database on fire" not in content
+    assert content.count('hx-trigger="load, dashboard:refresh from:body"') == 6  # the others
 
 
 def test_unknown_widget_ids_are_a_404(client, owner):

@@ -83,9 +83,17 @@ def test_a_technicians_cards_are_their_own_and_equal_the_drill_behind_them(
 def test_a_technicians_dashboard_renders_their_numbers(client, org, crew):
     tia, _tom = crew
     client.force_login(tia)
-    response = client.get(reverse("dashboard-home") + "?range=this_month&compare=none")
+    query = "?range=this_month&compare=none"
+    response = client.get(reverse("dashboard-home") + query)
+    content = response.content.decode()
     assert response.status_code == 200
-    assert "/admin/" not in response.content.decode()
+    assert "/admin/" not in content
+    # Worked by hand: Tia's 2 active jobs and 12.50 kWh, on the page and on its refresh.
+    refreshed = client.get(reverse("dashboard-kpis") + query, **HX).content.decode()
+    for shown in (content, refreshed):
+        assert 'data-metric="active_installations" data-value="2"' in shown
+        assert 'data-metric="kwh_deployed" data-value="12.5' in shown
+        assert shown.count('class="badge badge-yours"') == 2
 
 
 def test_a_technician_can_only_add_widgets_whose_records_they_may_open(client, org, crew):

@@ -58,6 +58,8 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     # A widget id from someone else's layout is not on yours: 404.
     "dashboard-widget": ("GET", {"widget_id": "widget"}, everyone(200, other_org=404)),
     "dashboard-activity": ("GET", {}, everyone(200)),
+    # Every KPI card of the caller's own layout (technicians: their own numbers).
+    "dashboard-kpis": ("GET", {}, everyone(200)),
     # Layout edits: viewers are refused (403); the rest may POST (GET is a 405).
     "dashboard-layout-add": ("GET", {}, only(EDITORS, code=405, other_org=405)),
     "dashboard-layout-reorder": ("GET", {}, only(EDITORS, code=405, other_org=405)),
