@@ -355,6 +355,12 @@ def history_cache():
         _history_cache.reset(token)
 
 
+def computation_memo() -> dict | None:
+    """Inside a cached computation, a dict shared by everything it reads (else None): identical
+    reads and coverage lookups within one computation hit the database once."""
+    return _history_cache.get()
+
+
 def history_enabled() -> bool:
     return _history_cache.get() is not None
 

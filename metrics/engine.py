@@ -109,7 +109,14 @@ class LazyCoverage:
 
     def get(self, view: str) -> ViewCoverage | None:
         if self._loaded is None:
-            self._loaded = load_coverage(self.org_id, self.tz, self.using)
+            memo = metric_cache.computation_memo()
+            key = ("coverage", self.org_id, self.using, str(self.tz))
+            if memo is not None and key in memo:
+                self._loaded = memo[key]
+            else:
+                self._loaded = load_coverage(self.org_id, self.tz, self.using)
+                if memo is not None:
+                    memo[key] = self._loaded
         return self._loaded.get(view)
 
 
@@ -297,6 +304,17 @@ def read(
     for dim in (*by, *where.dims):
         if dim != OWNER and dim not in source.dims:
             raise ValueError(f"{source.name} has no dimension {dim!r}; it has {source.dims}")
+    memo = metric_cache.computation_memo()
+    memo_key = ("read", org_id, source.name, tuple(windows), daily, tuple(by), where, mode)
+    if memo is not None and memo_key in memo:
+        return memo[memo_key]  # the same read earlier in this computation (frames are not mutated)
+    frame = _read(org_id, tz, source, windows, daily, mode, coverage, by, where)
+    if memo is not None:
+        memo[memo_key] = frame
+    return frame
+
+
+def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where: Slice) -> Frame:
     dims = source.view_dims + tuple(d for d in by if d not in source.view_dims)
     frame = Frame(source, len(windows), dims)
     versions = None
