@@ -147,7 +147,7 @@ def test_a_replica_url_adds_a_replica_database_like_the_primary():
         == primary["OPTIONS"]
         == {
             "connect_timeout": 5,
-            "options": "-c jit=off",
+            "options": "-c jit=off -c max_parallel_workers_per_gather=0",
         }
     )
     assert replica["CONN_MAX_AGE"] == 30
