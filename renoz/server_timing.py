@@ -3,8 +3,8 @@
 `Server-Timing: app;dur=<ms>, db;dur=<ms>;desc="<n> queries"`: the time the request spent in
 Django (every middleware inside this one, which is first), and the time and number of SQL
 statements it ran, counted by an execute wrapper on each database connection of the request's
-thread. It says how long, never what: no SQL, no data. Disabled, the middleware removes itself
-at start-up and costs nothing.
+thread (a streamed body is produced later, outside both). It says how long, never what: no SQL,
+no data. Disabled, the middleware removes itself at start-up and costs nothing.
 """
 
 from __future__ import annotations
