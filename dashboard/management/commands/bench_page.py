@@ -282,17 +282,19 @@ class Command(BaseCommand):
                 browser.page(path)
             cold: list[dict] = []
             cached: list[dict] = []
-            breakdown: list[dict] = []
             for n in tqdm(range(repeat * len(paths)), desc="pages (cold + cached)"):
                 path = paths[n % len(paths)]
                 metric_cache.bump_data_version(org.pk)
                 loaded = browser.page(path)
-                cold.append(page_figures(loaded))
-                if n == 0:
-                    breakdown = [
-                        {"path": r.path, "ms": r.app_ms, "db_ms": r.db_ms, "queries": r.queries}
-                        for r in loaded
-                    ]
+                cold.append(
+                    {
+                        **page_figures(loaded),
+                        "requests_list": [
+                            {"path": r.path, "ms": r.app_ms, "db_ms": r.db_ms, "queries": r.queries}
+                            for r in loaded
+                        ],
+                    }
+                )
                 cached.append(page_figures(browser.page(path)))
         finally:
             browser.close()
@@ -303,9 +305,11 @@ class Command(BaseCommand):
             "parallel": parallel,
             "server": "gunicorn (scripts/serve_prod.sh), sum of Server-Timing app;dur per page",
         }
+        # The cold page of median server time, request by request.
+        typical = sorted(cold, key=lambda p: p["server_ms"])[len(cold) // 2]["requests_list"]
         return {
             "page_cold": judged(
-                {**page_summary(cold), **common, "first_page_requests": breakdown},
+                {**page_summary(cold), **common, "median_page_requests": typical},
                 at_most=BUDGETS["page_cold"],
             ),
             "page_cached": judged(
@@ -331,8 +335,10 @@ class Command(BaseCommand):
         errors = sum(row["errors"] for row in results.values())
         if errors:
             self.stdout.write(self.style.WARNING(f"{errors} request(s) answered 4xx/5xx"))
-        cold = results["page_cold"]["first_page_requests"]
-        self.stdout.write(f"\nOne cold page ({cold[0]['path']}), request by request:")
+        cold = results["page_cold"]["median_page_requests"]
+        self.stdout.write(
+            f"\nThe cold page of median time ({cold[0]['path']}), request by request:"
+        )
         for r in cold:
             self.stdout.write(
                 f"  {r['ms']:>7.1f} ms (db {r['db_ms']:>6.1f}) {r['queries']:>3} q  "
