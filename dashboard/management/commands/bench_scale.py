@@ -139,8 +139,8 @@ class Command(BaseCommand):
     # --- The run, from outside the databases ---------------------------------------------------
 
     def _orchestrate(self, *, orgs, seed_minutes, repeat, pick, skip_warm, out, **_):
-        if orgs < 1 or repeat < 1:
-            raise CommandError("--orgs and --repeat must be at least 1")
+        if orgs < 2 or repeat < 1:
+            raise CommandError("--orgs must be at least 2 and --repeat at least 1")
         base = os.environ.get("DATABASE_URL", DEFAULT_URL)
         name = urlsplit(base).path.lstrip("/")
         prefix = name if name.endswith("_scale") else f"{name}_scale"
@@ -149,6 +149,8 @@ class Command(BaseCommand):
 
         seeding = self._seed_many(many_url, orgs, seed_minutes)
         seeded = seeding["organizations"]
+        if not seeded:
+            raise CommandError("No organisation seeded: raise --seed-minutes")
         picked = random.Random(pick).randint(1, seeded)
         picked_name, _ = benchmark_names(VOLUME, SEED, picked)
         self._seed_one(one_url, picked_name, picked)
