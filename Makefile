@@ -9,7 +9,7 @@ export DATABASE_URL
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install demo test lint seed-benchmark bench db serve serve-prod load worker beat clean
+.PHONY: install demo test lint seed-benchmark bench bench-scale db serve serve-prod load worker beat clean
 
 $(BIN)/activate: pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -75,6 +75,12 @@ bench: db
 	$(PYTHON) manage.py bench_personal
 	$(PYTHON) manage.py bench_insights
 	$(PYTHON) manage.py bench_reports
+	$(PYTHON) manage.py bench_page
+
+# 100 organisations at year3 in their own databases (<database>_scale_100 and _scale_1; seeded
+# once, reused): page reads against 1 organisation, a refresh cycle, the 2 AM warm-up.
+bench-scale: install
+	$(PYTHON) manage.py bench_scale
 
 clean:
 	rm -rf $(VENV) staticfiles artifacts .pytest_cache

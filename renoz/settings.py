@@ -59,7 +59,11 @@ INSTALLED_APPS = [
     "renoz.audit",
 ]
 
+# Server-Timing (app and database time, query count) on every response; for benchmarks.
+SERVER_TIMING = env_bool("SERVER_TIMING", False)
 MIDDLEWARE = [
+    # First, so its time covers every other middleware; removes itself unless SERVER_TIMING.
+    "renoz.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files before anything else: hashed, pre-compressed, cached for a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",
