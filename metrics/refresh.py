@@ -85,13 +85,17 @@ def rebuild_view(view: str) -> dict:
             f"INSERT INTO {view} ({_columns(source)}) "
             f"SELECT e.organization_id, (e.ts AT TIME ZONE org.timezone)::date{dims}, {sums} "
             f"FROM {source.events} e JOIN accounts_organization org ON org.id = e.organization_id "
-            f"GROUP BY {group}"
+            f"GROUP BY {group} ORDER BY 1, 2"  # each organisation's days together on disk
         )
         rows = cursor.rowcount
         cursor.execute("DELETE FROM dashboard_dirtyday WHERE view_name = %s", [view])
         cleared = cursor.rowcount
         duration_ms = int((time.perf_counter() - started) * 1000)
         _set_watermark(cursor, view, snapshot_at, duration_ms)
+    if not nested:
+        # Marks the fresh rows all-visible, so reads are index-only scans of the covering key.
+        with connection.cursor() as cursor:
+            cursor.execute(f"VACUUM (ANALYZE) {view}")
     log.info("rebuilt %s: %d rows in %d ms; cleared %d markers", view, rows, duration_ms, cleared)
     return {"view": view, "mode": "full", "ms": duration_ms, "rows": rows, "cleared": cleared}
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import os
 import statistics
-import tempfile
-from pathlib import Path
 
 
 def p95(samples: list[float]) -> float:
@@ -23,18 +19,3 @@ def summary(samples_ms: list[float], places: int = 2) -> dict:
         "p95_ms": round(p95(samples_ms), places),
         "max_ms": round(max(samples_ms), places),
     }
-
-
-def merge_results(path: Path, results: dict) -> None:
-    """Write `results`' top-level keys into the JSON file at `path`, keeping the keys other
-    bench commands wrote there (atomically: a reader never sees half a file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        current = json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        current = {}
-    current.update(results)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json")
-    with os.fdopen(fd, "w") as handle:
-        json.dump(current, handle, indent=2, default=str)
-    os.replace(tmp, path)

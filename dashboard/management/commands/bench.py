@@ -30,7 +30,8 @@ from metrics.queries import get_metrics, get_metrics_comparison, get_timeseries
 from metrics.refresh import refresh_views
 from metrics.warming import COMMON_COMPARES, COMMON_PRESETS, warm_organization
 from renoz.accounts.models import Organization
-from renoz.benchstats import merge_results, summary
+from renoz.benchresults import merge_results
+from renoz.benchstats import summary
 from renoz.operations.seeding import benchmark_names
 
 EXECUTIVE_METRICS = [
@@ -93,7 +94,7 @@ class Command(BaseCommand):
             self.stdout.write(f"\n== {volume}: {org.name} ==")
             results[volume] = self._bench(org, volume, repeat, page_views)
         self._print(results)
-        merge_results(Path(out), {"engine": results, **budget_keys(results)})
+        merge_results({"engine": results, **budget_keys(results)}, Path(out))
         self.stdout.write(f"\nWrote {out}")
 
     def _organization(self, volume: str) -> Organization:
