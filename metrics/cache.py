@@ -176,10 +176,23 @@ class History:
     """An organisation source's closed-day versions, read once per engine read: the keys of
     its cached day blocks change only when a write lands in their days."""
 
-    def __init__(self, org_id: int, part: str, token: str, counters: dict[dt.date, int]):
+    def __init__(
+        self, org_id: int, part: str, token: str, counters: dict[dt.date, int], version: int = 0
+    ):
         self.org_id, self.part, self.token = org_id, part, token
+        self.version = version  # the source's version: bumped by every write to it
         self.days = sorted(counters)
         self.counts = [counters[d] for d in self.days]
+
+    def tail_key(self, shape: str, parts) -> str:
+        """The key of the open tail's sums: valid until the next write to the source. Like
+        whole values, it names each part's end by its local date, not the wall clock."""
+        spans = ",".join(f"{idx}:{lo.isoformat()}~{hi.date()}" for idx, lo, hi in parts)
+        digest = hashlib.sha256(spans.encode()).hexdigest()[:16]
+        return (
+            f"{namespace()}:{SCHEMA_VERSION}:{self.org_id}:h{self.token}:{self.part}:{shape}:"
+            f"tail{self.version}:{digest}"
+        )
 
     def written(self, lo: dt.date | None, hi: dt.date) -> int:
         """How many writes have landed in the days [lo, hi) (lo None: since ever)."""
@@ -207,6 +220,7 @@ def history(org_id: int, part: str) -> History | None:
             counters, epoch = _history_keys(org_id, name)
             pipe.get(epoch)
             pipe.hgetall(counters)
+            pipe.get(_version_key(org_id, name))
         return pipe.execute()
 
     raw = _call(load)
@@ -215,19 +229,20 @@ def history(org_id: int, part: str) -> History | None:
     org_epoch, *per_part = raw
     loaded = {}
     for n, name in enumerate(PARTS):
-        source_epoch, written = per_part[2 * n], per_part[2 * n + 1]
+        source_epoch, written, version = per_part[3 * n : 3 * n + 3]
         loaded[name] = History(
             org_id,
             name,
             f"{int(org_epoch or 0)}.{int(source_epoch or 0)}",
             {dt.date.fromisoformat(k.decode()): int(v) for k, v in written.items()},
+            int(version or 0),
         )
     if isinstance(memo, dict):
         memo[org_id] = loaded
     return loaded.get(part)
 
 
-def get_blocks(keys: list[str]) -> list | None:
+def get_blocks(keys: list[str], counted: bool = True) -> list | None:
     """The cached history blocks for these keys (None where absent), counting hits and
     misses; None when Redis is unreachable."""
     if not keys:
@@ -235,22 +250,21 @@ def get_blocks(keys: list[str]) -> list | None:
     raw = _call(lambda client: client.mget(keys))
     if raw is None:
         return None
-    hits = sum(r is not None for r in raw)
-    _count("history_hits", hits)
-    _count("history_misses", len(raw) - hits)
+    if counted:
+        hits = sum(r is not None for r in raw)
+        _count("history_hits", hits)
+        _count("history_misses", len(raw) - hits)
     return [pickle.loads(r) if r is not None else None for r in raw]  # noqa: S301
 
 
-def set_blocks(values: dict[str, object]) -> None:
+def set_blocks(values: dict[str, object], ttl: int = HISTORY_TTL_SECONDS) -> None:
     if not values:
         return
 
     def store(client):
         pipe = client.pipeline(transaction=False)
         for key, value in values.items():
-            pipe.set(
-                key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), ex=HISTORY_TTL_SECONDS
-            )
+            pipe.set(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), ex=ttl)
         _flush_counts(pipe)
         pipe.execute()
 
