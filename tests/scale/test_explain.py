@@ -167,6 +167,17 @@ def _first_columns() -> dict[str, str]:
         return dict(cursor.fetchall())
 
 
+TINY_PAGES = 32  # 256 kB
+
+
+def _tiny_summary(relation: str) -> bool:
+    if not relation.startswith("mv_daily_"):
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_relation_size(%s::regclass) / 8192", [relation])
+        return cursor.fetchone()[0] <= TINY_PAGES
+
+
 def _nodes(plan: dict):
     yield plan
     for child in plan.get("Plans", []):
@@ -190,6 +201,11 @@ def _problems(sql: str, first_columns: dict[str, str]) -> list[str]:
             probes = [node]
         elif kind == "Bitmap Heap Scan":
             probes = [n for n in _nodes(node) if n["Node Type"] == "Bitmap Index Scan"]
+        elif kind == "Seq Scan" and _tiny_summary(relation):
+            # Tricky: a daily summary of a few pages is read whole when the planner's estimates
+            # say so (they shift with the statistics earlier tests leave behind); one
+            # sequential read of a few pages beats any index. At scale it is an index scan.
+            continue
         else:
             problems.append(f"{kind} on {relation}")
             continue
