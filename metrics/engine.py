@@ -549,10 +549,55 @@ def _read_live(
     where: Slice,
     using: str = DEFAULT_DB_ALIAS,
 ) -> None:
+    if len(parts) > 2 and all(_at_midnight(b, tz) for _, lo, hi in parts for b in (lo, hi)):
+        _read_live_bucketed(org_id, tz, source, parts, daily, frame, where, using)
+        return
     sql, params = live_sql(org_id, tz, source, parts, daily, frame.dims, where)
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)
         frame.add_rows(cursor.fetchall(), daily)
+
+
+def _at_midnight(instant: dt.datetime | None, tz) -> bool:
+    return instant is None or instant == local_midnight(local_date(instant, tz), tz)
+
+
+def _read_live_bucketed(
+    org_id, tz, source: Source, parts, daily: bool, frame: Frame, where: Slice, using: str
+) -> None:
+    """Many whole-day parts (the closed-day blocks of a slice the summary cannot answer) in
+    one range scan of the event view: each row is put in the stretch between consecutive part
+    bounds it falls in (width_bucket), and each part sums its stretches."""
+    bounds = sorted({b for _, lo, hi in parts for b in (lo, hi) if b is not None})
+    params: dict = {"org": org_id, "tz": str(tz), "bounds": bounds, "hi": bounds[-1]}
+    lower = ""
+    if all(lo is not None for _, lo, _ in parts):
+        params["lo"] = bounds[0]
+        lower = " AND e.ts >= %(lo)s"
+    sliced = _slice_sql(where, params, "e.")
+    day = ["(e.ts AT TIME ZONE %(tz)s)::date"] if daily else []
+    keys = ["width_bucket(e.ts, %(bounds)s::timestamptz[])", *day, *(f"e.{d}" for d in frame.dims)]
+    sums = ", ".join(f"SUM(e.{m})" for m in source.measures)
+    sql = (
+        f"SELECT {', '.join(keys)}, {sums} FROM {source.events} e "
+        f"WHERE e.organization_id = %(org)s AND e.ts < %(hi)s{lower}{sliced} "
+        f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # Stretch k holds bounds[k-1] <= ts < bounds[k] (stretch 0: everything before bounds[0]).
+    position = {b: k for k, b in enumerate(bounds)}
+    by_stretch: dict[int, list] = defaultdict(list)
+    for row in rows:
+        by_stretch[row[0]].append(row[1:])
+    width = daily + len(frame.dims)
+    for idx, lo, hi in parts:
+        first = 0 if lo is None else position[lo] + 1
+        for stretch in range(first, position[hi] + 1):
+            for row in by_stretch.get(stretch, ()):
+                key = row[:width] if daily else (None, *row[:width])
+                frame.add(idx, key, row[width:])
 
 
 def records_sql(

@@ -140,3 +140,40 @@ def test_cached_reads_equal_live_whatever_the_interleaving(
                 apply(op, n, days_ago, org, history)
         else:
             _reads(org, *step[1:])
+
+
+@pytest.mark.parametrize("daily", [False, True])
+def test_many_whole_day_parts_in_one_scan_equal_one_read_each(org, history, daily):
+    """The closed-day blocks of an owner slice are read live in one range scan; each part
+    gets exactly what a read of that part alone gets."""
+    from metrics.definitions import SOURCES
+    from metrics.engine import WHOLE, Frame, Slice, _read_live
+    from metrics.periods import local_midnight
+    from renoz.accounts.models import Role
+    from renoz.operations.models import Opportunity
+    from tests.conftest import make_user
+
+    tz = org.tz
+    today = timezone.localdate(timezone=tz)
+
+    def at(days_ago: int):
+        return local_midnight(today - dt.timedelta(days=days_ago), tz)
+
+    parts = [(0, None, at(400)), (1, at(90), at(0)), (2, at(30), at(0)), (0, at(200), at(0))]
+    owner = make_user(org, Role.SALES)
+    mine = Opportunity.objects.filter(organization=org).order_by("pk")[::3]
+    Opportunity.objects.filter(pk__in=[o.pk for o in mine]).update(owner=owner)
+    for source_name, where in (
+        ("pipeline", WHOLE),
+        ("pipeline", Slice.of(owner.pk)),
+        ("jobs", WHOLE),
+        ("sales", WHOLE),
+    ):
+        source = SOURCES[source_name]
+        together = Frame(source, 3)
+        _read_live(org.pk, tz, source, parts, daily, together, where)
+        apart = Frame(source, 3)
+        for part in parts:
+            _read_live(org.pk, tz, source, [part], daily, apart, where)
+        assert [dict(w) for w in together.data] == [dict(w) for w in apart.data], source_name
+        assert all(together.data), source_name  # every part has rows to compare
