@@ -189,21 +189,18 @@ class History:
         whole values, it names each part's end by its local date, not the wall clock."""
         spans = ",".join(f"{idx}:{lo.isoformat()}~{hi.date()}" for idx, lo, hi in parts)
         digest = hashlib.sha256(spans.encode()).hexdigest()[:16]
-        return (
-            f"{namespace()}:{SCHEMA_VERSION}:{self.org_id}:h{self.token}:{self.part}:{shape}:"
-            f"tail{self.version}:{digest}"
-        )
+        return f"{self._prefix(shape)}:tail{self.version}:{digest}"
 
     def written(self, lo: dt.date | None, hi: dt.date) -> int:
         """How many writes have landed in the days [lo, hi) (lo None: since ever)."""
         start = 0 if lo is None else bisect.bisect_left(self.days, lo)
         return sum(self.counts[start : bisect.bisect_left(self.days, hi)])
 
+    def _prefix(self, shape: str) -> str:
+        return f"{namespace()}:{SCHEMA_VERSION}:{self.org_id}:h{self.token}:{self.part}:{shape}"
+
     def key(self, shape: str, lo: dt.date | None, hi: dt.date) -> str:
-        return (
-            f"{namespace()}:{SCHEMA_VERSION}:{self.org_id}:h{self.token}:{self.part}:{shape}:"
-            f"{lo or 'ever'}_{hi}:{self.written(lo, hi)}"
-        )
+        return f"{self._prefix(shape)}:{lo or 'ever'}_{hi}:{self.written(lo, hi)}"
 
 
 def history(org_id: int, part: str) -> History | None:
@@ -216,7 +213,7 @@ def history(org_id: int, part: str) -> History | None:
     def load(client):
         pipe = client.pipeline(transaction=False)
         pipe.get(_version_key(org_id))
-        for name in PARTS:
+        for name in SOURCES:
             counters, epoch = _history_keys(org_id, name)
             pipe.get(epoch)
             pipe.hgetall(counters)
@@ -228,7 +225,7 @@ def history(org_id: int, part: str) -> History | None:
         return None
     org_epoch, *per_part = raw
     loaded = {}
-    for n, name in enumerate(PARTS):
+    for n, name in enumerate(SOURCES):
         source_epoch, written, version = per_part[3 * n : 3 * n + 3]
         loaded[name] = History(
             org_id,

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from metrics import cache as metric_cache
 from metrics.definitions import OWNER, SOURCES, Source
-from metrics.periods import local_date, local_midnight
+from metrics.periods import add_months, local_date, local_midnight
 from renoz import replica
 
 MAX_DIRTY_SPANS = 12  # more spans than this are merged into one live stretch
@@ -59,16 +59,27 @@ class ViewCoverage:
         return [s for s in spans if s[0] is None or s[0] < s[1]]
 
 
-def _merge_days(days: list[dt.date]) -> tuple[tuple[dt.date, dt.date], ...]:
-    spans: list[list[dt.date]] = []
-    for day in sorted(set(days)):
-        if spans and day <= spans[-1][1]:
-            spans[-1][1] = day + dt.timedelta(days=1)
+def merge_ranges(ranges) -> list[tuple[dt.date, dt.date]]:
+    """[lo, hi) ranges merged where they overlap or touch, in order."""
+    merged: list[list[dt.date]] = []
+    for lo, hi in sorted(ranges):
+        if merged and lo <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], hi)
         else:
-            spans.append([day, day + dt.timedelta(days=1)])
+            merged.append([lo, hi])
+    return [(a, b) for a, b in merged]
+
+
+def day_spans(days) -> list[tuple[dt.date, dt.date]]:
+    """Local days as [lo, hi) spans of consecutive days."""
+    return merge_ranges((day, day + dt.timedelta(days=1)) for day in set(days))
+
+
+def _merge_days(days: list[dt.date]) -> tuple[tuple[dt.date, dt.date], ...]:
+    spans = day_spans(days)
     if len(spans) > MAX_DIRTY_SPANS:
-        spans = [[spans[0][0], spans[-1][1]]]
-    return tuple((a, b) for a, b in spans)
+        spans = [(spans[0][0], spans[-1][1])]
+    return tuple(spans)
 
 
 def load_coverage(
@@ -271,12 +282,11 @@ def history_blocks(lo: dt.date | None, hi: dt.date) -> list[tuple[dt.date | None
         cursor = dt.date(hi.year - HISTORY_YEARS, 1, 1)
         out.append((None, cursor))
     while cursor < hi:
-        next_month = (cursor.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
         next_year = dt.date(cursor.year + 1, 1, 1)
         if (cursor.month, cursor.day) == (1, 1) and next_year <= hi:
             step = next_year
         else:
-            step = min(next_month, hi)
+            step = min(_next_month(cursor), hi)
         out.append((cursor, step))
         cursor = step
     return out
@@ -415,6 +425,11 @@ def _read_exact(
         _read_live(org_id, tz, source, live_parts, daily, frame, where, using)
 
 
+def group_by_positions(n: int) -> str:
+    """ "1, 2, …, n": a GROUP BY of the first n output columns."""
+    return ", ".join(str(i + 1) for i in range(n))
+
+
 def _slice_sql(where: Slice, params: dict | list, alias: str = "") -> str:
     """SQL conditions for a slice, adding its parameters: named into a dict, positional into a
     list (dimension names come from the definitions, never from input)."""
@@ -434,7 +449,7 @@ def _slice_sql(where: Slice, params: dict | list, alias: str = "") -> str:
 
 
 def _next_month(day: dt.date) -> dt.date:
-    return (day.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+    return add_months(day.replace(day=1), 1)
 
 
 def _day_zones(parts) -> list[tuple[dt.date, dt.date]]:
@@ -446,14 +461,7 @@ def _day_zones(parts) -> list[tuple[dt.date, dt.date]]:
             zones.append((lo, min(_next_month(lo), hi)))
         if hi.day != 1:
             zones.append((max(hi.replace(day=1), lo or dt.date.min), hi))
-    zones.sort()
-    merged: list[list[dt.date]] = []
-    for lo, hi in zones:
-        if merged and lo <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], hi)
-        else:
-            merged.append([lo, hi])
-    return [(a, b) for a, b in merged]
+    return merge_ranges(zones)
 
 
 def _read_view(
@@ -486,7 +494,7 @@ def _read_view(
         whole_month = f"NOT ({in_zone})"
     dims = "".join(f", {d}" for d in frame.dims)
     sums = ", ".join(f"SUM({m})" for m in source.measures)
-    group = ", ".join(str(i + 1) for i in range(2 + len(frame.dims)))
+    group = group_by_positions(2 + len(frame.dims))
     sql = (
         f"SELECT {bucket}, {whole_month}{dims}, {sums} FROM {source.view} "
         f"WHERE organization_id = %(org)s AND day < %(hi)s{lower}{sliced} "
@@ -534,7 +542,7 @@ def live_sql(
     keys = ["ev.idx", *day, *(f"ev.{d}" for d in dims)]
     sql = (
         f"SELECT {', '.join(keys)}, {sums} FROM ({' UNION ALL '.join(branches)}) ev "
-        f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
+        f"GROUP BY {group_by_positions(len(keys))}"
     )
     return sql, params
 
@@ -581,7 +589,7 @@ def _read_live_bucketed(
     sql = (
         f"SELECT {', '.join(keys)}, {sums} FROM {source.events} e "
         f"WHERE e.organization_id = %(org)s AND e.ts < %(hi)s{lower}{sliced} "
-        f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}"
+        f"GROUP BY {group_by_positions(len(keys))}"
     )
     with connections[using].cursor() as cursor:
         cursor.execute(sql, params)

@@ -25,7 +25,7 @@ from django.db import DatabaseError, connection, transaction
 
 from metrics.cache import bump_data_version
 from metrics.definitions import SOURCE_BY_VIEW, VIEW_NAMES, Source
-from metrics.engine import live_sql
+from metrics.engine import day_spans, group_by_positions, live_sql
 from metrics.periods import local_midnight
 from renoz.accounts.models import Organization
 
@@ -71,7 +71,7 @@ def rebuild_view(view: str) -> dict:
     started = time.perf_counter()
     dims = "".join(f", e.{d}" for d in source.view_dims)
     sums = ", ".join(f"SUM(e.{m})" for m in source.measures)
-    group = ", ".join(str(i + 1) for i in range(2 + len(source.view_dims)))
+    group = group_by_positions(2 + len(source.view_dims))
     nested = connection.in_atomic_block  # inside a test's transaction: no isolation change
     with transaction.atomic(), connection.cursor() as cursor:
         _begin(cursor, nested)
@@ -98,16 +98,6 @@ def rebuild_view(view: str) -> dict:
             cursor.execute(f"VACUUM (ANALYZE) {view}")
     log.info("rebuilt %s: %d rows in %d ms; cleared %d markers", view, rows, duration_ms, cleared)
     return {"view": view, "mode": "full", "ms": duration_ms, "rows": rows, "cleared": cleared}
-
-
-def _spans(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    spans: list[list[dt.date]] = []
-    for day in sorted(set(days)):
-        if spans and day == spans[-1][1]:
-            spans[-1][1] = day + dt.timedelta(days=1)
-        else:
-            spans.append([day, day + dt.timedelta(days=1)])
-    return [(a, b) for a, b in spans]
 
 
 def refresh_organization(view: str, org_id: int, tz: zoneinfo.ZoneInfo) -> dict:
@@ -138,7 +128,7 @@ def refresh_organization(view: str, org_id: int, tz: zoneinfo.ZoneInfo) -> dict:
         cursor.execute(
             f"DELETE FROM {view} WHERE organization_id = %s AND day = ANY(%s)", [org_id, days]
         )
-        parts = [(0, local_midnight(lo, tz), local_midnight(hi, tz)) for lo, hi in _spans(days)]
+        parts = [(0, local_midnight(lo, tz), local_midnight(hi, tz)) for lo, hi in day_spans(days)]
         select, params = live_sql(org_id, tz, source, parts, True, source.view_dims)
         names = ", ".join(("day", *source.view_dims, *source.measures))
         cursor.execute(

@@ -36,6 +36,7 @@ from tqdm import tqdm
 
 from dashboard.models import DashboardLayout
 from metrics import cache as metric_cache
+from metrics.definitions import SOURCES
 from metrics.warming import COMMON_COMPARES, COMMON_PRESETS
 from renoz.accounts.models import Organization, Role, User
 from renoz.benchresults import DEFAULT_PATH, judged, merge_results
@@ -68,7 +69,7 @@ class FragmentFinder(HTMLParser):
             self.urls.append(url)
 
 
-WRITTEN = ("sales", "pipeline", "jobs", "activities", "customers", "warranty")
+WRITTEN = tuple(SOURCES)  # a write to each source in turn
 
 
 def fragment_urls(html: str) -> list[str]:
