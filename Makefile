@@ -55,7 +55,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy renoz metrics dashboard targets insights reports
+	$(BIN)/mypy renoz accounts operations infra metrics targets insights dashboard reports bench
 	$(BIN)/lint-imports
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run

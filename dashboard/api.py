@@ -8,12 +8,12 @@ from functools import wraps
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from infra.ratelimit import rate_limited
 from insights.queries import insights_json
 from metrics.definitions import UnknownMetric, get_metric, parse_metric_keys
 from metrics.filters import InvalidFilter, not_applying, parse_filters, slice_args
 from metrics.periods import InvalidPeriod, parse_state
 from metrics.queries import INTERVALS, TooManyPoints, get_filtered_metrics, get_timeseries
-from renoz.ratelimit import rate_limited
 from targets.queries import attach_targets
 
 

@@ -1,6 +1,6 @@
 """What every page's navigation needs to know about the user (rules: accounts.permissions)."""
 
-from renoz.accounts.permissions import uses_field_view
+from accounts.permissions import uses_field_view
 
 
 def navigation(request) -> dict:

@@ -5,7 +5,7 @@ the rows the metric counts, from the same event definitions as the number: range
 their event in [start, end), state metrics as they stood at the instant `end`. The header's
 figure is the metric layer's value over the same slice, so a list always adds up to its KPI.
 This module only says how each list is shown: its columns, sorting, search and chart-click
-narrowing. Technicians see their own jobs and activities (renoz.accounts.permissions).
+narrowing. Technicians see their own jobs and activities (accounts.permissions).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Va
 from django.db.models.functions import Cast
 from django.urls import reverse
 
+from accounts.permissions import may_see_source, metric_owner
 from metrics.definitions import Metric
 from metrics.engine import Slice
 from metrics.filters import (
@@ -37,8 +38,7 @@ from metrics.formatting import format_aud, format_value
 from metrics.formatting import format_cell as format_field
 from metrics.periods import DashboardState, Window, dates_label, local_midnight, parse_state
 from metrics.queries import INTERVALS, buckets, default_interval, metric_records, window_values
-from renoz.accounts.permissions import may_see_source, metric_owner
-from renoz.operations.models import (
+from operations.models import (
     ActivityKind,
     ClaimKind,
     ClaimStatus,

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
+from accounts.models import User
 from dashboard import export
 from dashboard.drill import (
     PAGE_SIZE,
@@ -26,11 +27,10 @@ from dashboard.drill import (
     user_may_drill,
     window_label,
 )
+from infra.ratelimit import check_rate
 from metrics.definitions import METRICS
 from metrics.filters import FILTERS, owner_choices
 from metrics.periods import InvalidPeriod, parse_state
-from renoz.accounts.models import User
-from renoz.ratelimit import check_rate
 
 TEMPLATE = "dashboard/drill.html"
 RESULTS_TARGET = "drill-results"  # the id of the region the rows partial replaces

@@ -16,6 +16,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 
+from accounts.models import Role
+from accounts.permissions import can_save_layout
 from dashboard.models import DashboardLayout
 from dashboard.widgets import (
     CATALOGUE,
@@ -26,9 +28,7 @@ from dashboard.widgets import (
     cache_name,
     clean_settings,
 )
-from renoz.accounts.models import Role
-from renoz.accounts.permissions import can_save_layout
-from renoz.contextcache import context_cache
+from infra.contextcache import context_cache
 
 MAX_WIDGETS = 30
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")

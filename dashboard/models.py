@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from renoz.accounts.models import Organization, Role
-from renoz.accounts.tenancy import OrgQuerySet
+from accounts.models import Organization, Role
+from accounts.tenancy import OrgQuerySet
 
 
 class DashboardLayout(models.Model):

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, reswap
 
+from accounts.permissions import can_save_layout, require, sees_own_rows_only
 from dashboard import layouts, widgets
 from dashboard.forms import (
     CUSTOM,
@@ -39,7 +40,6 @@ from metrics.periods import (
     InvalidPeriod,
     parse_state,
 )
-from renoz.accounts.permissions import can_save_layout, require, sees_own_rows_only
 
 log = logging.getLogger("renoz.dashboard")
 TEMPLATE = "dashboard/dashboard.html"

@@ -7,7 +7,7 @@ organisation data version, so a page can render them inline when they are warm
 (`peek_widget`) and otherwise load them as htmx fragments (`build_widget`). Numbers read as
 metrics.formatting writes them: "$1.23M" with the exact amount beside it.
 
-Scope (renoz.accounts.permissions): a technician's widgets read their own rows (the metric
+Scope (accounts.permissions): a technician's widgets read their own rows (the metric
 layer's owner slice), and they can only add widgets whose records they may open.
 """
 
@@ -24,6 +24,8 @@ import plotly.graph_objects as go
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Organization, User
+from accounts.permissions import activities_scope, jobs_scope, may_see_source, metric_owner
 from insights.findings import payload_keys, scope_for
 from insights.queries import get_insights
 from metrics import cache as metric_cache
@@ -33,9 +35,7 @@ from metrics.formatting import format_change, format_value, short
 from metrics.periods import DashboardState, dates_label
 from metrics.personal import PERIODS, personal_numbers
 from metrics.queries import default_interval, get_breakdown, get_metrics, get_timeseries
-from renoz.accounts.models import Organization, User
-from renoz.accounts.permissions import activities_scope, jobs_scope, may_see_source, metric_owner
-from renoz.operations.models import (
+from operations.models import (
     Activity,
     ActivityKind,
     ClaimKind,

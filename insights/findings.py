@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from accounts.models import User
+from accounts.permissions import may_see_source, metric_owner
 from metrics.definitions import METRICS, SOURCES, Metric
 from metrics.formatting import format_value
 from metrics.periods import DashboardState, dates_label, parse_state
 from metrics.queries import get_breakdown, get_metrics, get_timeseries, metric_records
-from renoz.accounts.models import User
-from renoz.accounts.permissions import may_see_source, metric_owner
-from renoz.operations.models import Customer
+from operations.models import Customer
 from targets.queries import targets_for_state
 
 # --- Thresholds (all of them, in one place) -----------------------------------------------

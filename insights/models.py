@@ -7,8 +7,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from renoz.accounts.models import Organization
-from renoz.accounts.tenancy import OrgQuerySet
+from accounts.models import Organization
+from accounts.tenancy import OrgQuerySet
 
 
 class DismissedFinding(models.Model):

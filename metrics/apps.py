@@ -6,4 +6,8 @@ class MetricsConfig(AppConfig):
     verbose_name = "Metric layer"
 
     def ready(self):
+        from infra import health
         from metrics import signals  # noqa: F401 - connects the write-path receivers
+        from metrics.cache import cache_stats
+
+        health.register_detail("cache", cache_stats)

@@ -26,8 +26,8 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from infra.env import deployment_namespace
 from metrics.definitions import SOURCES
-from renoz.env import deployment_namespace
 
 log = logging.getLogger("renoz.cache")
 

@@ -21,10 +21,10 @@ from decimal import Decimal
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from infra import replica
 from metrics import cache as metric_cache
 from metrics.definitions import OWNER, SOURCES, Source
 from metrics.periods import add_months, local_date, local_midnight
-from renoz import replica
 
 MAX_DIRTY_SPANS = 12  # more spans than this are merged into one live stretch
 Key = tuple  # (day or None, *dims)
@@ -364,7 +364,7 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
             )
             for n in missing
         ]
-        # Closed days may come from a streaming replica (renoz.replica): with its own coverage,
+        # Closed days may come from a streaming replica (infra.replica): with its own coverage,
         # so the summary rows and the dirty-day markers agree. The open tail stays below.
         using = replica.history_alias(org_id)
         if using != DEFAULT_DB_ALIAS:

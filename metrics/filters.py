@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from accounts.models import Role, User
 from metrics.definitions import CUSTOMER_DIMS, OWNER, SOURCES, Metric, Source
-from renoz.accounts.models import Role, User
-from renoz.operations.models import AustralianState, ClaimKind, CustomerKind, ProductCategory, Stage
+from operations.models import AustralianState, ClaimKind, CustomerKind, ProductCategory, Stage
 
 Filters = tuple[tuple[str, str], ...]  # (param, value) pairs, in FILTERS order
 

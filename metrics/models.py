@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from renoz.accounts.models import Organization
-from renoz.accounts.tenancy import OrgQuerySet
+from accounts.models import Organization
+from accounts.tenancy import OrgQuerySet
 
 
 class ViewRefresh(models.Model):

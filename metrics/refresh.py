@@ -23,11 +23,11 @@ import zoneinfo
 
 from django.db import DatabaseError, connection, transaction
 
+from accounts.models import Organization
 from metrics.cache import bump_data_version
 from metrics.definitions import SOURCE_BY_VIEW, VIEW_NAMES, Source
 from metrics.engine import day_spans, group_by_positions, live_sql
 from metrics.periods import local_midnight
-from renoz.accounts.models import Organization
 
 log = logging.getLogger("renoz.metrics.refresh")
 

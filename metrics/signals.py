@@ -17,12 +17,12 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from accounts.models import Organization
+from infra import replica
 from metrics.cache import note_write
 from metrics.definitions import SOURCES, Source
 from metrics.refresh import mark_dirty
 from metrics.tasks import schedule_refresh, schedule_statistics_recompute
-from renoz import replica
-from renoz.accounts.models import Organization
 
 _tz_cache: dict[int, zoneinfo.ZoneInfo] = {}
 

@@ -19,9 +19,9 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from accounts.models import Organization, User
 from metrics.models import UserStatisticsDaily, UserStatisticsProgress
 from metrics.queries import daily_values_by_owner
-from renoz.accounts.models import Organization, User
 
 log = logging.getLogger("renoz.metrics.statistics")
 STATS_HOUR = 1

@@ -9,11 +9,11 @@ import time
 from celery import shared_task
 from django.core.cache import cache
 
+from accounts.models import Organization
+from infra.health import BEAT_HEARTBEAT_KEY
 from metrics.cache import namespace
 from metrics.refresh import refresh_views as do_refresh
 from metrics.statistics import compute_due_user_statistics, recompute_days
-from renoz.accounts.models import Organization
-from renoz.health import BEAT_HEARTBEAT_KEY
 
 log = logging.getLogger("renoz.metrics.tasks")
 DEBOUNCE_SECONDS = 30

@@ -9,10 +9,10 @@ import zoneinfo
 
 from django.utils import timezone
 
+from accounts.models import Organization, User
 from metrics.definitions import METRICS
 from metrics.periods import parse_state
 from metrics.queries import default_interval, get_metrics, get_timeseries
-from renoz.accounts.models import Organization, User
 
 log = logging.getLogger("renoz.metrics.warming")
 WARM_HOUR = 2

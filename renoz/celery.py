@@ -13,8 +13,8 @@ from celery import Celery
 from celery.schedules import crontab
 from celery.signals import celeryd_after_setup, task_postrun, task_prerun
 
+from infra import replica
 from metrics.definitions import refresh_schedule
-from renoz import replica
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "renoz.settings")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from renoz.env import (
+from infra.env import (
     deployment_namespace,
     env_bool,
     env_database,
@@ -49,33 +49,34 @@ INSTALLED_APPS = [
     "auditlog",
     "django_htmx",
     "template_partials",
-    "renoz.accounts",
-    "renoz.operations",
+    "accounts",
+    "operations",
     "metrics",
     "dashboard",
     "targets",
     "insights",
     "reports",
-    "renoz.audit",
+    "infra.audit",
+    "bench",
 ]
 
 # Server-Timing (app and database time, query count) on every response; for benchmarks.
 SERVER_TIMING = env_bool("SERVER_TIMING", False)
 MIDDLEWARE = [
     # First, so its time covers every other middleware; removes itself unless SERVER_TIMING.
-    "renoz.server_timing.ServerTimingMiddleware",
+    "infra.server_timing.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files before anything else: hashed, pre-compressed, cached for a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
-    "renoz.middleware.RejectNulMiddleware",
-    # Requests that write read only from the primary (renoz/replica.py).
-    "renoz.replica.PrimaryPinMiddleware",
+    "infra.middleware.RejectNulMiddleware",
+    # Requests that write read only from the primary (infra/replica.py).
+    "infra.replica.PrimaryPinMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "renoz.middleware.PrivateCacheMiddleware",
+    "infra.middleware.PrivateCacheMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -99,7 +100,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.navigation",
-                "renoz.accounts.context_processors.permissions",
+                "accounts.context_processors.permissions",
             ],
         },
     }
@@ -127,7 +128,7 @@ if env_str("RENOZ_PROCESS") == "web" and WEB_STATEMENT_TIMEOUT_MS:
     DATABASES["default"]["OPTIONS"]["options"] += " " + web_statement_options(
         WEB_STATEMENT_TIMEOUT_MS
     )
-# An optional streaming replica takes the reads of closed days (renoz/replica.py): same options
+# An optional streaming replica takes the reads of closed days (infra/replica.py): same options
 # as the primary; tests read it as the primary (MIRROR). Past REPLICA_MAX_LAG_SECONDS of replay
 # lag, history is read from the primary.
 if env_str("DATABASE_REPLICA_URL"):
@@ -136,7 +137,7 @@ if env_str("DATABASE_REPLICA_URL"):
         **env_database("DATABASE_REPLICA_URL", ""),
         "TEST": {"MIRROR": "default"},
     }
-DATABASE_ROUTERS = ["renoz.replica.ReplicaRouter"]
+DATABASE_ROUTERS = ["infra.replica.ReplicaRouter"]
 REPLICA_MAX_LAG_SECONDS = env_float("REPLICA_MAX_LAG_SECONDS", 5.0, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -145,7 +146,7 @@ AUTHENTICATION_BACKENDS = [
     # django-axes first: it refuses a locked-out username/IP before the password is checked.
     "axes.backends.AxesStandaloneBackend",
     # ModelBackend, loading the user with their organisation in one query.
-    "renoz.accounts.backends.UserBackend",
+    "accounts.backends.UserBackend",
 ]
 LOGIN_URL = "accounts-login"
 LOGIN_REDIRECT_URL = "/dashboard/"
@@ -204,8 +205,8 @@ DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
 DJANGO_REDIS_LOGGER = "renoz.cache"
 # Sessions are read from Redis and written to both Redis and the database (cached_db), behind a
-# breaker (renoz.contextcache): a signed-in request costs no session query.
-SESSION_ENGINE = "renoz.contextcache"
+# breaker (infra.contextcache): a signed-in request costs no session query.
+SESSION_ENGINE = "infra.contextcache"
 
 CELERY_BROKER_URL = env_redis_url("CELERY_BROKER_URL", REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
@@ -345,7 +346,7 @@ AXES_RESET_ON_SUCCESS = True
 # Tricky: the login form's field is "username" (holding the email); axes would otherwise look
 # for USERNAME_FIELD ("email") in the credentials, find nothing and lock by address alone.
 AXES_USERNAME_FORM_FIELD = "username"
-AXES_LOCKOUT_CALLABLE = "renoz.ratelimit.axes_lockout_response"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.axes_lockout_response"
 AXES_VERBOSE = False
 
 # /readyz details for monitoring without a staff session: `Authorization: Bearer <token>`.

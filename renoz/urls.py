@@ -2,11 +2,11 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from renoz import health
+from infra import health
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/dashboard/", permanent=False)),
-    path("accounts/", include("renoz.accounts.urls")),
+    path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -10,8 +10,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from accounts.models import User
 from metrics.periods import PRESETS
-from renoz.accounts.models import User
 from reports.content import widget_allowed, widget_choices
 from reports.models import MAX_RECIPIENTS, WEEKDAYS, Cadence, Compare, ScheduledReport
 from reports.schedule import next_slots

@@ -16,8 +16,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from renoz.accounts.models import Organization, validate_timezone
-from renoz.accounts.tenancy import OrgQuerySet
+from accounts.models import Organization, validate_timezone
+from accounts.tenancy import OrgQuerySet
 
 MAX_RECIPIENTS = 50
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from renoz.accounts.models import Organization, Role
+from accounts.models import Organization, Role
 from reports.models import ScheduledReport
 
 DEMO_REPORTS = [

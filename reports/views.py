@@ -1,8 +1,8 @@
 """Screens for scheduled reports (admins only): list, create/edit, preview, send now, history,
 and the public one-click unsubscribe endpoint.
 
-Every report is loaded from the user's organisation (renoz.accounts.tenancy), so another
-organisation's id is a 404; other roles get a 403 (renoz.accounts.permissions).
+Every report is loaded from the user's organisation (accounts.tenancy), so another
+organisation's id is a 404; other roles get a 403 (accounts.permissions).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from renoz.accounts.permissions import reports_manager_required
-from renoz.accounts.tenancy import get_for_user_or_404
-from renoz.ratelimit import rate_limited
+from accounts.permissions import reports_manager_required
+from accounts.tenancy import get_for_user_or_404
+from infra.ratelimit import rate_limited
 from reports import actions
 from reports.content import build_content, report_widgets
 from reports.forms import COMMON_TIMEZONES, ReportForm, next_sends_for

@@ -3,8 +3,8 @@
 from django import forms
 from django.contrib import admin
 
+from accounts.admin import OrgScopedAdmin
 from metrics.definitions import METRICS
-from renoz.accounts.admin import OrgScopedAdmin
 from targets.models import Target
 
 

@@ -9,10 +9,10 @@ from typing import cast
 from django import forms
 from django.core.exceptions import ValidationError
 
+from accounts.models import User
 from metrics.definitions import METRICS
 from metrics.formatting import short
 from metrics.periods import add_months, fiscal_year_label, fiscal_year_start
-from renoz.accounts.models import User
 from targets.models import (
     FIRST_TARGET_DAY,
     LAST_TARGET_DAY,

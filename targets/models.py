@@ -16,6 +16,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.models import Organization
+from accounts.tenancy import OrgQuerySet
 from metrics.definitions import METRICS
 from metrics.periods import (
     add_months,
@@ -23,8 +25,6 @@ from metrics.periods import (
     fiscal_year_start,
     quarter_start,
 )
-from renoz.accounts.models import Organization
-from renoz.accounts.tenancy import OrgQuerySet
 
 MONTH_NAMES = (
     "January February March April May June July August September October November December"

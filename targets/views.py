@@ -19,11 +19,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from accounts.permissions import admin_required, can_edit_targets
+from accounts.tenancy import get_for_user_or_404
 from metrics.definitions import METRICS
 from metrics.formatting import short
 from metrics.periods import add_months, fiscal_year_label, fiscal_year_start
-from renoz.accounts.permissions import admin_required, can_edit_targets
-from renoz.accounts.tenancy import get_for_user_or_404
 from targets import actions
 from targets.forms import (
     BulkChooserForm,

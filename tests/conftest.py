@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
+from accounts.models import Organization, Role, User
 from metrics import cache as metric_cache
 from renoz import contextcache
-from renoz.accounts.models import Organization, Role, User
 
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test-only
 

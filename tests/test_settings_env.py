@@ -152,7 +152,7 @@ def test_a_replica_url_adds_a_replica_database_like_the_primary():
     )
     assert replica["CONN_MAX_AGE"] == 30
     assert replica["TEST"]["MIRROR"] == "default"
-    assert replica_line.split() == ["2.5", "renoz.replica.ReplicaRouter"]
+    assert replica_line.split() == ["2.5", "infra.replica.ReplicaRouter"]
 
 
 def test_without_a_replica_url_there_is_only_the_primary():
@@ -176,7 +176,7 @@ def test_production_with_empty_secret_key_stops_start_up():
     assert "SECRET_KEY" in result.stderr
 
 
-# --- the helpers in renoz/env.py ----------------------------------------------------------
+# --- the helpers in infra/env.py ----------------------------------------------------------
 
 
 @pytest.fixture

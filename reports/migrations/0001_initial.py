@@ -3,7 +3,7 @@
 import datetime
 import django.core.validators
 import django.db.models.deletion
-import renoz.accounts.models
+import accounts.models
 import reports.models
 from django.conf import settings
 from django.db import migrations, models
@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                 ('recipients', models.JSONField(default=list)),
                 ('cadence', models.CharField(choices=[('daily', 'Daily'), ('weekly', 'Weekly'), ('monthly', 'Monthly')], default='weekly', max_length=10)),
                 ('send_time', models.TimeField(default=datetime.time(8, 0))),
-                ('timezone', models.CharField(blank=True, default=reports.models._blank_timezone, max_length=64, validators=[renoz.accounts.models.validate_timezone])),
+                ('timezone', models.CharField(blank=True, default=reports.models._blank_timezone, max_length=64, validators=[accounts.models.validate_timezone])),
                 ('weekday', models.PositiveSmallIntegerField(blank=True, choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')], null=True, validators=[django.core.validators.MaxValueValidator(6)])),
                 ('month_day', models.PositiveSmallIntegerField(blank=True, null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(28)])),
                 ('widgets', models.JSONField(blank=True, default=list)),

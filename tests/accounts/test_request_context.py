@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
-from renoz.accounts.models import Organization, Role, User
+from accounts.models import Organization, Role, User
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db

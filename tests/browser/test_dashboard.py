@@ -15,10 +15,10 @@ from django.core.cache import cache
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.models import User
 from dashboard.layouts import default_widgets
 from dashboard.models import DashboardLayout
-from renoz.accounts.models import User
-from renoz.operations.seeding import seed_demo
+from operations.seeding import seed_demo
 from tests.browser.conftest import login, run_axe, screenshot
 from tests.conftest import PASSWORD
 
@@ -113,7 +113,7 @@ def test_the_technician_gets_my_jobs_on_a_phone(phone_page, live_server, demo):
     assert shown_widget_ids(page) == [w["id"] for w in default_widgets("my_jobs")]
     jobs = page.locator(".job")
     expect(jobs.first).to_be_visible()
-    from renoz.operations.models import InstallationJob
+    from operations.models import InstallationJob
 
     own_open = InstallationJob.objects.filter(
         technician=technician, status__in=["scheduled", "in_progress"]

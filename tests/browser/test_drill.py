@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from metrics.formatting import format_aud, short
 from metrics.periods import parse_state
 from metrics.queries import compute_values
-from renoz.operations.models import Customer, Order
+from operations.models import Customer, Order
 from tests.browser.conftest import login, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -17,7 +17,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from metrics.periods import local_midnight
-from renoz.operations.models import Customer, InstallationJob, Order
+from operations.models import Customer, InstallationJob, Order
 from tests.browser.conftest import _open_page, login, run_axe, screenshot
 from tests.conftest import make_user
 

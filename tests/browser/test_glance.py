@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from metrics.formatting import short
-from renoz.operations.models import Customer
+from operations.models import Customer
 from targets.models import Target
 from tests.browser.conftest import login, screenshot
 from tests.browser.test_dashboard import run_axe, wait_settled

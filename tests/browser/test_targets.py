@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.models import Role
 from metrics.periods import local_midnight, unit_bounds
-from renoz.accounts.models import Role
 from targets.models import Target
 from tests.browser.conftest import login, screenshot
 from tests.conftest import make_user

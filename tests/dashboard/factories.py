@@ -6,7 +6,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from renoz.operations.models import (
+from operations.models import (
     Activity,
     Customer,
     InstallationJob,

@@ -9,7 +9,7 @@ import pytest
 
 from metrics.definitions import METRICS
 from metrics.refresh import refresh_views
-from renoz.operations.models import Customer, Order, OrderItem, Product
+from operations.models import Customer, Order, OrderItem, Product
 
 pytestmark = pytest.mark.django_db
 
@@ -202,7 +202,7 @@ def test_a_write_only_drops_the_values_built_from_its_source(
     client, owner, orders, django_capture_on_commit_callbacks
 ):
     from metrics import cache as metric_cache
-    from renoz.operations.models import Activity
+    from operations.models import Activity
 
     client.force_login(owner)
     params = {"from": "2026-07-01", "to": "2026-09-30", "metrics": "revenue"}

@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from infra.health import BEAT_HEARTBEAT_KEY
 from metrics import cache as metric_cache
 from metrics.periods import parse_state
 from metrics.queries import get_metrics
-from renoz.health import BEAT_HEARTBEAT_KEY
 
 
 def test_concurrent_misses_compute_once():

@@ -12,12 +12,12 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Role
 from dashboard import widgets
 from dashboard.layouts import default_widgets, get_layout
 from metrics.periods import parse_state
 from metrics.queries import get_metrics, get_timeseries
-from renoz.accounts.models import Role
-from renoz.operations.models import Activity, Customer, InstallationJob, Order
+from operations.models import Activity, Customer, InstallationJob, Order
 from tests.conftest import make_user
 from tests.dashboard.factories import build_history
 

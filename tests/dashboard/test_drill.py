@@ -11,6 +11,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.models import Role
 from dashboard.drill import (
     DRILL_SETS,
     PAGE_SIZE,
@@ -25,8 +26,7 @@ from metrics.formatting import format_aud, short
 from metrics.periods import COMPARISONS, PRESETS, parse_state
 from metrics.queries import compute_values, get_timeseries
 from metrics.refresh import refresh_views
-from renoz.accounts.models import Role
-from renoz.operations.models import Customer, InstallationJob, Order
+from operations.models import Customer, InstallationJob, Order
 from tests.conftest import make_user
 from tests.dashboard.factories import build_history
 

@@ -15,7 +15,7 @@ from openpyxl import load_workbook
 
 from dashboard.export import neutralise
 from metrics.periods import parse_state
-from renoz.operations.models import Activity, Customer, InstallationJob, Order
+from operations.models import Activity, Customer, InstallationJob, Order
 
 NOW = timezone.now().replace(microsecond=0)
 HOSTILE = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tfoo", "\rbar"]

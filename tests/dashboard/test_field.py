@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from metrics.periods import local_midnight, parse_state
 from metrics.queries import get_metrics
-from renoz.operations.models import Customer, InstallationJob, JobEvent, Order
+from operations.models import Customer, InstallationJob, JobEvent, Order
 from tests.conftest import make_user
 
 

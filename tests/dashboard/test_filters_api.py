@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from dashboard import layouts
-from renoz.operations.models import Customer, Product, WarrantyClaim
+from operations.models import Customer, Product, WarrantyClaim
 from targets.models import Target
 from tests.conftest import make_user
 from tests.targets.helpers import closed_quote, local, order

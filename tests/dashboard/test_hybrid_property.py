@@ -17,7 +17,7 @@ from metrics.models import DirtyDay, ViewRefresh
 from metrics.periods import COMPARISONS, PRESETS, parse_state
 from metrics.queries import get_metrics_comparison, get_timeseries
 from metrics.refresh import refresh_views
-from renoz.operations.models import (
+from operations.models import (
     Customer,
     InstallationJob,
     Opportunity,

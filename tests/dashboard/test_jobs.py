@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.models import Organization
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS
 from metrics.models import DirtyDay, UserStatisticsDaily, ViewRefresh
@@ -18,9 +19,8 @@ from metrics.queries import get_metrics
 from metrics.refresh import rebuild_view, refresh_changes, refresh_views
 from metrics.statistics import compute_user_statistics
 from metrics.warming import warm_organization
-from renoz.accounts.models import Organization
+from operations.models import Activity, Customer, InstallationJob, Opportunity, Order
 from renoz.celery import BEAT_SCHEDULE
-from renoz.operations.models import Activity, Customer, InstallationJob, Opportunity, Order
 from tests.conftest import make_user
 from tests.dashboard.factories import build_history
 

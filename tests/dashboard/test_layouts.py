@@ -7,9 +7,9 @@ import re
 import pytest
 from django.urls import reverse
 
+from accounts.models import Role
 from dashboard import layouts
 from dashboard.models import DashboardLayout
-from renoz.accounts.models import Role
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}

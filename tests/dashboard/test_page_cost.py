@@ -19,12 +19,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import Role
 from dashboard import widgets
 from dashboard.layouts import ROLE_LAYOUT, default_widgets, warm_widgets
 from metrics import cache as metric_cache
 from metrics.refresh import refresh_views
 from metrics.warming import common_states, warm_organization
-from renoz.accounts.models import Role
 from targets.models import Target
 from tests.conftest import make_user
 from tests.dashboard.factories import build_history

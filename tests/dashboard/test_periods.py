@@ -3,8 +3,8 @@ import zoneinfo
 
 import pytest
 
+from accounts.models import Organization
 from metrics.periods import InvalidPeriod, parse_state, shift_year
-from renoz.accounts.models import Organization
 
 SYD = zoneinfo.ZoneInfo("Australia/Sydney")
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from metrics.personal import last_month_day
 from metrics.statistics import compute_user_statistics
-from renoz.operations.models import Activity, Customer, InstallationJob, Order
+from operations.models import Activity, Customer, InstallationJob, Order
 from tests.conftest import make_user
 
 

@@ -8,11 +8,11 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from accounts.models import Role
 from dashboard import layouts
 from dashboard.widgets import CATALOGUE, build_widget, catalogue_choices
 from metrics.periods import parse_state
-from renoz.accounts.models import Role
-from renoz.operations.models import InstallationJob, Product, WarrantyClaim
+from operations.models import InstallationJob, Product, WarrantyClaim
 from tests.conftest import make_user
 from tests.targets.helpers import customer, local, order
 

@@ -46,7 +46,7 @@ def make_job(org, technician):
 
     from django.utils import timezone
 
-    from renoz.operations.models import Customer, InstallationJob, Order
+    from operations.models import Customer, InstallationJob, Order
 
     customer = Customer.objects.create(
         organization=org, name="Site", kind="commercial", state="NSW"

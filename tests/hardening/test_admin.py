@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Permission
 
-from renoz.accounts.models import OPERATORS_ORG_NAME, Role, User
+from accounts.models import OPERATORS_ORG_NAME, Role, User
 from tests.conftest import PASSWORD, make_user
 
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from accounts.models import Role
 from dashboard import layouts
-from renoz.accounts.models import Role
 from targets.models import Target
 from tests.conftest import make_user
 from tests.hardening.routes import all_routes, fill, make_job

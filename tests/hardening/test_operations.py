@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.test.utils import override_settings
 
-from renoz.env import deployment_namespace
+from infra.env import deployment_namespace
 
 
 def test_celery_queue_carries_the_deployment_namespace():

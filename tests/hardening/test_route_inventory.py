@@ -4,7 +4,7 @@ A new route without a row in MATRIX fails the build. Each row says what a GET (o
 method) answers, as a status code, for: anonymous callers, each role of the organisation, and a
 user of another organisation given this organisation's ids ("other_org"). Write "login" for a
 redirect to the login page. Admin routes are decided as a family (Django's admin checks staff
-and per-model permissions; renoz.accounts.admin scopes rows to the organisation).
+and per-model permissions; accounts.admin scopes rows to the organisation).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import datetime as dt
 
 import pytest
 
+from accounts.models import Role
 from dashboard import layouts
-from renoz.accounts.models import Role
 from targets.models import Target
 from tests.conftest import make_user
 from tests.hardening.routes import all_routes, fill, make_job, make_report_with_run

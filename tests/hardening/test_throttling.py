@@ -10,8 +10,8 @@ from django.test import RequestFactory
 from django.test.utils import override_settings
 from django.utils import timezone
 
-from renoz.operations.models import Activity
-from renoz.ratelimit import rate_limited
+from infra.ratelimit import rate_limited
+from operations.models import Activity
 from tests.conftest import PASSWORD
 
 

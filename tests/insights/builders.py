@@ -6,7 +6,7 @@ import datetime as dt
 import itertools
 import zoneinfo
 
-from renoz.operations.models import Customer, Order
+from operations.models import Customer, Order
 
 SYDNEY = zoneinfo.ZoneInfo("Australia/Sydney")
 # "Now" for every test: noon on Wednesday 15 Oct 2025, Sydney. The ranges tested are whole

@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 import pytest
 from django.test import Client
 
+from accounts.models import Role
 from dashboard.layouts import default_widgets
 from insights.models import DismissedFinding
 from metrics.definitions import METRICS
-from renoz.accounts.models import Role
 from tests.conftest import make_user
 from tests.insights.builders import customers, orders_on, weekdays
 

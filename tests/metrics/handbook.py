@@ -26,8 +26,8 @@ import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from renoz.accounts.models import Organization, Role, User
-from renoz.operations.models import (
+from accounts.models import Organization, Role, User
+from operations.models import (
     Activity,
     Customer,
     InstallationJob,

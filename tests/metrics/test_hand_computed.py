@@ -24,7 +24,7 @@ from django.utils import timezone
 from metrics.models import UserStatisticsDaily, ViewRefresh
 from metrics.periods import parse_state
 from metrics.queries import get_breakdown, get_metrics
-from renoz.operations.models import Activity, Order
+from operations.models import Activity, Order
 from tests.metrics import handbook as hb
 
 pytestmark = pytest.mark.django_db

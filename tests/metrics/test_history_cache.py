@@ -16,7 +16,7 @@ from metrics.definitions import METRICS
 from metrics.engine import history_blocks
 from metrics.periods import COMPARISONS, parse_state
 from metrics.queries import get_metrics, get_metrics_comparison, get_timeseries
-from renoz.operations.models import Order
+from operations.models import Order
 from tests.dashboard.test_hybrid_property import HYPOTHESIS, OPS, apply, history, ranges
 
 __all__ = ["history"]  # the fixture, shared with the hybrid property tests
@@ -146,11 +146,11 @@ def test_cached_reads_equal_live_whatever_the_interleaving(
 def test_many_whole_day_parts_in_one_scan_equal_one_read_each(org, history, daily):
     """The closed-day blocks of an owner slice are read live in one range scan; each part
     gets exactly what a read of that part alone gets."""
+    from accounts.models import Role
     from metrics.definitions import SOURCES
     from metrics.engine import WHOLE, Frame, Slice, _read_live
     from metrics.periods import local_midnight
-    from renoz.accounts.models import Role
-    from renoz.operations.models import Opportunity
+    from operations.models import Opportunity
     from tests.conftest import make_user
 
     tz = org.tz

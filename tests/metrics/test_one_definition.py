@@ -19,11 +19,11 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from accounts.models import Role
 from metrics.definitions import SOURCES
 from metrics.models import UserStatisticsDaily
 from metrics.periods import parse_state
 from metrics.queries import compute_values, get_metrics, get_timeseries, metric_records
-from renoz.accounts.models import Role
 from targets.models import Target
 from targets.queries import targets_for_state
 from tests.conftest import make_user

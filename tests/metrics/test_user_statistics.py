@@ -21,7 +21,7 @@ from metrics.statistics import (
     compute_user_statistics,
     last_computed_day,
 )
-from renoz.operations.models import Customer, InstallationJob, Order
+from operations.models import Customer, InstallationJob, Order
 from tests.conftest import make_user
 from tests.dashboard.factories import build_history
 

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import pytest
 from django.db import IntegrityError, models, transaction
 
-from renoz.accounts.models import Organization, User
-from renoz.operations.models import (
+from accounts.models import Organization, User
+from operations.models import (
     Activity,
     Customer,
     InstallationJob,

@@ -17,8 +17,8 @@ from django.db.models import Count, F, OuterRef, Subquery, Sum
 from django.test import RequestFactory
 from django.utils import timezone
 
-from renoz.accounts.models import Organization, Role, User
-from renoz.operations.models import (
+from accounts.models import Organization, Role, User
+from operations.models import (
     Activity,
     Customer,
     InstallationJob,
@@ -28,7 +28,7 @@ from renoz.operations.models import (
     Product,
     WarrantyClaim,
 )
-from renoz.operations.seeding import TABLES
+from operations.seeding import TABLES
 
 NOW = "2026-06-30T12:00:00+10:00"
 SYDNEY = ZoneInfo("Australia/Sydney")

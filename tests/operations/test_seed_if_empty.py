@@ -3,8 +3,8 @@ import io
 import pytest
 from django.core.management import call_command
 
-from renoz.accounts.models import User
-from renoz.operations.models import Customer
+from accounts.models import User
+from operations.models import Customer
 
 pytestmark = pytest.mark.django_db
 

@@ -17,9 +17,9 @@ from django.contrib.contenttypes.models import ContentType
 from django.http import Http404
 from django.urls import reverse
 
-from renoz.accounts.models import Organization, User
-from renoz.accounts.tenancy import get_for_user_or_404, scoped
-from renoz.operations.models import (
+from accounts.models import Organization, User
+from accounts.tenancy import get_for_user_or_404, scoped
+from operations.models import (
     Activity,
     Customer,
     InstallationJob,

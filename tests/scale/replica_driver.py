@@ -20,13 +20,13 @@ from django.test import RequestFactory, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.models import Organization
+from infra import replica
 from metrics import cache as metric_cache
 from metrics.periods import local_midnight, parse_state
 from metrics.queries import get_metrics
 from metrics.refresh import refresh_views
-from renoz import replica
-from renoz.accounts.models import Organization
-from renoz.operations.models import Customer, Order
+from operations.models import Customer, Order
 
 ORG, OTHER_ORG = 7, 8
 
@@ -156,7 +156,7 @@ class _Count(logging.Handler):
 
 def replica_down() -> dict:
     warnings = _Count()
-    logger = logging.getLogger("renoz.replica")
+    logger = logging.getLogger("infra.replica")
     logger.setLevel(logging.WARNING)
     logger.addHandler(warnings)
     aliases = [replica.history_alias(ORG)]

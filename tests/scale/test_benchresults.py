@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from renoz.benchresults import judged, merge_results, read_results
+from bench.results import judged, merge_results, read_results
 
 
 def test_merge_keeps_other_keys_and_replaces_its_own(tmp_path):

@@ -14,7 +14,17 @@ from django.conf import settings
 
 from renoz.celery import app, take_worker_queues
 
-OUR_PACKAGES = ("renoz.", "metrics.", "targets.", "insights.", "dashboard.", "reports.")
+OUR_PACKAGES = (
+    "renoz.",
+    "accounts.",
+    "operations.",
+    "infra.",
+    "metrics.",
+    "targets.",
+    "insights.",
+    "dashboard.",
+    "reports.",
+)
 KIND_OF = {
     "metrics.tasks.refresh_views": "refresh",
     "metrics.tasks.nightly_user_statistics": "refresh",

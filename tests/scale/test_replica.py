@@ -25,8 +25,8 @@ import psycopg
 import pytest
 from django.conf import settings as django_settings
 
-from renoz import replica
-from renoz.accounts.models import Organization
+from accounts.models import Organization
+from infra import replica
 
 REPO = Path(__file__).resolve().parent.parent.parent
 SERVER_PROGRAMS = ("initdb", "pg_ctl", "pg_basebackup", "postgres")

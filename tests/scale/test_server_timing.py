@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from renoz.server_timing import QueryTimer, header_value
+from infra.server_timing import QueryTimer, header_value
 
 pytestmark = pytest.mark.django_db
 HEADER = re.compile(r'^app;dur=(\d+\.\d), db;dur=(\d+\.\d);desc="(\d+) queries"$')

@@ -7,7 +7,7 @@ import itertools
 import zoneinfo
 from decimal import Decimal
 
-from renoz.operations.models import Customer, Opportunity, Order, Product, WarrantyClaim
+from operations.models import Customer, Opportunity, Order, Product, WarrantyClaim
 
 SYDNEY = zoneinfo.ZoneInfo("Australia/Sydney")
 _numbers = itertools.count(1)

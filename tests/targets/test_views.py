@@ -11,7 +11,7 @@ import time_machine
 from django.core.management import call_command
 from django.urls import reverse
 
-from renoz.accounts.models import Role
+from accounts.models import Role
 from targets.models import Target
 from targets.seeding import seed_demo_targets
 from tests.conftest import make_user

@@ -1,9 +1,9 @@
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from accounts.models import Organization
 from dashboard.layouts import warm_widgets
 from metrics.warming import active_organizations, warm_organization
-from renoz.accounts.models import Organization
 
 
 class Command(BaseCommand):

@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
+from accounts.models import Organization, User
 from metrics.models import UserStatisticsDaily
 from metrics.statistics import compute_user_statistics, last_computed_day, record_progress
-from renoz.accounts.models import Organization, User
 
 STEP_DAYS = 30
 MAX_DAYS = 3700

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from renoz.accounts.models import Organization
+from accounts.models import Organization
 from targets.seeding import seed_demo_targets
 
 

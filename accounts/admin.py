@@ -1,0 +1,96 @@
+"""Admin for organisations and users, scoped to the staff user's organisation."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+
+from accounts.models import Organization, User
+
+
+class OrgScopedAdmin(admin.ModelAdmin):
+    """Staff see and edit only their own organisation's rows; superusers see all."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(organization_id=request.user.organization_id)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        related = db_field.related_model
+        if not request.user.is_superuser and field is not None:
+            if related is Organization:
+                field.queryset = field.queryset.filter(pk=request.user.organization_id)
+            elif any(f.name == "organization" for f in related._meta.get_fields()):
+                field.queryset = field.queryset.filter(organization_id=request.user.organization_id)
+        return field
+
+    def save_model(self, request, obj, form, change):
+        if not request.user.is_superuser:
+            obj.organization_id = request.user.organization_id
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "timezone", "fiscal_year_start_month", "created_at"]
+    search_fields = ["name"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        return qs if request.user.is_superuser else qs.filter(pk=request.user.organization_id)
+
+
+@admin.register(User)
+class UserAdmin(OrgScopedAdmin, BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "organization", "role", "is_active", "is_staff"]
+    list_filter = ["role", "is_active", "is_staff"]
+    search_fields = ["email", "full_name"]
+    fieldsets = [
+        (None, {"fields": ["email", "password"]}),
+        ("Profile", {"fields": ["full_name", "organization", "role"]}),
+        (
+            "Permissions",
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
+    ]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        # Staff never see a superuser, so they can neither edit one nor reset its password
+        # (the password form loads the user through this queryset too: a 404).
+        return qs.filter(is_superuser=False)
+
+    def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.is_superuser and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser:
+            return fieldsets
+        # Staff manage their colleagues but can never grant superuser or raw permissions.
+        hidden = {"is_superuser", "groups", "user_permissions", "organization"}
+        return [
+            (name, {**opts, "fields": [f for f in opts["fields"] if f not in hidden]})
+            for name, opts in fieldsets
+        ]
+
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["email", "organization", "role", "password1", "password2"],
+            },
+        ),
+    ]

@@ -1,0 +1,119 @@
+"""Who may do what: the roles of DESIGN.md §8, in one place.
+
+|                  | admin | sales | operations | technician       | viewer          |
+|------------------|-------|-------|------------|------------------|-----------------|
+| org dashboard    | all   | all   | all        | own-jobs focus   | all, read-only  |
+| save own layout  | yes   | yes   | yes        | yes              | no              |
+| targets, reports | edit  | read  | read       | no               | read            |
+| drill-down rows  | all   | all   | all        | own jobs only    | all             |
+
+Views take these predicates as decorators (`require(predicate)`); querysets of jobs and
+activities go through `jobs_scope` / `activities_scope`; numbers go through `metric_owner`, so
+a technician's card and the drill-down behind it count the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from accounts.models import Role
+
+# Sources whose rows a technician sees: their own jobs, and the activities they logged.
+TECHNICIAN_SOURCES = {"jobs": "technician_id", "activities": "user_id"}
+
+
+def _role(user) -> str | None:
+    return getattr(user, "role", None)
+
+
+def is_admin(user) -> bool:
+    return _role(user) == Role.ADMIN
+
+
+def can_edit_targets(user) -> bool:
+    return is_admin(user)
+
+
+def can_manage_reports(user) -> bool:
+    return is_admin(user)
+
+
+def can_save_layout(user) -> bool:
+    return _role(user) is not None and _role(user) != Role.VIEWER
+
+
+def sees_own_rows_only(user) -> bool:
+    """Technicians see their own jobs and activities, not the organisation's."""
+    return _role(user) == Role.TECHNICIAN
+
+
+def may_see_source(user, source: str) -> bool:
+    """Whether the user may open the records of a metric source."""
+    return not sees_own_rows_only(user) or source in TECHNICIAN_SOURCES
+
+
+def metric_owner(user, source: str) -> int | None:
+    """The owner slice a user's numbers of `source` are read in: a technician's own rows, or
+    None for the whole organisation."""
+    if sees_own_rows_only(user) and source in TECHNICIAN_SOURCES:
+        return user.pk
+    return None
+
+
+def uses_field_view(user) -> bool:
+    """Technicians work from the phone-first field view of their own jobs."""
+    return _role(user) == Role.TECHNICIAN
+
+
+def may_work_job(user, job) -> bool:
+    """Only the job's own technician starts or completes it (in the job's organisation)."""
+    return (
+        getattr(user, "is_authenticated", False)
+        and job.organization_id == user.organization_id
+        and job.technician_id == user.pk
+    )
+
+
+def may_view_statistics_of(user, other) -> bool:
+    """Everyone sees their own personal numbers; an admin also sees those of anyone in their
+    organisation."""
+    if other.organization_id != user.organization_id:
+        return False
+    return other.pk == user.pk or is_admin(user)
+
+
+def jobs_scope(qs: QuerySet, user) -> QuerySet:
+    """Installation jobs the user may see."""
+    return qs.filter(technician_id=user.pk) if sees_own_rows_only(user) else qs
+
+
+def activities_scope(qs: QuerySet, user) -> QuerySet:
+    """Activities the user may see."""
+    return qs.filter(user_id=user.pk) if sees_own_rows_only(user) else qs
+
+
+def require(predicate: Callable[..., bool], message: str = "Your role cannot do this"):
+    """A view decorator: logged in, and `predicate(user)`; otherwise 403."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if not predicate(request.user):
+                raise PermissionDenied(message)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+admin_required = require(is_admin, "Only administrators can do this")
+reports_manager_required = require(
+    can_manage_reports, "Only administrators can manage scheduled reports"
+)

@@ -1,0 +1,365 @@
+"""`manage.py bench_page`: the whole executive dashboard page over HTTP, as a browser loads it.
+
+Starts the production server (scripts/serve_prod.sh: gunicorn, DEBUG off) on a spare port with
+SERVER_TIMING=1, signs in over HTTP as an admin of the year3 benchmark organisation, and for
+each common preset and comparison loads /dashboard/ and then every htmx fragment the page
+loads by itself (an hx-get whose hx-trigger has `load` or `revealed`), following fragments that
+load more. A page's server time and queries are the sums of the Server-Timing app time and
+query count of its requests. Cold: every cached value of the organisation dropped first (its
+data version bumped, closed-day blocks included); cached: the same page straight after; after a
+write: the same page after a write to today to one source (closed days stay cached). Fragments go one at a time by default,
+so server time is work; `--parallel 6` sends them six at a time as a browser's HTTP/1.1
+connections do, and then time spent waiting on another request counts too.
+
+Prints a table and merges page_cold, page_cached and page_after_write into
+bench-results/bench.json.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from tqdm import tqdm
+
+from accounts.models import Organization, Role, User
+from bench.results import DEFAULT_PATH, judged, merge_results
+from bench.stats import p95, summary
+from dashboard.models import DashboardLayout
+from metrics import cache as metric_cache
+from metrics.definitions import SOURCES
+from metrics.warming import COMMON_COMPARES, COMMON_PRESETS
+from operations.seeding import BENCH_PASSWORD, benchmark_names
+
+BUDGETS = {
+    "page_cold": {"p95_ms": 80, "queries_p95": 30, "errors": 0},
+    "page_after_write": {"p95_ms": 80, "queries_p95": 30, "errors": 0},
+    "page_cached": {"p95_ms": 20, "queries_p95": 12, "errors": 0},
+}
+BENCH_EMAIL = "bench-page@renoz.bench"
+LOAD_TRIGGERS = {"load", "revealed"}
+TIMING = re.compile(r'app;dur=([\d.]+).*?db;dur=([\d.]+);desc="(\d+) queries"')
+
+
+class FragmentFinder(HTMLParser):
+    """The hx-get URLs of elements that htmx loads without a click: trigger `load` or
+    `revealed` (a browser reveals every widget of a dashboard when it scrolls down)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        found = dict(attrs)
+        url, trigger = found.get("hx-get"), found.get("hx-trigger") or ""
+        events = {part.strip().split(" ")[0] for part in trigger.split(",") if part.strip()}
+        if url and events & LOAD_TRIGGERS:
+            self.urls.append(url)
+
+
+WRITTEN = tuple(SOURCES)  # a write to each source in turn
+
+
+def fragment_urls(html: str) -> list[str]:
+    finder = FragmentFinder()
+    finder.feed(html)
+    return finder.urls
+
+
+def spare_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Request:
+    """One timed request: its path, server time, database time and query count."""
+
+    def __init__(self, path: str, response: requests.Response) -> None:
+        self.path = path
+        self.status = response.status_code
+        self.text = response.text
+        match = TIMING.search(response.headers.get("Server-Timing", ""))
+        if match is None:
+            raise CommandError(f"No Server-Timing on {path} (status {self.status})")
+        self.app_ms, self.db_ms, self.queries = float(match[1]), float(match[2]), int(match[3])
+
+
+class Browser:
+    """A signed-in session that loads a page and the fragments it loads by itself."""
+
+    def __init__(self, base: str, parallel: int) -> None:
+        self.base = base
+        self.session = requests.Session()
+        self.parallel = parallel
+        self.pool = ThreadPoolExecutor(parallel) if parallel > 1 else None
+
+    def login(self, email: str, password: str) -> None:
+        url = f"{self.base}/accounts/login/"
+        page = self.session.get(url, timeout=30)
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        if token is None:
+            raise CommandError(f"No login form at {url} (status {page.status_code})")
+        response = self.session.post(
+            url,
+            data={"username": email, "password": password, "csrfmiddlewaretoken": token[1]},
+            headers={"Referer": url},
+            allow_redirects=False,
+            timeout=30,
+        )
+        if response.status_code != 302:
+            raise CommandError(f"Could not sign in as {email} (status {response.status_code})")
+
+    def _get(self, path: str, *, htmx: bool) -> Request:
+        headers = {"HX-Request": "true"} if htmx else {}
+        response = self.session.get(urljoin(self.base, path), headers=headers, timeout=60)
+        return Request(path, response)
+
+    def page(self, path: str) -> list[Request]:
+        """The page and, level by level, every fragment that loads by itself."""
+        done = [self._get(path, htmx=False)]
+        seen = {path}
+        pending = [u for u in fragment_urls(done[0].text) if u not in seen]
+        while pending:
+            seen.update(pending)
+            if self.pool is None:
+                loaded = [self._get(u, htmx=True) for u in pending]
+            else:
+                loaded = list(self.pool.map(lambda u: self._get(u, htmx=True), pending))
+            done += loaded
+            pending = [u for r in loaded for u in fragment_urls(r.text) if u not in seen]
+        return done
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+        self.session.close()
+
+
+def page_figures(loaded: list[Request]) -> dict:
+    return {
+        "server_ms": sum(r.app_ms for r in loaded),
+        "db_ms": sum(r.db_ms for r in loaded),
+        "queries": sum(r.queries for r in loaded),
+        "requests": len(loaded),
+        "errors": sum(r.status >= 400 for r in loaded),
+    }
+
+
+def page_summary(pages: list[dict]) -> dict:
+    times = summary([p["server_ms"] for p in pages])
+    queries = sorted(p["queries"] for p in pages)
+    return {
+        "pages": len(pages),
+        "p50_ms": times["median_ms"],
+        "p95_ms": times["p95_ms"],
+        "max_ms": times["max_ms"],
+        "db_p95_ms": round(p95([p["db_ms"] for p in pages]), 2),
+        "queries_p50": queries[len(queries) // 2],
+        "queries_p95": p95(queries),
+        "queries_max": queries[-1],
+        "requests_per_page_max": max(p["requests"] for p in pages),
+        "errors": sum(p["errors"] for p in pages),
+    }
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the whole executive dashboard page (page + htmx fragments) cold and cached "
+        "over HTTP under gunicorn; prints a table and merges page_cold, page_cached and "
+        "page_after_write into JSON."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--repeat", type=int, default=4, help="Cold+cached pages per state")
+        parser.add_argument("--parallel", type=int, default=1, help="Fragments in flight at once")
+        parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+        parser.add_argument("--port", type=int, default=0, help="Default: a spare port")
+        parser.add_argument("--out", default=str(DEFAULT_PATH))
+
+    def handle(self, *args, repeat, parallel, workers, port, out, **options):
+        if repeat < 1 or parallel < 1 or workers < 1:
+            raise CommandError("--repeat, --parallel and --workers must be at least 1")
+        org = self._organization()
+        self._user(org)
+        call_command("refresh_dashboard_views", stdout=io.StringIO())
+        port = port or spare_port()
+        log_path = Path("artifacts/bench_page/gunicorn.log")
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        server = self._start(port, workers, log_path)
+        try:
+            results = self._bench(org, f"http://127.0.0.1:{port}", repeat, parallel)
+        finally:
+            self._stop(server)
+        for row in results.values():
+            row["workers"] = workers
+        self._print(results)
+        path = merge_results(results, out)
+        self.stdout.write(f"\nMerged {', '.join(results)} into {path}")
+
+    def _organization(self) -> Organization:
+        name, _ = benchmark_names("year3", 42, 1)
+        if not Organization.objects.filter(name=name).exists():
+            self.stdout.write(f"Seeding {name} (once; later runs reuse it)")
+            call_command("seed_benchmark", volume="year3", orgs=1, seed=42)
+        return Organization.objects.get(name=name)
+
+    def _user(self, org: Organization) -> User:
+        """An admin of the organisation with a known password and the default layout."""
+        user = User.objects.filter(email=BENCH_EMAIL).first()
+        if user is None:
+            user = User.objects.create_user(
+                email=BENCH_EMAIL,
+                password=BENCH_PASSWORD,
+                organization=org,
+                role=Role.ADMIN,
+                full_name="Page benchmark",
+            )
+        elif user.organization_id != org.pk or user.role != Role.ADMIN:
+            raise CommandError(f"{BENCH_EMAIL} exists outside {org.name} or is not an admin")
+        else:
+            user.set_password(BENCH_PASSWORD)
+            user.save(update_fields=["password"])
+        DashboardLayout.objects.filter(user=user).delete()
+        return user
+
+    def _start(self, port: int, workers: int, log_path: Path) -> subprocess.Popen:
+        if not Path(".venv/bin/gunicorn").exists():
+            raise CommandError("scripts/serve_prod.sh needs .venv/bin/gunicorn (`make install`)")
+        # The server inherits this environment: the same database, Redis and cache namespace.
+        env = {
+            **os.environ,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "SERVER_TIMING": "1",
+            "WEB_CONCURRENCY": str(workers),
+            "GUNICORN_ACCESS_LOG": "/dev/null",
+        }
+        self.stdout.write(f"Starting gunicorn on port {port} (collectstatic first; log {log_path})")
+        with open(log_path, "w") as log:
+            # Our own script, fixed arguments.
+            server = subprocess.Popen(  # noqa: S603
+                ["/bin/bash", "scripts/serve_prod.sh"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise CommandError(f"gunicorn exited ({server.returncode}); see {log_path}")
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                    return server
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        self._stop(server)
+        raise CommandError(f"gunicorn did not answer in 5 minutes; see {log_path}")
+
+    def _stop(self, server: subprocess.Popen) -> None:
+        if server.poll() is None:
+            server.terminate()  # gunicorn's master stops its workers on SIGTERM
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+    def _bench(self, org: Organization, base: str, repeat: int, parallel: int) -> dict:
+        browser = Browser(base, parallel)
+        browser.login(BENCH_EMAIL, BENCH_PASSWORD)
+        states = [(p, c) for p in COMMON_PRESETS for c in COMMON_COMPARES]
+        paths = [f"/dashboard/?range={p}&compare={c}" for p, c in states]
+        try:
+            # Every worker process imports, connects and compiles templates once: not measured.
+            for path in tqdm(paths, desc="warm-up"):
+                metric_cache.bump_data_version(org.pk)
+                browser.page(path)
+                browser.page(path)
+            cold: list[dict] = []
+            cached: list[dict] = []
+            after_write: list[dict] = []
+            for n in tqdm(range(repeat * len(paths)), desc="pages (cold + cached)"):
+                path = paths[n % len(paths)]
+                metric_cache.bump_data_version(org.pk)
+                loaded = browser.page(path)
+                cold.append(
+                    {
+                        **page_figures(loaded),
+                        "requests_list": [
+                            {"path": r.path, "ms": r.app_ms, "db_ms": r.db_ms, "queries": r.queries}
+                            for r in loaded
+                        ],
+                    }
+                )
+                cached.append(page_figures(browser.page(path)))
+                # The usual way a page goes cold on a working day: a write to today, to one
+                # source. Its values are recomputed; closed days still come from the cache.
+                today = timezone.localdate(timezone=org.tz)
+                metric_cache.note_write(org.pk, WRITTEN[n % len(WRITTEN)], {today}, today)
+                after_write.append(page_figures(browser.page(path)))
+        finally:
+            browser.close()
+        common = {
+            "volume": "year3",
+            "organization": org.name,
+            "states": [f"{p}/{c}" for p, c in states],
+            "parallel": parallel,
+            "server": "gunicorn (scripts/serve_prod.sh), sum of Server-Timing app;dur per page",
+        }
+        # The cold page of median server time, request by request.
+        typical = sorted(cold, key=lambda p: p["server_ms"])[len(cold) // 2]["requests_list"]
+        return {
+            "page_cold": judged(
+                {**page_summary(cold), **common, "median_page_requests": typical},
+                at_most=BUDGETS["page_cold"],
+            ),
+            "page_cached": judged(
+                {**page_summary(cached), **common}, at_most=BUDGETS["page_cached"]
+            ),
+            "page_after_write": judged(
+                {**page_summary(after_write), **common}, at_most=BUDGETS["page_after_write"]
+            ),
+        }
+
+    def _print(self, results: dict) -> None:
+        self.stdout.write(
+            "\n| page | pages | p50 ms | p95 ms | max ms | queries p50/p95/max | requests "
+            "| budget (p95) | ok |"
+        )
+        self.stdout.write("|---|---|---|---|---|---|---|---|---|")
+        for name, row in results.items():
+            budget = BUDGETS[name]
+            self.stdout.write(
+                f"| {name} | {row['pages']} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} "
+                f"| {row['queries_p50']}/{row['queries_p95']}/{row['queries_max']} "
+                f"| {row['requests_per_page_max']} "
+                f"| ≤ {budget['p95_ms']} ms, ≤ {budget['queries_p95']} queries "
+                f"| {'yes' if row['ok'] else 'NO'} |"
+            )
+        errors = sum(row["errors"] for row in results.values())
+        if errors:
+            self.stdout.write(self.style.WARNING(f"{errors} request(s) answered 4xx/5xx"))
+        cold = results["page_cold"]["median_page_requests"]
+        self.stdout.write(
+            f"\nThe cold page of median time ({cold[0]['path']}), request by request:"
+        )
+        for r in cold:
+            self.stdout.write(
+                f"  {r['ms']:>7.1f} ms (db {r['db_ms']:>6.1f}) {r['queries']:>3} q  "
+                f"{urlsplit(r['path']).path}"
+            )

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    name = "infra.audit"
+    label = "renoz_audit"
+    verbose_name = "Audit"
+
+    def ready(self) -> None:
+        from auditlog.registry import auditlog
+        from django.apps import apps
+
+        # Reports are added here when their app has models (ScheduledReport).
+        for label in AUDITED_MODELS:
+            auditlog.register(apps.get_model(label))
+
+
+AUDITED_MODELS = ("targets.Target", "dashboard.DashboardLayout")

@@ -1,7 +1,0 @@
-from django.apps import AppConfig
-
-
-class OperationsConfig(AppConfig):
-    name = "renoz.operations"
-    label = "operations"
-    verbose_name = "Operations"
