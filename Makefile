@@ -25,7 +25,7 @@ db: install
 demo: db
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py seed_demo --if-empty
-	$(PYTHON) manage.py refresh_dashboard_views
+	$(PYTHON) manage.py refresh_daily_summaries
 	$(PYTHON) manage.py seed_demo_targets
 	$(PYTHON) manage.py seed_demo_reports
 	$(PYTHON) manage.py backfill_user_statistics --days 120

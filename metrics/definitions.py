@@ -4,7 +4,7 @@ A **source** is a stream of events (`migrations_sql/0003_metric_events.sql` hold
 definition of its rows: which records count, their timestamps, measures, owner and dimensions).
 Here it names that event view, the daily summary table that sums it by local day, the dimensions
 each can be sliced by, who owns a row, which model its records are, which timestamps move its
-days, and how often its view is refreshed. The engine, drill-downs, per-user statistics, personal
+days, and how often its table is refreshed. The engine, drill-downs, per-user statistics, personal
 targets, the write path, the cache and the beat schedule all read these definitions.
 
 A **metric** says how its value comes from its source's summed measures (range metrics add up
@@ -34,13 +34,13 @@ class Source:
     name: str
     model: str  # "app_label.Model" of the records its events come from
     events: str  # the plain SQL view of its events
-    view: str  # the daily summary table summing the events by organisation and local day
-    view_dims: tuple[str, ...]  # dimensions kept in the daily summary
+    summary: str  # the daily summary table summing the events by organisation and local day
+    summary_dims: tuple[str, ...]  # dimensions kept in the daily summary
     dims: tuple[str, ...]  # every dimension a query may filter or break down by
     measures: tuple[str, ...]
     owner: str | None  # who a row belongs to, in words; None: rows have no owner
     timestamps: tuple[str, ...]  # model fields whose local days a write moves
-    refresh_minutes: int  # how often beat refreshes its view (DESIGN §6)
+    refresh_minutes: int  # how often beat refreshes its table (DESIGN §6)
     # Related models whose writes move this source's rows: model -> path to the record.
     dependents: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
@@ -50,15 +50,15 @@ class Source:
 
     def covers(self, dims) -> bool:
         """Whether the daily summary can answer a query sliced by these dimensions."""
-        return set(dims) <= set(self.view_dims)
+        return set(dims) <= set(self.summary_dims)
 
 
 SALES = Source(
     name="sales",
     model="operations.Order",
     events="metric_events_sales",
-    view="mv_daily_metrics",
-    view_dims=(),
+    summary="daily_sales",
+    summary_dims=(),
     dims=("status", *CUSTOMER_DIMS, "customer_id"),
     measures=("revenue_cents", "orders", "kwh_sold"),
     owner="the owner of the order's opportunity",
@@ -70,8 +70,8 @@ PIPELINE = Source(
     name="pipeline",
     model="operations.Opportunity",
     events="metric_events_pipeline",
-    view="mv_daily_pipeline",
-    view_dims=("stage",),
+    summary="daily_pipeline",
+    summary_dims=("stage",),
     dims=("stage", *CUSTOMER_DIMS),
     measures=(
         "opened_count",
@@ -89,8 +89,8 @@ JOBS = Source(
     name="jobs",
     model="operations.InstallationJob",
     events="metric_events_jobs",
-    view="mv_daily_jobs",
-    view_dims=("status",),
+    summary="daily_jobs",
+    summary_dims=("status",),
     dims=("status", *CUSTOMER_DIMS),
     measures=("opened_count", "closed_count", "completed_count", "completed_kwh", "labor_hours"),
     owner="the job's technician",
@@ -101,8 +101,8 @@ WARRANTY = Source(
     name="warranty",
     model="operations.WarrantyClaim",
     events="metric_events_warranty",
-    view="mv_daily_warranty",
-    view_dims=("kind", "status"),
+    summary="daily_warranty",
+    summary_dims=("kind", "status"),
     dims=("kind", "status", "product_category", *CUSTOMER_DIMS, "customer_id"),
     measures=("opened_count", "opened_cost", "closed_count"),
     owner=None,
@@ -113,8 +113,8 @@ CUSTOMERS = Source(
     name="customers",
     model="operations.Customer",
     events="metric_events_customers",
-    view="mv_daily_customers",
-    view_dims=(),
+    summary="daily_customers",
+    summary_dims=(),
     dims=CUSTOMER_DIMS,
     measures=("opened_count", "closed_count"),
     owner=None,
@@ -125,8 +125,8 @@ ACTIVITIES = Source(
     name="activities",
     model="operations.Activity",
     events="metric_events_activities",
-    view="mv_daily_activities",
-    view_dims=("kind",),
+    summary="daily_activities",
+    summary_dims=("kind",),
     dims=("kind", *CUSTOMER_DIMS),
     measures=("activity_count",),
     owner="the user who logged it",
@@ -137,15 +137,15 @@ ACTIVITIES = Source(
 SOURCES: dict[str, Source] = {
     s.name: s for s in (SALES, PIPELINE, JOBS, WARRANTY, CUSTOMERS, ACTIVITIES)
 }
-SOURCE_BY_VIEW: dict[str, Source] = {s.view: s for s in SOURCES.values()}
-VIEW_NAMES: tuple[str, ...] = tuple(s.view for s in SOURCES.values())
+SOURCE_BY_SUMMARY: dict[str, Source] = {s.summary: s for s in SOURCES.values()}
+SUMMARY_TABLES: tuple[str, ...] = tuple(s.summary for s in SOURCES.values())
 
 
 def refresh_schedule() -> dict[int, list[str]]:
-    """{minutes between refreshes: [views]}, for the beat schedule."""
+    """{minutes between refreshes: [tables]}, for the beat schedule."""
     out: dict[int, list[str]] = {}
     for source in SOURCES.values():
-        out.setdefault(source.refresh_minutes, []).append(source.view)
+        out.setdefault(source.refresh_minutes, []).append(source.summary)
     return out
 
 

@@ -1,10 +1,10 @@
-"""The hybrid reader: whole days from the daily summaries (mv_daily_* tables), the rest live.
+"""The hybrid reader: whole days from the daily summaries (daily_* tables), the rest live.
 
-A view is trusted for local days before its watermark (the local day of its last refresh)
+A daily summary is trusted for local days before its watermark (the local day of its last refresh)
 that no write has touched since (DirtyDay). Every other instant is read from the base
 tables through the same event views (metrics.definitions). Callers ask for totals or daily
 values over a list of windows, optionally sliced by owner and dimension filters, and broken
-down by dimensions; `mode="live"` skips the views entirely, as the reference path. A slice the
+down by dimensions; `mode="live"` skips the daily summaries entirely, as the reference path. A slice the
 summary cannot answer (an owner, or a dimension it does not keep) is read live.
 """
 
@@ -31,14 +31,14 @@ Key = tuple  # (day or None, *dims)
 
 
 @dataclass(frozen=True)
-class ViewCoverage:
-    """Which local days a view may answer for one organisation."""
+class SummaryCoverage:
+    """Which local days a table may answer for one organisation."""
 
-    watermark_day: dt.date | None  # view rows are complete for days before this
+    watermark_day: dt.date | None  # summary rows are complete for days before this
     excluded: tuple[tuple[dt.date, dt.date], ...]  # dirty spans [lo, hi) to read live
 
     def view_days(self, lo: dt.date | None, hi: dt.date) -> list[tuple[dt.date | None, dt.date]]:
-        """The sub-ranges [lo, hi) of days the view answers (lo None means since ever)."""
+        """The sub-ranges [lo, hi) of days the summary answers (lo None means since ever)."""
         if self.watermark_day is None:
             return []
         hi = min(hi, self.watermark_day)
@@ -84,14 +84,14 @@ def _merge_days(days: list[dt.date]) -> tuple[tuple[dt.date, dt.date], ...]:
 
 def load_coverage(
     org_id: int, tz: zoneinfo.ZoneInfo, using: str = DEFAULT_DB_ALIAS
-) -> dict[str, ViewCoverage]:
-    """Watermarks and dirty days for every view, in one query."""
+) -> dict[str, SummaryCoverage]:
+    """Watermarks and dirty days for every daily summary, in one query."""
     with connections[using].cursor() as cursor:
         cursor.execute(
             """
-            SELECT view_name, refreshed_at, NULL::date FROM dashboard_viewrefresh
+            SELECT summary, refreshed_at, NULL::date FROM dashboard_viewrefresh
             UNION ALL
-            SELECT DISTINCT view_name, NULL::timestamptz, day FROM dashboard_dirtyday
+            SELECT DISTINCT summary, NULL::timestamptz, day FROM dashboard_dirtyday
              WHERE organization_id = %(org)s
             """,
             {"org": org_id},
@@ -99,13 +99,13 @@ def load_coverage(
         rows = cursor.fetchall()
     watermarks: dict[str, dt.date] = {}
     dirty: dict[str, list[dt.date]] = defaultdict(list)
-    for view, refreshed_at, day in rows:
+    for table, refreshed_at, day in rows:
         if refreshed_at is not None:
-            watermarks[view] = local_date(refreshed_at, tz)
+            watermarks[table] = local_date(refreshed_at, tz)
         else:
-            dirty[view].append(day)
+            dirty[table].append(day)
     return {
-        s.view: ViewCoverage(watermarks.get(s.view), _merge_days(dirty.get(s.view, [])))
+        s.summary: SummaryCoverage(watermarks.get(s.summary), _merge_days(dirty.get(s.summary, [])))
         for s in SOURCES.values()
     }
 
@@ -116,9 +116,9 @@ class LazyCoverage:
 
     def __init__(self, org_id: int, tz: zoneinfo.ZoneInfo, using: str = DEFAULT_DB_ALIAS):
         self.org_id, self.tz, self.using = org_id, tz, using
-        self._loaded: dict[str, ViewCoverage] | None = None
+        self._loaded: dict[str, SummaryCoverage] | None = None
 
-    def get(self, view: str) -> ViewCoverage | None:
+    def get(self, table: str) -> SummaryCoverage | None:
         if self._loaded is None:
             memo = metric_cache.computation_memo()
             key = ("coverage", self.org_id, self.using, str(self.tz))
@@ -128,7 +128,7 @@ class LazyCoverage:
                 self._loaded = load_coverage(self.org_id, self.tz, self.using)
                 if memo is not None:
                     memo[key] = self._loaded
-        return self._loaded.get(view)
+        return self._loaded.get(table)
 
 
 @dataclass(frozen=True)
@@ -140,9 +140,9 @@ class TimeWindow:
 
 
 def _plan(
-    window: TimeWindow, coverage: ViewCoverage | None, tz: zoneinfo.ZoneInfo
+    window: TimeWindow, coverage: SummaryCoverage | None, tz: zoneinfo.ZoneInfo
 ) -> tuple[list[tuple[dt.date | None, dt.date]], list[tuple[dt.datetime | None, dt.datetime]]]:
-    """Split a window into view day-ranges and live instant-ranges that tile it exactly."""
+    """Split a window into summary day-ranges and live instant-ranges that tile it exactly."""
     lo_day = local_date(window.start, tz) if window.start is not None else None
     # Days strictly before the end's local day are whole; the end's own day is partial
     # unless the end is that day's midnight, in which case it is not in the window at all.
@@ -204,7 +204,7 @@ class Frame:
 
     def __init__(self, source: Source, n_windows: int, dims: tuple[str, ...] | None = None):
         self.source = source
-        self.dims = source.view_dims if dims is None else dims
+        self.dims = source.summary_dims if dims is None else dims
         self.data: list[dict[Key, list]] = [
             defaultdict(lambda: [0] * len(source.measures)) for _ in range(n_windows)
         ]
@@ -300,13 +300,13 @@ def read(
     *,
     daily: bool = False,
     mode: str = "hybrid",
-    coverage: dict[str, ViewCoverage] | LazyCoverage | None = None,
+    coverage: dict[str, SummaryCoverage] | LazyCoverage | None = None,
     by: tuple[str, ...] = (),
     where: Slice = WHOLE,
 ) -> Frame:
-    """Sum a source's measures over each window, keyed by day (when `daily`), the view's
+    """Sum a source's measures over each window, keyed by day (when `daily`), the summary's
     dimensions and the `by` dimensions, counting only the rows in the slice `where`: from the
-    view where it is trusted and can answer the slice, else live from the event view.
+    summary where it is trusted and can answer the slice, else live from the event view.
 
     Inside `metrics.cache.history_cache()` (every cached computation), closed days (before
     today, and before a window's partial last day) come from cached day blocks, versioned by
@@ -325,7 +325,7 @@ def read(
 
 
 def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where: Slice) -> Frame:
-    dims = source.view_dims + tuple(d for d in by if d not in source.view_dims)
+    dims = source.summary_dims + tuple(d for d in by if d not in source.summary_dims)
     frame = Frame(source, len(windows), dims)
     versions = None
     if mode == "hybrid" and metric_cache.history_enabled():
@@ -408,11 +408,11 @@ def _read_exact(
     frame: Frame,
     using: str = DEFAULT_DB_ALIAS,
 ) -> None:
-    """Fill `frame` from the database `using`: view parts where the view is trusted, the rest
+    """Fill `frame` from the database `using`: summary parts where the summary is trusted, the rest
     live."""
     cov = None
     if mode == "hybrid" and where.owner is None and source.covers((*frame.dims, *where.dims)):
-        cov = (coverage or load_coverage(org_id, tz, using)).get(source.view)
+        cov = (coverage or load_coverage(org_id, tz, using)).get(source.summary)
     view_parts: list[tuple[int, dt.date | None, dt.date]] = []
     live_parts: list[tuple[int, dt.datetime | None, dt.datetime]] = []
     for idx, window in enumerate(windows):
@@ -496,7 +496,7 @@ def _read_view(
     sums = ", ".join(f"SUM({m})" for m in source.measures)
     group = group_by_positions(2 + len(frame.dims))
     sql = (
-        f"SELECT {bucket}, {whole_month}{dims}, {sums} FROM {source.view} "
+        f"SELECT {bucket}, {whole_month}{dims}, {sums} FROM {source.summary} "
         f"WHERE organization_id = %(org)s AND day < %(hi)s{lower}{sliced} "
         f"GROUP BY {group} ORDER BY 1"
     )

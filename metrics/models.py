@@ -1,4 +1,4 @@
-"""The metric layer's bookkeeping: view watermarks, days written since, and the nightly
+"""The metric layer's bookkeeping: each daily summary's watermark, days written since, and the nightly
 per-user statistics. Tables keep their original dashboard_* names."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from accounts.models import Organization
 from accounts.tenancy import OrgQuerySet
 
 
-class ViewRefresh(models.Model):
+class SummaryRefresh(models.Model):
     """When each daily summary was last brought up to date: its watermark."""
 
-    view_name = models.CharField(max_length=63, primary_key=True)
+    summary = models.CharField(max_length=63, primary_key=True)
     refreshed_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(default=0)
 
@@ -21,30 +21,30 @@ class ViewRefresh(models.Model):
         db_table = "dashboard_viewrefresh"
 
     def __str__(self) -> str:
-        return f"{self.view_name} @ {self.refreshed_at:%Y-%m-%d %H:%M}"
+        return f"{self.summary} @ {self.refreshed_at:%Y-%m-%d %H:%M}"
 
 
 class DirtyDay(models.Model):
-    """A local day whose rows changed after the view's last refresh.
+    """A local day whose rows changed after its daily summary's last refresh.
 
-    Readers take such days from the live tables instead of the view. A refresh deletes the
+    Readers take such days live from the event view instead of the summary. A refresh deletes the
     markers its snapshot covered. Rows are insert-only (no unique constraint) on purpose:
     see metrics.refresh.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    view_name = models.CharField(max_length=63)
+    summary = models.CharField(max_length=63)
     day = models.DateField()
     marked_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         db_table = "dashboard_dirtyday"
         indexes = [
-            models.Index(fields=["organization", "view_name", "day"], name="dirtyday_org_view_day")
+            models.Index(fields=["organization", "summary", "day"], name="dirtyday_org_summary_day")
         ]
 
     def __str__(self) -> str:
-        return f"{self.view_name} {self.day}"
+        return f"{self.summary} {self.day}"
 
 
 class UserStatisticsDaily(models.Model):

@@ -1,11 +1,11 @@
-"""Maintaining the daily summaries (mv_daily_* tables), and marking days that changed since.
+"""Maintaining the daily summaries (daily_* tables), and marking days that changed since.
 
 Every write through the ORM marks its local days dirty in its own transaction
 (metrics.signals). `refresh_changes` brings a summary up to date one organisation at a time:
 in one short REPEATABLE READ transaction it reads that organisation's markers, deletes the
 summary rows of those days, inserts them again from the event view (index range scans over
 just those days), and deletes exactly the markers it read. Its cost grows with the day's
-writes, not with history or with the number of organisations. `rebuild_view` recomputes a
+writes, not with history or with the number of organisations. `rebuild_summary` recomputes a
 whole summary (the first population, bulk loads that bypassed the ORM, repairs).
 
 Tricky: a marker committed after a step's snapshot is not among those it read, so it survives
@@ -25,7 +25,7 @@ from django.db import DatabaseError, connection, transaction
 
 from accounts.models import Organization
 from metrics.cache import bump_data_version
-from metrics.definitions import SOURCE_BY_VIEW, VIEW_NAMES, Source
+from metrics.definitions import SOURCE_BY_SUMMARY, SUMMARY_TABLES, Source
 from metrics.engine import day_spans, group_by_positions, live_sql
 from metrics.periods import local_midnight
 
@@ -35,14 +35,14 @@ STEP_LOCK_TIMEOUT_MS = 1_000  # a step waits this long for a row lock, then retr
 STEP_STATEMENT_TIMEOUT_MS = 20_000
 
 
-def _source(view: str) -> Source:
-    if view not in VIEW_NAMES:
-        raise ValueError(f"Unknown view {view!r}. Known: {', '.join(VIEW_NAMES)}")
-    return SOURCE_BY_VIEW[view]
+def _source(table: str) -> Source:
+    if table not in SUMMARY_TABLES:
+        raise ValueError(f"Unknown summary table {table!r}. Known: {', '.join(SUMMARY_TABLES)}")
+    return SOURCE_BY_SUMMARY[table]
 
 
 def _columns(source: Source) -> str:
-    return ", ".join(("organization_id", "day", *source.view_dims, *source.measures))
+    return ", ".join(("organization_id", "day", *source.summary_dims, *source.measures))
 
 
 def _begin(cursor, nested: bool, *timeouts: str) -> None:
@@ -52,57 +52,57 @@ def _begin(cursor, nested: bool, *timeouts: str) -> None:
         cursor.execute(setting)
 
 
-def _set_watermark(cursor, view: str, at: dt.datetime, duration_ms: int) -> None:
+def _set_watermark(cursor, table: str, at: dt.datetime, duration_ms: int) -> None:
     cursor.execute(
         """
-        INSERT INTO dashboard_viewrefresh (view_name, refreshed_at, duration_ms)
+        INSERT INTO dashboard_viewrefresh (summary, refreshed_at, duration_ms)
         VALUES (%s, %s, %s)
-        ON CONFLICT (view_name) DO UPDATE
+        ON CONFLICT (summary) DO UPDATE
           SET refreshed_at = EXCLUDED.refreshed_at, duration_ms = EXCLUDED.duration_ms
         """,
-        [view, at, duration_ms],
+        [table, at, duration_ms],
     )
 
 
-def rebuild_view(view: str) -> dict:
+def rebuild_summary(table: str) -> dict:
     """Recompute a whole summary for every organisation in one transaction (readers keep
     seeing the old rows until it commits)."""
-    source = _source(view)
+    source = _source(table)
     started = time.perf_counter()
-    dims = "".join(f", e.{d}" for d in source.view_dims)
+    dims = "".join(f", e.{d}" for d in source.summary_dims)
     sums = ", ".join(f"SUM(e.{m})" for m in source.measures)
-    group = group_by_positions(2 + len(source.view_dims))
+    group = group_by_positions(2 + len(source.summary_dims))
     nested = connection.in_atomic_block  # inside a test's transaction: no isolation change
     with transaction.atomic(), connection.cursor() as cursor:
         _begin(cursor, nested)
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s), now()", [zlib.crc32(view.encode())])
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s), now()", [zlib.crc32(table.encode())])
         locked, snapshot_at = cursor.fetchone()
         if not locked:
-            log.info("rebuild %s skipped: another refresh is running", view)
-            return {"view": view, "skipped": True}
-        cursor.execute(f"DELETE FROM {view}")
+            log.info("rebuild %s skipped: another refresh is running", table)
+            return {"summary": table, "skipped": True}
+        cursor.execute(f"DELETE FROM {table}")
         cursor.execute(
-            f"INSERT INTO {view} ({_columns(source)}) "
+            f"INSERT INTO {table} ({_columns(source)}) "
             f"SELECT e.organization_id, (e.ts AT TIME ZONE org.timezone)::date{dims}, {sums} "
             f"FROM {source.events} e JOIN accounts_organization org ON org.id = e.organization_id "
             f"GROUP BY {group} ORDER BY 1, 2"  # each organisation's days together on disk
         )
         rows = cursor.rowcount
-        cursor.execute("DELETE FROM dashboard_dirtyday WHERE view_name = %s", [view])
+        cursor.execute("DELETE FROM dashboard_dirtyday WHERE summary = %s", [table])
         cleared = cursor.rowcount
         duration_ms = int((time.perf_counter() - started) * 1000)
-        _set_watermark(cursor, view, snapshot_at, duration_ms)
+        _set_watermark(cursor, table, snapshot_at, duration_ms)
     if not nested:
         # Marks the fresh rows all-visible, so reads are index-only scans of the covering key.
         with connection.cursor() as cursor:
-            cursor.execute(f"VACUUM (ANALYZE) {view}")
-    log.info("rebuilt %s: %d rows in %d ms; cleared %d markers", view, rows, duration_ms, cleared)
-    return {"view": view, "mode": "full", "ms": duration_ms, "rows": rows, "cleared": cleared}
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
+    log.info("rebuilt %s: %d rows in %d ms; cleared %d markers", table, rows, duration_ms, cleared)
+    return {"summary": table, "mode": "full", "ms": duration_ms, "rows": rows, "cleared": cleared}
 
 
-def refresh_organization(view: str, org_id: int, tz: zoneinfo.ZoneInfo) -> dict:
+def refresh_organization(table: str, org_id: int, tz: zoneinfo.ZoneInfo) -> dict:
     """Redo one organisation's dirty days of one summary, in one short transaction."""
-    source = _source(view)
+    source = _source(table)
     started = time.perf_counter()
     nested = connection.in_atomic_block
     with transaction.atomic(), connection.cursor() as cursor:
@@ -113,26 +113,26 @@ def refresh_organization(view: str, org_id: int, tz: zoneinfo.ZoneInfo) -> dict:
             f"SET LOCAL statement_timeout = {STEP_STATEMENT_TIMEOUT_MS}",
         )
         cursor.execute(
-            "SELECT pg_try_advisory_xact_lock(%s, %s)", [zlib.crc32(view.encode()) >> 1, org_id]
+            "SELECT pg_try_advisory_xact_lock(%s, %s)", [zlib.crc32(table.encode()) >> 1, org_id]
         )
         if not cursor.fetchone()[0]:
-            return {"view": view, "organization": org_id, "skipped": True}
+            return {"summary": table, "organization": org_id, "skipped": True}
         cursor.execute(
-            "SELECT id, day FROM dashboard_dirtyday WHERE organization_id = %s AND view_name = %s",
-            [org_id, view],
+            "SELECT id, day FROM dashboard_dirtyday WHERE organization_id = %s AND summary = %s",
+            [org_id, table],
         )
         markers = cursor.fetchall()
         if not markers:
-            return {"view": view, "organization": org_id, "days": 0, "rows": 0}
+            return {"summary": table, "organization": org_id, "days": 0, "rows": 0}
         days = sorted({day for _, day in markers})
         cursor.execute(
-            f"DELETE FROM {view} WHERE organization_id = %s AND day = ANY(%s)", [org_id, days]
+            f"DELETE FROM {table} WHERE organization_id = %s AND day = ANY(%s)", [org_id, days]
         )
         parts = [(0, local_midnight(lo, tz), local_midnight(hi, tz)) for lo, hi in day_spans(days)]
-        select, params = live_sql(org_id, tz, source, parts, True, source.view_dims)
-        names = ", ".join(("day", *source.view_dims, *source.measures))
+        select, params = live_sql(org_id, tz, source, parts, True, source.summary_dims)
+        names = ", ".join(("day", *source.summary_dims, *source.measures))
         cursor.execute(
-            f"INSERT INTO {view} ({_columns(source)}) SELECT %(org)s, {names} FROM ({select}) q",
+            f"INSERT INTO {table} ({_columns(source)}) SELECT %(org)s, {names} FROM ({select}) q",
             params,
         )
         rows = cursor.rowcount
@@ -140,7 +140,7 @@ def refresh_organization(view: str, org_id: int, tz: zoneinfo.ZoneInfo) -> dict:
             "DELETE FROM dashboard_dirtyday WHERE id = ANY(%s)", [[m[0] for m in markers]]
         )
     return {
-        "view": view,
+        "summary": table,
         "organization": org_id,
         "days": len(days),
         "rows": rows,
@@ -148,48 +148,48 @@ def refresh_organization(view: str, org_id: int, tz: zoneinfo.ZoneInfo) -> dict:
     }
 
 
-def refresh_changes(view: str) -> dict:
+def refresh_changes(table: str) -> dict:
     """Bring one summary up to date, organisation by organisation (a first population when it
     was never built)."""
-    _source(view)
+    _source(table)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT now() FROM dashboard_viewrefresh WHERE view_name = %s", [view])
+        cursor.execute("SELECT now() FROM dashboard_viewrefresh WHERE summary = %s", [table])
         row = cursor.fetchone()
         if row is None:
-            return rebuild_view(view)
+            return rebuild_summary(table)
         cycle_start = row[0]
         cursor.execute(
             """
             SELECT d.organization_id, o.timezone
               FROM (SELECT DISTINCT organization_id FROM dashboard_dirtyday
-                     WHERE view_name = %s) d
+                     WHERE summary = %s) d
               JOIN accounts_organization o ON o.id = d.organization_id
             """,
-            [view],
+            [table],
         )
         organizations = cursor.fetchall()
     started = time.perf_counter()
     steps, failed = [], []
     for org_id, tz_name in organizations:
         try:
-            steps.append(refresh_organization(view, org_id, zoneinfo.ZoneInfo(tz_name)))
+            steps.append(refresh_organization(table, org_id, zoneinfo.ZoneInfo(tz_name)))
         except DatabaseError as exc:  # a lock or statement timeout: its markers stay for later
-            log.warning("refresh %s for organisation %s deferred: %s", view, org_id, exc)
+            log.warning("refresh %s for organisation %s deferred: %s", table, org_id, exc)
             failed.append(org_id)
     duration_ms = int((time.perf_counter() - started) * 1000)
     with transaction.atomic(), connection.cursor() as cursor:
-        _set_watermark(cursor, view, cycle_start, duration_ms)
+        _set_watermark(cursor, table, cycle_start, duration_ms)
     days = sum(s.get("days", 0) for s in steps)
     log.info(
         "refreshed %s: %d organisation(s), %d day(s) in %d ms%s",
-        view,
+        table,
         len(steps),
         days,
         duration_ms,
         f"; deferred {len(failed)}" if failed else "",
     )
     return {
-        "view": view,
+        "summary": table,
         "mode": "incremental",
         "ms": duration_ms,
         "organizations": len(steps),
@@ -199,8 +199,8 @@ def refresh_changes(view: str) -> dict:
     }
 
 
-def refresh_views(
-    views: list[str] | None = None, *, incremental: bool = False, bump_all: bool = False
+def refresh_summaries(
+    tables: list[str] | None = None, *, incremental: bool = False, bump_all: bool = False
 ) -> list[dict]:
     """Bring the given summaries (all by default) up to date: only the changed organisation
     days when `incremental`, else a full rebuild.
@@ -209,20 +209,20 @@ def refresh_views(
     for rows written through the ORM and drops no cached value. `bump_all` is for bulk loads
     that bypassed the ORM (seeding, imports): every organisation's cache is dropped.
     """
-    step = refresh_changes if incremental else rebuild_view
-    results = [step(v) for v in (views or VIEW_NAMES)]
+    step = refresh_changes if incremental else rebuild_summary
+    results = [step(v) for v in (tables or SUMMARY_TABLES)]
     if bump_all:
         for org_id in Organization.objects.values_list("pk", flat=True):
             bump_data_version(org_id)
     return results
 
 
-def mark_dirty(org_id: int, view: str, days: set[dt.date]) -> None:
+def mark_dirty(org_id: int, table: str, days: set[dt.date]) -> None:
     """Record days whose rows changed after the last refresh, inside the writer's transaction."""
     if not days:
         return
     with connection.cursor() as cursor:
         cursor.executemany(
-            "INSERT INTO dashboard_dirtyday (organization_id, view_name, day, marked_at) VALUES (%s, %s, %s, now())",
-            [(org_id, view, day) for day in sorted(days)],
+            "INSERT INTO dashboard_dirtyday (organization_id, summary, day, marked_at) VALUES (%s, %s, %s, now())",
+            [(org_id, table, day) for day in sorted(days)],
         )

@@ -61,7 +61,7 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
     if replica.configured():
         replica.note_write(org_id)  # history reads wait for the replica to pass this write
     if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
-        schedule_refresh([source.view])
+        schedule_refresh([source.summary])
     if source.has_owner:
         # Past days may already be in the nightly per-user table: recompute them there too.
         past = {day for day in days if day < today}
@@ -70,7 +70,7 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
 
 
 def note_change(org_id: int, source: Source, days: set) -> None:
-    mark_dirty(org_id, source.view, days)
+    mark_dirty(org_id, source.summary, days)
     transaction.on_commit(lambda: _after_commit(org_id, source, days))
 
 

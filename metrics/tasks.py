@@ -12,7 +12,7 @@ from django.core.cache import cache
 from accounts.models import Organization
 from infra.health import BEAT_HEARTBEAT_KEY
 from metrics.cache import namespace
-from metrics.refresh import refresh_views as do_refresh
+from metrics.refresh import refresh_summaries as do_refresh
 from metrics.statistics import compute_due_user_statistics, recompute_days
 
 log = logging.getLogger("renoz.metrics.tasks")
@@ -27,35 +27,35 @@ DEBOUNCE_SECONDS = 30
     retry_backoff=True,
     max_retries=3,
 )
-def refresh_views(views: list[str] | None = None) -> None:
+def refresh_summaries(tables: list[str] | None = None) -> None:
     try:
         cache.client.get_client(write=True).set(BEAT_HEARTBEAT_KEY, time.time())  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - a heartbeat must never fail the refresh
         log.warning("could not record the beat heartbeat")
-    results = do_refresh(views, incremental=True)
-    done = [r["view"] for r in results if not r.get("skipped")]
-    skipped = [r["view"] for r in results if r.get("skipped")]
+    results = do_refresh(tables, incremental=True)
+    done = [r["summary"] for r in results if not r.get("skipped")]
+    skipped = [r["summary"] for r in results if r.get("skipped")]
     log.info(
-        "refreshed %d view(s) %s%s",
+        "refreshed %d table(s) %s%s",
         len(done),
         ", ".join(done),
         f"; skipped {', '.join(skipped)}" if skipped else "",
     )
 
 
-def schedule_refresh(views: list[str]) -> None:
-    """Queue one refresh per view within the debounce window, however many writes arrive."""
+def schedule_refresh(tables: list[str]) -> None:
+    """Queue one refresh per table within the debounce window, however many writes arrive."""
     due = []
-    for view in views:
+    for table in tables:
         try:
-            first = cache.add(f"{namespace()}:refresh-pending:{view}", 1, timeout=DEBOUNCE_SECONDS)
+            first = cache.add(f"{namespace()}:refresh-pending:{table}", 1, timeout=DEBOUNCE_SECONDS)
         except Exception:  # noqa: BLE001
             first = True
         if first:
-            due.append(view)
+            due.append(table)
     if due:
         try:
-            refresh_views.apply_async(args=[due], countdown=DEBOUNCE_SECONDS)
+            refresh_summaries.apply_async(args=[due], countdown=DEBOUNCE_SECONDS)
         except Exception as exc:  # noqa: BLE001 - the broker being down must not fail a write
             log.warning("could not queue refresh of %s: %s", due, exc)
 

@@ -2,7 +2,7 @@
 
 Tasks go to one queue per kind of work (settings.TASK_KINDS). A worker takes every queue, or
 the kinds named in WORKER_QUEUES (`WORKER_QUEUES=reports,insights`). Run exactly one beat process. View refreshes come from the source definitions
-(metrics.definitions: each source's view and its cadence), so a new source is scheduled by
+(metrics.definitions: each source's table and its cadence), so a new source is scheduled by
 defining it. Nightly jobs run hourly and pick the organisations whose local hour has come, so
 every organisation's "midnight" is its own.
 """
@@ -49,12 +49,12 @@ def _every(minutes: int) -> crontab:
 
 
 BEAT_SCHEDULE = {
-    f"refresh-views-every-{minutes}-min": {
-        "task": "metrics.tasks.refresh_views",
+    f"refresh-tables-every-{minutes}-min": {
+        "task": "metrics.tasks.refresh_summaries",
         "schedule": _every(minutes),
-        "args": (views,),
+        "args": (tables,),
     }
-    for minutes, views in sorted(refresh_schedule().items())
+    for minutes, tables in sorted(refresh_schedule().items())
 }
 BEAT_SCHEDULE |= {
     "nightly-user-statistics": {

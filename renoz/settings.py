@@ -241,7 +241,7 @@ CELERY_TASK_QUEUES = [
 ]
 TASK_KINDS = {
     # View refreshes, cache warming and the per-user statistics: short, and readers wait on them.
-    "metrics.tasks.refresh_views": "refresh",
+    "metrics.tasks.refresh_summaries": "refresh",
     "metrics.tasks.nightly_user_statistics": "refresh",
     "metrics.tasks.recompute_user_statistics": "refresh",
     "dashboard.tasks.nightly_warm_cache": "refresh",

@@ -6,8 +6,8 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import Organization, Role, User
+from infra import contextcache
 from metrics import cache as metric_cache
-from renoz import contextcache
 
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test-only
 

@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from renoz import env
+from infra import env
 
 REPO = Path(__file__).resolve().parent.parent
 # Variables settings.py reads; each start-up test begins with none of them set.

@@ -12,7 +12,7 @@ OUT=${LOAD_OUT:-artifacts/load}
 mkdir -p "$OUT"
 
 $BIN/python manage.py seed_benchmark --volume year3 --no-progress | tail -n 3
-$BIN/python manage.py refresh_dashboard_views > /dev/null
+$BIN/python manage.py refresh_daily_summaries > /dev/null
 
 HOST=127.0.0.1 PORT=$PORT GUNICORN_ACCESS_LOG=/dev/null bash scripts/serve_prod.sh \
   > "$OUT/gunicorn.log" 2>&1 &
@@ -27,7 +27,7 @@ done
 if [ "$up" != 1 ]; then echo "gunicorn did not start; see $OUT/gunicorn.log"; exit 1; fi
 
 # The full refresh in the middle of the run (every materialized view, then cache versions bump).
-( sleep $((SECONDS_RUN / 2)); $BIN/python manage.py refresh_dashboard_views \
+( sleep $((SECONDS_RUN / 2)); $BIN/python manage.py refresh_daily_summaries \
     > "$OUT/refresh.log" 2>&1; echo "refresh done at $(date +%T)" >> "$OUT/refresh.log" ) &
 refresher=$!
 

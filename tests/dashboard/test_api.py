@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from metrics.definitions import METRICS
-from metrics.refresh import refresh_views
+from metrics.refresh import refresh_summaries
 from operations.models import Customer, Order, OrderItem, Product
 
 pytestmark = pytest.mark.django_db
@@ -72,7 +72,7 @@ def orders(org, other_org):
         ordered_at=local(org, 2026, 8, 1),
         total_cents=123_456_789,
     )
-    refresh_views()
+    refresh_summaries()
 
 
 def test_metrics_match_the_contract_field_for_field(client, owner, orders):

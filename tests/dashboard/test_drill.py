@@ -25,7 +25,7 @@ from metrics.engine import TimeWindow, read
 from metrics.formatting import format_aud, short
 from metrics.periods import COMPARISONS, PRESETS, parse_state
 from metrics.queries import compute_values, get_timeseries
-from metrics.refresh import refresh_views
+from metrics.refresh import refresh_summaries
 from operations.models import Customer, InstallationJob, Order
 from tests.conftest import make_user
 from tests.dashboard.factories import build_history
@@ -57,7 +57,7 @@ def drill_url(metric: str, **params) -> str:
 def history(org, owner):
     """A random history for the org, with the views refreshed so the engine reads them too."""
     rows = build_history(org, now=NOW, days=HISTORY_DAYS, seed=7)
-    refresh_views()
+    refresh_summaries()
     return rows
 
 

@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics.definitions import METRICS
-from metrics.models import DirtyDay, ViewRefresh
+from metrics.models import DirtyDay, SummaryRefresh
 from metrics.periods import COMPARISONS, PRESETS, parse_state
 from metrics.queries import get_metrics_comparison, get_timeseries
-from metrics.refresh import refresh_views
+from metrics.refresh import refresh_summaries
 from operations.models import (
     Customer,
     InstallationJob,
@@ -52,7 +52,7 @@ HYPOTHESIS = settings(
 @pytest.fixture
 def history(org):
     data = build_history(org, now=timezone.now(), seed=7, days=800)
-    refresh_views()
+    refresh_summaries()
     return data
 
 
@@ -130,13 +130,13 @@ def apply(op: str, n: int, days_ago: int, org, history) -> None:
             customer.archived_at = max(customer.created_at, at)
             customer.save()
     elif op == "stale_watermark":
-        ViewRefresh.objects.update(
+        SummaryRefresh.objects.update(
             refreshed_at=F("refreshed_at") - dt.timedelta(days=days_ago % 40)
         )
     elif op == "refresh":
-        refresh_views()
+        refresh_summaries()
     elif op == "refresh_changes":
-        refresh_views(incremental=True)
+        refresh_summaries(incremental=True)
 
 
 ranges = st.one_of(
@@ -198,11 +198,11 @@ def test_backdated_change_is_read_live_until_refresh(org, history):
     before = get_metrics_comparison(org, state, ["revenue"])["revenue"]["value"]
     old.status = "cancelled"
     old.save()
-    assert DirtyDay.objects.filter(organization=org, view_name="mv_daily_metrics", day=day).exists()
+    assert DirtyDay.objects.filter(organization=org, summary="daily_sales", day=day).exists()
     after = get_metrics_comparison(org, state, ["revenue"])["revenue"]["value"]
     assert after == before - old.total_cents
-    refresh_views(["mv_daily_metrics"])
-    assert not DirtyDay.objects.filter(view_name="mv_daily_metrics").exists()
+    refresh_summaries(["daily_sales"])
+    assert not DirtyDay.objects.filter(summary="daily_sales").exists()
     assert get_metrics_comparison(org, state, ["revenue"])["revenue"]["value"] == after
 
 

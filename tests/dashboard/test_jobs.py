@@ -13,10 +13,10 @@ from django.utils import timezone
 from accounts.models import Organization
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS
-from metrics.models import DirtyDay, UserStatisticsDaily, ViewRefresh
+from metrics.models import DirtyDay, SummaryRefresh, UserStatisticsDaily
 from metrics.periods import parse_state
 from metrics.queries import get_metrics
-from metrics.refresh import rebuild_view, refresh_changes, refresh_views
+from metrics.refresh import rebuild_summary, refresh_changes, refresh_summaries
 from metrics.statistics import compute_user_statistics
 from metrics.warming import warm_organization
 from operations.models import Activity, Customer, InstallationJob, Opportunity, Order
@@ -37,10 +37,10 @@ def _summary(view: str, org) -> list[tuple]:
 
 
 def test_never_built_summary_is_rebuilt_whole(org):
-    ViewRefresh.objects.filter(view_name="mv_daily_activities").delete()
-    result = refresh_changes("mv_daily_activities")
+    SummaryRefresh.objects.filter(summary="daily_activities").delete()
+    result = refresh_changes("daily_activities")
     assert result["mode"] == "full"
-    assert ViewRefresh.objects.get(view_name="mv_daily_activities").refreshed_at <= timezone.now()
+    assert SummaryRefresh.objects.get(summary="daily_activities").refreshed_at <= timezone.now()
 
 
 def test_incremental_refresh_redoes_only_the_dirty_organisation_days(org):
@@ -51,30 +51,30 @@ def test_incremental_refresh_redoes_only_the_dirty_organisation_days(org):
     mine = [Activity(organization=org, kind="call", occurred_at=at) for _ in range(2)]
     theirs = Activity(organization=other, kind="email", occurred_at=at)
     Activity.objects.bulk_create([*mine, theirs])  # no signals: no markers
-    refresh_views(["mv_daily_activities"])  # the full rebuild sees them
-    assert _summary("mv_daily_activities", org) == [(org.pk, day, "call", 2)]
-    assert _summary("mv_daily_activities", other) == [(other.pk, day, "email", 1)]
+    refresh_summaries(["daily_activities"])  # the full rebuild sees them
+    assert _summary("daily_activities", org) == [(org.pk, day, "call", 2)]
+    assert _summary("daily_activities", other) == [(other.pk, day, "email", 1)]
     # A write through the ORM marks its day; a change behind the ORM's back marks nothing.
     Activity.objects.create(organization=org, kind="call", occurred_at=at)
     Activity.objects.create(organization=org, kind="meeting", occurred_at=at)
     Activity.objects.filter(pk=theirs.pk).update(kind="call")
-    assert DirtyDay.objects.filter(organization=org, view_name="mv_daily_activities").count() == 2
-    (result,) = refresh_views(["mv_daily_activities"], incremental=True)
+    assert DirtyDay.objects.filter(organization=org, summary="daily_activities").count() == 2
+    (result,) = refresh_summaries(["daily_activities"], incremental=True)
     assert (result["mode"], result["organizations"], result["days"]) == ("incremental", 1, 1)
-    assert _summary("mv_daily_activities", org) == [
+    assert _summary("daily_activities", org) == [
         (org.pk, day, "call", 3),
         (org.pk, day, "meeting", 1),
     ]
     # The other organisation had no marker, so its rows were not touched.
-    assert _summary("mv_daily_activities", other) == [(other.pk, day, "email", 1)]
-    assert not DirtyDay.objects.filter(view_name="mv_daily_activities").exists()
-    (again,) = refresh_views(["mv_daily_activities"], incremental=True)
+    assert _summary("daily_activities", other) == [(other.pk, day, "email", 1)]
+    assert not DirtyDay.objects.filter(summary="daily_activities").exists()
+    (again,) = refresh_summaries(["daily_activities"], incremental=True)
     assert (again["organizations"], again["days"]) == (0, 0)
 
 
-def test_refresh_rejects_unknown_views():
-    with pytest.raises(ValueError, match="Unknown view"):
-        rebuild_view("pg_authid; DROP TABLE x")
+def test_refresh_rejects_unknown_summary_tables():
+    with pytest.raises(ValueError, match="Unknown summary table"):
+        rebuild_summary("pg_authid; DROP TABLE x")
 
 
 def test_beat_schedule_refreshes_every_view_at_its_cadence():
@@ -86,17 +86,17 @@ def test_beat_schedule_refreshes_every_view_at_its_cadence():
     }
     # Every materialized view is refreshed, and nothing else is (DESIGN §6 cadences).
     assert set(by_view) == {
-        "mv_daily_metrics",
-        "mv_daily_pipeline",
-        "mv_daily_jobs",
-        "mv_daily_warranty",
-        "mv_daily_customers",
-        "mv_daily_activities",
+        "daily_sales",
+        "daily_pipeline",
+        "daily_jobs",
+        "daily_warranty",
+        "daily_customers",
+        "daily_activities",
     }
     quarter_hourly = {0, 15, 30, 45}
-    for view in ("mv_daily_metrics", "mv_daily_pipeline", "mv_daily_jobs"):
+    for view in ("daily_sales", "daily_pipeline", "daily_jobs"):
         assert by_view[view].minute == quarter_hourly
-    assert len(by_view["mv_daily_warranty"].minute) == 1  # hourly
+    assert len(by_view["daily_warranty"].minute) == 1  # hourly
     tasks = {e["task"] for e in BEAT_SCHEDULE.values()}
     assert "metrics.tasks.nightly_user_statistics" in tasks
     assert "dashboard.tasks.nightly_warm_cache" in tasks
@@ -107,7 +107,9 @@ def test_a_write_queues_one_debounced_refresh(org, django_capture_on_commit_call
 
     queued = []
     monkeypatch.setattr(
-        tasks.refresh_views, "apply_async", lambda args, countdown: queued.append((args, countdown))
+        tasks.refresh_summaries,
+        "apply_async",
+        lambda args, countdown: queued.append((args, countdown)),
     )
     customer = Customer.objects.create(organization=org, name="A", kind="commercial", state="VIC")
     with (
@@ -124,7 +126,7 @@ def test_a_write_queues_one_debounced_refresh(org, django_capture_on_commit_call
                 total_cents=100,
             )
     views = [v for args, _ in queued for v in args[0]]
-    assert views.count("mv_daily_metrics") == 1  # five writes, one refresh
+    assert views.count("daily_sales") == 1  # five writes, one refresh
     assert all(countdown == tasks.DEBOUNCE_SECONDS for _, countdown in queued)
 
 
@@ -144,7 +146,7 @@ def test_a_write_bumps_the_organisation_data_version(org, django_capture_on_comm
 
 def test_warming_fills_the_cache_for_common_presets(org):
     build_history(org, now=timezone.now(), seed=11)
-    refresh_views()
+    refresh_summaries()
     entries = warm_organization(
         org, presets=("this_month", "last_30_days"), compares=("previous_period",)
     )

@@ -23,7 +23,7 @@ from accounts.models import Role
 from dashboard import widgets
 from dashboard.layouts import ROLE_LAYOUT, default_widgets, warm_widgets
 from metrics import cache as metric_cache
-from metrics.refresh import refresh_views
+from metrics.refresh import refresh_summaries
 from metrics.warming import common_states, warm_organization
 from targets.models import Target
 from tests.conftest import make_user
@@ -98,7 +98,7 @@ def world(org, time_machine):
         n_activities=40,
         technician=users["my_jobs"],
     )
-    refresh_views()
+    refresh_summaries()
     for metric, value in (
         ("revenue", 40_000_000),
         ("kwh_deployed", 900),
@@ -257,7 +257,7 @@ def test_a_page_after_a_write_reads_only_the_open_tail(signed_in, org, layout):
     metric_cache.note_write(org.pk, "sales", {today}, today)
     requests = browse(signed_in, layout)
     everything = [q for _, sql in requests for q in sql]
-    assert not [q for q in everything if "mv_daily_" in q or "dashboard_viewrefresh" in q]
+    assert not [q for q in everything if "daily_" in q or "dashboard_viewrefresh" in q]
     assert _whole_page(signed_in, layout) <= WHOLE_PAGE_CACHED  # and then it is cached again
     assert len(everything) <= WHOLE_PAGE_COLD
 
@@ -274,7 +274,7 @@ def test_the_kpi_cards_share_one_metrics_computation(client, world, org, monkeyp
     assert len(calls) == 1  # eight cards, one payload (the one the insights widget reads too)
 
 
-METRIC_TABLES = re.compile(r"mv_daily_|metric_events_|dashboard_viewrefresh|targets_target")
+METRIC_TABLES = re.compile(r"daily_|metric_events_|dashboard_viewrefresh|targets_target")
 
 
 def test_warming_leaves_every_default_page_nothing_to_compute(client, world, org):

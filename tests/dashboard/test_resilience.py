@@ -11,12 +11,12 @@ from django.db import connection, connections, transaction
 from django.test import override_settings
 from django.utils import timezone
 
+from infra import contextcache
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS
 from metrics.periods import parse_state
 from metrics.queries import get_metrics_comparison
-from metrics.refresh import refresh_views
-from renoz import contextcache
+from metrics.refresh import refresh_summaries
 from renoz.settings import CACHE_SOCKET_TIMEOUT
 from tests.dashboard.factories import build_history
 
@@ -51,7 +51,7 @@ def closed_port():
 def test_api_answers_from_the_database_when_redis_is_down(request, client, owner, redis, settings):
     settings.HEALTH_TOKEN = "probe-token"
     build_history(owner.organization, now=timezone.now(), seed=3)
-    refresh_views()
+    refresh_summaries()
     state = parse_state({"range": "last_90_days"}, owner.organization)
     expected = get_metrics_comparison(owner.organization, state, list(METRICS))
     location = request.getfixturevalue(redis)
@@ -83,7 +83,7 @@ def test_api_answers_from_the_database_when_redis_is_down(request, client, owner
 def test_readers_get_answers_while_a_refresh_holds_its_lock(owner):
     org = owner.organization
     build_history(org, now=timezone.now(), seed=5)
-    refresh_views()
+    refresh_summaries()
     state = parse_state({"range": "last_financial_year", "compare": "previous_year"}, org)
     expected = get_metrics_comparison(org, state, list(METRICS))
     holding = threading.Event()
@@ -94,7 +94,7 @@ def test_readers_get_answers_while_a_refresh_holds_its_lock(owner):
             with transaction.atomic(), connection.cursor() as cursor:
                 # An incremental step mid-way: the organisation's summary rows deleted, not yet
                 # inserted again, locks held.
-                for view in ("mv_daily_metrics", "mv_daily_pipeline", "mv_daily_jobs"):
+                for view in ("daily_sales", "daily_pipeline", "daily_jobs"):
                     cursor.execute(
                         f"DELETE FROM {view} WHERE organization_id = %s",  # noqa: S608
                         [org.pk],
@@ -111,7 +111,7 @@ def test_readers_get_answers_while_a_refresh_holds_its_lock(owner):
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-                "WHERE c.relname = 'mv_daily_metrics' AND l.mode = 'RowExclusiveLock' AND l.granted"
+                "WHERE c.relname = 'daily_sales' AND l.mode = 'RowExclusiveLock' AND l.granted"
             )
             assert cursor.fetchone()[0] == 1  # the refresh really is in progress
         latencies = []

@@ -1,7 +1,7 @@
 """Every metric against a number worked out by hand from the rows in tests/metrics/handbook.py.
 
 Only stable interfaces are used: the JSON API of DESIGN.md §10, the drill-down CSV export, the
-`refresh_dashboard_views` and `backfill_user_statistics` commands and the nightly table. Each
+`refresh_daily_summaries` and `backfill_user_statistics` commands and the nightly table. Each
 API test runs twice: on the live path (views never refreshed) and on the view path (views
 refreshed "now", at the frozen clock, so every whole day before today comes from the views).
 """
@@ -21,7 +21,7 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from metrics.models import UserStatisticsDaily, ViewRefresh
+from metrics.models import SummaryRefresh, UserStatisticsDaily
 from metrics.periods import parse_state
 from metrics.queries import get_breakdown, get_metrics
 from operations.models import Activity, Order
@@ -52,11 +52,11 @@ def boss(client, book):
 def settle(path: str) -> None:
     """Leave the views unrefreshed (live), or refresh them now (views)."""
     if path == "views":
-        call_command("refresh_dashboard_views", stdout=io.StringIO())
+        call_command("refresh_daily_summaries", stdout=io.StringIO())
         # Tricky: the refresh stamps its watermark with the database's own now(), the real
         # wall clock, not the frozen one. Pin it to the frozen "now" so the views answer for
         # the days before today and today is read live, as after a refresh at this instant.
-        ViewRefresh.objects.update(refreshed_at=timezone.now())
+        SummaryRefresh.objects.update(refreshed_at=timezone.now())
 
 
 def get_json(client, url: str, path: str, params: dict) -> dict:
@@ -64,7 +64,7 @@ def get_json(client, url: str, path: str, params: dict) -> dict:
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, params)
     assert response.status_code == 200, response.content
-    read_views = any("FROM mv_daily_" in q["sql"] for q in queries.captured_queries)
+    read_views = any("FROM daily_" in q["sql"] for q in queries.captured_queries)
     assert read_views == (path == "views"), f"expected the {path} path"
     return response.json()
 

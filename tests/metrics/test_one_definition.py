@@ -71,7 +71,7 @@ def test_changing_the_definition_moves_every_path(org, time_machine):
     state = parse_state({"from": "2026-11-01", "to": "2026-11-15", "compare": "none"}, org)
 
     def every_path() -> dict:
-        call_command("refresh_dashboard_views", stdout=io.StringIO())  # bumps every cache
+        call_command("refresh_daily_summaries", stdout=io.StringIO())  # bumps every cache
         call_command("backfill_user_statistics", days=30, org=org.pk, stdout=io.StringIO())
         rows = metric_records(org, "revenue", state.range.start_at, state.range.end_at)
         series = get_timeseries(org, state, "revenue", "day")

@@ -25,7 +25,7 @@ from infra import replica
 from metrics import cache as metric_cache
 from metrics.periods import local_midnight, parse_state
 from metrics.queries import get_metrics
-from metrics.refresh import refresh_views
+from metrics.refresh import refresh_summaries
 from operations.models import Customer, Order
 
 ORG, OTHER_ORG = 7, 8
@@ -183,7 +183,7 @@ def _revenue(org: Organization, first: dt.date, last: dt.date) -> dict:
     def reads(captured) -> list[str]:
         tags = {
             "dashboard_viewrefresh": "coverage",
-            "mv_daily_metrics": "view",
+            "daily_sales": "view",
             "metric_events_sales": "live",
         }
         return [tag for q in captured.captured_queries for t, tag in tags.items() if t in q["sql"]]
@@ -220,7 +220,7 @@ def engine_history() -> dict:
     order(10, 555_500, status="draft")
     now = timezone.now()
     order(0, 99_000, at=max(local_midnight(today, tz), now - dt.timedelta(minutes=1)))
-    refresh_views()  # full rebuild: every past day comes from the daily summary
+    refresh_summaries()  # full rebuild: every past day comes from the daily summary
     _wait_for_replica("pg_last_wal_replay_lsn()", _primary_lsn())
     month_ago, yesterday = today - dt.timedelta(days=30), today - dt.timedelta(days=1)
     seen: dict = {"past": _revenue(org, month_ago, yesterday)}

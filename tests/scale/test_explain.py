@@ -32,7 +32,7 @@ from targets.models import Target
 from targets.queries import targets_for_state
 
 pytestmark = pytest.mark.django_db
-TENANT_TABLE = re.compile(r"^(operations|dashboard|mv_daily|targets|reports|insights)_")
+TENANT_TABLE = re.compile(r"^(operations|dashboard|daily|targets|reports|insights)_")
 NEIGHBOURS = Volume(customers=1_500, opportunities=6_000, orders=3_000, activities=12_000, years=3)
 READER = Volume(customers=40, opportunities=200, orders=100, activities=1_000, years=3)
 
@@ -73,7 +73,7 @@ NOT_ORG_FIRST = {
     ("operations_warrantyclaim", ("product_id",)): FOREIGN_KEY,
     ("reports_scheduledreport", ("owner_id",)): FOREIGN_KEY,
     ("targets_target", ("user_id",)): FOREIGN_KEY,
-    ("dashboard_viewrefresh", ("view_name",)): NOT_TENANT_TABLES["dashboard_viewrefresh"],
+    ("dashboard_viewrefresh", ("summary",)): NOT_TENANT_TABLES["dashboard_viewrefresh"],
     ("reports_reportrun", ("report_id",)): NOT_TENANT_TABLES["reports_reportrun"],
     ("reports_reportrun", ("report_id", "slot")): NOT_TENANT_TABLES["reports_reportrun"],
     ("reports_reportrun", ("status", "next_attempt_at")): "the scheduler's queue of due runs, "
@@ -105,7 +105,7 @@ def tenants(django_db_setup, django_db_blocker):
         # prices a whole-table read below the index. Compact them first, as autovacuum would.
         with connection.cursor() as cursor:
             for source in SOURCES.values():
-                cursor.execute(f"VACUUM FULL {source.view}")
+                cursor.execute(f"VACUUM FULL {source.summary}")
     with django_db_blocker.unblock(), transaction.atomic():
         neighbours = _seed("explain_neighbours", NEIGHBOURS, 1)
         reader = _seed("explain_reader", READER, 2)
@@ -143,13 +143,13 @@ def tenants(django_db_setup, django_db_blocker):
                 """,
                 [neighbours.pk],
             )
-        call_command("refresh_dashboard_views", stdout=io.StringIO())
+        call_command("refresh_daily_summaries", stdout=io.StringIO())
         # Writes since the refresh: the last days of both are read live.
         DirtyDay.objects.bulk_create(
             [
-                DirtyDay(organization=org, view_name=view, day=today - dt.timedelta(days=d))
+                DirtyDay(organization=org, summary=view, day=today - dt.timedelta(days=d))
                 for org, days in ((neighbours, 400), (reader, 3))
-                for view in ("mv_daily_metrics", "mv_daily_pipeline", "mv_daily_activities")
+                for view in ("daily_sales", "daily_pipeline", "daily_activities")
                 for d in range(1, days + 1)
             ]
         )
@@ -237,7 +237,7 @@ def test_hybrid_metric_read_of_a_month_uses_tenant_indexes(tenants):
     statements, problems = _explain_all(lambda: get_metrics(reader, state, use_cache=False))
     text = "\n".join(statements)
     # The month's whole days from the views, its dirty days and today live, and the coverage.
-    assert "mv_daily_" in text, "no view read: are the views refreshed?"
+    assert "daily_" in text, "no view read: are the views refreshed?"
     assert "metric_events_" in text, "no live read"
     assert "dashboard_dirtyday" in text, "no coverage lookup"
     assert problems == [], "\n".join(problems)
@@ -301,7 +301,7 @@ def test_every_index_on_tenant_tables_starts_with_organization_id_or_says_why(te
             JOIN pg_class i ON i.oid = x.indexrelid
             JOIN pg_namespace n ON n.oid = t.relnamespace
             WHERE n.nspname = current_schema()
-              AND t.relname ~ '^(operations|dashboard|mv_daily|targets|reports|insights)_'
+              AND t.relname ~ '^(operations|dashboard|daily|targets|reports|insights)_'
             ORDER BY 1, 2
             """
         )

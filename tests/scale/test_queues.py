@@ -26,7 +26,7 @@ OUR_PACKAGES = (
     "reports.",
 )
 KIND_OF = {
-    "metrics.tasks.refresh_views": "refresh",
+    "metrics.tasks.refresh_summaries": "refresh",
     "metrics.tasks.nightly_user_statistics": "refresh",
     "metrics.tasks.recompute_user_statistics": "refresh",
     "dashboard.tasks.nightly_warm_cache": "refresh",
@@ -74,12 +74,12 @@ def broker(monkeypatch):
 
 
 def test_a_published_task_lands_in_its_own_queue_alone(broker):
-    from metrics.tasks import refresh_views
+    from metrics.tasks import refresh_summaries
     from reports.tasks import deliver_report_run
 
     deliver_report_run.delay(1)
     deliver_report_run.delay(2)
-    refresh_views.delay(["mv_daily_sales"])
+    refresh_summaries.delay(["daily_sales"])
     depth = {kind: broker.llen(name) for kind, name in queue_names().items()}
     assert depth == {"refresh": 1, "reports": 2, "insights": 0, "default": 0}
 

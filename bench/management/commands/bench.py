@@ -30,7 +30,7 @@ from dashboard.widgets import CATALOGUE, build_widget, peek_widget
 from metrics import cache as metric_cache
 from metrics.periods import parse_state
 from metrics.queries import get_metrics, get_metrics_comparison, get_timeseries
-from metrics.refresh import refresh_views
+from metrics.refresh import refresh_summaries
 from metrics.warming import COMMON_COMPARES, COMMON_PRESETS, warm_organization
 from operations.seeding import benchmark_names
 
@@ -105,7 +105,7 @@ class Command(BaseCommand):
         return Organization.objects.get(name=name)
 
     def _bench(self, org, volume: str, repeat: int, page_views: int) -> dict:
-        refresh_views(bump_all=True)
+        refresh_summaries(bump_all=True)
         states = [parse_state({"range": p, "compare": c}, org) for p, c in STATES]
         out: dict[str, dict] = {}
 
@@ -148,13 +148,13 @@ class Command(BaseCommand):
             org, states, lambda: time.sleep(1.0), repeat=1
         )[1]
         out["full_refresh"], out["reader_during_full_refresh"] = self._refresh_under_read(
-            org, states, refresh_views, repeat=3
+            org, states, refresh_summaries, repeat=3
         )
         # The worst case: readers computing every value from the summaries (an emptied cache).
         out["uncached_reader_during_full_refresh"] = self._refresh_under_read(
             org,
             states,
-            refresh_views,
+            refresh_summaries,
             repeat=1,
             read=lambda st: get_metrics_comparison(org, st, EXECUTIVE_METRICS),
         )[1]
@@ -308,7 +308,7 @@ class Command(BaseCommand):
         """The incremental refresh of the day's changed organisation days, with a reader
         running against it."""
         return self._refresh_under_read(
-            org, states, lambda: refresh_views(incremental=True), repeat=1
+            org, states, lambda: refresh_summaries(incremental=True), repeat=1
         )
 
     def _print(self, results: dict) -> None:

@@ -21,7 +21,7 @@ from bench.stats import summary
 from insights.queries import get_insights
 from metrics import cache as metric_cache
 from metrics.periods import parse_state
-from metrics.refresh import refresh_views
+from metrics.refresh import refresh_summaries
 from metrics.warming import COMMON_COMPARES, COMMON_PRESETS
 from operations.seeding import benchmark_names
 
@@ -45,7 +45,7 @@ class Command(BaseCommand):
                 self.stdout.write(f"Seeding {name} (once; later runs reuse it)")
                 call_command("seed_benchmark", volume=volume, orgs=1, seed=42)
             if not refreshed:
-                refresh_views(bump_all=True)
+                refresh_summaries(bump_all=True)
                 refreshed = True
             org = Organization.objects.get(name=name)
             results[volume] = self._bench(org, repeat)

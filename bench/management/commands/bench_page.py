@@ -194,7 +194,7 @@ class Command(BaseCommand):
             raise CommandError("--repeat, --parallel and --workers must be at least 1")
         org = self._organization()
         self._user(org)
-        call_command("refresh_dashboard_views", stdout=io.StringIO())
+        call_command("refresh_daily_summaries", stdout=io.StringIO())
         port = port or spare_port()
         log_path = Path("artifacts/bench_page/gunicorn.log")
         log_path.parent.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ Measured, each database in a process of its own, the two interleaved read by rea
 machine's load falls on both alike: cold and cached page reads of the picked organisation (every
 widget of the executive layout built as its admin, over the common presets and comparisons;
 cold = its cache versions bumped first); one refresh cycle after a day of writes in every
-organisation (`refresh_views(incremental=True)`, as the beat runs it) and a full rebuild;
+organisation (`refresh_summaries(incremental=True)`, as the beat runs it) and a full rebuild;
 and the 2 AM warm-up of every organisation (each marked active, each cold, warmed as the
 nightly task does with `metrics.warming.warm_organization` and the layouts' widgets).
 
@@ -54,7 +54,7 @@ from dashboard.layouts import default_widgets, warm_widgets
 from dashboard.widgets import build_widget
 from infra.server_timing import QueryTimer
 from metrics import cache as metric_cache
-from metrics.refresh import refresh_views
+from metrics.refresh import refresh_summaries
 from metrics.warming import active_organizations, common_states, warm_organization
 from operations.seeding import analyze_tables, benchmark_names, seed_benchmark_org
 
@@ -276,9 +276,9 @@ class Command(BaseCommand):
                 have = target
         seconds = time.perf_counter() - started
         refresh_s = None
-        if per_org or not _views_populated(url):  # new rows: populate (or refresh) the views
+        if per_org or not _views_populated(url):  # new rows: populate (or refresh) the tables
             refresh_started = time.perf_counter()
-            self._manage(url, "refresh_dashboard_views", stdout=subprocess.DEVNULL)
+            self._manage(url, "refresh_daily_summaries", stdout=subprocess.DEVNULL)
             refresh_s = round(time.perf_counter() - refresh_started, 1)
         count = len(_organizations(url))
         note = None
@@ -305,7 +305,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Seeding {name} alone")
         self._create(url, fresh=True)
         self._worker(url, "seed-one", number)
-        self._manage(url, "refresh_dashboard_views", stdout=subprocess.DEVNULL)
+        self._manage(url, "refresh_daily_summaries", stdout=subprocess.DEVNULL)
 
     # --- Steps inside one database (a process of its own) ------------------------------------
 
@@ -359,20 +359,22 @@ class Command(BaseCommand):
                 for n in range(WRITES_PER_ORG):
                     writer.write(WRITE_MIX[n % len(WRITE_MIX)])
         cycle: list = []
-        refresh_ms = _ms(lambda: cycle.extend(refresh_views(incremental=True)))
+        refresh_ms = _ms(lambda: cycle.extend(refresh_summaries(incremental=True)))
         rebuild: list = []
-        rebuild_ms = _ms(lambda: rebuild.extend(refresh_views()))
+        rebuild_ms = _ms(lambda: rebuild.extend(refresh_summaries()))
         out: dict = {
             "organizations": orgs,
             "writes_per_org": WRITES_PER_ORG,
             "refresh_ms": round(refresh_ms, 1),
             "refresh_ms_per_org": round(refresh_ms / max(orgs, 1), 1),
-            "refresh_views": {
-                r["view"]: {k: r.get(k) for k in ("ms", "organizations", "days", "slowest_step_ms")}
+            "refresh_summaries": {
+                r["summary"]: {
+                    k: r.get(k) for k in ("ms", "organizations", "days", "slowest_step_ms")
+                }
                 for r in cycle
             },
             "full_rebuild_ms": round(rebuild_ms, 1),
-            "full_rebuild_views_ms": {r["view"]: r.get("ms") for r in rebuild},
+            "full_rebuild_views_ms": {r["summary"]: r.get("ms") for r in rebuild},
         }
         if skip_warm:
             return out

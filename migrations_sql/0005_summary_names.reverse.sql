@@ -1,0 +1,14 @@
+UPDATE dashboard_viewrefresh SET summary = CASE summary WHEN 'daily_sales' THEN 'mv_daily_metrics' WHEN 'daily_pipeline' THEN 'mv_daily_pipeline' WHEN 'daily_jobs' THEN 'mv_daily_jobs' WHEN 'daily_warranty' THEN 'mv_daily_warranty' WHEN 'daily_customers' THEN 'mv_daily_customers' WHEN 'daily_activities' THEN 'mv_daily_activities' ELSE summary END;
+UPDATE dashboard_dirtyday SET summary = CASE summary WHEN 'daily_sales' THEN 'mv_daily_metrics' WHEN 'daily_pipeline' THEN 'mv_daily_pipeline' WHEN 'daily_jobs' THEN 'mv_daily_jobs' WHEN 'daily_warranty' THEN 'mv_daily_warranty' WHEN 'daily_customers' THEN 'mv_daily_customers' WHEN 'daily_activities' THEN 'mv_daily_activities' ELSE summary END;
+ALTER TABLE daily_sales RENAME TO mv_daily_metrics;
+ALTER INDEX daily_sales_uniq RENAME TO mv_daily_metrics_uniq;
+ALTER TABLE daily_pipeline RENAME TO mv_daily_pipeline;
+ALTER INDEX daily_pipeline_uniq RENAME TO mv_daily_pipeline_uniq;
+ALTER TABLE daily_jobs RENAME TO mv_daily_jobs;
+ALTER INDEX daily_jobs_uniq RENAME TO mv_daily_jobs_uniq;
+ALTER TABLE daily_warranty RENAME TO mv_daily_warranty;
+ALTER INDEX daily_warranty_uniq RENAME TO mv_daily_warranty_uniq;
+ALTER TABLE daily_customers RENAME TO mv_daily_customers;
+ALTER INDEX daily_customers_uniq RENAME TO mv_daily_customers_uniq;
+ALTER TABLE daily_activities RENAME TO mv_daily_activities;
+ALTER INDEX daily_activities_uniq RENAME TO mv_daily_activities_uniq;
