@@ -57,7 +57,16 @@
     var queue = readQueue();
     // Tapping twice with no signal is still one action: the same key is queued once.
     if (!queue.some(function (item) { return item.data.idempotency_key === data.idempotency_key; })) {
-      queue.push({ job: form.dataset.job, kind: kind, url: form.action, data: data, state: "waiting" });
+      var heading = document.querySelector("h1");
+      queue.push({
+        job: form.dataset.job,
+        kind: kind,
+        url: form.action,
+        page: window.location.pathname,
+        title: heading ? heading.textContent.trim() : "Job " + form.dataset.job,
+        data: data,
+        state: "waiting",
+      });
     }
     writeQueue(queue);
   }
@@ -92,14 +101,16 @@
     var queue = readQueue();
     var box = document.querySelector("[data-queue-notes]");
     var actions = document.querySelector("[data-job-actions]");
-    if (box && actions) {
-      var job = actions.getAttribute("data-job-actions");
+    if (box) {
+      var job = box.getAttribute("data-queue-notes");
       box.replaceChildren();
       queue.forEach(function (item, index) {
         if (item.job === job) {
           box.append(note(item, index));
         }
       });
+    }
+    if (box && actions) {
       var waiting = queue.filter(function (item) { return item.job === job && item.state === "waiting"; });
       var started = waiting.some(function (item) { return item.kind === "start"; });
       var completed = waiting.some(function (item) { return item.kind === "complete"; });
@@ -111,6 +122,21 @@
           form.hidden = true;
         } else if (started && form.hasAttribute("data-after-start")) {
           form.hidden = false;
+        }
+      });
+    }
+    // A job that left the list (cancelled in the office) keeps its conflict on the list too.
+    var elsewhere = document.querySelector("[data-queue-elsewhere]");
+    if (elsewhere) {
+      elsewhere.replaceChildren();
+      queue.forEach(function (item, index) {
+        if (!document.querySelector('a.card[data-job="' + item.job + '"]')) {
+          var link = document.createElement("a");
+          link.href = item.page;
+          link.textContent = item.title;
+          var row = note(item, index);
+          row.prepend(link, " · ");
+          elsewhere.append(row);
         }
       });
     }
@@ -240,7 +266,10 @@
       assets.push(el.getAttribute("href") || el.getAttribute("src"));
     });
     caches.open(CACHE).then(function (cache) {
-      var urls = Array.prototype.map.call(cards, function (card) { return card.getAttribute("href"); });
+      // The list itself too: the worker may not have been in charge when it loaded.
+      var urls = [window.location.pathname].concat(
+        Array.prototype.map.call(cards, function (card) { return card.getAttribute("href"); })
+      );
       return Promise.all(urls.concat(assets).map(function (url) {
         return fetch(url, { credentials: "same-origin" }).then(function (response) {
           if (response.ok && !response.redirected) {
