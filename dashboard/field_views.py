@@ -1,7 +1,8 @@
 """The technician's field view: today's, overdue and tomorrow's jobs, then the week; a job
 page; start and complete. Phone first, no charts library, readable offline (a service worker
-caches the last list and job pages: static/js/field-sw.js, served at /dashboard/sw.js so its
-scope covers /dashboard/).
+caches the list and every job page it lists: static/js/field-sw.js, served at /dashboard/sw.js
+so its scope covers /dashboard/). Start and Complete taken offline are queued on the phone and
+sent later with idempotency keys; docs/field.md describes the whole path.
 """
 
 from __future__ import annotations

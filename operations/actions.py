@@ -7,7 +7,7 @@ Start and complete take an optional idempotency key, which the phone generates p
 sends again when it retries one it queued offline. The key is kept on the action's JobEvent
 (`details["key"]`), so a replay of the same key answers success and changes nothing, while a
 different action meeting a job that moved meanwhile (completed or cancelled in the office) is a
-conflict the technician is shown. Writes go through the ORM's `save()`, so
+conflict the technician is shown (docs/field.md). Writes go through the ORM's `save()`, so
 metrics.signals marks the moved days and bumps the cache versions: a completed job moves the
 technician's numbers and the organisation's at once.
 """

@@ -6,7 +6,7 @@
      when the phone is back online. Each action carries an idempotency key generated here, so a
      retry never starts or completes a job twice; an answer that the job moved meanwhile
      (cancelled or completed in the office) stays in the queue as a conflict, shown on the job
-     page and its card until the technician dismisses it. */
+     page and its card until the technician dismisses it. docs/field.md has the whole path. */
 (function () {
   "use strict";
   var CACHE = "renoz-field-v1";
