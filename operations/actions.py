@@ -1,15 +1,15 @@
 """Writes to the operational records that people make from the dashboard.
 
 Each action opens a transaction, locks the row before reading it, returns early when nothing
-changes, and records who did what (JobEvent).
+changes, and records who did what (JobEvent). Writes go through the ORM's `save()`, so
+metrics.signals marks the moved days and bumps the cache versions: a completed job moves the
+technician's numbers and the organisation's at once.
 
 Start and complete take an optional idempotency key, which the phone generates per action and
 sends again when it retries one it queued offline. The key is kept on the action's JobEvent
 (`details["key"]`), so a replay of the same key answers success and changes nothing, while a
 different action meeting a job that moved meanwhile (completed or cancelled in the office) is a
-conflict the technician is shown (docs/field.md). Writes go through the ORM's `save()`, so
-metrics.signals marks the moved days and bumps the cache versions: a completed job moves the
-technician's numbers and the organisation's at once.
+conflict the technician is shown (docs/field.md).
 """
 
 from __future__ import annotations
