@@ -86,6 +86,7 @@ def test_tap_a_job_complete_it_and_see_jobs_completed_go_up(live_server, phone, 
     expect(phone.get_by_role("heading", level=1)).to_have_text("Harbour Cold Stores 0")
     # Start first: the unstarted job offers no completion yet.
     expect(phone.get_by_label("kWh installed")).to_be_hidden()
+    screenshot(phone, "field-job-unstarted-390")
     phone.get_by_role("button", name="Start job").tap()
     expect(phone.get_by_role("status")).to_contain_text("Job started")
     screenshot(phone, "field-job-started-390")
