@@ -3,7 +3,7 @@
 Revenue counts confirmed and fulfilled orders. Its definition is the `metric_events_sales`
 view in migrations_sql/0003_metric_events.sql, and nothing else spells those statuses. This
 test rewrites that one statement (to count fulfilled orders only), exactly as a migration
-would, and checks that the live read, the materialized view, the time series, the drill-down
+would, and checks that the live read, the daily summary, the time series, the drill-down
 list and its total, the owner slice, the nightly per-user statistics and a personal target's
 actual all follow.
 """
