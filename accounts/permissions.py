@@ -1,4 +1,5 @@
-"""Who may do what: the roles of DESIGN.md §8, in one place.
+"""Who may do what: the roles and the scope rule (docs/architecture.md, "The scope rule"),
+in one place.
 
 |                  | admin | sales | operations | technician       | viewer          |
 |------------------|-------|-------|------------|------------------|-----------------|

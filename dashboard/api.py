@@ -1,4 +1,4 @@
-"""The JSON API of DESIGN.md §10: the dashboard's numbers, for the user's organisation."""
+"""The JSON API (docs/architecture.md, "JSON API"): the dashboard's numbers, for the user's organisation."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def timeseries(request):
 @api_login_required
 @rate_limited("heavy", what="insights")
 def insights(request):
-    """Findings and their narrative for the period, as the user may see them (DESIGN.md §10)."""
+    """Findings and their narrative for the period, as the user may see them (docs/architecture.md, "JSON API")."""
     organization = request.user.organization
     try:
         state = parse_state(request.GET, organization)

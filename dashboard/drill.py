@@ -303,7 +303,7 @@ def drill_set_for(metric: Metric) -> DrillSet:
 
 
 def user_may_drill(user, metric: Metric) -> bool:
-    """Whether the user may open the records of a metric (DESIGN.md §8)."""
+    """Whether the user may open the records of a metric (docs/architecture.md, "The scope rule")."""
     return may_see_source(user, metric.source)
 
 

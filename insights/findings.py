@@ -1,6 +1,7 @@
 """The findings engine: what moved in a period, computed from the metric layer, never invented.
 
-`compute_findings(org, state, scope)` returns ranked findings of seven kinds (DESIGN.md §9):
+`compute_findings(org, state, scope)` returns ranked findings of seven kinds (docs/architecture.md,
+"Insights"):
 
 * ``change``: the KPIs that moved the most against the comparison, good or bad;
 * ``unusual``: a day (or, for long ranges, a week) far outside its trailing baseline: the
@@ -163,7 +164,7 @@ class Finding:
         return self.title_format.format(*(names.get(s, s.name) for s in self.subjects))
 
     def as_json(self) -> dict:
-        """The API's view of a finding (DESIGN.md §10)."""
+        """The API's view of a finding (docs/architecture.md, "JSON API")."""
         return {
             "id": self.id,
             "kind": self.kind,

@@ -82,7 +82,7 @@ def get_insights(organization, state: DashboardState, user=None) -> dict:
 
 
 def insights_json(organization, state: DashboardState, user=None) -> dict:
-    """The API payload (DESIGN.md §10)."""
+    """The API payload (docs/architecture.md, "JSON API")."""
     result = get_insights(organization, state, user)
     return {
         "findings": [f.as_json() for f in result["findings"]],

@@ -1,4 +1,5 @@
-"""The semantic layer: every source and every metric of DESIGN.md §3, defined once.
+"""The semantic layer: every source and every metric, defined once (docs/architecture.md,
+"Sources and metrics").
 
 A **source** is a stream of events (`migrations_sql/0003_metric_events.sql` holds the one SQL
 definition of its rows: which records count, their timestamps, measures, owner and dimensions).
@@ -40,7 +41,7 @@ class Source:
     measures: tuple[str, ...]
     owner: str | None  # who a row belongs to, in words; None: rows have no owner
     timestamps: tuple[str, ...]  # model fields whose local days a write moves
-    refresh_minutes: int  # how often beat refreshes its table (DESIGN §6)
+    refresh_minutes: int  # how often beat refreshes its table ("Write path")
     # Related models whose writes move this source's rows: model -> path to the record.
     dependents: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 

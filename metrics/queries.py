@@ -1,10 +1,10 @@
 """The metric layer's one query entry point: values, comparisons, breakdowns, time series and
 the records behind a number, for an organisation, optionally sliced by owner and dimensions.
 
-`get_metrics`, `get_breakdown` and `get_timeseries` return the JSON contract of DESIGN.md §10
+`get_metrics`, `get_breakdown` and `get_timeseries` return the JSON contract of docs/architecture.md ("JSON API")
 (without targets, which the targets app adds) and are cached per organisation data version;
-`metric_records` is the queryset of the records a number counts. `mode="live"` bypasses views
-and cache as the reference computation.
+`metric_records` is the queryset of the records a number counts. `mode="live"` bypasses the daily
+summaries and the cache as the reference computation.
 """
 
 from __future__ import annotations
