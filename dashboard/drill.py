@@ -22,7 +22,6 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Va
 from django.db.models.functions import Cast
 from django.urls import reverse
 
-from accounts.permissions import may_see_source, metric_owner
 from metrics.definitions import Metric
 from metrics.engine import Slice
 from metrics.filters import (
@@ -38,6 +37,7 @@ from metrics.formatting import format_aud, format_value
 from metrics.formatting import format_cell as format_field
 from metrics.periods import DashboardState, Window, dates_label, local_midnight, parse_state
 from metrics.queries import INTERVALS, buckets, default_interval, metric_records, window_values
+from metrics.scope import may_see_source, owner_for
 from operations.models import (
     ActivityKind,
     ClaimKind,
@@ -320,7 +320,7 @@ def _filters(
 
 def _owner(user, metric: Metric, filters: Filters) -> int | None:
     """A technician's own rows, else the dashboard's owner filter."""
-    own = metric_owner(user, metric.source)
+    own = owner_for(user, metric)
     return own if own is not None else owner_filter(filters)
 
 

@@ -32,11 +32,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from accounts.models import User
-from accounts.permissions import may_see_source, metric_owner
 from metrics.definitions import METRICS, SOURCES, Metric
 from metrics.formatting import format_value
 from metrics.periods import DashboardState, dates_label, parse_state
 from metrics.queries import get_breakdown, get_metrics, get_timeseries, metric_records
+from metrics.scope import may_see_source, owner_for
 from operations.models import Customer
 from targets.queries import targets_for_state
 
@@ -199,7 +199,7 @@ def scope_for(user) -> Scope:
     if user is None:
         return EVERYTHING
     sources = frozenset(s for s in SOURCES if may_see_source(user, s))
-    owners = {metric_owner(user, s) for s in sources}
+    owners = {owner_for(user, s) for s in sources}
     return Scope(owners.pop() if len(owners) == 1 else None, sources)
 
 

@@ -43,6 +43,10 @@ class Source:
     refresh_minutes: int  # how often beat refreshes its table (DESIGN §6)
     # Related models whose writes move this source's rows: model -> path to the record.
     dependents: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    # The record's field naming the technician a row belongs to, for sources a technician
+    # owns (jobs, activities): the scope rule of metrics.scope reads it (docs/architecture.md,
+    # "The scope rule"). None: a technician reads the organisation's rows.
+    technician_field: str | None = None
 
     @property
     def has_owner(self) -> bool:
@@ -96,6 +100,7 @@ JOBS = Source(
     owner="the job's technician",
     timestamps=("created_at", "completed_at", "cancelled_at"),
     refresh_minutes=15,
+    technician_field="technician_id",
 )
 WARRANTY = Source(
     name="warranty",
@@ -132,6 +137,7 @@ ACTIVITIES = Source(
     owner="the user who logged it",
     timestamps=("occurred_at",),
     refresh_minutes=15,
+    technician_field="user_id",
 )
 
 SOURCES: dict[str, Source] = {
