@@ -151,7 +151,7 @@ def _job_context(request, job: InstallationJob, form=None, error: str | None = N
         .order_by("id")
     )
     can_work = may_work_job(request.user, job)
-    is_open = job.status in (JobStatus.SCHEDULED, JobStatus.IN_PROGRESS)
+    is_open = job.is_open
     return {
         "job": job,
         "card": _card(job, tz),

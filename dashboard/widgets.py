@@ -1109,8 +1109,8 @@ def build_feed(ctx: WidgetContext) -> dict:
 def build_my_jobs(ctx: WidgetContext) -> dict:
     tz = ctx.organization.tz
     jobs = list(
-        jobs_scope(InstallationJob.objects.for_org(ctx.organization), ctx.user)
-        .filter(technician=ctx.user, status__in=[JobStatus.SCHEDULED, JobStatus.IN_PROGRESS])
+        jobs_scope(InstallationJob.objects.for_org(ctx.organization).open(), ctx.user)
+        .filter(technician=ctx.user)
         .select_related("customer")
         .order_by("scheduled_for", "id")[:MY_JOBS_LIMIT]
     )

@@ -214,6 +214,15 @@ def _ratio(numerator, denominator) -> float | None:
     return float(Decimal(numerator) / Decimal(denominator))
 
 
+def win_rate(won, lost) -> float | None:
+    """The quote win rate, the one formula: won / (won + lost); None when nothing closed."""
+    return _ratio(won, won + lost)
+
+
+# The range metrics the win rate is formed from (a person's rate sums their days of these).
+WIN_RATE_PARTS = ("quotes_won", "quotes_lost")
+
+
 def _two_places(value) -> float:
     return float(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
@@ -337,7 +346,7 @@ _REGISTRY = [
         True,
         "ratio",
         "pipeline",
-        lambda t: _ratio(t("closed_count", stage=(WON,)), t("closed_count")),
+        lambda t: win_rate(t("closed_count", stage=(WON,)), t("closed_count", stage=(LOST,))),
         "opportunities_closed",
         "Won / (won + lost), by close date",
         record_measure="closed_count",
