@@ -19,11 +19,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.permissions import jobs_scope, may_work_job, require, uses_field_view
+from accounts.permissions import may_work_job, require, uses_field_view
 from accounts.tenancy import get_for_user_or_404
 from dashboard.forms import CompleteJobForm
 from metrics.formatting import short
 from metrics.periods import local_midnight
+from metrics.scope import jobs_scope
 from operations.actions import JobActionError, do_complete_job, do_start_job
 from operations.models import InstallationJob, JobStatus, OrderItem
 
@@ -150,7 +151,7 @@ def _job_context(request, job: InstallationJob, form=None, error: str | None = N
         .order_by("id")
     )
     can_work = may_work_job(request.user, job)
-    is_open = job.status in (JobStatus.SCHEDULED, JobStatus.IN_PROGRESS)
+    is_open = job.is_open
     return {
         "job": job,
         "card": _card(job, tz),

@@ -44,6 +44,10 @@ class Source:
     refresh_minutes: int  # how often beat refreshes its table ("Write path")
     # Related models whose writes move this source's rows: model -> path to the record.
     dependents: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    # The record's field naming the technician a row belongs to, for sources a technician
+    # owns (jobs, activities): the scope rule of metrics.scope reads it (docs/architecture.md,
+    # "The scope rule"). None: a technician reads the organisation's rows.
+    technician_field: str | None = None
 
     @property
     def has_owner(self) -> bool:
@@ -97,6 +101,7 @@ JOBS = Source(
     owner="the job's technician",
     timestamps=("created_at", "completed_at", "cancelled_at"),
     refresh_minutes=15,
+    technician_field="technician_id",
 )
 WARRANTY = Source(
     name="warranty",
@@ -133,6 +138,7 @@ ACTIVITIES = Source(
     owner="the user who logged it",
     timestamps=("occurred_at",),
     refresh_minutes=15,
+    technician_field="user_id",
 )
 
 SOURCES: dict[str, Source] = {
@@ -207,6 +213,15 @@ def _ratio(numerator, denominator) -> float | None:
     if not denominator:
         return None
     return float(Decimal(numerator) / Decimal(denominator))
+
+
+def win_rate(won, lost) -> float | None:
+    """The quote win rate, the one formula: won / (won + lost); None when nothing closed."""
+    return _ratio(won, won + lost)
+
+
+# The range metrics the win rate is formed from (a person's rate sums their days of these).
+WIN_RATE_PARTS = ("quotes_won", "quotes_lost")
 
 
 def _two_places(value) -> float:
@@ -332,7 +347,7 @@ _REGISTRY = [
         True,
         "ratio",
         "pipeline",
-        lambda t: _ratio(t("closed_count", stage=(WON,)), t("closed_count")),
+        lambda t: win_rate(t("closed_count", stage=(WON,)), t("closed_count", stage=(LOST,))),
         "opportunities_closed",
         "Won / (won + lost), by close date",
         record_measure="closed_count",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from metrics import cache as metric_cache
-from metrics.definitions import METRICS, SOURCES, get_metric
+from metrics.definitions import METRICS, SOURCES, WIN_RATE_PARTS, get_metric, win_rate
 from metrics.engine import Slice, TimeWindow, read
 from metrics.models import UserStatisticsDaily
 from metrics.periods import local_midnight, parse_state
@@ -32,7 +32,7 @@ from metrics.statistics import COLUMNS
 PERIODS = {"day": "Day", "7d": "Last 7 days", "mtd": "Month to date"}
 SPARK_DAYS = 30
 # Ratios a person has, computed from the sums of their stored range metrics.
-RATIOS = {"quote_win_rate": ("quotes_won", "quotes_lost")}
+RATIOS = {"quote_win_rate": WIN_RATE_PARTS}
 # State metrics a person owns, read at the end of each day.
 STATES = ("pipeline_value", "active_installations")
 PERSONAL_KEYS = (*COLUMNS, *RATIOS, *STATES)
@@ -139,7 +139,8 @@ def _sum(days: dict, span: Iterable[dt.date], key: str):
         won_key, lost_key = RATIOS[key]
         won = sum(days[d][won_key] for d in span)
         lost = sum(days[d][lost_key] for d in span)
-        return round(won / (won + lost), 4) if won + lost else None
+        rate = win_rate(won, lost)
+        return None if rate is None else round(rate, 4)
     total = sum((Decimal(str(days[d][key])) for d in span), Decimal(0))
     return _number(key, total)
 

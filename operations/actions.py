@@ -15,8 +15,6 @@ from django.utils import timezone
 
 from operations.models import InstallationJob, JobEvent, JobEventKind, JobStatus
 
-OPEN_STATUSES = (JobStatus.SCHEDULED, JobStatus.IN_PROGRESS)
-
 
 class JobActionError(ValueError):
     """The job cannot move that way (already completed, cancelled…); the message says why."""
@@ -58,7 +56,7 @@ def do_complete_job(
         job = _locked(job)
         if job.status == JobStatus.COMPLETED:
             return job
-        if job.status not in OPEN_STATUSES:
+        if not job.is_open:
             raise JobActionError(
                 f"This job is {job.get_status_display().lower()}; it cannot be completed"
             )
