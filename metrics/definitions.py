@@ -1,7 +1,7 @@
 """The semantic layer: every source and every metric, defined once (docs/architecture.md,
 "Sources and metrics").
 
-A **source** is a stream of events (`migrations_sql/0003_metric_events.sql` holds the one SQL
+A **source** is a stream of events (`metrics/sql/events/<source>.sql` holds the one SQL
 definition of its rows: which records count, their timestamps, measures, owner and dimensions).
 Here it names that event view, the daily summary table that sums it by local day, the dimensions
 each can be sliced by, who owns a row, which model its records are, which timestamps move its
@@ -65,7 +65,7 @@ SALES = Source(
     summary="daily_sales",
     summary_dims=(),
     dims=("status", *CUSTOMER_DIMS, "customer_id"),
-    measures=("revenue_cents", "orders", "kwh_sold"),
+    measures=("revenue_cents", "orders"),
     owner="the owner of the order's opportunity",
     timestamps=("ordered_at",),
     refresh_minutes=15,
@@ -110,7 +110,7 @@ WARRANTY = Source(
     summary="daily_warranty",
     summary_dims=("kind", "status"),
     dims=("kind", "status", "product_category", *CUSTOMER_DIMS, "customer_id"),
-    measures=("opened_count", "opened_cost", "closed_count"),
+    measures=("opened_count", "closed_count"),
     owner=None,
     timestamps=("opened_at", "resolved_at"),
     refresh_minutes=60,
