@@ -10,6 +10,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from dashboard.layouts import DEFAULT_LAYOUTS, PERSONAL_ROLE_LAYOUT
 from metrics.definitions import owned_metrics
 from metrics.personal import last_month_day, personal_numbers
 from metrics.statistics import compute_user_statistics
@@ -193,3 +194,13 @@ def test_every_owned_metric_is_personal_and_ratios_are_ratios_of_sums(org, peopl
     now = _at(org, dt.date(2026, 4, 1), 12)
     numbers = personal_numbers(org, rep.pk, day, "7d", ["average_order_value"], now=now)
     assert numbers["average_order_value"]["value"] == 13_000
+
+
+def test_personal_layouts_pick_only_owned_metrics():
+    picked = {
+        settings["metric"]
+        for name in set(PERSONAL_ROLE_LAYOUT.values())
+        for kind, _size, settings in DEFAULT_LAYOUTS[name]
+        if kind == "personal_kpi"
+    }
+    assert picked <= set(owned_metrics())
