@@ -1,7 +1,7 @@
 """The semantic layer: every source and every metric, defined once (docs/architecture.md,
 "Sources and metrics").
 
-A **source** is a stream of events (`migrations_sql/0003_metric_events.sql` holds the one SQL
+A **source** is a stream of events (`metrics/sql/events/<source>.sql` holds the one SQL
 definition of its rows: which records count, their timestamps, measures, owner and dimensions).
 Here it names that event view, the daily summary table that sums it by local day, the dimensions
 each can be sliced by, who owns a row, which model its records are, which timestamps move its
@@ -65,7 +65,7 @@ SALES = Source(
     summary="daily_sales",
     summary_dims=(),
     dims=("status", *CUSTOMER_DIMS, "customer_id"),
-    measures=("revenue_cents", "orders", "kwh_sold"),
+    measures=("revenue_cents", "orders"),
     owner="the owner of the order's opportunity",
     timestamps=("ordered_at",),
     refresh_minutes=15,
@@ -110,7 +110,7 @@ WARRANTY = Source(
     summary="daily_warranty",
     summary_dims=("kind", "status"),
     dims=("kind", "status", "product_category", *CUSTOMER_DIMS, "customer_id"),
-    measures=("opened_count", "opened_cost", "closed_count"),
+    measures=("opened_count", "closed_count"),
     owner=None,
     timestamps=("opened_at", "resolved_at"),
     refresh_minutes=60,
@@ -220,8 +220,23 @@ def win_rate(won, lost) -> float | None:
     return _ratio(won, won + lost)
 
 
-# The range metrics the win rate is formed from (a person's rate sums their days of these).
-WIN_RATE_PARTS = ("quotes_won", "quotes_lost")
+def average_order_value(revenue_cents, orders) -> int | None:
+    """Average order value, the one formula: revenue / orders in whole cents, rounded half up;
+    None without orders."""
+    if not orders:
+        return None
+    return int((Decimal(revenue_cents) / orders).quantize(Decimal("1"), ROUND_HALF_UP))
+
+
+# Each ratio metric as its formula over range metrics' values: a sum of days (a person's rate,
+# a finding's) takes the ratio of the summed parts, never an average of daily ratios.
+RATIO_PARTS: MappingProxyType = MappingProxyType(
+    {
+        "quote_win_rate": (("quotes_won", "quotes_lost"), win_rate),
+        "average_order_value": (("revenue", "orders"), average_order_value),
+    }
+)
+WIN_RATE_PARTS = RATIO_PARTS["quote_win_rate"][0]
 
 
 def _two_places(value) -> float:
@@ -230,12 +245,6 @@ def _two_places(value) -> float:
 
 def _cents_from_weighted(value) -> int:
     return int((Decimal(value) / 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-
-def _average(total: Total, measure: str, count: str) -> int | None:
-    if not total(count):
-        return None
-    return int((Decimal(total(measure)) / total(count)).quantize(Decimal("1"), ROUND_HALF_UP))
 
 
 WON, LOST = "won", "lost"
@@ -273,7 +282,7 @@ _REGISTRY = [
         True,
         "ratio",
         "sales",
-        lambda t: _average(t, "revenue_cents", "orders"),
+        lambda t: average_order_value(t("revenue_cents"), t("orders")),
         "orders",
         "Revenue divided by orders",
         record_measure="orders",
@@ -476,6 +485,12 @@ def source_of(metric: Metric | str) -> Source:
     return SOURCES[(get_metric(metric) if isinstance(metric, str) else metric).source]
 
 
-def owned_metrics() -> list[str]:
-    """The metrics whose source rows belong to a user, so they have a personal slice."""
-    return [m.key for m in METRICS.values() if SOURCES[m.source].has_owner]
+def owned_metrics(*kinds: str) -> tuple[str, ...]:
+    """The one list of the metrics a person owns: those whose source rows belong to a user, so
+    each has a personal slice (per-user statistics, personal targets, the personal page). In
+    registry order; only metrics of the given kinds ("range", "ratio", "state") when named."""
+    return tuple(
+        m.key
+        for m in METRICS.values()
+        if SOURCES[m.source].has_owner and (not kinds or m.kind in kinds)
+    )

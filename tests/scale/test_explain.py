@@ -65,7 +65,6 @@ NOT_ORG_FIRST = {
     ("operations_opportunity", ("owner_id",)): FOREIGN_KEY,
     ("operations_order", ("customer_id",)): FOREIGN_KEY,
     ("operations_order", ("opportunity_id",)): FOREIGN_KEY,
-    # metric_events_sales sums an order's items by order_id, one order (already scoped) at a time.
     ("operations_orderitem", ("order_id",)): FOREIGN_KEY,
     ("operations_orderitem", ("product_id",)): FOREIGN_KEY,
     ("operations_warrantyclaim", ("customer_id",)): FOREIGN_KEY,
