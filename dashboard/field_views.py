@@ -21,11 +21,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.permissions import jobs_scope, may_work_job, require, uses_field_view
+from accounts.permissions import may_work_job, require, uses_field_view
 from accounts.tenancy import get_for_user_or_404
 from dashboard.forms import CompleteJobForm, JobActionForm
 from metrics.formatting import short
 from metrics.periods import local_midnight
+from metrics.scope import jobs_scope
 from operations.actions import JobActionError, do_complete_job, do_start_job
 from operations.models import InstallationJob, JobStatus, OrderItem
 
@@ -181,7 +182,7 @@ def _job_context(
         # Start first: an unstarted job offers Start; its completion form stays hidden until
         # the job is started (static/js/field.js shows it after a start queued offline).
         "can_start": can_work and job.status == JobStatus.SCHEDULED,
-        "can_complete": can_work and job.status in (JobStatus.SCHEDULED, JobStatus.IN_PROGRESS),
+        "can_complete": can_work and job.is_open,
         "form": form,
         "confirm": confirm,
         "confirm_kwh": short(form.cleaned_data["kwh"], "kwh") if confirm else "",

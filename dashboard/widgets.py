@@ -25,7 +25,6 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from accounts.permissions import activities_scope, jobs_scope, may_see_source, metric_owner
 from insights.findings import payload_keys, scope_for
 from insights.queries import get_insights
 from metrics import cache as metric_cache
@@ -35,6 +34,7 @@ from metrics.formatting import format_change, format_value, short
 from metrics.periods import DashboardState, dates_label
 from metrics.personal import PERIODS, personal_numbers
 from metrics.queries import default_interval, get_breakdown, get_metrics, get_timeseries
+from metrics.scope import activities_scope, jobs_scope, may_see_source, owner_for
 from operations.models import (
     Activity,
     ActivityKind,
@@ -153,7 +153,7 @@ class WidgetType:
 
     def owner_for(self, user, settings: dict) -> int | None:
         """The owner slice the user reads this widget in (None: the whole organisation)."""
-        owners = {metric_owner(user, source) for source in self.data_sources(settings)}
+        owners = {owner_for(user, source) for source in self.data_sources(settings)}
         return owners.pop() if len(owners) == 1 else None
 
     def title_for(self, settings: dict) -> str:
@@ -1098,7 +1098,7 @@ def build_feed(ctx: WidgetContext) -> dict:
     page = feed_page(ctx.organization, ctx.user, now=timezone.now())
     if not page["newest"]:
         page["newest"] = f"{timezone.now().isoformat()}~0"
-    page["own_only"] = metric_owner(ctx.user, "activities") is not None
+    page["own_only"] = owner_for(ctx.user, "activities") is not None
     page["empty"] = not page["items"]
     page["empty_text"] = (
         "You have no activities yet." if page["own_only"] else "No activity recorded yet."
@@ -1109,8 +1109,8 @@ def build_feed(ctx: WidgetContext) -> dict:
 def build_my_jobs(ctx: WidgetContext) -> dict:
     tz = ctx.organization.tz
     jobs = list(
-        jobs_scope(InstallationJob.objects.for_org(ctx.organization), ctx.user)
-        .filter(technician=ctx.user, status__in=[JobStatus.SCHEDULED, JobStatus.IN_PROGRESS])
+        jobs_scope(InstallationJob.objects.for_org(ctx.organization).open(), ctx.user)
+        .filter(technician=ctx.user)
         .select_related("customer")
         .order_by("scheduled_for", "id")[:MY_JOBS_LIMIT]
     )

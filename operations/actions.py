@@ -21,8 +21,6 @@ from django.utils import timezone
 
 from operations.models import InstallationJob, JobEvent, JobEventKind, JobStatus
 
-OPEN_STATUSES = (JobStatus.SCHEDULED, JobStatus.IN_PROGRESS)
-
 
 class JobActionError(ValueError):
     """The job cannot move that way (already completed, cancelled…); the message says why."""
@@ -88,7 +86,7 @@ def do_complete_job(
             return job
         if job.status == JobStatus.COMPLETED:
             raise JobActionError("This job was already completed; your figures were not recorded")
-        if job.status not in OPEN_STATUSES:
+        if not job.is_open:
             raise JobActionError(
                 f"This job is {job.get_status_display().lower()}; it cannot be completed"
             )

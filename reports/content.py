@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import F
 
-from accounts.permissions import may_see_source
 from dashboard.drill import DRILL_SETS, format_cell, metric_queryset
 from dashboard.layouts import get_layout
 from dashboard.widgets import (
@@ -29,6 +28,7 @@ from dashboard.widgets import (
 )
 from metrics.definitions import METRICS
 from metrics.periods import COMPARISONS, PRESETS, DashboardState, parse_state
+from metrics.scope import may_see_source
 from reports import svg
 
 # Widget types a report can print (per-user live lists are screen-only).
