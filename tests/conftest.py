@@ -14,12 +14,21 @@ PASSWORD = "correct-horse-battery"  # noqa: S105 - test-only
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_connections_before_the_test_database_goes(django_db_setup, django_db_blocker):
-    """Module fixtures that seed outside a test's transaction (seed_demo) leave this thread's
-    persistent connection open (CONN_MAX_AGE); close it so the test database can be dropped."""
+    """Leave no session on the test database when pytest-django drops it.
+
+    Module fixtures that seed outside a test's transaction (seed_demo) leave persistent
+    connections (CONN_MAX_AGE) open, some in threads this thread cannot close; in the whole
+    suite one stayed idle and the drop warned "being accessed by other users". The test
+    database is this run's alone, so its leftover sessions are ended here."""
     yield
-    from django.db import connections
+    from django.db import connection, connections
 
     with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
         connections.close_all()
 
 
