@@ -34,6 +34,15 @@ COMPARISONS: dict[str, str] = {
     "previous_period": "Previous period",
     "previous_year": "Previous year",
 }
+
+
+def comparison_name(compare: str) -> str | None:
+    """How a comparison reads inside a sentence ("vs previous period"); None for none. Every
+    screen, mail, PDF and insight words a comparison with this (docs/architecture.md, section
+    "Presentation vocabulary")."""
+    return None if compare == "none" else COMPARISONS[compare].lower()
+
+
 DEFAULT_PRESET = "this_month"
 DEFAULT_COMPARE = "previous_period"
 MAX_RANGE_DAYS = 3653  # ten years

@@ -1,9 +1,9 @@
 """What a report shows: the owner's widgets, built by the dashboard, for the report's range.
 
-Every number comes from dashboard.widgets.build_widget (the same context a card or chart on
+Every number comes from presentation.widgets.build_widget (the same context a card or chart on
 the dashboard renders), so a KPI in the PDF is the same string as on the card, and a technician
 owner's report shows their own slice. Charts are the widgets' plotly figure dicts drawn as SVG
-(reports.svg). Top records come from metrics.queries.metric_records, shown with the drill-down's
+(presentation.svg). Top records come from metrics.queries.metric_records, shown with the drill-down's
 columns.
 """
 
@@ -18,18 +18,11 @@ from django.db.models import F
 from accounts.permissions import may_see_source
 from dashboard.drill import DRILL_SETS, format_cell, metric_queryset
 from dashboard.layouts import get_layout
-from dashboard.widgets import (
-    CATALOGUE,
-    COMPARISON_LABELS,
-    WidgetSettingsError,
-    build_widget,
-    clean_settings,
-    comparison_label,
-    range_label,
-)
 from metrics.definitions import METRICS
-from metrics.periods import COMPARISONS, PRESETS, DashboardState, parse_state
-from reports import svg
+from metrics.periods import COMPARISONS, PRESETS, DashboardState, comparison_name, parse_state
+from presentation import svg
+from presentation.widgets import CATALOGUE, WidgetSettingsError, build_widget, clean_settings
+from presentation.wording import comparison_label, exact_time, range_label
 
 # Widget types a report can print (per-user live lists are screen-only).
 PRINTABLE = ("kpi", "trend", "pipeline_by_stage", "installations", "warranty_claims")
@@ -162,7 +155,7 @@ class ReportContent:
     def as_of_label(self) -> str:
         """ "Data as of", in the organisation's timezone (templates would convert it to the
         server's)."""
-        return f"{self.as_of.astimezone(self.state.tz):%-d %b %Y, %-I:%M %p}"
+        return exact_time(self.as_of, self.state.tz, weekday=False)
 
 
 def build_content(report, at: dt.datetime) -> ReportContent:
@@ -175,7 +168,7 @@ def build_content(report, at: dt.datetime) -> ReportContent:
         as_of=at,
         range_label=range_label(state),
         comparison_label=comparison_label(state),
-        compare_name=COMPARISON_LABELS.get(state.compare),
+        compare_name=comparison_name(state.compare),
         dashboard_url=dashboard_url(state),
     )
     metrics_shown: list[str] = []

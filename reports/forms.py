@@ -12,6 +12,7 @@ from django.core.validators import validate_email
 
 from accounts.models import User
 from metrics.periods import PRESETS
+from presentation.wording import exact_time
 from reports.content import widget_allowed, widget_choices
 from reports.models import MAX_RECIPIENTS, WEEKDAYS, Cadence, Compare, ScheduledReport
 from reports.schedule import next_slots
@@ -272,7 +273,4 @@ def next_sends_for(data, instance, now: dt.datetime, count: int = 3) -> list[str
     except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
         return []
     tz = probe.tz
-    return [
-        f"{slot.astimezone(tz):%a %-d %b %Y, %-I:%M %p %Z}"
-        for slot in next_slots(probe, now, count)
-    ]
+    return [exact_time(slot, tz, zone=True) for slot in next_slots(probe, now, count)]

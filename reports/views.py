@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import reports_manager_required
 from accounts.tenancy import get_for_user_or_404
 from infra.ratelimit import rate_limited
+from presentation.wording import clock, exact_time
 from reports import actions
 from reports.content import build_content, report_widgets
 from reports.forms import COMMON_TIMEZONES, ReportForm, next_sends_for
@@ -43,11 +44,11 @@ def _report(request, pk) -> ScheduledReport:
 def _local(instant: dt.datetime | None, report: ScheduledReport) -> str:
     if instant is None:
         return "—"
-    return f"{instant.astimezone(report.tz):%a %-d %b %Y, %-I:%M %p %Z}"
+    return exact_time(instant, report.tz, zone=True)
 
 
 def _schedule_text(report: ScheduledReport) -> str:
-    at = report.send_time.strftime("%-I:%M %p")
+    at = clock(report.send_time)
     if report.cadence == "weekly":
         return f"Weekly on {report.get_weekday_display()} at {at}"
     if report.cadence == "monthly":
