@@ -4,7 +4,8 @@ Every number comes from presentation.widgets.build_widget (the same context a ca
 the dashboard renders), so a KPI in the PDF is the same string as on the card, and a technician
 owner's report shows their own slice. Charts are the widgets' plotly figure dicts drawn as SVG
 (presentation.svg). Top records come from metrics.queries.metric_records, shown with the drill-down's
-columns.
+columns (presentation.records). Reports never import the dashboard: the owner's saved layout
+is read through presentation.layouts.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import F
 
-from accounts.permissions import may_see_source
-from dashboard.drill import DRILL_SETS, format_cell, metric_queryset
-from dashboard.layouts import get_layout
+from accounts.permissions import may_see_source, metric_owner
 from metrics.definitions import METRICS
 from metrics.periods import COMPARISONS, PRESETS, DashboardState, comparison_name, parse_state
+from metrics.queries import metric_records
 from presentation import svg
+from presentation.layouts import user_layout
+from presentation.records import DRILL_SETS, format_cell
 from presentation.widgets import CATALOGUE, WidgetSettingsError, build_widget, clean_settings
 from presentation.wording import comparison_label, exact_time, range_label
 
@@ -97,8 +99,7 @@ def report_widgets(report) -> list[dict]:
             except WidgetSettingsError:
                 continue
     else:
-        layout, _ = get_layout(report.owner)
-        widgets = [w for w in layout if w["type"] in PRINTABLE]
+        widgets = [w for w in user_layout(report.owner) if w["type"] in PRINTABLE]
     return [
         w
         for w in widgets
@@ -228,9 +229,13 @@ def top_records(report, state: DashboardState, metrics_shown: list[str]) -> list
         drill_set = DRILL_SETS[metric.drill]
         order = drill_set.sort_keys[sort_key]
         window = state.range
-        # metric_queryset is metrics.queries.metric_records in the owner's slice.
-        qs = metric_queryset(
-            metric, report.organization, report.owner, window.start_at, window.end_at
+        # The drill-down's rows in the owner's slice (a technician's own jobs).
+        qs = metric_records(
+            report.organization,
+            metric,
+            window.start_at,
+            window.end_at,
+            owner=metric_owner(report.owner, metric.source),
         )
         if drill_set.related:
             qs = qs.select_related(*drill_set.related)

@@ -11,6 +11,7 @@ from metrics.formatting import format_change, format_value
 from metrics.periods import comparison_name
 from metrics.queries import get_metrics
 from presentation.widgets.base import TONES, WidgetContext, drill_url, slice_for
+from presentation.wording import direction
 from targets.queries import attach_targets, status_word
 
 
@@ -77,8 +78,13 @@ def target_sentence(target: dict, metric: Metric) -> dict:
     else:
         source_text = ""
     pct = target.get("progress_pct")
+    period = (target.get("period") or {}).get("label") or ""
     return {
         "text": " · ".join(parts),
+        # The PDF's column: "Jul–Sep 2026 target: $9.84M", then the progress "45.3%".
+        "period_label": period,
+        "heading": f"{period} target: {goal}" if period else f"Target: {goal}",
+        "progress": format_value(pct, "percent")[0],
         "status": status,
         "status_label": label,
         "source_text": source_text,
@@ -128,15 +134,20 @@ def kpi_card(ctx: WidgetContext, metric: Metric, payload: dict, entry: dict) -> 
     if ctx.state.to_date:
         visible.append("To date")
     visible += [short, delta_text, vs_text]
+    # The same change with its direction, for text without arrows (the plain-text mail).
+    change_text = (
+        f"{direction(entry['trend'])} {delta_text}"
+        if change and entry["trend"] in ("up", "down")
+        else delta_text
+    )
     if target_view:
         visible.append(f"{target_view['text']} · {target_view['status_label']}")
         if target_view["source_text"]:
             visible.append(target_view["source_text"])
     details = [f"Exact value {exact}"]
     if compare and entry["trend"]:
-        direction = {"up": "up", "down": "down", "flat": "unchanged"}[entry["trend"]]
         verdict = {"good": ", better", "bad": ", worse"}.get(tone, "")
-        details.append(f"{direction}{verdict}; {compare} {previous_exact}")
+        details.append(f"{direction(entry['trend'])}{verdict}; {compare} {previous_exact}")
     if target_view:
         details.append(f"target {target_view['exact']}")
     aria_label = (
@@ -160,6 +171,7 @@ def kpi_card(ctx: WidgetContext, metric: Metric, payload: dict, entry: dict) -> 
         "target": target_view,
         "as_of": payload["as_of"],
         "delta_text": delta_text,
+        "change_text": change_text,
         "vs_text": vs_text,
         "aria_label": aria_label,
         "drill": drill_url(metric.key, ctx.state),
