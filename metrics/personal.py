@@ -24,6 +24,7 @@ from decimal import Decimal
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, SOURCES, get_metric
 from metrics.engine import Slice, TimeWindow, read
+from metrics.formatting import round_half_up
 from metrics.models import UserStatisticsDaily
 from metrics.periods import local_midnight, parse_state
 from metrics.queries import compare_entry, compute_values, daily_values_by_owner
@@ -62,7 +63,7 @@ def _number(key: str, raw):
     if raw is None:
         return 0
     if unit in ("kwh", "hours"):
-        return float(Decimal(str(raw)).quantize(Decimal("0.01")))
+        return float(round_half_up(raw, 2))
     return int(raw)
 
 

@@ -463,11 +463,11 @@ def test_my_jobs_lists_the_technicians_own_open_jobs(client, users_by_role):
         (1_234_567, "aud_cents", "$12,346", "$12,345.67 AUD"),
         (250_000_000_000, "aud_cents", "$2.50B", "$2,500,000,000.00 AUD"),
         (-5_000, "aud_cents", "-$50", "-$50.00 AUD"),
-        (12345.678, "kwh", "12,346 kWh", "12,345.68 kWh"),
+        (12345.678, "kwh", "12,345.7 kWh", "12,345.68 kWh"),
         (42.25, "kwh", "42.3 kWh", "42.25 kWh"),
         (0.4567, "ratio", "45.7%", "45.67%"),
         (1234, "count", "1,234", "1,234"),
-        (312.5, "hours", "313 h", "312.50 hours"),
+        (312.5, "hours", "312.5 h", "312.50 hours"),
         (None, "aud_cents", "—", "No data"),
     ],
 )
