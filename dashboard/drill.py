@@ -443,10 +443,6 @@ def table_rows(request: DrillRequest, objects, user=None) -> list[list[dict]]:
     return rows
 
 
-def window_label(window: Window | None) -> str:
-    return dates_label(window.start, window.last_day) if window else ""
-
-
 def period_label(request: DrillRequest) -> str:
     """What the rows cover: the dates of a range set, or the instant a state set is read at."""
     if request.drill_set.is_state:

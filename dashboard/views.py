@@ -38,11 +38,12 @@ from metrics.periods import (
     DEFAULT_COMPARE,
     DEFAULT_PRESET,
     InvalidPeriod,
+    comparison_label,
     comparison_name,
     parse_state,
+    range_label,
 )
 from presentation import widgets
-from presentation.wording import comparison_label, range_label
 
 log = logging.getLogger("renoz.dashboard")
 TEMPLATE = "dashboard/dashboard.html"

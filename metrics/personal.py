@@ -26,7 +26,7 @@ from metrics.definitions import METRICS, SOURCES, get_metric
 from metrics.engine import Slice, TimeWindow, read
 from metrics.formatting import round_half_up
 from metrics.models import UserStatisticsDaily
-from metrics.periods import local_midnight, parse_state
+from metrics.periods import BOUNDS_TEXT, in_bounds, local_midnight, parse_state
 from metrics.queries import compare_entry, compute_values, daily_values_by_owner
 from metrics.statistics import COLUMNS
 
@@ -186,8 +186,8 @@ def parse_day(raw: str | None, organization, *, now) -> dt.date:
         raise InvalidPersonalQuery(f"'date' must be a date as YYYY-MM-DD, got {raw[:40]!r}")
     if day > today:
         raise InvalidPersonalQuery(f"'date' {day} is in the future; the latest is {today}")
-    if day.year < 2000:
-        raise InvalidPersonalQuery("'date' must be in 2000 or later")
+    if not in_bounds(day):
+        raise InvalidPersonalQuery(f"'date' must fall {BOUNDS_TEXT}")
     return day
 
 

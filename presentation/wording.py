@@ -1,32 +1,16 @@
-"""How ranges, comparisons and moments read on every screen and delivery.
+"""How moments and changes read on every screen and delivery: a moment as
+"Sat 5 Dec 2026, 10:34 pm" (never "p.m."), a change as "up 20.6%" or "down 3.1%".
 
-A range reads as its dates ("1 – 30 Sep 2026"), a comparison as its dates, a moment as
-"5 Dec 2026, 10:34 pm", and a change as "up 20.6 %" or "down 3.1 %". The words for presets,
-comparisons and date spans are defined once in metrics.periods (the insights below this layer
-word with them too); this module puts them together. See docs/architecture.md, section
-"Presentation vocabulary".
+Ranges, comparisons and date spans ("1 – 30 Sep 2026", "previous period") are worded in
+metrics.periods, because the insights below this layer word with them too. See
+docs/architecture.md, section "Presentation vocabulary".
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from metrics.periods import DashboardState, dates_label
-
 DIRECTIONS = {"up": "up", "down": "down", "flat": "unchanged"}
-
-
-def range_label(state: DashboardState) -> str:
-    """The range's dates; a running range ends at its last day so far."""
-    return dates_label(
-        state.range.start, state.range.last_day if state.to_date else state.range.end
-    )
-
-
-def comparison_label(state: DashboardState) -> str | None:
-    if not state.comparison:
-        return None
-    return dates_label(state.comparison.start, state.comparison.end)
 
 
 def clock(instant: dt.datetime | dt.time, tz=None, *, zone: bool = False) -> str:

@@ -18,13 +18,21 @@ from django.db.models import F
 
 from accounts.permissions import may_see_source, metric_owner
 from metrics.definitions import METRICS
-from metrics.periods import COMPARISONS, PRESETS, DashboardState, comparison_name, parse_state
+from metrics.periods import (
+    COMPARISONS,
+    PRESETS,
+    DashboardState,
+    comparison_label,
+    comparison_name,
+    parse_state,
+    range_label,
+)
 from metrics.queries import metric_records
 from presentation import svg
 from presentation.layouts import user_layout
 from presentation.records import DRILL_SETS, format_cell
 from presentation.widgets import CATALOGUE, WidgetSettingsError, build_widget, clean_settings
-from presentation.wording import comparison_label, exact_time, range_label
+from presentation.wording import exact_time
 
 # Widget types a report can print (per-user live lists are screen-only).
 PRINTABLE = ("kpi", "trend", "pipeline_by_stage", "installations", "warranty_claims")

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from accounts.models import User
-from metrics.periods import PRESETS
+from metrics.periods import COMPARISONS, PRESETS
 from presentation.wording import exact_time
 from reports.content import widget_allowed, widget_choices
 from reports.models import MAX_RECIPIENTS, WEEKDAYS, Cadence, Compare, ScheduledReport
@@ -210,7 +210,8 @@ class ReportForm(forms.ModelForm):
         value = self.cleaned_data["compare"]
         if value not in Compare.values:
             raise ValidationError(
-                f"Unknown comparison “{value[:40]}”. Choose none, previous period or previous year."
+                f"Unknown comparison “{value[:40]}”. Choose one of: "
+                f"{', '.join(COMPARISONS.values())}."
             )
         return value
 

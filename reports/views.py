@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import reports_manager_required
 from accounts.tenancy import get_for_user_or_404
 from infra.ratelimit import rate_limited
+from metrics.periods import BOUNDS_TEXT, in_bounds
 from presentation.wording import clock, exact_time
 from reports import actions
 from reports.content import build_content, report_widgets
@@ -187,10 +188,8 @@ def _preview_at(request, report) -> tuple[dt.datetime, dt.date] | HttpResponse:
         return HttpResponseBadRequest(
             f"'date' must be a date as YYYY-MM-DD, got {raw[:40]!r}", content_type="text/plain"
         )
-    if not dt.date(2000, 1, 1) <= day <= dt.date(2200, 1, 1):
-        return HttpResponseBadRequest(
-            "'date' must fall between 2000 and 2200", content_type="text/plain"
-        )
+    if not in_bounds(day):
+        return HttpResponseBadRequest(f"'date' must fall {BOUNDS_TEXT}", content_type="text/plain")
     at = local_instant(day, report.send_time, report.tz)
     return min(at, timezone.now()) if day == today else at, day
 

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from metrics.definitions import METRICS, Metric
 from metrics.formatting import format_value, short
-from metrics.periods import comparison_name
+from metrics.periods import comparison_label, comparison_name, range_label
 from metrics.queries import default_interval, get_breakdown, get_timeseries
 from operations.models import ClaimKind, ClaimStatus, Stage
 from presentation.charts import (
@@ -34,7 +34,6 @@ from presentation.charts import (
     plot_value,
 )
 from presentation.widgets.base import WidgetContext, drill_url, filter_url, slice_for
-from presentation.wording import comparison_label, range_label
 
 
 def build_trend(ctx: WidgetContext) -> dict:

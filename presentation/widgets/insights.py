@@ -9,8 +9,8 @@ from typing import Any
 from insights.queries import get_insights
 from metrics.definitions import METRICS
 from metrics.formatting import format_value
+from metrics.periods import range_label
 from presentation.widgets.base import WidgetContext
-from presentation.wording import range_label
 
 INSIGHT_KIND_LABELS = {
     "change": "Change",

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 
 from metrics.formatting import format_cell, format_change, format_value, round_half_up
-from metrics.periods import comparison_name, parse_state
-from presentation.wording import clock, comparison_label, direction, exact_time, range_label
+from metrics.periods import comparison_label, comparison_name, parse_state, range_label
+from presentation.wording import clock, direction, exact_time
 from targets.queries import status_word
 
 SYDNEY = zoneinfo.ZoneInfo("Australia/Sydney")
