@@ -152,7 +152,6 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         layout, _own = layouts.get_layout(request.user)
     qs = state.querystring()
     slots = _slots(request, state, layout)
-    range_text = range_label(state)
     return {
         "organization": request.user.organization,
         "state": state,
@@ -164,8 +163,7 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         "has_charts": any(slot["kind"] == "chart" for slot in slots),  # else no plotly.js
         "editing": editing,
         "can_edit": can_save_layout(request.user),
-        # A custom range's label is already its dates: print them once.
-        "range_text": "" if range_text == state.label else range_text,
+        "range_text": range_label(state),
         "comparison_text": comparison_label(state),
         "compare_name": comparison_name(state.compare),
         "form": _controls(state.params()),
