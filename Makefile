@@ -76,6 +76,7 @@ bench: db
 	$(PYTHON) manage.py bench_insights
 	$(PYTHON) manage.py bench_reports
 	$(PYTHON) manage.py bench_page
+	$(PYTHON) manage.py bench_resilience
 
 # 100 organisations at year3 in their own databases (<database>_scale_100 and _scale_1; seeded
 # once, reused): page reads against 1 organisation, a refresh cycle, the 2 AM warm-up.

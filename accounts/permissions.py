@@ -1,4 +1,5 @@
-"""Who may do what: the roles of DESIGN.md §8, in one place.
+"""Who may do what: the roles and the scope rule (docs/architecture.md, "The scope rule"),
+in one place.
 
 |                  | admin | sales | operations | technician       | viewer          |
 |------------------|-------|-------|------------|------------------|-----------------|
@@ -7,9 +8,10 @@
 | targets, reports | edit  | read  | read       | no               | read            |
 | drill-down rows  | all   | all   | all        | own jobs only    | all             |
 
-Views take these predicates as decorators (`require(predicate)`); querysets of jobs and
-activities go through `jobs_scope` / `activities_scope`; numbers go through `metric_owner`, so
-a technician's card and the drill-down behind it count the same rows.
+Views take these predicates as decorators (`require(predicate)`). Whose rows a number or a
+list is read in (a technician's own jobs and activities) is the scope rule of metrics.scope,
+which reads `sees_own_rows_only` and each source's definition (docs/architecture.md, "The
+scope rule").
 """
 
 from __future__ import annotations
@@ -19,12 +21,8 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 
 from accounts.models import Role
-
-# Sources whose rows a technician sees: their own jobs, and the activities they logged.
-TECHNICIAN_SOURCES = {"jobs": "technician_id", "activities": "user_id"}
 
 
 def _role(user) -> str | None:
@@ -52,19 +50,6 @@ def sees_own_rows_only(user) -> bool:
     return _role(user) == Role.TECHNICIAN
 
 
-def may_see_source(user, source: str) -> bool:
-    """Whether the user may open the records of a metric source."""
-    return not sees_own_rows_only(user) or source in TECHNICIAN_SOURCES
-
-
-def metric_owner(user, source: str) -> int | None:
-    """The owner slice a user's numbers of `source` are read in: a technician's own rows, or
-    None for the whole organisation."""
-    if sees_own_rows_only(user) and source in TECHNICIAN_SOURCES:
-        return user.pk
-    return None
-
-
 def uses_field_view(user) -> bool:
     """Technicians work from the phone-first field view of their own jobs."""
     return _role(user) == Role.TECHNICIAN
@@ -85,16 +70,6 @@ def may_view_statistics_of(user, other) -> bool:
     if other.organization_id != user.organization_id:
         return False
     return other.pk == user.pk or is_admin(user)
-
-
-def jobs_scope(qs: QuerySet, user) -> QuerySet:
-    """Installation jobs the user may see."""
-    return qs.filter(technician_id=user.pk) if sees_own_rows_only(user) else qs
-
-
-def activities_scope(qs: QuerySet, user) -> QuerySet:
-    """Activities the user may see."""
-    return qs.filter(user_id=user.pk) if sees_own_rows_only(user) else qs
 
 
 def require(predicate: Callable[..., bool], message: str = "Your role cannot do this"):

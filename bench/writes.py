@@ -86,9 +86,8 @@ class DayOfWrites:
             return "opportunity opened"
         if source == "jobs":
             job = self._pick(
-                InstallationJob.objects.filter(
+                InstallationJob.objects.open().filter(
                     organization=org,
-                    status__in=["scheduled", "in_progress"],
                     created_at__gte=recent,
                 )
             )

@@ -1,4 +1,6 @@
-"""The JSON API of DESIGN.md §10: the dashboard's numbers, for the user's organisation."""
+"""The JSON API (docs/architecture.md, "JSON API"): the dashboard's numbers, for the user's
+organisation, each in the user's scope (metrics.scope; docs/architecture.md, "The scope rule"),
+so the API and the page give the same number and say whose it is."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from metrics.definitions import UnknownMetric, get_metric, parse_metric_keys
 from metrics.filters import InvalidFilter, not_applying, parse_filters, slice_args
 from metrics.periods import InvalidPeriod, parse_state
 from metrics.queries import INTERVALS, TooManyPoints, get_filtered_metrics, get_timeseries
+from metrics.scope import ORGANIZATION, OWN, scope_of
 from targets.queries import attach_targets
 
 
@@ -51,12 +54,19 @@ def metrics(request):
         keys = parse_metric_keys(request.GET.get("metrics"))
     except (InvalidPeriod, InvalidFilter, UnknownMetric) as exc:
         return _error(str(exc))
-    payload = get_filtered_metrics(organization, state, keys)
+    payload = get_filtered_metrics(organization, state, keys, user=request.user)
     if state.filters:
         # Targets are set for the whole organisation; a filtered number is not measured
         # against them.
         return JsonResponse(payload)
-    return JsonResponse(attach_targets(organization, state, payload))
+    # As on the cards: the organisation's numbers against its targets, a technician's own
+    # numbers against their personal targets.
+    entries = payload["metrics"]
+    for word, user in ((ORGANIZATION, None), (OWN, request.user)):
+        scoped = {k: e for k, e in entries.items() if e["scope"] == word}
+        if scoped:
+            attach_targets(organization, state, {**payload, "metrics": scoped}, user=user)
+    return JsonResponse(payload)
 
 
 @require_GET
@@ -74,7 +84,8 @@ def timeseries(request):
         state = _state(request)
     except (InvalidPeriod, InvalidFilter, UnknownMetric) as exc:
         return _error(str(exc))
-    args = slice_args(state.filters, metric.source)
+    scope = scope_of(request.user, metric)
+    args = slice_args(state.filters, metric.source, scope.owner)
     if args is None:
         names = ", ".join(f.param for f in not_applying(state.filters, [metric.source]))
         return _error(f"{metric.label} cannot be filtered by {names}; remove that filter")
@@ -82,8 +93,9 @@ def timeseries(request):
         payload = get_timeseries(organization, state, metric.key, interval, **args)
     except TooManyPoints as exc:
         return _error(str(exc))
+    payload = {**payload, "scope": scope.word}
     if state.filters:
-        payload = {**payload, "filters": dict(state.filters)}
+        payload["filters"] = dict(state.filters)
     return JsonResponse(payload)
 
 
@@ -91,7 +103,7 @@ def timeseries(request):
 @api_login_required
 @rate_limited("heavy", what="insights")
 def insights(request):
-    """Findings and their narrative for the period, as the user may see them (DESIGN.md §10)."""
+    """Findings and their narrative for the period, as the user may see them (docs/architecture.md, "JSON API")."""
     organization = request.user.organization
     try:
         state = parse_state(request.GET, organization)

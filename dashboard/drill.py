@@ -22,7 +22,6 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Va
 from django.db.models.functions import Cast
 from django.urls import reverse
 
-from accounts.permissions import may_see_source, metric_owner
 from metrics.definitions import Metric
 from metrics.engine import Slice
 from metrics.filters import (
@@ -37,6 +36,7 @@ from metrics.filters import (
 from metrics.formatting import format_aud, format_value
 from metrics.periods import DashboardState, Window, dates_label, local_midnight, parse_state
 from metrics.queries import INTERVALS, buckets, default_interval, metric_records, window_values
+from metrics.scope import ORGANIZATION, may_see_source, owner_for, scope_of
 from presentation.records import DRILL_SETS, Column, DrillSet, format_cell
 
 PAGE_SIZE = 50
@@ -49,7 +49,7 @@ def drill_set_for(metric: Metric) -> DrillSet:
 
 
 def user_may_drill(user, metric: Metric) -> bool:
-    """Whether the user may open the records of a metric (DESIGN.md §8)."""
+    """Whether the user may open the records of a metric (docs/architecture.md, "The scope rule")."""
     return may_see_source(user, metric.source)
 
 
@@ -66,7 +66,7 @@ def _filters(
 
 def _owner(user, metric: Metric, filters: Filters) -> int | None:
     """A technician's own rows, else the dashboard's owner filter."""
-    own = metric_owner(user, metric.source)
+    own = owner_for(user, metric)
     return own if own is not None else owner_filter(filters)
 
 
@@ -109,6 +109,7 @@ class Summary:
     count: int
     value: Any  # the metric layer's value for the same window and slice
     detail: str = ""  # e.g. "10 won of 22 closed"
+    scope: str = ORGANIZATION  # whose rows: "own" (a technician's) or "organization"
 
     @property
     def display(self) -> str:
@@ -143,7 +144,8 @@ def metric_summary(
         organization, [metric.key, *([helper] if helper else [])], start_at, end_at, where=where
     )
     count = qs.count()
-    return Summary(metric, count, values[metric.key], _detail(metric, values, count))
+    scope = scope_of(user, metric).word
+    return Summary(metric, count, values[metric.key], _detail(metric, values, count), scope)
 
 
 def _detail(metric: Metric, values: dict, count: int) -> str:

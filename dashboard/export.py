@@ -20,6 +20,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
 from dashboard.drill import Column, DrillRequest, Summary, format_cell
+from metrics.scope import OWN
 
 FORMATS = ("csv", "xlsx")
 CHUNK_SIZE = 2000
@@ -195,6 +196,7 @@ def _about(request: DrillRequest, summary: Summary) -> list[list]:
         ["Period", "comparison" if request.period == "comparison" else "current"],
         ["Rows", summary.count],
         ["Value", summary.display],
+        ["Scope", "Yours" if summary.scope == OWN else "Organisation"],
     ]
     if request.metric.unit == "aud_cents" and summary.value is not None:
         lines.append(["Value (cents)", summary.value])

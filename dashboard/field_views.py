@@ -1,29 +1,32 @@
 """The technician's field view: today's, overdue and tomorrow's jobs, then the week; a job
 page; start and complete. Phone first, no charts library, readable offline (a service worker
-caches the last list and job pages: static/js/field-sw.js, served at /dashboard/sw.js so its
-scope covers /dashboard/).
+caches the list and every job page it lists: static/js/field-sw.js, served at /dashboard/sw.js
+so its scope covers /dashboard/). Start and Complete taken offline are queued on the phone and
+sent later with idempotency keys; docs/field.md describes the whole path.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from pathlib import Path
 from urllib.parse import quote_plus
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.permissions import jobs_scope, may_work_job, require, uses_field_view
+from accounts.permissions import may_work_job, require, uses_field_view
 from accounts.tenancy import get_for_user_or_404
-from dashboard.forms import CompleteJobForm
+from dashboard.forms import CompleteJobForm, JobActionForm
 from metrics.formatting import short
 from metrics.periods import local_midnight
+from metrics.scope import jobs_scope
 from operations.actions import JobActionError, do_complete_job, do_start_job
 from operations.models import InstallationJob, JobStatus, OrderItem
 from presentation.wording import clock, exact_time
@@ -143,7 +146,9 @@ def _history(job: InstallationJob, tz) -> list[dict]:
     ]
 
 
-def _job_context(request, job: InstallationJob, form=None, error: str | None = None) -> dict:
+def _job_context(
+    request, job: InstallationJob, form=None, error: str | None = None, confirm: bool = False
+) -> dict:
     tz = request.user.organization.tz
     items = list(
         OrderItem.objects.filter(organization_id=job.organization_id, order_id=job.order_id)
@@ -151,7 +156,8 @@ def _job_context(request, job: InstallationJob, form=None, error: str | None = N
         .order_by("id")
     )
     can_work = may_work_job(request.user, job)
-    is_open = job.status in (JobStatus.SCHEDULED, JobStatus.IN_PROGRESS)
+    form = form or CompleteJobForm()
+    technician = uses_field_view(request.user)
     return {
         "job": job,
         "card": _card(job, tz),
@@ -174,18 +180,55 @@ def _job_context(request, job: InstallationJob, form=None, error: str | None = N
         "phone": job.customer.phone,
         "tel": "".join(ch for ch in job.customer.phone if ch.isdigit() or ch == "+"),
         "history": _history(job, tz),
+        # Start first: an unstarted job offers Start; its completion form stays hidden until
+        # the job is started (static/js/field.js shows it after a start queued offline).
         "can_start": can_work and job.status == JobStatus.SCHEDULED,
-        "can_complete": can_work and is_open,
-        "form": form or CompleteJobForm(initial={"kwh": job.kwh, "labor_hours": job.labor_hours}),
+        "can_complete": can_work and job.is_open,
+        "form": form,
+        "confirm": confirm,
+        "confirm_kwh": short(form.cleaned_data["kwh"], "kwh") if confirm else "",
+        "confirm_hours": short(form.cleaned_data["labor_hours"], "hours") if confirm else "",
+        # A fresh key per page; field.js replaces it with one the phone generates.
+        "action_key": uuid.uuid4().hex,
         "error": error,
         "as_of": timezone.now().astimezone(tz),
-        "back_url": reverse("dashboard-field") if uses_field_view(request.user) else "/dashboard/",
+        "back_url": reverse("dashboard-field") if technician else reverse("dashboard-home"),
+        "back_label": "My jobs" if technician else "Dashboard",
     }
 
 
+def _wants_json(request) -> bool:
+    """The phone's queue of actions taken offline asks for JSON; a form post gets a page."""
+    return request.headers.get("Accept", "").startswith("application/json")
+
+
+def _job_response(request, job, *, status: int, **context):
+    return TemplateResponse(
+        request, "dashboard/job.html", _job_context(request, job, **context), status=status
+    )
+
+
+def _conflict(request, job: InstallationJob, exc: JobActionError):
+    """The job moved meanwhile (completed or cancelled in the office): say so, change nothing."""
+    job.refresh_from_db()
+    if _wants_json(request):
+        return JsonResponse({"error": str(exc), "status": job.status}, status=409)
+    return _job_response(request, job, status=409, error=str(exc))
+
+
+def _done(request, job: InstallationJob, done: str):
+    if _wants_json(request):
+        return JsonResponse({"status": job.status, "job": job.pk})
+    return HttpResponseRedirect(reverse("dashboard-job", args=[job.pk]) + f"?done={done}")
+
+
 @login_required
-@require_GET
+@require_http_methods(["GET", "POST"])
 def job_page(request, job_id: int):
+    """The job page. Its completion form posts here, so a form with errors, and the
+    confirmation step, are shown at the job's own address."""
+    if request.method == "POST":
+        return _complete(request, job_id)
     job = _job_or_404(request, job_id)
     return TemplateResponse(request, "dashboard/job.html", _job_context(request, job))
 
@@ -201,33 +244,54 @@ def _workable(request, job_id: int) -> InstallationJob:
 @require_POST
 def job_start(request, job_id: int):
     job = _workable(request, job_id)
+    form = JobActionForm(request.POST)
+    if not form.is_valid():
+        message = form.errors["idempotency_key"][0]
+        if _wants_json(request):
+            return JsonResponse({"error": message}, status=400)
+        return _job_response(request, job, status=400, error=message)
     try:
-        do_start_job(job, acting_user=request.user)
+        job = do_start_job(job, acting_user=request.user, key=form.cleaned_data["idempotency_key"])
     except JobActionError as exc:
-        context = _job_context(request, job, error=str(exc))
-        return TemplateResponse(request, "dashboard/job.html", context, status=409)
-    return HttpResponseRedirect(reverse("dashboard-job", args=[job.pk]) + "?done=started")
+        return _conflict(request, job, exc)
+    return _done(request, job, "started")
 
 
 @login_required
 @require_POST
 def job_complete(request, job_id: int):
+    """Completion posted to its own address (the offline queue, older pages)."""
+    return _complete(request, job_id)
+
+
+def _complete(request, job_id: int):
+    """Validate the actual figures; without `confirm`, show them back for confirmation;
+    with it, complete the job once (a replayed key answers success again)."""
     job = _workable(request, job_id)
     form = CompleteJobForm(request.POST)
     if not form.is_valid():
-        context = _job_context(request, job, form=form, error="Check the kWh and hours")
-        return TemplateResponse(request, "dashboard/job.html", context, status=400)
+        if _wants_json(request):
+            errors = {
+                name: [e["message"] for e in errs]
+                for name, errs in form.errors.get_json_data().items()
+            }
+            return JsonResponse({"error": "Check the kWh and hours", "errors": errors}, status=400)
+        return _job_response(request, job, status=400, form=form)
+    if not form.cleaned_data["confirm"]:
+        if _wants_json(request):
+            return JsonResponse({"error": "Confirm the completion"}, status=400)
+        return _job_response(request, job, status=200, form=form, confirm=True)
     try:
-        do_complete_job(
+        job = do_complete_job(
             job,
             acting_user=request.user,
             kwh=form.cleaned_data["kwh"],
             labor_hours=form.cleaned_data["labor_hours"],
+            key=form.cleaned_data["idempotency_key"],
         )
     except JobActionError as exc:
-        context = _job_context(request, job, error=str(exc))
-        return TemplateResponse(request, "dashboard/job.html", context, status=409)
-    return HttpResponseRedirect(reverse("dashboard-job", args=[job.pk]) + "?done=completed")
+        return _conflict(request, job, exc)
+    return _done(request, job, "completed")
 
 
 @require_GET

@@ -76,8 +76,23 @@ class ReorderForm(forms.Form):
         return ids
 
 
-class CompleteJobForm(forms.Form):
-    """What a technician records when a job is done."""
+# A key the phone generates for one start or complete, sent again with every retry of it.
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9-]{8,64}$"
+
+
+class JobActionForm(forms.Form):
+    """A start or complete: the action's idempotency key (optional for plain form posts)."""
+
+    idempotency_key = forms.RegexField(
+        regex=IDEMPOTENCY_KEY,
+        required=False,
+        error_messages={"invalid": "The action key is not valid; reload the job page."},
+    )
+
+
+class CompleteJobForm(JobActionForm):
+    """What a technician records when a job is done: the actual figures, then a confirmation
+    (`confirm` is set only by the confirmation step's button)."""
 
     kwh = forms.DecimalField(
         label="kWh installed", min_value=0, max_value=99_999, decimal_places=2, max_digits=12
@@ -85,3 +100,4 @@ class CompleteJobForm(forms.Form):
     labor_hours = forms.DecimalField(
         label="Labour hours", min_value=0, max_value=999, decimal_places=2, max_digits=8
     )
+    confirm = forms.BooleanField(required=False)

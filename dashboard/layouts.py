@@ -2,7 +2,7 @@
 
 A layout is an ordered list of widgets {"id": <32 hex>, "type", "size": "s"|"m"|"l",
 "settings"}. A user sees their own saved layout, else their organisation's saved default for
-their role, else the built-in default of DESIGN.md §8. The first edit copies what the user
+their role, else the built-in default of their role (docs/architecture.md, "The scope rule"). The first edit copies what the user
 sees into their own row, ids included, so fragment URLs stay valid. Every read starts from
 the user's organisation; a widget id is looked up only inside the user's own layout.
 """
@@ -39,7 +39,7 @@ def _kpi(metric: str, size: str = "s") -> tuple[str, str, dict]:
     return ("kpi", size, {"metric": metric})
 
 
-# Built-in defaults (DESIGN.md §8): name -> [(type, size, settings)].
+# Built-in defaults, one per role: name -> [(type, size, settings)].
 DEFAULT_LAYOUTS: dict[str, list[tuple[str, str, dict]]] = {
     "executive": [
         _kpi("revenue"),

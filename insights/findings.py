@@ -1,6 +1,7 @@
 """The findings engine: what moved in a period, computed from the metric layer, never invented.
 
-`compute_findings(org, state, scope)` returns ranked findings of seven kinds (DESIGN.md §9):
+`compute_findings(org, state, scope)` returns ranked findings of seven kinds (docs/architecture.md,
+"Insights"):
 
 * ``change``: the KPIs that moved the most against the comparison, good or bad;
 * ``unusual``: a day (or, for long ranges, a week) far outside its trailing baseline: the
@@ -32,11 +33,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from accounts.models import User
-from accounts.permissions import may_see_source, metric_owner
-from metrics.definitions import METRICS, SOURCES, Metric
+from metrics.definitions import METRICS, SOURCES, WIN_RATE_PARTS, Metric
 from metrics.formatting import format_value
 from metrics.periods import DashboardState, compare_phrase, dates_label, parse_state
 from metrics.queries import get_breakdown, get_metrics, get_timeseries, metric_records
+from metrics.scope import may_see_source, owner_for
 from operations.models import Customer
 from targets.queries import targets_for_state
 
@@ -163,7 +164,7 @@ class Finding:
         return self.title_format.format(*(names.get(s, s.name) for s in self.subjects))
 
     def as_json(self) -> dict:
-        """The API's view of a finding (DESIGN.md §10)."""
+        """The API's view of a finding (docs/architecture.md, "JSON API")."""
         return {
             "id": self.id,
             "kind": self.kind,
@@ -199,7 +200,7 @@ def scope_for(user) -> Scope:
     if user is None:
         return EVERYTHING
     sources = frozenset(s for s in SOURCES if may_see_source(user, s))
-    owners = {metric_owner(user, s) for s in sources}
+    owners = {owner_for(user, s) for s in sources}
     return Scope(owners.pop() if len(owners) == 1 else None, sources)
 
 
@@ -354,7 +355,7 @@ def _changes(ctx: _Context) -> list[Finding]:
         # Sampling noise: a total over n records moves by about 1/√n by chance alone.
         noise_pct = NOISE_PCT / math.sqrt(volume) if volume else 0.0
         if metric.unit == "ratio":
-            closed = [ctx.payload["metrics"].get(k, {}) for k in ("quotes_won", "quotes_lost")]
+            closed = [ctx.payload["metrics"].get(k, {}) for k in WIN_RATE_PARTS]
             seen = sum(_num(e.get("value")) + _num(e.get("previous")) for e in closed)
             delta = float(value) - float(previous)
             if abs(delta) < MIN_RATIO_POINTS or seen < 2 * MIN_VOLUME:

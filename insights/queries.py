@@ -15,6 +15,7 @@ from insights.models import DismissedFinding
 from insights.narration import Narrative, computed_narrative, model_configured, narrate
 from metrics import cache as metric_cache
 from metrics.periods import DashboardState, compare_phrase, range_label
+from metrics.scope import scope_word
 
 CACHE_VERSION = 1
 
@@ -72,9 +73,11 @@ def get_insights(organization, state: DashboardState, user=None) -> dict:
 
 
 def insights_json(organization, state: DashboardState, user=None) -> dict:
-    """The API payload (DESIGN.md §10)."""
+    """The API payload (docs/architecture.md, "JSON API")."""
     result = get_insights(organization, state, user)
     return {
         "findings": [f.as_json() for f in result["findings"]],
         "narrative": result["narrative"].as_json(),
+        # Whose rows the findings read (metrics.scope; docs/architecture.md, "The scope rule").
+        "scope": scope_word(result["scope"].owner),
     }

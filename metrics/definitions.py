@@ -1,6 +1,7 @@
-"""The semantic layer: every source and every metric of DESIGN.md §3, defined once.
+"""The semantic layer: every source and every metric, defined once (docs/architecture.md,
+"Sources and metrics").
 
-A **source** is a stream of events (`migrations_sql/0003_metric_events.sql` holds the one SQL
+A **source** is a stream of events (`metrics/sql/events/<source>.sql` holds the one SQL
 definition of its rows: which records count, their timestamps, measures, owner and dimensions).
 Here it names that event view, the daily summary table that sums it by local day, the dimensions
 each can be sliced by, who owns a row, which model its records are, which timestamps move its
@@ -40,9 +41,13 @@ class Source:
     measures: tuple[str, ...]
     owner: str | None  # who a row belongs to, in words; None: rows have no owner
     timestamps: tuple[str, ...]  # model fields whose local days a write moves
-    refresh_minutes: int  # how often beat refreshes its table (DESIGN §6)
+    refresh_minutes: int  # how often beat refreshes its table ("Write path")
     # Related models whose writes move this source's rows: model -> path to the record.
     dependents: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    # The record's field naming the technician a row belongs to, for sources a technician
+    # owns (jobs, activities): the scope rule of metrics.scope reads it (docs/architecture.md,
+    # "The scope rule"). None: a technician reads the organisation's rows.
+    technician_field: str | None = None
 
     @property
     def has_owner(self) -> bool:
@@ -60,7 +65,7 @@ SALES = Source(
     summary="daily_sales",
     summary_dims=(),
     dims=("status", *CUSTOMER_DIMS, "customer_id"),
-    measures=("revenue_cents", "orders", "kwh_sold"),
+    measures=("revenue_cents", "orders"),
     owner="the owner of the order's opportunity",
     timestamps=("ordered_at",),
     refresh_minutes=15,
@@ -96,6 +101,7 @@ JOBS = Source(
     owner="the job's technician",
     timestamps=("created_at", "completed_at", "cancelled_at"),
     refresh_minutes=15,
+    technician_field="technician_id",
 )
 WARRANTY = Source(
     name="warranty",
@@ -104,7 +110,7 @@ WARRANTY = Source(
     summary="daily_warranty",
     summary_dims=("kind", "status"),
     dims=("kind", "status", "product_category", *CUSTOMER_DIMS, "customer_id"),
-    measures=("opened_count", "opened_cost", "closed_count"),
+    measures=("opened_count", "closed_count"),
     owner=None,
     timestamps=("opened_at", "resolved_at"),
     refresh_minutes=60,
@@ -132,6 +138,7 @@ ACTIVITIES = Source(
     owner="the user who logged it",
     timestamps=("occurred_at",),
     refresh_minutes=15,
+    technician_field="user_id",
 )
 
 SOURCES: dict[str, Source] = {
@@ -208,18 +215,36 @@ def _ratio(numerator, denominator) -> float | None:
     return float(Decimal(numerator) / Decimal(denominator))
 
 
+def win_rate(won, lost) -> float | None:
+    """The quote win rate, the one formula: won / (won + lost); None when nothing closed."""
+    return _ratio(won, won + lost)
+
+
+def average_order_value(revenue_cents, orders) -> int | None:
+    """Average order value, the one formula: revenue / orders in whole cents, rounded half up;
+    None without orders."""
+    if not orders:
+        return None
+    return int((Decimal(revenue_cents) / orders).quantize(Decimal("1"), ROUND_HALF_UP))
+
+
+# Each ratio metric as its formula over range metrics' values: a sum of days (a person's rate,
+# a finding's) takes the ratio of the summed parts, never an average of daily ratios.
+RATIO_PARTS: MappingProxyType = MappingProxyType(
+    {
+        "quote_win_rate": (("quotes_won", "quotes_lost"), win_rate),
+        "average_order_value": (("revenue", "orders"), average_order_value),
+    }
+)
+WIN_RATE_PARTS = RATIO_PARTS["quote_win_rate"][0]
+
+
 def _two_places(value) -> float:
     return float(Decimal(value).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _cents_from_weighted(value) -> int:
     return int((Decimal(value) / 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
-
-
-def _average(total: Total, measure: str, count: str) -> int | None:
-    if not total(count):
-        return None
-    return int((Decimal(total(measure)) / total(count)).quantize(Decimal("1"), ROUND_HALF_UP))
 
 
 WON, LOST = "won", "lost"
@@ -257,7 +282,7 @@ _REGISTRY = [
         True,
         "ratio",
         "sales",
-        lambda t: _average(t, "revenue_cents", "orders"),
+        lambda t: average_order_value(t("revenue_cents"), t("orders")),
         "orders",
         "Revenue divided by orders",
         record_measure="orders",
@@ -331,7 +356,7 @@ _REGISTRY = [
         True,
         "ratio",
         "pipeline",
-        lambda t: _ratio(t("closed_count", stage=(WON,)), t("closed_count")),
+        lambda t: win_rate(t("closed_count", stage=(WON,)), t("closed_count", stage=(LOST,))),
         "opportunities_closed",
         "Won / (won + lost), by close date",
         record_measure="closed_count",
@@ -460,6 +485,12 @@ def source_of(metric: Metric | str) -> Source:
     return SOURCES[(get_metric(metric) if isinstance(metric, str) else metric).source]
 
 
-def owned_metrics() -> list[str]:
-    """The metrics whose source rows belong to a user, so they have a personal slice."""
-    return [m.key for m in METRICS.values() if SOURCES[m.source].has_owner]
+def owned_metrics(*kinds: str) -> tuple[str, ...]:
+    """The one list of the metrics a person owns: those whose source rows belong to a user, so
+    each has a personal slice (per-user statistics, personal targets, the personal page). In
+    registry order; only metrics of the given kinds ("range", "ratio", "state") when named."""
+    return tuple(
+        m.key
+        for m in METRICS.values()
+        if SOURCES[m.source].has_owner and (not kinds or m.kind in kinds)
+    )

@@ -79,7 +79,7 @@ FILTERS: dict[str, Filter] = {
 }
 # The filters the dashboard's filter bar offers; the others come from chart clicks.
 BAR_FILTERS = ("state", "customer_kind", "category", "owner")
-# DESIGN.md §10 spells customer kind `kind`; the JSON API accepts that spelling too. (Drill-down
+# The JSON API (docs/architecture.md, "JSON API") spells customer kind `kind`; the JSON API accepts that spelling too. (Drill-down
 # URLs cannot: there `kind` already narrows claims and activities by their own kind.)
 API_ALIASES = {"kind": "customer_kind"}
 OWNER_ROLES = (Role.SALES, Role.TECHNICIAN)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from metrics import cache as metric_cache
-from metrics.definitions import METRICS, SOURCES, get_metric
+from metrics.definitions import METRICS, RATIO_PARTS, SOURCES, get_metric, owned_metrics
 from metrics.engine import Slice, TimeWindow, read
 from metrics.formatting import round_half_up
 from metrics.models import UserStatisticsDaily
@@ -32,11 +32,12 @@ from metrics.statistics import COLUMNS
 
 PERIODS = {"day": "Day", "7d": "Last 7 days", "mtd": "Month to date"}
 SPARK_DAYS = 30
-# Ratios a person has, computed from the sums of their stored range metrics.
-RATIOS = {"quote_win_rate": ("quotes_won", "quotes_lost")}
-# State metrics a person owns, read at the end of each day.
-STATES = ("pipeline_value", "active_installations")
-PERSONAL_KEYS = (*COLUMNS, *RATIOS, *STATES)
+# Everything a person owns (metrics.definitions.owned_metrics): range metrics from the
+# statistics' COLUMNS, ratios formed from the sums of those, state metrics read at the end of
+# each day.
+PERSONAL_KEYS = owned_metrics()
+RATIOS = {key: RATIO_PARTS[key] for key in owned_metrics("ratio")}
+STATES = owned_metrics("state")
 
 
 class InvalidPersonalQuery(ValueError):
@@ -137,10 +138,11 @@ def state_values(organization, owner: int, keys: Iterable[str], days: Iterable[d
 
 def _sum(days: dict, span: Iterable[dt.date], key: str):
     if key in RATIOS:
-        won_key, lost_key = RATIOS[key]
-        won = sum(days[d][won_key] for d in span)
-        lost = sum(days[d][lost_key] for d in span)
-        return round(won / (won + lost), 4) if won + lost else None
+        parts, formula = RATIOS[key]
+        value = formula(*(sum(days[d][part] for d in span) for part in parts))
+        if value is None or METRICS[key].unit != "ratio":
+            return value
+        return round(value, 4)
     total = sum((Decimal(str(days[d][key])) for d in span), Decimal(0))
     return _number(key, total)
 

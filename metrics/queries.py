@@ -1,10 +1,10 @@
 """The metric layer's one query entry point: values, comparisons, breakdowns, time series and
 the records behind a number, for an organisation, optionally sliced by owner and dimensions.
 
-`get_metrics`, `get_breakdown` and `get_timeseries` return the JSON contract of DESIGN.md §10
+`get_metrics`, `get_breakdown` and `get_timeseries` return the JSON contract of docs/architecture.md ("JSON API")
 (without targets, which the targets app adds) and are cached per organisation data version;
-`metric_records` is the queryset of the records a number counts. `mode="live"` bypasses views
-and cache as the reference computation.
+`metric_records` is the queryset of the records a number counts. `mode="live"` bypasses the daily
+summaries and the cache as the reference computation.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from metrics.definitions import METRICS, OWNER, SOURCES, Metric, get_metric
 from metrics.engine import WHOLE, Frame, LazyCoverage, Slice, TimeWindow, read, records_sql
 from metrics.filters import not_applying, slice_args
 from metrics.periods import DashboardState, Window, add_months, local_midnight
+from metrics.scope import owner_for, scope_of, scope_word
 
 INTERVALS = ("day", "week", "month")
 MAX_POINTS = 400  # a series longer than this must use a coarser interval
@@ -250,18 +251,32 @@ def get_metrics(
 
 
 def get_filtered_metrics(
-    organization, state: DashboardState, keys: list[str] | None = None
+    organization, state: DashboardState, keys: list[str] | None = None, *, user=None
 ) -> dict:
-    """get_metrics narrowed by the state's dashboard filters, source by source. A metric that a
-    filter cannot narrow has no value (never an unfiltered one) and names the filters under
-    "not_filtered_by"."""
+    """get_metrics as `user` reads it: each metric in its scope (metrics.scope: a technician's
+    own jobs and activities) and narrowed by the state's dashboard filters, and saying which
+    scope it is in (`"scope": "own"` or `"organization"`). A metric that a filter cannot narrow
+    has no value (never an unfiltered one) and names the filters under "not_filtered_by"."""
     keys = list(keys or METRICS)
-    if not state.filters:
-        return get_metrics(organization, state, keys)
     payload: dict | None = None
     entries: dict[str, dict] = {}
+    if not state.filters:
+        # One read per owner slice (the organisation's, and a technician's own), so an
+        # unscoped caller reads exactly the one cached payload the cards read.
+        groups: dict[int | None, list[str]] = {}
+        for key in keys:
+            groups.setdefault(owner_for(user, key), []).append(key)
+        for owner, group in groups.items():
+            part = get_metrics(organization, state, group, owner=owner)
+            payload = payload or part
+            word = scope_word(owner)
+            entries.update({k: {**part["metrics"][k], "scope": word} for k in group})
+        out = dict(payload or _envelope(organization, state))
+        out["metrics"] = {key: entries[key] for key in keys}
+        return out
     for source_name, metrics in _by_source(keys).items():
-        args = slice_args(state.filters, source_name)
+        scope = scope_of(user, source_name)
+        args = slice_args(state.filters, source_name, scope.owner)
         if args is None:
             names = [f.param for f in not_applying(state.filters, [source_name])]
             for metric in metrics:
@@ -269,11 +284,12 @@ def get_filtered_metrics(
                     **_compare(metric, None, None),
                     "target": None,
                     "not_filtered_by": names,
+                    "scope": scope.word,
                 }
             continue
         part = get_metrics(organization, state, [m.key for m in metrics], **args)
         payload = payload or part
-        entries.update(part["metrics"])
+        entries.update({m.key: {**part["metrics"][m.key], "scope": scope.word} for m in metrics})
     out = dict(payload or _envelope(organization, state))
     out["metrics"] = {key: entries[key] for key in keys}
     out["filters"] = dict(state.filters)

@@ -20,23 +20,18 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Organization, User
+from metrics.definitions import owned_metrics
 from metrics.models import UserStatisticsDaily, UserStatisticsProgress
 from metrics.queries import daily_values_by_owner
 
 log = logging.getLogger("renoz.metrics.statistics")
 STATS_HOUR = 1
 
-# metric key -> UserStatisticsDaily column
-COLUMNS = {
-    "revenue": "revenue_cents",
-    "orders": "orders",
-    "quotes_won": "quotes_won",
-    "quotes_lost": "quotes_lost",
-    "activities": "activities",
-    "jobs_completed": "jobs_completed",
-    "kwh_deployed": "kwh_installed",
-    "labor_hours": "labor_hours",
-}
+# Stored metrics whose UserStatisticsDaily column is named apart from their key.
+_COLUMN_NAMES = {"revenue": "revenue_cents", "kwh_deployed": "kwh_installed"}
+# metric key -> UserStatisticsDaily column: every range metric a person owns (the one list,
+# metrics.definitions.owned_metrics); ratios and states are formed from these at read time.
+COLUMNS = {key: _COLUMN_NAMES.get(key, key) for key in owned_metrics("range")}
 
 # Tricky: the WHERE on the update leaves rows whose numbers did not change untouched, so a
 # re-run writes nothing and the row count says how many rows actually moved.

@@ -283,7 +283,17 @@ class Activity(OrgOwned):
         return f"{self.get_kind_display()}: {self.subject}"
 
 
+class InstallationJobQuerySet(OrgQuerySet):
+    def open(self):
+        """Jobs still to be done: scheduled or in progress."""
+        return self.filter(status__in=InstallationJob.OPEN_STATUSES)
+
+
 class InstallationJob(OrgOwned):
+    # "An open job", the one definition: the field view, the my-jobs widget and the job
+    # actions read it.
+    OPEN_STATUSES = (JobStatus.SCHEDULED, JobStatus.IN_PROGRESS)
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="jobs")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="jobs")
     technician = models.ForeignKey(
@@ -298,6 +308,8 @@ class InstallationJob(OrgOwned):
     labor_hours = models.DecimalField(max_digits=8, decimal_places=2, default=0)
     site_address = models.CharField(max_length=300, blank=True, default="", db_default="")
     notes = models.TextField(blank=True, default="", db_default="")
+
+    objects = InstallationJobQuerySet.as_manager()  # type: ignore[misc]
 
     class Meta:
         indexes = [
@@ -329,6 +341,10 @@ class InstallationJob(OrgOwned):
 
     def __str__(self) -> str:
         return f"Job {self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
 
 
 class JobEventKind(models.TextChoices):

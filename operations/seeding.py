@@ -30,7 +30,7 @@ from psycopg import sql
 from tqdm import tqdm
 
 from accounts.models import Organization, Role, User
-from operations.models import Customer, Product
+from operations.models import Customer, InstallationJob, Product
 
 DAY = 86_400
 HOUR = 3_600
@@ -567,7 +567,11 @@ class Generator:
             else:
                 status, completed = "completed", finish
         staff = self.staff
-        if staff.lead_technician and status in ("scheduled", "in_progress") and rng.random() < 0.45:
+        if (
+            staff.lead_technician
+            and status in InstallationJob.OPEN_STATUSES
+            and rng.random() < 0.45
+        ):
             technician = staff.lead_technician
         else:
             technician = rng.choices(staff.technicians, weights=staff.technician_weights)[0]

@@ -1,7 +1,7 @@
 """The Celery app, its queues and the one beat schedule.
 
 Tasks go to one queue per kind of work (settings.TASK_KINDS). A worker takes every queue, or
-the kinds named in WORKER_QUEUES (`WORKER_QUEUES=reports,insights`). Run exactly one beat process. View refreshes come from the source definitions
+the kinds named in WORKER_QUEUES (`WORKER_QUEUES=reports,insights`). Run exactly one beat process. Daily-summary refreshes come from the source definitions
 (metrics.definitions: each source's table and its cadence), so a new source is scheduled by
 defining it. Nightly jobs run hourly and pick the organisations whose local hour has come, so
 every organisation's "midnight" is its own.

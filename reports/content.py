@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import F
 
-from accounts.permissions import may_see_source, metric_owner
 from metrics.definitions import METRICS
 from metrics.periods import (
     COMPARISONS,
@@ -28,6 +27,7 @@ from metrics.periods import (
     range_label,
 )
 from metrics.queries import metric_records
+from metrics.scope import may_see_source, owner_for
 from presentation import svg
 from presentation.layouts import user_layout
 from presentation.records import DRILL_SETS, format_cell
@@ -243,7 +243,7 @@ def top_records(report, state: DashboardState, metrics_shown: list[str]) -> list
             metric,
             window.start_at,
             window.end_at,
-            owner=metric_owner(report.owner, metric.source),
+            owner=owner_for(report.owner, metric.source),
         )
         if drill_set.related:
             qs = qs.select_related(*drill_set.related)

@@ -1,4 +1,4 @@
-"""Scheduled reports and their runs (DESIGN.md §2).
+"""Scheduled reports and their runs (docs/architecture.md, "Layers").
 
 A ScheduledReport says what to print (widgets, range preset, comparison, seen as its owner
 sees the dashboard), to whom, and when (cadence, local send time, timezone). A ReportRun is one

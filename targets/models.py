@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import Organization
 from accounts.tenancy import OrgQuerySet
-from metrics.definitions import METRICS
+from metrics.definitions import METRICS, owned_metrics
 from metrics.periods import (
     EARLIEST_DAY,
     LATEST_DAY,
@@ -43,19 +43,9 @@ class PeriodKind(models.TextChoices):
 PERIOD_KINDS_BY_SIZE = [PeriodKind.MONTH, PeriodKind.QUARTER, PeriodKind.FISCAL_YEAR]
 MONTHS_IN: dict[str, int] = {PeriodKind.MONTH: 1, PeriodKind.QUARTER: 3, PeriodKind.FISCAL_YEAR: 12}
 
-# Metrics a person can own: each has a per-user attribution in targets.queries.
-PERSONAL_METRICS = (
-    "revenue",
-    "orders",
-    "average_order_value",
-    "quotes_won",
-    "quotes_lost",
-    "quote_win_rate",
-    "activities",
-    "jobs_completed",
-    "kwh_deployed",
-    "labor_hours",
-)
+# Metrics a person can have a target for: the range and ratio metrics they own
+# (metrics.definitions.owned_metrics); each has a per-user attribution in targets.queries.
+PERSONAL_METRICS = owned_metrics("range", "ratio")
 WHOLE_UNITS = ("aud_cents", "count")
 
 

@@ -12,6 +12,17 @@ from metrics import cache as metric_cache
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test-only
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_connections_before_the_test_database_goes(django_db_setup, django_db_blocker):
+    """Module fixtures that seed outside a test's transaction (seed_demo) leave this thread's
+    persistent connection open (CONN_MAX_AGE); close it so the test database can be dropped."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        connections.close_all()
+
+
 def make_user(org: Organization, role: str, email: str | None = None) -> User:
     email = email or f"{role}@{org.name.lower().replace(' ', '-')}.test"
     return User.objects.create_user(

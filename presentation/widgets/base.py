@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from accounts.models import Organization, User
-from accounts.permissions import may_see_source, metric_owner
 from metrics.definitions import METRICS
 from metrics.filters import slice_args
 from metrics.periods import DashboardState
+from metrics.scope import may_see_source, owner_for
 
 SIZES = {"s": "Small", "m": "Medium", "l": "Large"}
 TONES: dict[bool | None, str] = {True: "good", False: "bad"}
@@ -73,7 +73,7 @@ class WidgetType:
 
     def owner_for(self, user, settings: dict) -> int | None:
         """The owner slice the user reads this widget in (None: the whole organisation)."""
-        owners = {metric_owner(user, source) for source in self.data_sources(settings)}
+        owners = {owner_for(user, source) for source in self.data_sources(settings)}
         return owners.pop() if len(owners) == 1 else None
 
     def title_for(self, settings: dict) -> str:

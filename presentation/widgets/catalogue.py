@@ -9,7 +9,7 @@ organisation data version, so a page can render them inline when they are warm
 the PDF reports both build widgets here, so a KPI in a PDF is the card's string. See
 docs/architecture.md, section "Presentation vocabulary".
 
-Scope (accounts.permissions): a technician's widgets read their own rows (the metric
+Scope (metrics.scope): a technician's widgets read their own rows (the metric
 layer's owner slice), and they can only add widgets whose records they may open.
 """
 

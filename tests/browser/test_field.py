@@ -84,11 +84,25 @@ def test_tap_a_job_complete_it_and_see_jobs_completed_go_up(live_server, phone, 
     screenshot(phone, "field-390")
     today.locator("a.card").first.tap()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Harbour Cold Stores 0")
+    # Start first: the unstarted job offers no completion yet.
+    expect(phone.get_by_label("kWh installed")).to_be_hidden()
+    screenshot(phone, "field-job-unstarted-390")
+    phone.get_by_role("button", name="Start job").tap()
+    expect(phone.get_by_role("status")).to_contain_text("Job started")
+    screenshot(phone, "field-job-started-390")
     phone.get_by_label("kWh installed").fill("28.5")
     phone.get_by_label("Labour hours").fill("7.5")
-    phone.get_by_role("button", name="Complete job").tap()
+    phone.get_by_role("button", name="Complete job", exact=True).tap()
+    expect(phone.get_by_role("heading", name="Confirm the completion")).to_be_visible()
+    screenshot(phone, "field-job-confirm-390")
+    phone.get_by_role("button", name="Yes, complete job").tap()
     expect(phone.get_by_role("status")).to_contain_text("Job completed")
     screenshot(phone, "field-job-completed-390")
+    # The completed card on the list passes axe too (colour contrast included).
+    phone.goto("/dashboard/field/")
+    expect(phone.locator("a.card-completed")).to_have_count(1)
+    assert run_axe(phone) == []
+    screenshot(phone, "field-after-completion-390")
     assert _jobs_completed(phone) == "1"
     kwh = phone.locator('[data-metric="kwh_deployed"]').get_attribute("data-value")
     assert kwh == "28.5"

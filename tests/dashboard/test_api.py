@@ -104,7 +104,9 @@ def test_metrics_match_the_contract_field_for_field(client, owner, orders):
         "trend",
         "good",
         "target",
+        "scope",
     }
+    assert revenue["scope"] == "organization"
     assert revenue["value"] == 1_000_000 + 2_500_000 + 700_000
     assert revenue["previous"] == 4_000_000
     assert revenue["change"] == 200_000

@@ -55,7 +55,7 @@ def drill_url(metric: str, **params) -> str:
 
 @pytest.fixture
 def history(org, owner):
-    """A random history for the org, with the views refreshed so the engine reads them too."""
+    """A random history for the org, with the daily summaries refreshed so the engine reads them too."""
     rows = build_history(org, now=NOW, days=HISTORY_DAYS, seed=7)
     refresh_summaries()
     return rows
@@ -528,7 +528,7 @@ def test_a_page_takes_a_fixed_number_of_queries(
 ):
     client.force_login(owner)
     client.get(drill_url("revenue", range="last_30_days"))  # warm the session
-    # session, user, rows (count), coverage, the figure (view part; live part with its
+    # session, user, rows (count), coverage, the figure (summary part; live part with its
     # serial-plan setting) and the page.
     with django_assert_max_num_queries(8):
         response = client.get(drill_url("revenue", range="last_30_days", page=2))

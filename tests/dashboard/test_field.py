@@ -147,7 +147,8 @@ def test_completing_a_job_moves_the_technicians_and_the_organisations_numbers(
         started = client.post(f"/dashboard/jobs/{job.pk}/start/")
         assert started.status_code == 302
         done = client.post(
-            f"/dashboard/jobs/{job.pk}/complete/", {"kwh": "18.50", "labor_hours": "5.5"}
+            f"/dashboard/jobs/{job.pk}/complete/",
+            {"kwh": "18.50", "labor_hours": "5.5", "confirm": "1"},
         )
     assert done.status_code == 302
     job.refresh_from_db()
@@ -192,7 +193,7 @@ def test_a_cancelled_job_cannot_be_completed(org, crew):
     job.status, job.cancelled_at = "cancelled", timezone.now()
     job.save()
     response = _client(crew["tech"]).post(
-        f"/dashboard/jobs/{job.pk}/complete/", {"kwh": "1", "labor_hours": "1"}
+        f"/dashboard/jobs/{job.pk}/complete/", {"kwh": "1", "labor_hours": "1", "confirm": "1"}
     )
     assert response.status_code == 409
 

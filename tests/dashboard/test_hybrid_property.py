@@ -1,4 +1,4 @@
-"""The hybrid read path (views before the watermark, live after) equals a pure live
+"""The hybrid read path (daily summaries before the watermark, live after) equals a pure live
 computation, whatever changes after the last refresh."""
 
 from __future__ import annotations
@@ -206,8 +206,8 @@ def test_backdated_change_is_read_live_until_refresh(org, history):
     assert get_metrics_comparison(org, state, ["revenue"])["revenue"]["value"] == after
 
 
-def test_views_answer_for_days_before_the_watermark(org, history):
-    """After a refresh, old days come from the view: deleting base rows behind its back
+def test_daily_summaries_answer_for_days_before_the_watermark(org, history):
+    """After a refresh, old days come from the daily summary: deleting base rows behind its back
     (no signals) leaves the hybrid figure unchanged while the live one drops."""
     state = parse_state({"range": "last_financial_year", "compare": "none"}, org)
     hybrid_before = get_metrics_comparison(org, state, ["revenue"])["revenue"]["value"]

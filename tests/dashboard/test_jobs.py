@@ -77,14 +77,14 @@ def test_refresh_rejects_unknown_summary_tables():
         rebuild_summary("pg_authid; DROP TABLE x")
 
 
-def test_beat_schedule_refreshes_every_view_at_its_cadence():
+def test_beat_schedule_refreshes_every_summary_table_at_its_cadence():
     by_view = {
         view: entry["schedule"]
         for entry in BEAT_SCHEDULE.values()
         for arg in entry.get("args", ())
         for view in arg
     }
-    # Every materialized view is refreshed, and nothing else is (DESIGN §6 cadences).
+    # Every daily summary is refreshed, and nothing else is (docs/architecture.md, "Write path").
     assert set(by_view) == {
         "daily_sales",
         "daily_pipeline",

@@ -10,10 +10,13 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from metrics.personal import last_month_day
+from dashboard.layouts import DEFAULT_LAYOUTS, PERSONAL_ROLE_LAYOUT
+from metrics.definitions import owned_metrics
+from metrics.personal import last_month_day, personal_numbers
 from metrics.statistics import compute_user_statistics
 from operations.models import Activity, Customer, InstallationJob, Order
 from tests.conftest import make_user
+from tests.targets.helpers import order
 
 
 def _client(user) -> Client:
@@ -173,3 +176,31 @@ def test_the_period_switch_sums_the_stored_days(org, people):
     html = _client(tech).get("/dashboard/me/?period=7d").content.decode()
     assert 'data-metric="jobs_completed" data-value="3"' in html
     assert _client(tech).get("/dashboard/me/?period=year").status_code == 400
+
+
+def test_every_owned_metric_is_personal_and_ratios_are_ratios_of_sums(org, people):
+    rep = people["rep"]
+    day = dt.date(2026, 3, 31)
+    # 31 Mar: 100.00 + 200.00 (AOV 150.00); 30 Mar: 90.00 (AOV 90.00).
+    order(org, _at(org, day, 9), 10_000, owner=rep)
+    order(org, _at(org, day, 11), 20_000, owner=rep)
+    order(org, _at(org, dt.date(2026, 3, 30)), 9_000, owner=rep)
+    compute_user_statistics(org, dt.date(2026, 3, 1), day)
+    body = _client(rep).get("/api/dashboard/me?date=2026-03-31").json()
+    assert set(body["metrics"]) == set(owned_metrics())
+    aov = body["metrics"]["average_order_value"]
+    assert (aov["value"], aov["yesterday"], aov["last_week"]) == (15_000, 9_000, None)
+    # Two days: 390.00 over 3 orders is 130.00, not the 120.00 mean of the daily averages.
+    now = _at(org, dt.date(2026, 4, 1), 12)
+    numbers = personal_numbers(org, rep.pk, day, "7d", ["average_order_value"], now=now)
+    assert numbers["average_order_value"]["value"] == 13_000
+
+
+def test_personal_layouts_pick_only_owned_metrics():
+    picked = {
+        settings["metric"]
+        for name in set(PERSONAL_ROLE_LAYOUT.values())
+        for kind, _size, settings in DEFAULT_LAYOUTS[name]
+        if kind == "personal_kpi"
+    }
+    assert picked <= set(owned_metrics())

@@ -7,7 +7,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import pytest
 from django.conf import settings
@@ -53,23 +52,25 @@ def _closed_port() -> int:
     return port
 
 
-def test_a_dead_broker_adds_at_most_100_ms_to_a_publish():
+def test_a_dead_broker_fails_a_publish_at_once_without_retrying():
+    """The bounds that keep a dead broker cheap for a write that queues a refresh: one
+    connection attempt with a 0.1 s connect timeout and no publish retries. What it costs is
+    measured by `manage.py bench_resilience` (`dead_broker_publish_ms`), not asserted here."""
     from celery import Celery
+    from kombu.exceptions import OperationalError
 
     app = Celery("probe", set_as_current=False)  # tasks elsewhere keep the real broker
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.task_always_eager = False
     app.conf.broker_url = f"redis://127.0.0.1:{_closed_port()}/0"
-    timings = []
-    for _ in range(3):
-        started = time.perf_counter()
-        with pytest.raises(Exception):  # noqa: B017,PT011 - whatever kombu raises
+    assert app.conf.task_publish_retry is False
+    assert app.conf.broker_connection_timeout <= 0.1
+    options = app.conf.broker_transport_options
+    assert options["socket_connect_timeout"] <= 0.1
+    assert options["max_retries"] == 0 and options["retry_on_timeout"] is False
+    for _ in range(2):  # and again: nothing is left half-connected by the first failure
+        with pytest.raises(OperationalError):
             app.send_task("metrics.tasks.refresh_summaries", args=[["daily_sales"]])
-        timings.append(time.perf_counter() - started)
-    # The median meets the 100 ms budget; the max only has to stay far below the old 0.6 s
-    # (a busy shared CI machine can stall one attempt).
-    assert sorted(timings)[1] <= 0.1, timings
-    assert max(timings) < 0.4, timings
 
 
 @pytest.mark.django_db

@@ -1,9 +1,10 @@
 """Every metric against a number worked out by hand from the rows in tests/metrics/handbook.py.
 
-Only stable interfaces are used: the JSON API of DESIGN.md §10, the drill-down CSV export, the
-`refresh_daily_summaries` and `backfill_user_statistics` commands and the nightly table. Each
-API test runs twice: on the live path (views never refreshed) and on the view path (views
-refreshed "now", at the frozen clock, so every whole day before today comes from the views).
+Only stable interfaces are used: the JSON API (docs/architecture.md, "JSON API"), the drill-down
+CSV export, the `refresh_daily_summaries` and `backfill_user_statistics` commands and the nightly
+table. Each API test runs twice: on the live path (daily summaries never refreshed) and on the
+summary path (`views`: summaries refreshed "now", at the frozen clock, so every whole day before
+today comes from the daily summaries).
 """
 
 from __future__ import annotations
@@ -50,11 +51,11 @@ def boss(client, book):
 
 
 def settle(path: str) -> None:
-    """Leave the views unrefreshed (live), or refresh them now (views)."""
+    """Leave the daily summaries unrefreshed (live), or refresh them now (views)."""
     if path == "views":
         call_command("refresh_daily_summaries", stdout=io.StringIO())
         # Tricky: the refresh stamps its watermark with the database's own now(), the real
-        # wall clock, not the frozen one. Pin it to the frozen "now" so the views answer for
+        # wall clock, not the frozen one. Pin it to the frozen "now" so the summaries answer for
         # the days before today and today is read live, as after a refresh at this instant.
         SummaryRefresh.objects.update(refreshed_at=timezone.now())
 

@@ -1,11 +1,11 @@
 """A metric's meaning is written once: change it in one place and every path follows.
 
 Revenue counts confirmed and fulfilled orders. Its definition is the `metric_events_sales`
-view in migrations_sql/0003_metric_events.sql, and nothing else spells those statuses. This
-test rewrites that one statement (to count fulfilled orders only), exactly as a migration
-would, and checks that the live read, the materialized view, the time series, the drill-down
-list and its total, the owner slice, the nightly per-user statistics and a personal target's
-actual all follow.
+view in metrics/sql/events/sales.sql, and nothing else spells those statuses. This test
+rewrites that one statement in the file's text (to count fulfilled orders only), applies the
+files as a migration does (metrics.sql.apply_event_views), and checks that the live read, the
+daily summary, the time series, the drill-down list and its total, the owner slice, the
+nightly per-user statistics and a personal target's actual all follow.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from metrics.definitions import SOURCES
 from metrics.models import UserStatisticsDaily
 from metrics.periods import parse_state
 from metrics.queries import compute_values, get_metrics, get_timeseries, metric_records
+from metrics.sql import apply_event_views, event_sql, view_statement
 from targets.models import Target
 from targets.queries import targets_for_state
 from tests.conftest import make_user
@@ -31,16 +32,12 @@ from tests.targets.helpers import local, order
 
 pytestmark = pytest.mark.django_db
 
-SQL = Path(__file__).resolve().parents[2] / "migrations_sql" / "0003_metric_events.sql"
 NOW = local(2026, 11, 20, 12)
 
 
 def sales_view_sql() -> str:
-    """The one statement that defines revenue's rows, as the migration wrote it."""
-    text = SQL.read_text()
-    match = re.search(r"CREATE VIEW metric_events_sales AS.*?;", text, re.S)
-    assert match, "the sales event view is defined in the migration"
-    return match.group(0)
+    """The one statement that defines revenue's rows, in the metric layer's SQL file."""
+    return view_statement("sales", "metric_events_sales")
 
 
 def test_revenue_statuses_are_spelled_in_one_place_only():
@@ -102,11 +99,13 @@ def test_changing_the_definition_moves_every_path(org, time_machine):
     }
 
     # The one-place change: revenue counts fulfilled orders only.
-    changed = sales_view_sql().replace(
+    # The file's text, edited and applied as the migration applies the files (the test's
+    # transaction rolls the views back).
+    changed = event_sql("sales").replace(
         "o.status IN ('confirmed', 'fulfilled')", "o.status IN ('fulfilled')"
     )
     with connection.cursor() as cursor:
-        cursor.execute(changed.replace("CREATE VIEW", "CREATE OR REPLACE VIEW", 1))
+        cursor.execute(apply_event_views({"sales": changed}))
 
     after = every_path()
     assert after == {

@@ -38,7 +38,7 @@ READER = Volume(customers=40, opportunities=200, orders=100, activities=1_000, y
 
 # Tables of those families that have no organization_id, and why that is fine.
 NOT_TENANT_TABLES = {
-    "dashboard_viewrefresh": "one row per materialized view (its watermark), for all tenants",
+    "dashboard_viewrefresh": "one row per daily summary table (its watermark), for all tenants",
     "reports_reportrun": "runs of a scheduled report; reached through the report, which is "
     "scoped (reports_scheduledreport.organization_id)",
 }
@@ -65,7 +65,6 @@ NOT_ORG_FIRST = {
     ("operations_opportunity", ("owner_id",)): FOREIGN_KEY,
     ("operations_order", ("customer_id",)): FOREIGN_KEY,
     ("operations_order", ("opportunity_id",)): FOREIGN_KEY,
-    # metric_events_sales sums an order's items by order_id, one order (already scoped) at a time.
     ("operations_orderitem", ("order_id",)): FOREIGN_KEY,
     ("operations_orderitem", ("product_id",)): FOREIGN_KEY,
     ("operations_warrantyclaim", ("customer_id",)): FOREIGN_KEY,
@@ -130,7 +129,7 @@ def tenants(django_db_setup, django_db_blocker):
         )
         with connection.cursor() as cursor:
             # Warranty claims are few per order: copies of the neighbours' claims, spread over
-            # earlier days, make that table (and its view) large enough to need its index too.
+            # earlier days, make that table (and its daily summary) large enough to need its index too.
             cursor.execute(
                 """
                 INSERT INTO operations_warrantyclaim (created_at, kind, status, opened_at,
@@ -236,8 +235,8 @@ def test_hybrid_metric_read_of_a_month_uses_tenant_indexes(tenants):
     state = _state(reader)
     statements, problems = _explain_all(lambda: get_metrics(reader, state, use_cache=False))
     text = "\n".join(statements)
-    # The month's whole days from the views, its dirty days and today live, and the coverage.
-    assert "daily_" in text, "no view read: are the views refreshed?"
+    # The month's whole days from the daily summaries, its dirty days and today live, and the coverage.
+    assert "daily_" in text, "no summary read: are the daily summaries refreshed?"
     assert "metric_events_" in text, "no live read"
     assert "dashboard_dirtyday" in text, "no coverage lookup"
     assert problems == [], "\n".join(problems)

@@ -1,7 +1,7 @@
 """`manage.py bench`: the metrics engine on realistic volumes, with medians and p95.
 
 Seeds (or reuses) one organisation at year3 and one at year10, then measures the executive
-layout's metrics cold through the views, cached, and by pure live computation; the time
+layout's metrics cold through the daily summaries, cached, and by pure live computation; the time
 series; a full refresh with a reader running against it; and the cache hit rate over a
 simulated business day after warming. Prints a table and writes JSON.
 """
