@@ -6,8 +6,12 @@ class DashboardConfig(AppConfig):
     name = "dashboard"
 
     def ready(self):
-        from dashboard.layouts import layout_changed
+        from dashboard.layouts import get_layout, layout_changed
         from dashboard.models import DashboardLayout
+        from presentation.layouts import register_layout_reader
+
+        # Reports print their owner's layout without importing the dashboard.
+        register_layout_reader(lambda user: get_layout(user)[0])
 
         # However a layout row changes (an edit, a reset, the admin, a deleted user), the
         # cached layouts of its organisation go.

@@ -25,12 +25,11 @@ from dashboard.drill import (
     period_label,
     table_rows,
     user_may_drill,
-    window_label,
 )
 from infra.ratelimit import check_rate
 from metrics.definitions import METRICS
 from metrics.filters import FILTERS, owner_choices
-from metrics.periods import InvalidPeriod, parse_state
+from metrics.periods import InvalidPeriod, comparison_label, parse_state, range_label
 
 TEMPLATE = "dashboard/drill.html"
 RESULTS_TARGET = "drill-results"  # the id of the region the rows partial replaces
@@ -160,8 +159,8 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponse:
         "matches": paginator.count if drill.q else None,
         "period_label": period_label(drill),
         "bucket_label": bucket_label(drill),
-        "current_label": window_label(drill.state.range),
-        "comparison_label": window_label(drill.state.comparison),
+        "current_label": range_label(drill.state),
+        "comparison_label": comparison_label(drill.state),
         "path": path,
         "back_url": f"/dashboard/?{drill.state.querystring()}",
         "current_url": url(period=None, page=None),

@@ -29,6 +29,7 @@ from metrics.periods import local_midnight
 from metrics.scope import jobs_scope
 from operations.actions import JobActionError, do_complete_job, do_start_job
 from operations.models import InstallationJob, JobStatus, OrderItem
+from presentation.wording import clock, exact_time
 
 WEEK_DAYS = 7
 SERVICE_WORKER = Path(settings.BASE_DIR) / "static" / "js" / "field-sw.js"
@@ -43,7 +44,7 @@ def _card(job: InstallationJob, tz) -> dict:
         "address": job.site_address,
         "status": job.status,
         "status_label": job.get_status_display(),
-        "time": f"{local:%-I:%M %p}",
+        "time": clock(local),
         "day": f"{local:%a %-d %b}",
         "iso": job.scheduled_for.isoformat(),
         "kwh": short(job.kwh, "kwh"),
@@ -138,7 +139,7 @@ def _history(job: InstallationJob, tz) -> list[dict]:
     return [
         {
             "iso": at.isoformat(),
-            "when": f"{at.astimezone(tz):%a %-d %b %Y, %-I:%M %p}",
+            "when": exact_time(at, tz),
             "text": text,
         }
         for at, text in rows

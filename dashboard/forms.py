@@ -6,8 +6,8 @@ import re
 
 from django import forms
 
-from dashboard.widgets import SIZES, catalogue_choices
 from metrics.periods import COMPARISONS, PRESETS, InvalidPeriod
+from presentation.widgets import SIZES, catalogue_choices
 
 CUSTOM = "custom"
 

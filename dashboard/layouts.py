@@ -19,7 +19,8 @@ from django.db.models import Q
 from accounts.models import Role
 from accounts.permissions import can_save_layout
 from dashboard.models import DashboardLayout
-from dashboard.widgets import (
+from infra.contextcache import context_cache
+from presentation.widgets import (
     CATALOGUE,
     SIZES,
     WidgetSettingsError,
@@ -28,7 +29,6 @@ from dashboard.widgets import (
     cache_name,
     clean_settings,
 )
-from infra.contextcache import context_cache
 
 MAX_WIDGETS = 30
 _ID_RE = re.compile(r"^[0-9a-f]{32}$")

@@ -19,11 +19,12 @@ from django.views.decorators.http import require_GET
 
 from accounts.models import User
 from accounts.permissions import may_view_statistics_of, uses_field_view
-from dashboard import layouts, widgets
+from dashboard import layouts
 from dashboard.api import api_login_required
 from metrics.definitions import METRICS
 from metrics.periods import parse_state
 from metrics.personal import PERIODS, InvalidPersonalQuery, parse_day, personal_summary
+from presentation import widgets
 
 log = logging.getLogger("renoz.dashboard")
 TEMPLATE = "dashboard/me.html"

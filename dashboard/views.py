@@ -20,7 +20,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, reswap
 
 from accounts.permissions import can_save_layout, require, sees_own_rows_only
-from dashboard import layouts, widgets
+from dashboard import layouts
 from dashboard.forms import (
     CUSTOM,
     AddWidgetForm,
@@ -38,8 +38,12 @@ from metrics.periods import (
     DEFAULT_COMPARE,
     DEFAULT_PRESET,
     InvalidPeriod,
+    comparison_label,
+    comparison_name,
     parse_state,
+    range_label,
 )
+from presentation import widgets
 
 log = logging.getLogger("renoz.dashboard")
 TEMPLATE = "dashboard/dashboard.html"
@@ -159,9 +163,9 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         "has_charts": any(slot["kind"] == "chart" for slot in slots),  # else no plotly.js
         "editing": editing,
         "can_edit": can_save_layout(request.user),
-        "range_text": widgets.range_label(state),
-        "comparison_text": widgets.comparison_label(state),
-        "compare_name": widgets.COMPARISON_LABELS.get(state.compare),
+        "range_text": range_label(state),
+        "comparison_text": comparison_label(state),
+        "compare_name": comparison_name(state.compare),
         "form": _controls(state.params()),
         "filter_bar": _filter_bar(request, state),
         "catalogue": widgets.catalogue_choices(request.user),

@@ -35,7 +35,7 @@ from urllib.parse import urlencode
 from accounts.models import User
 from metrics.definitions import METRICS, SOURCES, WIN_RATE_PARTS, Metric
 from metrics.formatting import format_value
-from metrics.periods import DashboardState, dates_label, parse_state
+from metrics.periods import DashboardState, compare_phrase, dates_label, parse_state
 from metrics.queries import get_breakdown, get_metrics, get_timeseries, metric_records
 from metrics.scope import may_see_source, owner_for
 from operations.models import Customer
@@ -342,9 +342,7 @@ def _volume(ctx: _Context, metric: Metric) -> float | None:
 def _changes(ctx: _Context) -> list[Finding]:
     if ctx.state.comparison is None:
         return []
-    compare_label = {"previous_period": "the previous period", "previous_year": "last year"}[
-        ctx.state.compare
-    ]
+    compare_label = compare_phrase(ctx.state.compare)
     out = []
     for key, entry in ctx.payload["metrics"].items():
         metric = METRICS[key]

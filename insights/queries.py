@@ -14,20 +14,10 @@ from insights.findings import Finding, Scope, compute_findings, scope_for
 from insights.models import DismissedFinding
 from insights.narration import Narrative, computed_narrative, model_configured, narrate
 from metrics import cache as metric_cache
-from metrics.periods import DashboardState, dates_label
+from metrics.periods import DashboardState, compare_phrase, range_label
 from metrics.scope import scope_word
 
 CACHE_VERSION = 1
-COMPARE_LABELS = {
-    "previous_period": "the previous period",
-    "previous_year": "the same period last year",
-    "none": "nothing",
-}
-
-
-def period_label(state: DashboardState) -> str:
-    last = state.range.last_day if state.to_date else state.range.end
-    return dates_label(state.range.start, last)
 
 
 def findings_for(organization, state: DashboardState, scope: Scope) -> list[Finding]:
@@ -43,7 +33,7 @@ def narrative_for(
 ) -> Narrative:
     """The narrative over the findings: the model's wording (one call per organisation,
     period, scope and data version, within the daily budget) or the computed one."""
-    label = period_label(state)
+    label = range_label(state)
     if not findings or not model_configured():
         return computed_narrative(findings, label)
     key = metric_cache.make_key(
@@ -53,7 +43,7 @@ def narrative_for(
     def compute() -> Narrative:
         if not actions.do_claim_narration_call(organization, state.now):
             return computed_narrative(findings, label, reason="the daily budget is spent")
-        return narrate(findings, label, COMPARE_LABELS[state.compare])
+        return narrate(findings, label, compare_phrase(state.compare))
 
     return metric_cache.get_or_compute(key, compute)
 
@@ -78,7 +68,7 @@ def get_insights(organization, state: DashboardState, user=None) -> dict:
     visible = [f for f in findings if f.id not in hidden]
     narrative = narrative_for(organization, state, scope, findings)
     if hidden & set(narrative.finding_ids):
-        narrative = computed_narrative(visible, period_label(state))
+        narrative = computed_narrative(visible, range_label(state))
     return {"findings": visible, "narrative": narrative, "scope": scope}
 
 

@@ -1,9 +1,14 @@
-"""How numbers read, in one place: cards, charts, drill-downs, targets, exports and PDFs.
+"""How numbers read, in one place: cards, charts, drill-downs, targets, insights, exports,
+mail and PDFs (docs/architecture.md, section "Presentation vocabulary").
 
-`format_value(value, unit)` gives the short form people scan ("$1.23M", "1,250 kWh", "38.0%")
-and the exact form for titles and screen readers ("$1,234,567.89 AUD"). The same revenue
-reads the same wherever it appears. `format_aud` is the exact amount of a single record.
-Rounding is half-up, as people round. Template filters: metrics.templatetags.metric_format.
+`format_value(value, unit)` gives the short form people scan ("$1.23M", "1,250.5 kWh",
+"7.25 h", "38.0%") and the exact form for titles and screen readers ("$1,234,567.89 AUD").
+The same revenue reads the same wherever it appears. `format_aud` is the exact amount of a
+single record. Rounding is half-up, as people round (2.5 -> 3, never Python's half-to-even),
+for every unit. kWh read with one decimal at any size and hours with two, trailing zeros
+dropped ("81 kWh" beside "180 kWh", never "81.0 kWh"). This module sits in the metric layer
+because targets and insights, below the screens, word their numbers with it too. Template
+filters: presentation.templatetags.vocabulary.
 """
 
 from __future__ import annotations
@@ -13,20 +18,26 @@ from decimal import ROUND_HALF_UP, Decimal
 NO_DATA = "—"
 
 
-def _round(number, places: int = 0) -> Decimal:
-    """Half-up rounding (Python's default rounds half to even)."""
+def round_half_up(number, places: int = 0) -> Decimal:
+    """Half-up rounding (Python's default rounds half to even): 2.5 -> 3, 0.125 -> 0.13."""
     return Decimal(str(number)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _group(number: Decimal | int | float, places: int = 0) -> str:
-    return f"{_round(number, places):,.{places}f}"
+    return f"{round_half_up(number, places):,.{places}f}"
+
+
+def _trimmed(number, places: int) -> str:
+    """Grouped, half-up to `places`, without trailing zeros: 81.0 -> '81', 7.250 -> '7.25'."""
+    text = _group(number, places)
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_aud(cents) -> str:
     """The exact amount of AUD cents: 123456789 -> '$1,234,567.89'."""
     if cents is None:
         return NO_DATA
-    dollars = Decimal(int(_round(cents))) / 100
+    dollars = Decimal(int(round_half_up(cents))) / 100
     return f"{'-' if dollars < 0 else ''}${_group(abs(dollars), 2)}"
 
 
@@ -35,33 +46,31 @@ def format_value(value, unit: str) -> tuple[str, str]:
     if value is None:
         return NO_DATA, "No data"
     if unit == "aud_cents":
-        dollars = Decimal(int(_round(value))) / 100
+        dollars = Decimal(int(round_half_up(value))) / 100
         size = abs(dollars)
         sign = "-" if dollars < 0 else ""
         if size >= 1_000_000_000:
-            short = f"{sign}${_round(size / 1_000_000_000, 2)}B"
+            short = f"{sign}${round_half_up(size / 1_000_000_000, 2)}B"
         elif size >= 1_000_000:
-            short = f"{sign}${_round(size / 1_000_000, 2)}M"
+            short = f"{sign}${round_half_up(size / 1_000_000, 2)}M"
         else:
             short = f"{sign}${_group(size)}"
         return short, f"{format_aud(value)} AUD"
     if unit == "kwh":
         kwh = Decimal(str(value))
         if abs(kwh) >= 1_000_000:
-            short = f"{_round(kwh / 1_000_000, 2)} GWh"
-        elif abs(kwh) >= 100:
-            short = f"{_group(kwh)} kWh"
+            short = f"{round_half_up(kwh / 1_000_000, 2)} GWh"
         else:
-            short = f"{_group(kwh, 1)} kWh"
+            short = f"{_trimmed(kwh, 1)} kWh"
         return short, f"{_group(kwh, 2)} kWh"
     if unit == "ratio":
         pct = Decimal(str(value)) * 100
-        return f"{_round(pct, 1)}%", f"{_round(pct, 2)}%"
+        return f"{round_half_up(pct, 1)}%", f"{round_half_up(pct, 2)}%"
     if unit == "hours":
         hours = Decimal(str(value))
-        return f"{_group(hours, 0 if abs(hours) >= 100 else 1)} h", f"{_group(hours, 2)} hours"
+        return f"{_trimmed(hours, 2)} h", f"{_group(hours, 2)} hours"
     if unit == "percent":
-        return f"{_round(value, 1)}%", f"{_round(value, 2)}%"
+        return f"{round_half_up(value, 1)}%", f"{round_half_up(value, 2)}%"
     number = Decimal(str(value))
     places = 0 if number == number.to_integral_value() else 1
     return _group(number, places), _group(number, 2 if places else 0)
@@ -81,9 +90,9 @@ def format_change(entry: dict, unit: str) -> str | None:
     if change is None:
         return None
     if unit == "ratio":
-        return f"{_round(abs(Decimal(str(change)) * 100), 1)} pts"
+        return f"{round_half_up(abs(Decimal(str(change)) * 100), 1)} pts"
     if entry.get("change_pct") is not None:
-        return f"{_round(abs(entry['change_pct']), 1)}%"
+        return f"{round_half_up(abs(entry['change_pct']), 1)}%"
     return short(abs(change), unit)
 
 
@@ -94,7 +103,7 @@ def format_cell(kind: str, value) -> str:
     if kind == "aud_cents":
         return format_aud(value)
     if kind in {"kwh", "hours"}:
-        return f"{Decimal(value):,.2f}"
+        return _group(Decimal(str(value)), 2)
     if kind == "percent":
         return f"{value}%"
     if kind == "int":

@@ -34,9 +34,30 @@ COMPARISONS: dict[str, str] = {
     "previous_period": "Previous period",
     "previous_year": "Previous year",
 }
+
+
+def comparison_name(compare: str) -> str | None:
+    """How a comparison reads inside a sentence ("vs previous period"); None for none. Every
+    screen, mail, PDF and insight words a comparison with this (docs/architecture.md, section
+    "Presentation vocabulary")."""
+    return None if compare == "none" else COMPARISONS[compare].lower()
+
+
+def compare_phrase(compare: str) -> str:
+    """A comparison as the object of a sentence: "the previous period", "the previous year",
+    or "nothing"."""
+    name = comparison_name(compare)
+    return f"the {name}" if name else "nothing"
+
+
 DEFAULT_PRESET = "this_month"
 DEFAULT_COMPARE = "previous_period"
 MAX_RANGE_DAYS = 3653  # ten years
+# The one span of dates anyone may ask about: dashboard ranges, report previews, personal days
+# and target periods (targets.models keeps its periods inside it with a check constraint).
+EARLIEST_DAY = dt.date(2000, 1, 1)
+LATEST_DAY = dt.date(2099, 12, 31)
+BOUNDS_TEXT = f"between {EARLIEST_DAY.year} and {LATEST_DAY.year}"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CALENDAR_UNITS = {
     "this_month": "month",
@@ -113,6 +134,21 @@ def dates_label(first: dt.date, last: dt.date) -> str:
     return f"{first:%-d} – {last:%-d %b %Y}"
 
 
+def range_label(state: DashboardState) -> str:
+    """How a state's range reads everywhere: its dates, a running range's up to its last day
+    so far ("1 – 5 Dec 2026")."""
+    return dates_label(
+        state.range.start, state.range.last_day if state.to_date else state.range.end
+    )
+
+
+def comparison_label(state: DashboardState) -> str | None:
+    """The comparison's dates ("1 – 5 Nov 2026"), or None without one."""
+    if not state.comparison:
+        return None
+    return dates_label(state.comparison.start, state.comparison.end)
+
+
 def fiscal_year_label(start: dt.date) -> str:
     """Australian style: the FY ending June 2027 is 'FY2027'."""
     return f"FY{start.year + 1}" if start.month > 1 else f"FY{start.year}"
@@ -183,6 +219,11 @@ class DashboardState:
         if not self.comparison:
             return "none"
         return f"{self.compare}:{self.comparison.start}_{self.comparison.end}"
+
+
+def in_bounds(day: dt.date) -> bool:
+    """Whether `day` is one anyone may ask about (EARLIEST_DAY to LATEST_DAY)."""
+    return EARLIEST_DAY <= day <= LATEST_DAY
 
 
 def _parse_date(raw: str, name: str) -> dt.date:
@@ -276,8 +317,8 @@ def parse_state(params, organization, now: dt.datetime | None = None) -> Dashboa
             raise InvalidPeriod(f"'from' ({start}) is after 'to' ({end}); swap them")
         if (end - start).days + 1 > MAX_RANGE_DAYS:
             raise InvalidPeriod("The range is longer than 10 years; choose a shorter range")
-        if start.year < 1900 or end.year > 2200:
-            raise InvalidPeriod("Dates must fall between 1900 and 2200")
+        if not (in_bounds(start) and in_bounds(end)):
+            raise InvalidPeriod(f"Dates must fall {BOUNDS_TEXT}")
         preset = None
     else:
         preset = preset or DEFAULT_PRESET

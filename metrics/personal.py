@@ -24,8 +24,9 @@ from decimal import Decimal
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, RATIO_PARTS, SOURCES, get_metric, owned_metrics
 from metrics.engine import Slice, TimeWindow, read
+from metrics.formatting import round_half_up
 from metrics.models import UserStatisticsDaily
-from metrics.periods import local_midnight, parse_state
+from metrics.periods import BOUNDS_TEXT, in_bounds, local_midnight, parse_state
 from metrics.queries import compare_entry, compute_values, daily_values_by_owner
 from metrics.statistics import COLUMNS
 
@@ -63,7 +64,7 @@ def _number(key: str, raw):
     if raw is None:
         return 0
     if unit in ("kwh", "hours"):
-        return float(Decimal(str(raw)).quantize(Decimal("0.01")))
+        return float(round_half_up(raw, 2))
     return int(raw)
 
 
@@ -187,8 +188,8 @@ def parse_day(raw: str | None, organization, *, now) -> dt.date:
         raise InvalidPersonalQuery(f"'date' must be a date as YYYY-MM-DD, got {raw[:40]!r}")
     if day > today:
         raise InvalidPersonalQuery(f"'date' {day} is in the future; the latest is {today}")
-    if day.year < 2000:
-        raise InvalidPersonalQuery("'date' must be in 2000 or later")
+    if not in_bounds(day):
+        raise InvalidPersonalQuery(f"'date' must fall {BOUNDS_TEXT}")
     return day
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "accounts",
     "operations",
     "metrics",
+    "presentation",
     "dashboard",
     "targets",
     "insights",

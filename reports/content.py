@@ -1,10 +1,11 @@
 """What a report shows: the owner's widgets, built by the dashboard, for the report's range.
 
-Every number comes from dashboard.widgets.build_widget (the same context a card or chart on
+Every number comes from presentation.widgets.build_widget (the same context a card or chart on
 the dashboard renders), so a KPI in the PDF is the same string as on the card, and a technician
 owner's report shows their own slice. Charts are the widgets' plotly figure dicts drawn as SVG
-(reports.svg). Top records come from metrics.queries.metric_records, shown with the drill-down's
-columns.
+(presentation.svg). Top records come from metrics.queries.metric_records, shown with the drill-down's
+columns (presentation.records). Reports never import the dashboard: the owner's saved layout
+is read through presentation.layouts.
 """
 
 from __future__ import annotations
@@ -15,21 +16,23 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db.models import F
 
-from dashboard.drill import DRILL_SETS, format_cell, metric_queryset
-from dashboard.layouts import get_layout
-from dashboard.widgets import (
-    CATALOGUE,
-    COMPARISON_LABELS,
-    WidgetSettingsError,
-    build_widget,
-    clean_settings,
+from metrics.definitions import METRICS
+from metrics.periods import (
+    COMPARISONS,
+    PRESETS,
+    DashboardState,
     comparison_label,
+    comparison_name,
+    parse_state,
     range_label,
 )
-from metrics.definitions import METRICS
-from metrics.periods import COMPARISONS, PRESETS, DashboardState, parse_state
-from metrics.scope import may_see_source
-from reports import svg
+from metrics.queries import metric_records
+from metrics.scope import may_see_source, owner_for
+from presentation import svg
+from presentation.layouts import user_layout
+from presentation.records import DRILL_SETS, format_cell
+from presentation.widgets import CATALOGUE, WidgetSettingsError, build_widget, clean_settings
+from presentation.wording import exact_time
 
 # Widget types a report can print (per-user live lists are screen-only).
 PRINTABLE = ("kpi", "trend", "pipeline_by_stage", "installations", "warranty_claims")
@@ -104,8 +107,7 @@ def report_widgets(report) -> list[dict]:
             except WidgetSettingsError:
                 continue
     else:
-        layout, _ = get_layout(report.owner)
-        widgets = [w for w in layout if w["type"] in PRINTABLE]
+        widgets = [w for w in user_layout(report.owner) if w["type"] in PRINTABLE]
     return [
         w
         for w in widgets
@@ -162,7 +164,7 @@ class ReportContent:
     def as_of_label(self) -> str:
         """ "Data as of", in the organisation's timezone (templates would convert it to the
         server's)."""
-        return f"{self.as_of.astimezone(self.state.tz):%-d %b %Y, %-I:%M %p}"
+        return exact_time(self.as_of, self.state.tz, weekday=False)
 
 
 def build_content(report, at: dt.datetime) -> ReportContent:
@@ -175,7 +177,7 @@ def build_content(report, at: dt.datetime) -> ReportContent:
         as_of=at,
         range_label=range_label(state),
         comparison_label=comparison_label(state),
-        compare_name=COMPARISON_LABELS.get(state.compare),
+        compare_name=comparison_name(state.compare),
         dashboard_url=dashboard_url(state),
     )
     metrics_shown: list[str] = []
@@ -235,9 +237,13 @@ def top_records(report, state: DashboardState, metrics_shown: list[str]) -> list
         drill_set = DRILL_SETS[metric.drill]
         order = drill_set.sort_keys[sort_key]
         window = state.range
-        # metric_queryset is metrics.queries.metric_records in the owner's slice.
-        qs = metric_queryset(
-            metric, report.organization, report.owner, window.start_at, window.end_at
+        # The drill-down's rows in the owner's slice (a technician's own jobs).
+        qs = metric_records(
+            report.organization,
+            metric,
+            window.start_at,
+            window.end_at,
+            owner=owner_for(report.owner, metric.source),
         )
         if drill_set.related:
             qs = qs.select_related(*drill_set.related)

@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
 from accounts.models import User
-from metrics.periods import PRESETS
+from metrics.periods import COMPARISONS, PRESETS
+from presentation.wording import exact_time
 from reports.content import widget_allowed, widget_choices
 from reports.models import MAX_RECIPIENTS, WEEKDAYS, Cadence, Compare, ScheduledReport
 from reports.schedule import next_slots
@@ -209,7 +210,8 @@ class ReportForm(forms.ModelForm):
         value = self.cleaned_data["compare"]
         if value not in Compare.values:
             raise ValidationError(
-                f"Unknown comparison “{value[:40]}”. Choose none, previous period or previous year."
+                f"Unknown comparison “{value[:40]}”. Choose one of: "
+                f"{', '.join(COMPARISONS.values())}."
             )
         return value
 
@@ -272,7 +274,4 @@ def next_sends_for(data, instance, now: dt.datetime, count: int = 3) -> list[str
     except (ValueError, TypeError, zoneinfo.ZoneInfoNotFoundError):
         return []
     tz = probe.tz
-    return [
-        f"{slot.astimezone(tz):%a %-d %b %Y, %-I:%M %p %Z}"
-        for slot in next_slots(probe, now, count)
-    ]
+    return [exact_time(slot, tz, zone=True) for slot in next_slots(probe, now, count)]

@@ -18,6 +18,7 @@ from django.db.models import Q
 
 from accounts.models import Organization, validate_timezone
 from accounts.tenancy import OrgQuerySet
+from metrics.periods import COMPARISONS
 
 MAX_RECIPIENTS = 50
 
@@ -29,9 +30,10 @@ class Cadence(models.TextChoices):
 
 
 class Compare(models.TextChoices):
-    NONE = "none", "No comparison"
-    PREVIOUS_PERIOD = "previous_period", "Previous period"
-    PREVIOUS_YEAR = "previous_year", "Previous year"
+    # The words are metrics.periods.COMPARISONS'.
+    NONE = "none", COMPARISONS["none"]
+    PREVIOUS_PERIOD = "previous_period", COMPARISONS["previous_period"]
+    PREVIOUS_YEAR = "previous_year", COMPARISONS["previous_year"]
 
 
 WEEKDAYS = [(0, "Monday"), (1, "Tuesday"), (2, "Wednesday"), (3, "Thursday")]

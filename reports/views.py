@@ -23,6 +23,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.permissions import reports_manager_required
 from accounts.tenancy import get_for_user_or_404
 from infra.ratelimit import rate_limited
+from metrics.periods import BOUNDS_TEXT, in_bounds
+from presentation.wording import clock, exact_time
 from reports import actions
 from reports.content import build_content, report_widgets
 from reports.forms import COMMON_TIMEZONES, ReportForm, next_sends_for
@@ -43,11 +45,11 @@ def _report(request, pk) -> ScheduledReport:
 def _local(instant: dt.datetime | None, report: ScheduledReport) -> str:
     if instant is None:
         return "—"
-    return f"{instant.astimezone(report.tz):%a %-d %b %Y, %-I:%M %p %Z}"
+    return exact_time(instant, report.tz, zone=True)
 
 
 def _schedule_text(report: ScheduledReport) -> str:
-    at = report.send_time.strftime("%-I:%M %p")
+    at = clock(report.send_time)
     if report.cadence == "weekly":
         return f"Weekly on {report.get_weekday_display()} at {at}"
     if report.cadence == "monthly":
@@ -186,10 +188,8 @@ def _preview_at(request, report) -> tuple[dt.datetime, dt.date] | HttpResponse:
         return HttpResponseBadRequest(
             f"'date' must be a date as YYYY-MM-DD, got {raw[:40]!r}", content_type="text/plain"
         )
-    if not dt.date(2000, 1, 1) <= day <= dt.date(2200, 1, 1):
-        return HttpResponseBadRequest(
-            "'date' must fall between 2000 and 2200", content_type="text/plain"
-        )
+    if not in_bounds(day):
+        return HttpResponseBadRequest(f"'date' must fall {BOUNDS_TEXT}", content_type="text/plain")
     at = local_instant(day, report.send_time, report.tz)
     return min(at, timezone.now()) if day == today else at, day
 

@@ -20,6 +20,8 @@ from accounts.models import Organization
 from accounts.tenancy import OrgQuerySet
 from metrics.definitions import METRICS, owned_metrics
 from metrics.periods import (
+    EARLIEST_DAY,
+    LATEST_DAY,
     add_months,
     fiscal_year_label,
     fiscal_year_start,
@@ -103,8 +105,9 @@ class TargetQuerySet(OrgQuerySet):
 
 # Targets are business plans: far-past or far-future periods are typing mistakes, and the
 # date arithmetic of a period (its end, last year's shape) must stay inside date's range.
-FIRST_TARGET_DAY = dt.date(2000, 1, 1)
-LAST_TARGET_DAY = dt.date(2099, 12, 1)
+# A target period starts within the dates anyone may ask about (metrics.periods).
+FIRST_TARGET_DAY = EARLIEST_DAY
+LAST_TARGET_DAY = LATEST_DAY.replace(day=1)
 
 
 class Target(models.Model):

@@ -79,6 +79,14 @@ STATUS_LABELS = {
 UPCOMING, RUNNING, FINISHED = "upcoming", "running", "finished"
 
 
+def status_word(status: str, phase: str | None = None) -> str:
+    """How a target's status reads on every screen and delivery: "Not started" before its
+    period begins, else "On track", "At risk", "Behind", "Met" or "Missed"."""
+    if phase == UPCOMING:
+        return "Not started"
+    return STATUS_LABELS.get(status, status)
+
+
 def status_for(performance: float | None, *, finished: bool) -> str:
     """Map performance (actual / expected, inverted where down is good) to a status: met or
     missed for a finished period, on_track, at_risk or behind while it runs."""

@@ -43,10 +43,10 @@ from targets.models import (
 )
 from targets.queries import (
     FINISHED,
-    STATUS_LABELS,
     UPCOMING,
     fiscal_years_with_targets,
     progress_for_targets,
+    status_word,
     targets_in_fiscal_year,
 )
 
@@ -57,7 +57,7 @@ BADGE_CLASSES = {
     "At risk": "at_risk",
     "On track": "on_track",
     "Met": "on_track",
-    "Upcoming": "upcoming",
+    "Not started": "upcoming",
 }
 METRIC_ORDER = {key: i for i, key in enumerate(METRICS)}
 
@@ -103,12 +103,12 @@ def _row(target: Target, progress: dict | None) -> dict:
     pct = progress["progress_pct"]
     phase = progress["period"]["phase"]
     if phase == UPCOMING:
-        badge, badge_class = "Upcoming", "upcoming"
+        badge, badge_class = status_word("", phase), "upcoming"
     elif phase == FINISHED:
-        badge = "Met" if progress["met"] else "Missed"
+        badge = status_word("met" if progress["met"] else "missed")
         badge_class = "on_track" if progress["met"] else "behind"
     else:
-        badge, badge_class = STATUS_LABELS[progress["status"]], progress["status"]
+        badge, badge_class = status_word(progress["status"]), progress["status"]
     marker = None
     if phase not in (UPCOMING, FINISHED) and progress["expected_to_date"] is not None:
         marker = max(0, min(100, float(progress["expected_to_date"]) / float(target.value) * 100))

@@ -179,9 +179,10 @@
     if (spec.indexOf("%") !== -1) {
       text = (y * 100).toFixed(1) + "%";
     } else {
-      var digits = /\.(\d)f/.exec(spec);
+      // ",.1f" keeps one decimal; ",.1~f" (kWh, hours) drops trailing zeros, as the cards do.
+      var digits = /\.(\d)(~?)f/.exec(spec);
       text = y.toLocaleString("en-AU", {
-        minimumFractionDigits: digits ? Number(digits[1]) : 0,
+        minimumFractionDigits: digits && !digits[2] ? Number(digits[1]) : 0,
         maximumFractionDigits: digits ? Number(digits[1]) : 2,
       });
     }

@@ -13,11 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Role
-from dashboard import widgets
 from dashboard.layouts import default_widgets, get_layout
+from metrics.formatting import format_change, format_value
 from metrics.periods import parse_state
 from metrics.queries import get_metrics, get_timeseries
 from operations.models import Activity, Customer, InstallationJob, Order
+from presentation import widgets
+from presentation.widgets import kpis as kpi_widgets
+from presentation.widgets.charts import build_pipeline_by_stage, build_trend
 from tests.conftest import make_user
 from tests.dashboard.factories import build_history
 
@@ -205,7 +208,7 @@ def test_kpi_card_formats_for_people_and_keeps_the_exact_amount(client, owner, h
     response = client.get(f"/dashboard/widgets/{widget['id']}/?range=last_90_days", **HX)
     content = html.unescape(response.content.decode())
 
-    short, exact = widgets.format_value(entry["value"], "aud_cents")
+    short, exact = format_value(entry["value"], "aud_cents")
     assert f'title="{exact}"' in content
     assert f">{short}</div>" in content
     assert exact in re.search(r'aria-label="([^"]*)"', content).group(1)
@@ -257,7 +260,7 @@ def test_chart_fragments_carry_a_figure_a_table_and_a_text_alternative(client, o
     assert "<table>" in content and "<caption>Revenue by week</caption>" in content
     first = series["points"][0]
     assert f"bucket={first['date']}&amp;interval=week" in content
-    assert widgets.format_value(first["value"], "aud_cents")[0] in html.unescape(content)
+    assert format_value(first["value"], "aud_cents")[0] in html.unescape(content)
 
 
 @pytest.mark.parametrize("widget_type", ["pipeline_by_stage", "installations", "warranty_claims"])
@@ -275,7 +278,7 @@ def test_every_chart_builds_from_real_data(client, owner, history, widget_type):
 def test_pipeline_chart_matches_the_pipeline_value_metric(owner, history):
     state = parse_state({"range": "last_30_days"}, owner.organization)
     ctx = widgets.WidgetContext(owner.organization, owner, state, {})
-    data = widgets.build_pipeline_by_stage(ctx)
+    data = build_pipeline_by_stage(ctx)
     bars = data["figure"]["data"][0]["y"]
     total_cents = round(sum(bars) * 100)
     assert (
@@ -315,7 +318,7 @@ def test_failing_kpi_cards_render_their_error_state_and_the_page_still_renders(
     def explode(*args, **kwargs):
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(widgets, "get_metrics", explode)
+    monkeypatch.setattr(kpi_widgets, "get_metrics", explode)
     kpis = [w for w in default_widgets("executive") if w["type"] == "kpi"]
     response = login(client, owner).get("/dashboard/")
     content = response.content.decode()
@@ -460,22 +463,22 @@ def test_my_jobs_lists_the_technicians_own_open_jobs(client, users_by_role):
         (1_234_567, "aud_cents", "$12,346", "$12,345.67 AUD"),
         (250_000_000_000, "aud_cents", "$2.50B", "$2,500,000,000.00 AUD"),
         (-5_000, "aud_cents", "-$50", "-$50.00 AUD"),
-        (12345.678, "kwh", "12,346 kWh", "12,345.68 kWh"),
+        (12345.678, "kwh", "12,345.7 kWh", "12,345.68 kWh"),
         (42.25, "kwh", "42.3 kWh", "42.25 kWh"),
         (0.4567, "ratio", "45.7%", "45.67%"),
         (1234, "count", "1,234", "1,234"),
-        (312.5, "hours", "313 h", "312.50 hours"),
+        (312.5, "hours", "312.5 h", "312.50 hours"),
         (None, "aud_cents", "—", "No data"),
     ],
 )
 def test_values_are_formatted_for_people(value, unit, short, exact):
-    assert widgets.format_value(value, unit) == (short, exact)
+    assert format_value(value, unit) == (short, exact)
 
 
 def test_ratio_changes_are_shown_in_points():
     entry = {"change": 0.0425, "change_pct": 12.1}
-    assert widgets.format_change(entry, "ratio") == "4.3 pts"
-    assert widgets.format_change({"change": 500, "change_pct": None}, "count") == "500"
+    assert format_change(entry, "ratio") == "4.3 pts"
+    assert format_change({"change": 500, "change_pct": None}, "count") == "500"
 
 
 @pytest.mark.parametrize("compare", ["previous_period", "previous_year"])
@@ -483,7 +486,7 @@ def test_every_trend_point_drills_to_rows_adding_up_to_it(client, owner, history
     """Both lines of the trend chart, current and comparison, open the rows behind each point."""
     state = parse_state({"range": "last_90_days", "compare": compare}, owner.organization)
     ctx = widgets.WidgetContext(owner.organization, owner, state, {"metric": "revenue"})
-    traces = widgets.build_trend(ctx)["figure"]["data"]
+    traces = build_trend(ctx)["figure"]["data"]
     # This period's finished weeks, its running week ("so far"), and the comparison.
     assert [t.get("name") for t in traces][1] == "So far"
     assert len(traces) == 3

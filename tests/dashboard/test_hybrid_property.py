@@ -149,7 +149,7 @@ ranges = st.one_of(
             ).isoformat(),
         },
         st.integers(0, 850),
-        st.integers(0, 400),
+        st.integers(0, 399),  # at most 400 days: a daily series allows 400 points
     ),
 )
 ops = st.lists(

@@ -20,11 +20,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Role
-from dashboard import widgets
 from dashboard.layouts import ROLE_LAYOUT, default_widgets, warm_widgets
 from metrics import cache as metric_cache
 from metrics.refresh import refresh_summaries
 from metrics.warming import common_states, warm_organization
+from presentation import widgets
+from presentation.widgets import kpis
 from targets.models import Target
 from tests.conftest import make_user
 from tests.dashboard.factories import build_history
@@ -264,8 +265,8 @@ def test_a_page_after_a_write_reads_only_the_open_tail(signed_in, org, layout):
 
 def test_the_kpi_cards_share_one_metrics_computation(client, world, org, monkeypatch):
     calls = []
-    real = widgets.get_metrics
-    monkeypatch.setattr(widgets, "get_metrics", lambda *a, **kw: calls.append(a) or real(*a, **kw))
+    real = kpis.get_metrics
+    monkeypatch.setattr(kpis, "get_metrics", lambda *a, **kw: calls.append(a) or real(*a, **kw))
     client.force_login(world["executive"])
     metric_cache.bump_data_version(org.pk)
     response = client.get("/dashboard/")

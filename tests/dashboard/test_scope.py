@@ -10,9 +10,9 @@ from django.urls import reverse
 
 from accounts.models import Role
 from dashboard import layouts
-from dashboard.widgets import CATALOGUE, build_widget, catalogue_choices
 from metrics.periods import parse_state
 from operations.models import InstallationJob, Product, WarrantyClaim
+from presentation.widgets import CATALOGUE, build_widget, catalogue_choices
 from tests.conftest import make_user
 from tests.targets.helpers import customer, local, order
 

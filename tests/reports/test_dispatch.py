@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from dashboard.widgets import CATALOGUE, build_widget
+from presentation.widgets import CATALOGUE, build_widget
 from reports import dispatch
 from reports.content import report_state, report_widgets
 from reports.mail import unsubscribe_token

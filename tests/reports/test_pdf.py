@@ -8,9 +8,9 @@ import subprocess
 import pytest
 
 from metrics.definitions import METRICS
+from presentation.svg import nice_ticks, render_figure, tick_label
 from reports.content import build_content
 from reports.render import render_pdf
-from reports.svg import nice_ticks, render_figure, tick_label
 from tests.reports.conftest import make_report
 
 pytestmark = pytest.mark.django_db

@@ -56,9 +56,9 @@ def test_the_list_shows_next_send_last_status_and_pauses(client, org, owner):
     client.force_login(owner)
     page = client.get(reverse("reports-list")).content.decode()
     assert "Daily sales" in page
-    assert "Daily at 7:30 AM" in page
+    assert "Daily at 7:30 am" in page
     assert "Failed" in page
-    assert "Mon 6 Jul 2026, 7:30 AM AEST" in page
+    assert "Mon 6 Jul 2026, 7:30 am AEST" in page
     response = client.post(reverse("reports-toggle", args=[report.pk]), {"next": "list"})
     assert response.status_code == 302
     report.refresh_from_db()
@@ -128,9 +128,9 @@ def test_the_form_shows_the_next_three_sends_across_daylight_saving(client, owne
     page = response.content.decode()
     assert response.status_code == 200
     for when in (
-        "Sat 3 Oct 2026, 2:30 AM AEST",
-        "Sun 4 Oct 2026, 3:00 AM AEDT",
-        "Mon 5 Oct 2026, 2:30 AM AEDT",
+        "Sat 3 Oct 2026, 2:30 am AEST",
+        "Sun 4 Oct 2026, 3:00 am AEDT",
+        "Mon 5 Oct 2026, 2:30 am AEDT",
     ):
         assert when in page
 
@@ -191,7 +191,7 @@ def test_history_lists_each_run_with_its_details(client, org, owner, settings, t
     client.force_login(owner)
     page = client.get(reverse("reports-detail", args=[report.pk])).content.decode()
     for text in (
-        "Mon 6 Jul 2026, 8:00 AM AEST",
+        "Mon 6 Jul 2026, 8:00 am AEST",
         "Failed",
         "2.5 s",
         "1 of 2",

@@ -22,12 +22,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
-from dashboard.widgets import feed_page
 from metrics.definitions import METRICS, SOURCES
 from metrics.models import DirtyDay
 from metrics.periods import parse_state
 from metrics.queries import get_breakdown, get_metrics, get_timeseries, metric_records
 from operations.seeding import BENCHMARK_VOLUMES, Volume, seed_benchmark_org
+from presentation.widgets import feed_page
 from targets.models import Target
 from targets.queries import targets_for_state
 

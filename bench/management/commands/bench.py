@@ -26,13 +26,13 @@ from bench.results import merge_results
 from bench.stats import summary
 from bench.writes import DayOfWrites
 from dashboard.layouts import default_widgets, warm_widgets
-from dashboard.widgets import CATALOGUE, build_widget, peek_widget
 from metrics import cache as metric_cache
 from metrics.periods import parse_state
 from metrics.queries import get_metrics, get_metrics_comparison, get_timeseries
 from metrics.refresh import refresh_summaries
 from metrics.warming import COMMON_COMPARES, COMMON_PRESETS, warm_organization
 from operations.seeding import benchmark_names
+from presentation.widgets import CATALOGUE, build_widget, peek_widget
 
 EXECUTIVE_METRICS = [
     "revenue",

@@ -51,12 +51,12 @@ from bench.results import DEFAULT_PATH, judged, merge_results
 from bench.stats import summary
 from bench.writes import DayOfWrites
 from dashboard.layouts import default_widgets, warm_widgets
-from dashboard.widgets import build_widget
 from infra.server_timing import QueryTimer
 from metrics import cache as metric_cache
 from metrics.refresh import refresh_summaries
 from metrics.warming import active_organizations, common_states, warm_organization
 from operations.seeding import analyze_tables, benchmark_names, seed_benchmark_org
+from presentation.widgets import build_widget
 
 VOLUME = "year3"
 SEED = 42

@@ -1,4 +1,4 @@
-"""Plotly figure dicts (what dashboard.widgets' build_* return as "figure") drawn as plain SVG.
+"""Plotly figure dicts (what presentation.widgets' builders return as "figure") drawn as SVG.
 
 Why not plotly's static export: it needs a browser (kaleido ships or drives Chromium), which is
 heavy to start, memory hungry and fragile inside a Celery worker. The web widgets already

@@ -1,0 +1,198 @@
+"""Chart figures: the plotly figure dicts the screens draw and the PDFs redraw as SVG.
+
+One palette, one axis and hover format per unit, one bucket labeller. A chart's money reads
+"$1.2M" on its axis and "$1,234" in its tooltip wherever it is drawn: presentation.svg reads
+the same axis dicts, so a PDF's chart matches the screen's. See docs/architecture.md, section
+"Presentation vocabulary".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import plotly.graph_objects as go
+
+from operations.models import ClaimStatus
+
+# Brand palette, shared by CSS (static/css/app.css) and the charts.
+BRAND = "#0b6e4f"
+COMPARE = "#8a96a3"
+ENERGY = "#c27c0e"
+INK = "#17202a"
+MUTED = "#5a6472"
+GRID = "#e6eaee"
+STATUS_COLOURS = {
+    ClaimStatus.OPEN: "#c2410c",
+    ClaimStatus.IN_REVIEW: "#e3a008",
+    ClaimStatus.APPROVED: "#2f7fc1",
+    ClaimStatus.REJECTED: "#8a96a3",
+    ClaimStatus.RESOLVED: BRAND,
+}
+
+# Axis and tooltip formats per unit (d3-format, as plotly reads them).
+AXIS_FORMATS: dict[str, dict] = {
+    "aud_cents": {"tickprefix": "$", "tickformat": "~s", "title": {"text": "AUD"}},
+    "kwh": {"ticksuffix": " kWh", "tickformat": ",.0f"},
+    "ratio": {"tickformat": ".0%"},
+    "hours": {"ticksuffix": " h", "tickformat": ",.0f"},
+}
+HOVER_FORMATS = {
+    "aud_cents": "$%{y:,.0f}",
+    "kwh": "%{y:,.1~f} kWh",
+    "ratio": "%{y:.1%}",
+    "hours": "%{y:,.2~f} h",
+}
+
+
+def axis_for(unit: str, top=None) -> dict:
+    """A y axis in the metric's unit; `top` (the largest value) keeps count ticks whole."""
+    axis = {
+        "gridcolor": GRID,
+        "zeroline": False,
+        "automargin": True,
+        "rangemode": "tozero",
+        "tickfont": {"color": MUTED},
+    }
+    if unit in AXIS_FORMATS:
+        axis.update(AXIS_FORMATS[unit])
+    else:
+        axis.update(tickformat=",d")
+        if top is not None and top <= 10:
+            # Tricky: plotly picks half steps for small counts, which ",d" prints twice.
+            axis.update(tick0=0, dtick=1 if top <= 6 else 2)
+    return axis
+
+
+def hover_format(unit: str) -> str:
+    """A tooltip's value in the unit, as the cards write it (trailing zeros trimmed)."""
+    return HOVER_FORMATS.get(unit, "%{y:,}")
+
+
+def plot_value(value, unit: str):
+    """Chart units: dollars for money (axes are in AUD), floats elsewhere."""
+    if value is None:
+        return None
+    if unit == "aud_cents":
+        return round(int(value) / 100, 2)
+    return float(value)
+
+
+def base_layout(**extra) -> dict:
+    layout = {
+        "autosize": True,
+        "margin": {"l": 8, "r": 8, "t": 8, "b": 8},
+        "paper_bgcolor": "rgba(0,0,0,0)",
+        "plot_bgcolor": "rgba(0,0,0,0)",
+        "font": {
+            "family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif",
+            "size": 12,
+            "color": INK,
+        },
+        "hovermode": "x unified",
+        "hoverlabel": {"bgcolor": "#fff", "bordercolor": GRID, "font": {"color": INK}},
+        "legend": {
+            "orientation": "h",
+            "x": 0,
+            "y": 1.02,
+            "yanchor": "bottom",
+            "font": {"color": MUTED},
+        },
+        "xaxis": {"gridcolor": GRID, "automargin": True, "showgrid": False, "linecolor": GRID},
+        "separators": ".,",
+        "template": "none",
+    }
+    layout.update(extra)
+    return layout
+
+
+def make_figure(traces: list, layout: dict) -> dict:
+    """A plotly figure as plain JSON data (built with plotly's Python figure classes)."""
+    fig = go.Figure(data=traces, layout=layout)
+    return json.loads(fig.to_json())
+
+
+MAX_TICKS = 7  # a phone's width of labels
+
+
+def _tick_label(day: dt.date, interval: str, long: bool) -> str:
+    if interval == "month":
+        return f"{day:%b %Y}"
+    return f"{day:%-d %b %y}" if long else f"{day:%-d %b}"
+
+
+def bucket_axis(dates: list[str], interval: str) -> tuple[list[str], dict]:
+    """Category labels for the buckets and an x axis ticking at most MAX_TICKS of them, each
+    label once: days or weeks for short ranges, months for long ones."""
+    days = [dt.date.fromisoformat(d) for d in dates]
+    long = bool(days) and (days[-1] - days[0]).days > 300
+    labels = [_tick_label(d, interval, long) for d in days]
+    step = max(1, -(-len(labels) // MAX_TICKS))
+    axis = {
+        "type": "category",
+        "gridcolor": GRID,
+        "automargin": True,
+        "showgrid": False,
+        "linecolor": GRID,
+        "tickfont": {"color": MUTED},
+        "tickmode": "array",
+        "tickvals": labels[::step],
+        "ticktext": labels[::step],
+        "tickangle": 0,
+    }
+    return labels, axis
+
+
+def line_traces(
+    x, y, partial: list[bool], *, name, color, hover, customdata, so_far="So far", **extra
+) -> list:
+    """A series as a solid line over finished buckets and the running bucket as a hollow
+    marker apart from it, whose tooltip says "so far" (never a plunge to zero)."""
+    running = bool(partial) and partial[-1]
+    solid_y = list(y[:-1]) + [None] if running else list(y)
+    traces = [
+        go.Scatter(
+            x=x,
+            y=solid_y,
+            name=name,
+            mode="lines+markers" if len(x) <= 45 else "lines",
+            line={"color": color, "width": 2.5, "shape": "linear"},
+            marker={"size": 5 if len(x) > 3 else 9},
+            cliponaxis=False,  # a marker on the plot's edge is drawn whole
+            customdata=customdata,
+            hovertemplate=hover + "<extra>%{fullData.name}</extra>",
+            **extra,
+        )
+    ]
+    if not running:
+        return traces
+    # Tricky: no segment joins the running bucket to the last finished one; early in a day a
+    # line down to "$0 so far" would read as a collapse.
+    extra = {k: v for k, v in extra.items() if k == "yaxis"}
+    traces.append(
+        go.Scatter(
+            x=x[-1:],
+            y=y[-1:],
+            name=so_far,
+            mode="markers",
+            marker={"size": 9, "symbol": "circle-open", "color": color, "line": {"width": 2}},
+            customdata=customdata[-1:],
+            hovertemplate=hover + " so far<extra>Running</extra>",
+            **extra,
+        )
+    )
+    return traces
+
+
+def click_data(drill: str, label: str, filter_url: str = "", filter_label: str = "") -> list[str]:
+    """A chart point's click data (dashboard.js): where its records are, what it is, and, for
+    a bar of a filterable dimension, the dashboard narrowed to it."""
+    return [drill, label, filter_url, filter_label]
+
+
+def bucket_label(day: dt.date, interval: str) -> str:
+    if interval == "month":
+        return f"{day:%b %Y}"
+    if interval == "week":
+        return f"Week of {day:%-d %b %Y}"
+    return f"{day:%a %-d %b %Y}"

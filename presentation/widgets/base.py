@@ -1,0 +1,89 @@
+"""What every widget builder shares: its context, its type, its links and its data slice.
+
+See docs/architecture.md, section "Presentation vocabulary".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from accounts.models import Organization, User
+from metrics.definitions import METRICS
+from metrics.filters import slice_args
+from metrics.periods import DashboardState
+from metrics.scope import may_see_source, owner_for
+
+SIZES = {"s": "Small", "m": "Medium", "l": "Large"}
+TONES: dict[bool | None, str] = {True: "good", False: "bad"}
+
+
+def job_url(job_id: int) -> str:
+    """A job's page (dashboard.field): customer, site, products, status and history."""
+    return f"/dashboard/jobs/{job_id}/"
+
+
+def drill_url(metric: str, state: DashboardState, **extra: str) -> str:
+    """Where a number drills to: the records behind it, in the same state."""
+    return f"/dashboard/drill/{metric}/?{state.querystring(**extra)}"
+
+
+def filter_url(state: DashboardState, **extra: str) -> str:
+    """The dashboard in the same state with one more filter."""
+    return f"/dashboard/?{state.querystring(**extra)}"
+
+
+@dataclass(frozen=True)
+class WidgetContext:
+    organization: Organization
+    user: User | None  # None when warming the cache of org-wide widgets
+    state: DashboardState
+    settings: dict
+    owner: int | None = None  # read only this user's rows (a technician's own)
+    period: str = "day"  # personal widgets: day, 7d or mtd (metrics.personal.PERIODS)
+    keys: tuple[str, ...] = ()  # personal widgets: every metric on the page, computed together
+
+
+@dataclass(frozen=True)
+class WidgetType:
+    type: str
+    title: str
+    description: str
+    kind: str  # the template partial: kpi, chart, feed, jobs
+    default_size: str
+    build: Callable[[WidgetContext], dict]
+    metric_setting: bool = False  # settings = {"metric": <key>}
+    per_user: bool = False  # depends on the user, so never cached across users
+    sources: tuple[str, ...] = ()  # the cache parts it reads, beyond its metric's source
+
+    def cache_parts(self, settings: dict) -> set[str]:
+        """The data sources (cache version parts) this widget's value is built from."""
+        parts = set(self.sources)
+        if self.metric_setting:
+            parts.add(METRICS[settings["metric"]].source)
+        return parts
+
+    def data_sources(self, settings: dict) -> set[str]:
+        """The metric sources whose records the widget shows."""
+        return self.cache_parts(settings) - {"targets"}
+
+    def allowed_for(self, user, settings: dict) -> bool:
+        """Whether the user may have this widget: they may open the records behind it."""
+        return all(may_see_source(user, source) for source in self.data_sources(settings))
+
+    def owner_for(self, user, settings: dict) -> int | None:
+        """The owner slice the user reads this widget in (None: the whole organisation)."""
+        owners = {owner_for(user, source) for source in self.data_sources(settings)}
+        return owners.pop() if len(owners) == 1 else None
+
+    def title_for(self, settings: dict) -> str:
+        if self.metric_setting:
+            label = METRICS[settings["metric"]].label
+            return label if self.kind == "kpi" else f"{label} trend"
+        return self.title
+
+
+def slice_for(ctx: WidgetContext, source: str) -> dict:
+    """The owner and dimension filters a widget reads `source` with: a technician's own rows,
+    or the dashboard's filters (build_widget has checked that they apply)."""
+    return slice_args(ctx.state.filters, source, ctx.owner) or {"owner": ctx.owner}

@@ -1,0 +1,141 @@
+"""List widgets: the live activity feed (keyset-paginated) and a technician's open jobs.
+
+See docs/architecture.md, section "Presentation vocabulary".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db.models import Q
+from django.utils import timezone
+
+from metrics.formatting import short
+from metrics.scope import activities_scope, jobs_scope, owner_for
+from operations.models import Activity, ActivityKind, InstallationJob, JobStatus
+from presentation.widgets.base import WidgetContext, drill_url, job_url
+from presentation.wording import exact_time, time_ago
+
+FEED_PAGE_SIZE = 15
+MY_JOBS_LIMIT = 20
+
+
+def feed_queryset(organization, user, kind: str | None = None):
+    """Activities the user may see, newest first: technicians see their own."""
+    qs = activities_scope(
+        Activity.objects.for_org(organization).select_related("user", "customer"), user
+    )
+    if kind:
+        qs = qs.filter(kind=kind)
+    return qs.order_by("-occurred_at", "-id")
+
+
+def encode_cursor(activity) -> str:
+    return f"{activity.occurred_at.isoformat()}~{activity.pk}"
+
+
+def decode_cursor(raw: str | None) -> tuple[dt.datetime, int] | None:
+    """A keyset cursor "<iso time>~<id>", or None when absent or malformed."""
+    if not raw or "~" not in raw:
+        return None
+    stamp, _, pk = raw.rpartition("~")
+    try:
+        instant = dt.datetime.fromisoformat(stamp.replace(" ", "+"))
+        if instant.tzinfo is None:
+            return None
+        return instant, int(pk)
+    except ValueError:
+        return None
+
+
+def feed_page(
+    organization,
+    user,
+    *,
+    kind: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
+    now: dt.datetime,
+) -> dict:
+    """One page of the feed: rows older than `before`, or all rows newer than `after`."""
+    if kind not in ActivityKind.values:
+        kind = None
+    qs = feed_queryset(organization, user, kind).filter(occurred_at__lte=now)
+    older = decode_cursor(before)
+    newer = decode_cursor(after)
+    if newer:
+        at, pk = newer
+        rows = list(qs.filter(Q(occurred_at__gt=at) | Q(occurred_at=at, pk__gt=pk))[:50])
+        has_more = False
+    else:
+        if older:
+            at, pk = older
+            qs = qs.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, pk__lt=pk))
+        rows = list(qs[: FEED_PAGE_SIZE + 1])
+        has_more = len(rows) > FEED_PAGE_SIZE
+        rows = rows[:FEED_PAGE_SIZE]
+    tz = organization.tz
+    items = [
+        {
+            "kind": a.kind,
+            "kind_label": a.get_kind_display(),
+            "subject": a.subject or a.get_kind_display(),
+            "customer": a.customer.name if a.customer else "",
+            "who": (a.user.full_name or a.user.email) if a.user else "",
+            "iso": a.occurred_at.isoformat(),
+            "when": time_ago(a.occurred_at, now),
+            "exact": exact_time(a.occurred_at, tz),
+        }
+        for a in rows
+    ]
+    return {
+        "items": items,
+        "kind": kind or "",
+        "newest": encode_cursor(rows[0]) if rows and not older else (after or ""),
+        "next": encode_cursor(rows[-1]) if has_more else None,
+        "kinds": ActivityKind.choices,
+    }
+
+
+def build_feed(ctx: WidgetContext) -> dict:
+    page = feed_page(ctx.organization, ctx.user, now=timezone.now())
+    if not page["newest"]:
+        page["newest"] = f"{timezone.now().isoformat()}~0"
+    page["own_only"] = owner_for(ctx.user, "activities") is not None
+    page["empty"] = not page["items"]
+    page["empty_text"] = (
+        "You have no activities yet." if page["own_only"] else "No activity recorded yet."
+    )
+    return page
+
+
+def build_my_jobs(ctx: WidgetContext) -> dict:
+    tz = ctx.organization.tz
+    jobs = list(
+        jobs_scope(InstallationJob.objects.for_org(ctx.organization).open(), ctx.user)
+        .filter(technician=ctx.user)
+        .select_related("customer")
+        .order_by("scheduled_for", "id")[:MY_JOBS_LIMIT]
+    )
+    items = [
+        {
+            "url": job_url(job.pk),
+            "customer": job.customer.name,
+            "status": job.status,
+            "status_label": job.get_status_display(),
+            "when": exact_time(job.scheduled_for, tz, year=False),
+            "iso": job.scheduled_for.isoformat(),
+            "kwh": short(job.kwh, "kwh"),
+        }
+        for job in jobs
+    ]
+    now = timezone.now()
+    return {
+        "items": items,
+        "ahead": sum(
+            1 for job in jobs if job.status == JobStatus.SCHEDULED and job.scheduled_for >= now
+        ),
+        "empty": not items,
+        "empty_text": "No scheduled or in-progress jobs are assigned to you.",
+        "drill": drill_url("active_installations", ctx.state),
+    }
