@@ -21,8 +21,9 @@ from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from metrics import cache as metric_cache
+from metrics.coverage import LazyCoverage
 from metrics.definitions import METRICS, OWNER, SOURCES, Metric, get_metric
-from metrics.engine import WHOLE, Frame, LazyCoverage, Slice, TimeWindow, read, records_sql
+from metrics.engine import WHOLE, Frame, Slice, TimeWindow, read, records_sql
 from metrics.filters import not_applying, slice_args
 from metrics.periods import DashboardState, Window, add_months, local_midnight
 from metrics.scope import owner_for, scope_of, scope_word

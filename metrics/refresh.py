@@ -25,8 +25,9 @@ from django.db import DatabaseError, connection, transaction
 
 from accounts.models import Organization
 from metrics.cache import bump_data_version
+from metrics.coverage import day_spans
 from metrics.definitions import SOURCE_BY_SUMMARY, SUMMARY_TABLES, Source
-from metrics.engine import day_spans, group_by_positions, live_sql
+from metrics.engine import group_by_positions, live_sql
 from metrics.periods import local_midnight
 
 log = logging.getLogger("renoz.metrics.refresh")
