@@ -147,7 +147,9 @@ def jobs(org):
     )
     made = []
     for who, month, n in ((tech, 8, 10), (tech, 9, 30), (other, 8, 10), (other, 9, 10)):
-        days = list(weekdays(dt.date(2025, month, 4 if month == 8 else 1), dt.date(2025, month, 28)))
+        days = list(
+            weekdays(dt.date(2025, month, 4 if month == 8 else 1), dt.date(2025, month, 28))
+        )
         for i in range(n):
             at = dt.datetime.combine(days[i % len(days)], dt.time(14), tzinfo=SYDNEY)
             made.append(
