@@ -104,6 +104,15 @@ def stored_findings(organization, state: DashboardState, scope: Scope) -> list[F
     return finish(history + _tail(organization, state, scope, series), scope)
 
 
+def warm_findings(organization, states) -> int:
+    """Store the organisation-wide findings (every source, no filter) for each state; the
+    refresh task and the 2 AM warming call it. Returns the number of states."""
+    scope = scope_for(None)
+    for state in states:
+        stored_findings(organization, state, scope)
+    return len(states)
+
+
 def dismissed_marks(user) -> dict[str, str]:
     """{finding id: "dismissed" | "not_useful"} of what the user hid."""
     if user is None:

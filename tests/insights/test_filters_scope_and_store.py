@@ -17,14 +17,18 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.models import Role
 from dashboard.layouts import default_widgets
 from insights.actions import do_dismiss_finding
-from insights.findings import Finding, scope_for
+from insights.findings import EVERYTHING, Finding, scope_for
 from insights.findings.ranking import rank
 from insights.queries import findings_for, stored_findings
 from metrics.periods import parse_state
+from metrics.refresh import rebuild_summary
+from metrics.tasks import refresh_summaries
+from metrics.warming import common_states
 from operations.models import InstallationJob, Order
 from tests.conftest import make_user
 from tests.insights.builders import NOW, SYDNEY, customers, orders_on, weekdays
@@ -265,3 +269,25 @@ def test_findings_for_is_the_users_stored_findings_without_what_they_hid(states,
     do_dismiss_finding(owner, before[0].id, "dismissed")
     assert [f.id for f in findings_for(states, owner, state)] == [f.id for f in before[1:]]
     assert [f.id for f in findings_for(states, owner, state, hidden=True)] == [before[0].id]
+
+
+@pytest.mark.django_db
+def test_a_refresh_stores_the_findings_of_the_organisations_it_refreshed(
+    states, django_capture_on_commit_callbacks
+):
+    rebuild_summary("daily_sales")  # the first population; then refreshes are incremental
+    with django_capture_on_commit_callbacks(execute=True):
+        Order.objects.create(
+            organization=states,
+            customer=customers(states, 1, prefix="Today")[0],
+            number="SO-TODAY",
+            status="confirmed",
+            ordered_at=timezone.now(),
+            total_cents=123_400,
+        )
+    refresh_summaries(["daily_sales"])  # eager in tests: the signal stores the findings
+
+    state = common_states(states)[0]
+    with CaptureQueriesContext(connection) as queries:
+        stored_findings(states, state, EVERYTHING)
+    assert len(queries) == 0
