@@ -107,14 +107,24 @@ def finding_chart(finding) -> str | None:
     y = [plot_value(v, unit) for v in values]
     highlight = finding.spark.get("highlight")
     if finding.spark.get("type") == "bars":
-        colours = [BRAND if i == highlight else COMPARE for i in range(len(values))]
-        trace = go.Bar(x=x, y=y, marker={"color": colours}, showlegend=False)
+        # One trace per bar: the highlighted one in the brand colour, the others muted.
+        traces = [
+            go.Bar(
+                x=[label],
+                y=[value],
+                marker={"color": BRAND if i == highlight else COMPARE},
+                showlegend=False,
+            )
+            for i, (label, value) in enumerate(zip(x, y, strict=True))
+        ]
     else:
-        trace = go.Scatter(x=x, y=y, mode="lines+markers", line={"color": BRAND}, showlegend=False)
-    layout = base_layout(yaxis=axis_for(unit, max(y, default=0)))
+        traces = [
+            go.Scatter(x=x, y=y, mode="lines+markers", line={"color": BRAND}, showlegend=False)
+        ]
+    layout = base_layout(yaxis=axis_for(unit, max(y, default=0)), barmode="stack")
     if x and x[0][:2] == "20":
         layout["xaxis"] = {**layout["xaxis"], "type": "date"}
-    figure = make_figure([trace], layout)
+    figure = make_figure(traces, layout)
     title = f"{METRICS[finding.metric].label}: {finding.title()}"
     return render_figure(figure, width=560, height=180, title=title)
 

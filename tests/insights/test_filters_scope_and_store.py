@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import itertools
 from urllib.parse import urlencode
 
 import pytest
@@ -19,7 +18,6 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Role
 from dashboard.layouts import default_widgets
 from insights.actions import do_dismiss_finding
 from insights.findings import EVERYTHING, Finding, scope_for
@@ -29,9 +27,14 @@ from metrics.periods import parse_state
 from metrics.refresh import rebuild_summary
 from metrics.tasks import refresh_summaries
 from metrics.warming import common_states
-from operations.models import InstallationJob, Order
-from tests.conftest import make_user
-from tests.insights.builders import NOW, SYDNEY, customers, orders_on, weekdays
+from operations.models import Order
+from tests.insights.builders import (
+    NOW,
+    SYDNEY,
+    customers,
+    qld_and_nsw_orders,
+    technician_jobs,
+)
 
 SEPTEMBER = {"from": "2025-09-01", "to": "2025-09-30", "compare": "previous_period"}
 QS = urlencode(SEPTEMBER)
@@ -43,37 +46,9 @@ def client_for(user) -> Client:
     return client
 
 
-def _spread(org, first: dt.date, last: dt.date, n: int, cycle, cents: int) -> None:
-    """n orders of `cents` over the weekdays of [first, last], one a day in turn."""
-    days = list(weekdays(first, last))
-    for i in range(n):
-        orders_on(org, days[i % len(days)], [cents], cycle)
-
-
 @pytest.fixture
 def states(org):
-    """August and September 2025, every order $1,000.00:
-
-    | customer state | August | September |
-    |---|---|---|
-    | QLD | 10 orders, $10,000 | 30 orders, $30,000 |
-    | NSW | 30 orders, $30,000 | 10 orders, $10,000 |
-    | all | 40 orders, $40,000 | 40 orders, $40,000 |
-
-    So QLD's revenue is up 200 % to $30,000 (3,000,000 cents, from 1,000,000), and the
-    organisation's has not moved at all.
-    """
-    qld = itertools.cycle(customers(org, 10, state="QLD", prefix="Queensland"))
-    nsw = itertools.cycle(customers(org, 10, state="NSW", prefix="Sydney"))
-    aug, sep = (
-        (dt.date(2025, 8, 4), dt.date(2025, 8, 29)),
-        (dt.date(2025, 9, 1), dt.date(2025, 9, 30)),
-    )
-    _spread(org, *aug, 10, qld, 100_000)
-    _spread(org, *sep, 30, qld, 100_000)
-    _spread(org, *aug, 30, nsw, 100_000)
-    _spread(org, *sep, 10, nsw, 100_000)
-    return org
+    return qld_and_nsw_orders(org)
 
 
 def _by_id_prefix(findings, prefix):
@@ -127,51 +102,7 @@ def test_a_filter_that_cannot_narrow_a_source_leaves_its_findings_out_and_says_s
 
 @pytest.fixture
 def jobs(org):
-    """Completed installation jobs, 10 kWh each, at 14:00 on weekdays:
-
-    | technician | August | September |
-    |---|---|---|
-    | tech (ours) | 10 | 30 |
-    | other tech | 10 | 10 |
-
-    The technician's own jobs completed are up 200 % to 30 (from 10); the organisation's
-    are up 100 % to 40 (from 20).
-    """
-    tech = make_user(org, Role.TECHNICIAN, "tech@renoz.test")
-    other = make_user(org, Role.TECHNICIAN, "other@renoz.test")
-    customer = customers(org, 1)[0]
-    order = Order.objects.create(
-        organization=org,
-        customer=customer,
-        number="SO-JOBS",
-        status="confirmed",
-        ordered_at=dt.datetime(2025, 7, 1, 10, tzinfo=SYDNEY),
-        created_at=dt.datetime(2025, 7, 1, 10, tzinfo=SYDNEY),
-        total_cents=100,
-    )
-    made = []
-    for who, month, n in ((tech, 8, 10), (tech, 9, 30), (other, 8, 10), (other, 9, 10)):
-        days = list(
-            weekdays(dt.date(2025, month, 4 if month == 8 else 1), dt.date(2025, month, 28))
-        )
-        for i in range(n):
-            at = dt.datetime.combine(days[i % len(days)], dt.time(14), tzinfo=SYDNEY)
-            made.append(
-                InstallationJob(
-                    organization=org,
-                    order=order,
-                    customer=customer,
-                    technician=who,
-                    status="completed",
-                    scheduled_for=at,
-                    created_at=at - dt.timedelta(days=1),
-                    completed_at=at,
-                    kwh=10,
-                    labor_hours=2,
-                )
-            )
-    InstallationJob.objects.bulk_create(made)
-    return tech
+    return technician_jobs(org)
 
 
 @pytest.mark.django_db
