@@ -20,6 +20,7 @@ import pickle
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import redis
@@ -242,7 +243,7 @@ def history(org_id: int, part: str) -> History | None:
 def inputs_key(
     org_id: int,
     name: str,
-    spans: dict[str, tuple[dt.date | None, dt.date]],
+    spans: Mapping[str, tuple[dt.date | None, dt.date]],
     today: dt.date,
     parts=(),
     slice_token: str = "",
