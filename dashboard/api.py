@@ -103,10 +103,11 @@ def timeseries(request):
 @api_login_required
 @rate_limited("heavy", what="insights")
 def insights(request):
-    """Findings and their narrative for the period, as the user may see them (docs/architecture.md, "JSON API")."""
+    """Findings and their narrative for the period, as the user may see them: their scope and
+    the dashboard's filters (docs/architecture.md, "JSON API")."""
     organization = request.user.organization
     try:
-        state = parse_state(request.GET, organization)
-    except InvalidPeriod as exc:
+        state = _state(request)
+    except (InvalidPeriod, InvalidFilter) as exc:
         return _error(str(exc))
     return JsonResponse(insights_json(organization, state, request.user))

@@ -7,12 +7,19 @@ import logging
 from celery import shared_task
 
 from dashboard.layouts import warm_widgets
+from insights.queries import warm_findings
 from metrics.warming import warm_due_organizations
 
 log = logging.getLogger("renoz.dashboard.tasks")
 
 
+def _warm_screens(organization, states) -> int:
+    """The 2 AM warming of the screens: the built-in layouts' widgets, then the stored findings
+    (the insights widget is per user, so warm_widgets leaves it out)."""
+    return warm_widgets(organization, states) + warm_findings(organization, states)
+
+
 @shared_task(ignore_result=True, soft_time_limit=600, time_limit=900)
 def nightly_warm_cache(force: bool = False) -> None:
-    warmed = warm_due_organizations(force=force, widgets=warm_widgets)
+    warmed = warm_due_organizations(force=force, widgets=_warm_screens)
     log.info("warmed cache for %d organisations", warmed)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import field_views, personal_views, views
+from dashboard import field_views, insights_views, personal_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard-home"),
@@ -17,6 +17,9 @@ urlpatterns = [
         name="dashboard-job-complete",
     ),
     path("dashboard/activity/", views.activity, name="dashboard-activity"),
+    path("dashboard/insights/", insights_views.insights_page, name="dashboard-insights"),
+    path("dashboard/insights/hide/", insights_views.insight_hide, name="dashboard-insights-hide"),
+    path("dashboard/insights/show/", insights_views.insight_show, name="dashboard-insights-show"),
     path(
         "dashboard/widgets/<str:widget_id>/dismiss/",
         views.insight_dismiss,

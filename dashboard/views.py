@@ -32,6 +32,7 @@ from dashboard.forms import (
     range_choices,
 )
 from insights.actions import do_dismiss_finding
+from insights.queries import findings_for
 from metrics.filters import BAR_FILTERS, FILTERS, InvalidFilter, owner_choices, parse_filters
 from metrics.periods import (
     COMPARISONS,
@@ -290,14 +291,21 @@ def insight_dismiss(request, widget_id: str):
     if found is None or found["type"] != "insights":
         raise Http404("No such insights widget on your dashboard")
     try:
-        do_dismiss_finding(request.user, request.POST.get("finding", ""))
+        state = _state(request)
+    except (InvalidPeriod, InvalidFilter):
+        state = _default_state(request)
+    finding = request.POST.get("finding", "").strip()
+    # Only a finding the user can see in this state: any other id (another organisation's
+    # included) is a 404.
+    if finding and finding not in {
+        f.id for f in findings_for(request.user.organization, request.user, state)
+    }:
+        raise Http404("No such finding in your insights")
+    try:
+        do_dismiss_finding(request.user, finding)
     except ValueError as exc:
         return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     if not _is_partial(request):
-        try:
-            state = _state(request)
-        except InvalidPeriod:
-            state = _default_state(request)
         return HttpResponseRedirect(_home_url(state))
     return _widget_body(request, widget_id)
 

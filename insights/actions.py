@@ -1,4 +1,4 @@
-"""Writes of insights: a user's "not useful" mark, and claiming a narration call from the
+"""Writes of insights: a user's "dismiss" or "not useful" mark and its undoing, and claiming a narration call from the
 organisation's daily budget."""
 
 from __future__ import annotations
@@ -11,18 +11,37 @@ from django.db.models import F
 
 from insights.models import DismissedFinding, NarrationUsage
 
-MAX_FINDING_ID = 120
+MAX_FINDING_ID = 200
 
 
-def do_dismiss_finding(user, finding_id: str) -> bool:
-    """Hide a finding from `user` from now on; returns False when it was already hidden."""
+def do_dismiss_finding(user, finding_id: str, reason: str = DismissedFinding.NOT_USEFUL) -> bool:
+    """Hide a finding from `user` ("dismissed" or "not useful") until they show it again;
+    returns False when it was already hidden (its reason is updated)."""
     finding_id = finding_id.strip()
     if not finding_id or len(finding_id) > MAX_FINDING_ID:
         raise ValueError(f"A finding id is 1 to {MAX_FINDING_ID} characters")
-    _, created = DismissedFinding.objects.get_or_create(
-        organization_id=user.organization_id, user=user, finding_id=finding_id
+    if reason not in dict(DismissedFinding.REASONS):
+        raise ValueError("The reason is dismissed or not_useful")
+    mark, created = DismissedFinding.objects.get_or_create(
+        organization_id=user.organization_id,
+        user=user,
+        finding_id=finding_id,
+        defaults={"reason": reason},
     )
+    if not created and mark.reason != reason:
+        mark.reason = reason
+        mark.save(update_fields=["reason"])
     return created
+
+
+def do_restore_finding(user, finding_id: str) -> bool:
+    """Show a hidden finding to `user` again; False when they had not hidden it."""
+    deleted, _ = (
+        DismissedFinding.objects.for_org(user.organization_id)
+        .filter(user=user, finding_id=finding_id.strip())
+        .delete()
+    )
+    return bool(deleted)
 
 
 def do_claim_narration_call(organization, now: dt.datetime) -> bool:

@@ -12,11 +12,17 @@ from accounts.tenancy import OrgQuerySet
 
 
 class DismissedFinding(models.Model):
-    """A finding one user marked "not useful": it is hidden from them from then on."""
+    """A finding one user dismissed or marked "not useful", by its stable id (its fingerprint:
+    kind, metric, period or record, filters): hidden from them until they show it again."""
+
+    DISMISSED = "dismissed"
+    NOT_USEFUL = "not_useful"
+    REASONS = [(DISMISSED, "Dismissed"), (NOT_USEFUL, "Not useful")]
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    finding_id = models.CharField(max_length=120)
+    finding_id = models.CharField(max_length=200)
+    reason = models.CharField(max_length=12, choices=REASONS, default=NOT_USEFUL)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = OrgQuerySet.as_manager()

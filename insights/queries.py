@@ -1,43 +1,182 @@
-"""Reads of insights: the findings for a period and the narrative over them, cached per
-organisation, period, scope and data version (metrics.cache), without what a user dismissed.
+"""Reads of insights: the stored findings for a period, the narrative over them, and what a user
+dismissed.
 
-`get_insights(org, state, user)` is what the API and the widget use; `findings_for` and
-`narrative_for` are its two cached halves. Narration spends the organisation's daily budget
-of model calls (actions.do_claim_narration_call); once it is spent the computed wording is
-shown until the next local day.
+Findings are stored, not recomputed on a read (docs/architecture.md, "Insights"). Each of the
+engine's two parts (insights.findings.engine) is kept in Redis under the versions of the days
+it read (metrics.cache.inputs_key), the period, the user's scope and the filters: the closed
+part (unusual days, trend breaks: closed days only) for 36 hours, until a write lands in its
+days; the tail part (changes, contributors, concentration, targets, outliers) likewise for a
+finished range, and until the next write to its sources for a running one. A read whose parts
+are missing computes them once (single-flight, metrics.cache.get_or_compute) and stores them;
+the refresh task and the 2 AM warming store them ahead of the readers (insights.tasks).
+
+`findings_for(org, user, state)` is the one read of a user's findings (the widget, the insights
+page and the PDF go through it or `get_insights`); `insights_json` is the API's payload.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+
 from insights import actions
-from insights.findings import Finding, Scope, compute_findings, scope_for
+from insights.findings import (
+    Finding,
+    Scope,
+    Series,
+    closed_part,
+    finish,
+    payload_keys,
+    scanned,
+    scope_for,
+    series_window,
+    tail_part,
+)
 from insights.models import DismissedFinding
 from insights.narration import Narrative, computed_narrative, model_configured, narrate
 from metrics import cache as metric_cache
+from metrics.definitions import METRICS, SOURCES
+from metrics.filters import FILTERS, describe
 from metrics.periods import DashboardState, compare_phrase, range_label
 from metrics.scope import scope_word
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+ONE_DAY = dt.timedelta(days=1)
 
 
-def findings_for(organization, state: DashboardState, scope: Scope) -> list[Finding]:
-    """The ranked findings for the period in the scope, cached per data version."""
-    key = metric_cache.make_key(
-        organization.pk, f"insights:v{CACHE_VERSION}:findings", state, None, scope.token()
+def _today(state: DashboardState) -> dt.date:
+    return state.now.astimezone(state.tz).date()
+
+
+def _name(part: str, state: DashboardState, scope: Scope, *extra: object) -> str:
+    """The stored part's name: the period exactly as its links spell it (a preset's name is
+    in every drill URL), the scope and anything else its findings depend on."""
+    words = [state.querystring(), state.cache_token(), state.compare_token(), str(state.to_date)]
+    words += [scope.token(), ",".join(sorted(scope.sources)), *map(str, extra)]
+    digest = hashlib.sha256("|".join(words).encode()).hexdigest()[:20]
+    return f"insights:v{CACHE_VERSION}:{part}:{digest}"
+
+
+def _closed(organization, state: DashboardState, scope: Scope) -> tuple[Series, list[Finding]]:
+    first, last, interval, complete_until = series_window(state)
+    spans = {METRICS[k].source: (first, last + ONE_DAY) for k in scanned(scope)}
+    key = metric_cache.inputs_key(
+        organization.pk,
+        _name("closed", state, scope, first, last, interval, complete_until),
+        spans,
+        _today(state),
     )
-    return metric_cache.get_or_compute(key, lambda: compute_findings(organization, state, scope))
+    return metric_cache.get_or_compute(
+        key,
+        lambda: closed_part(organization, state, scope),
+        ttl=metric_cache.HISTORY_TTL_SECONDS,
+    )
+
+
+def _tail(organization, state: DashboardState, scope: Scope, series: Series) -> list[Finding]:
+    today = _today(state)
+    end = state.range.last_day + ONE_DAY
+    # Tricky: state metrics (pipeline, open claims…) sum every day since ever, and targets' pace
+    # reads last year's shape, so the tail's inputs start at the beginning of time.
+    spans = {source: (None, end) for source in scope.sources}
+    running = end > today
+    key = metric_cache.inputs_key(
+        organization.pk,
+        # Targets' phase and pace depend on the day; the name carries it.
+        _name("tail", state, scope, today),
+        spans,
+        today,
+        parts=() if scope.filters else ("targets",),
+    )
+    return metric_cache.get_or_compute(
+        key,
+        lambda: tail_part(organization, state, scope, series),
+        ttl=metric_cache.TTL_SECONDS if running else metric_cache.HISTORY_TTL_SECONDS,
+    )
+
+
+def stored_findings(organization, state: DashboardState, scope: Scope) -> list[Finding]:
+    """The ranked findings for the period in the scope, from the store (computed and stored
+    once when missing)."""
+    if not payload_keys(scope):
+        return []
+    series, history = _closed(organization, state, scope)
+    return finish(history + _tail(organization, state, scope, series), scope)
+
+
+def warm_findings(organization, states) -> int:
+    """Store the organisation-wide findings (every source, no filter) for each state; the
+    refresh task and the 2 AM warming call it. Returns the number of states."""
+    scope = scope_for(None)
+    for state in states:
+        stored_findings(organization, state, scope)
+    return len(states)
+
+
+def dismissed_marks(user) -> dict[str, str]:
+    """{finding id: "dismissed" | "not_useful"} of what the user hid."""
+    if user is None:
+        return {}
+    return dict(
+        DismissedFinding.objects.for_org(user.organization_id)
+        .filter(user=user)
+        .values_list("finding_id", "reason")
+    )
+
+
+def findings_for(organization, user, state: DashboardState, *, hidden: bool = False) -> list:
+    """The user's ranked findings for the state (range, comparison and filters, in their
+    scope), read from the store, without those they dismissed or marked not useful (only
+    those, with `hidden`)."""
+    scope = scope_for(user, state.filters)
+    findings = stored_findings(organization, state, scope)
+    marks = dismissed_marks(user)
+    return [f for f in findings if (f.id in marks) == hidden]
+
+
+# How the findings name a source whose findings a filter leaves out.
+SOURCE_WORDS = {
+    "sales": "sales",
+    "pipeline": "the pipeline",
+    "jobs": "installation jobs",
+    "warranty": "warranty claims",
+    "customers": "customers",
+    "activities": "activities",
+}
+
+
+def coverage_note(scope: Scope) -> str:
+    """What the findings do not cover under the filters, said plainly ("" when everything)."""
+    if not scope.left_out:
+        return ""
+    left_out = [SOURCE_WORDS.get(s, s) for s in SOURCES if s in scope.left_out]
+    cannot = [
+        FILTERS[p]
+        for p, _ in scope.filters
+        if any(not FILTERS[p].applies_to(s) for s in scope.left_out)
+    ]
+    return (
+        f"Findings about {', '.join(left_out)} are left out: they cannot be filtered by "
+        f"{describe(cannot)}."
+    )
 
 
 def narrative_for(
     organization, state: DashboardState, scope: Scope, findings: list[Finding]
 ) -> Narrative:
-    """The narrative over the findings: the model's wording (one call per organisation,
-    period, scope and data version, within the daily budget) or the computed one."""
+    """The narrative over the findings: the model's wording (one call per set of findings,
+    within the daily budget) or the computed one."""
     label = range_label(state)
     if not findings or not model_configured():
         return computed_narrative(findings, label)
+    # The same findings get the same wording: keyed by them, not by the data's versions.
+    said = "|".join(f"{f.id}={f.title()}" for f in findings)
     key = metric_cache.make_key(
-        organization.pk, f"insights:v{CACHE_VERSION}:narrative", state, None, scope.token()
+        organization.pk,
+        f"insights:v{CACHE_VERSION}:narrative:{hashlib.sha256(said.encode()).hexdigest()[:20]}",
+        state,
+        ("targets",),
+        scope.token(),
     )
 
     def compute() -> Narrative:
@@ -48,36 +187,36 @@ def narrative_for(
     return metric_cache.get_or_compute(key, compute)
 
 
-def dismissed_ids(user) -> set[str]:
-    if user is None:
-        return set()
-    return set(
-        DismissedFinding.objects.for_org(user.organization_id)
-        .filter(user=user)
-        .values_list("finding_id", flat=True)
-    )
-
-
 def get_insights(organization, state: DashboardState, user=None) -> dict:
-    """{"findings": [Finding…], "narrative": Narrative, "scope": Scope} as `user` sees them:
-    their scope, without the findings they marked not useful. A narrative citing a dismissed
-    finding is replaced by the computed wording of what is left."""
-    scope = scope_for(user)
-    findings = findings_for(organization, state, scope)
-    hidden = dismissed_ids(user)
-    visible = [f for f in findings if f.id not in hidden]
+    """{"findings": [Finding…], "narrative": Narrative, "scope": Scope, "note": str} as `user`
+    sees them: their scope and the state's filters, without the findings they hid. A narrative
+    citing a hidden finding is replaced by the computed wording of what is left."""
+    scope = scope_for(user, state.filters)
+    findings = stored_findings(organization, state, scope)
+    marks = dismissed_marks(user)
+    visible = [f for f in findings if f.id not in marks]
     narrative = narrative_for(organization, state, scope, findings)
-    if hidden & set(narrative.finding_ids):
+    if set(marks) & set(narrative.finding_ids):
         narrative = computed_narrative(visible, range_label(state))
-    return {"findings": visible, "narrative": narrative, "scope": scope}
+    return {
+        "findings": visible,
+        "hidden": len(findings) - len(visible),
+        "narrative": narrative,
+        "scope": scope,
+        "note": coverage_note(scope),
+    }
 
 
 def insights_json(organization, state: DashboardState, user=None) -> dict:
     """The API payload (docs/architecture.md, "JSON API")."""
     result = get_insights(organization, state, user)
-    return {
+    out = {
         "findings": [f.as_json() for f in result["findings"]],
         "narrative": result["narrative"].as_json(),
         # Whose rows the findings read (metrics.scope; docs/architecture.md, "The scope rule").
         "scope": scope_word(result["scope"].owner),
     }
+    if state.filters:
+        out["filters"] = dict(state.filters)
+        out["not_covered"] = sorted(result["scope"].left_out)
+    return out

@@ -20,6 +20,7 @@ import pickle
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import redis
@@ -237,6 +238,59 @@ def history(org_id: int, part: str) -> History | None:
     if isinstance(memo, dict):
         memo[org_id] = loaded
     return loaded.get(part)
+
+
+def inputs_key(
+    org_id: int,
+    name: str,
+    spans: Mapping[str, tuple[dt.date | None, dt.date]],
+    today: dt.date,
+    parts=(),
+    slice_token: str = "",
+) -> str | None:
+    """The key of a value computed from these sources' local days [lo, hi) (lo None: since
+    ever), or None when Redis is unreachable. It changes when a write lands in those days
+    (their closed-day counters, as history blocks count them) and, for a span that reaches
+    today (the open tail), with every write to the source; `parts` (e.g. "targets") add their
+    whole versions. So a value over closed days survives every write to today. One round trip.
+    """
+    sources = sorted(spans)
+    extra = sorted(set(parts))
+
+    def load(client):
+        pipe = client.pipeline(transaction=False)
+        pipe.get(_version_key(org_id))
+        for source in sources:
+            counters, epoch = _history_keys(org_id, source)
+            pipe.get(epoch)
+            pipe.hgetall(counters)
+            pipe.get(_version_key(org_id, source))
+        for part in extra:
+            pipe.get(_version_key(org_id, part))
+        return pipe.execute()
+
+    raw = _call(load)
+    if raw is None:
+        return None
+    org_epoch, *rest = raw
+    tokens = [f"e{int(org_epoch or 0)}"]
+    for n, source in enumerate(sources):
+        source_epoch, written, version = rest[3 * n : 3 * n + 3]
+        lo, hi = spans[source]
+        days = History(
+            org_id,
+            source,
+            "",
+            {dt.date.fromisoformat(k.decode()): int(v) for k, v in written.items()},
+        )
+        token = f"{source[:2]}{int(source_epoch or 0)}w{days.written(lo, min(hi, today))}"
+        if hi > today:
+            token += f"v{int(version or 0)}"
+        tokens.append(token)
+    for part, version in zip(extra, rest[3 * len(sources) :], strict=True):
+        tokens.append(f"{part[:2]}{int(version or 0)}")
+    digest = hashlib.sha256(f"{slice_token}|{'.'.join(tokens)}".encode()).hexdigest()[:24]
+    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:in:{name}:{digest}"
 
 
 def get_blocks(keys: list[str], counted: bool = True) -> list | None:

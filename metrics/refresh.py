@@ -194,6 +194,7 @@ def refresh_changes(table: str) -> dict:
         "mode": "incremental",
         "ms": duration_ms,
         "organizations": len(steps),
+        "organization_ids": [s["organization"] for s in steps],
         "days": days,
         "deferred": failed,
         "slowest_step_ms": max((s.get("ms", 0) for s in steps), default=0),

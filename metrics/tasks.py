@@ -8,6 +8,7 @@ import time
 
 from celery import shared_task
 from django.core.cache import cache
+from django.dispatch import Signal
 
 from accounts.models import Organization
 from infra.health import BEAT_HEARTBEAT_KEY
@@ -17,6 +18,10 @@ from metrics.statistics import compute_due_user_statistics, recompute_days
 
 log = logging.getLogger("renoz.metrics.tasks")
 DEBOUNCE_SECONDS = 30
+# Sent after a refresh with the organisations it brought up to date (`organization_ids`), so
+# layers above the metric layer (insights) can store what they derive ahead of the readers
+# without the metric layer knowing them.
+summaries_refreshed = Signal()
 
 
 @shared_task(
@@ -34,6 +39,9 @@ def refresh_summaries(tables: list[str] | None = None) -> None:
         log.warning("could not record the beat heartbeat")
     results = do_refresh(tables, incremental=True)
     done = [r["summary"] for r in results if not r.get("skipped")]
+    refreshed = sorted({o for r in results for o in r.get("organization_ids", ())})
+    if refreshed:
+        summaries_refreshed.send(sender=refresh_summaries, organization_ids=refreshed)
     skipped = [r["summary"] for r in results if r.get("skipped")]
     log.info(
         "refreshed %d table(s) %s%s",

@@ -249,6 +249,8 @@ TASK_KINDS = {
     # The minute tick only creates runs and queues them: it must not wait behind a render.
     "reports.tasks.dispatch_reports": "default",
     "reports.tasks.deliver_report_run": "reports",
+    # Findings stored ahead of the readers after a refresh (insights.tasks).
+    "insights.tasks.store_findings": "insights",
 }
 CELERY_TASK_ROUTES = {task: {"queue": TASK_QUEUES[kind]} for task, kind in TASK_KINDS.items()}
 WORKER_QUEUES = env_list("WORKER_QUEUES", [])

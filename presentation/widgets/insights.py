@@ -4,12 +4,17 @@ and a drill link. See docs/architecture.md, section "Presentation vocabulary".
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+
+import plotly.graph_objects as go
 
 from insights.queries import get_insights
 from metrics.definitions import METRICS
 from metrics.formatting import format_value
 from metrics.periods import range_label
+from presentation.charts import BRAND, COMPARE, axis_for, base_layout, make_figure, plot_value
+from presentation.svg import render_figure
 from presentation.widgets.base import WidgetContext
 
 INSIGHT_KIND_LABELS = {
@@ -59,6 +64,71 @@ def spark_geometry(spark: dict) -> dict | None:
     return out
 
 
+# What the two bars of a finding's chart are, by kind (contributors name their own).
+BAR_LABELS = {
+    "change": ("Comparison", "This period"),
+    "target_risk": ("Outcome", "Target"),
+    "concentration": ("This customer", "Everyone"),
+    "outlier_record": ("Usual", "This record"),
+}
+
+
+def _chart_x(finding, n: int) -> list[str]:
+    """The x labels of a finding's chart: what each point or bar is."""
+    spark = finding.spark
+    if spark.get("type") == "bars":
+        if finding.kind == "contributors":
+            names = {f"{{{i}}}": s.name for i, s in enumerate(finding.subjects)}
+            return [names.get(t["key"], t["key"]) for t in finding.facts.get("top", [])][:n]
+        labels = BAR_LABELS.get(finding.kind)
+        if labels and len(labels) == n:
+            return list(labels)
+        return [str(i + 1) for i in range(n)]
+    if finding.kind == "unusual":
+        day = dt.date.fromisoformat(finding.period["from"])
+        step = 7
+        return [(day - dt.timedelta(days=step * (n - 1 - i))).isoformat() for i in range(n)]
+    if finding.kind == "change" and finding.period.get("from"):
+        start = dt.date.fromisoformat(finding.period["from"])
+        return [(start + dt.timedelta(days=i)).isoformat() for i in range(n)]
+    return [f"Week {i + 1}" for i in range(n)]
+
+
+def finding_chart(finding) -> str | None:
+    """The finding's chart as server-drawn SVG (presentation.svg), from its spark values in
+    the unit of its metric (or of its records' size)."""
+    values = list(finding.spark.get("values") or [])
+    if not values:
+        return None
+    unit = finding.facts.get("size_unit") or METRICS[finding.metric].unit
+    if finding.kind == "contributors" or finding.kind == "target_risk":
+        unit = METRICS[finding.metric].unit
+    x = _chart_x(finding, len(values))
+    y = [plot_value(v, unit) for v in values]
+    highlight = finding.spark.get("highlight")
+    if finding.spark.get("type") == "bars":
+        # One trace per bar: the highlighted one in the brand colour, the others muted.
+        traces = [
+            go.Bar(
+                x=[label],
+                y=[value],
+                marker={"color": BRAND if i == highlight else COMPARE},
+                showlegend=False,
+            )
+            for i, (label, value) in enumerate(zip(x, y, strict=True))
+        ]
+    else:
+        traces = [
+            go.Scatter(x=x, y=y, mode="lines+markers", line={"color": BRAND}, showlegend=False)
+        ]
+    layout = base_layout(yaxis=axis_for(unit, max(y, default=0)), barmode="stack")
+    if x and x[0][:2] == "20":
+        layout["xaxis"] = {**layout["xaxis"], "type": "date"}
+    figure = make_figure(traces, layout)
+    title = f"{METRICS[finding.metric].label}: {finding.title()}"
+    return render_figure(figure, width=560, height=180, title=title)
+
+
 def _finding_tone(finding) -> str:
     metric = METRICS[finding.metric]
     facts = finding.facts
@@ -90,6 +160,10 @@ def finding_view(finding) -> dict:
         "metric_label": METRICS[finding.metric].label,
         "title": finding.title(),
         "severity": finding.severity,
+        "severity_label": finding.severity.capitalize(),
+        "at_stake": format_value(finding.at_stake, "aud_cents")[0]
+        if finding.at_stake is not None
+        else None,
         "figure": short_figure,
         "figure_exact": exact_figure,
         "tone": _finding_tone(finding),
@@ -98,9 +172,15 @@ def finding_view(finding) -> dict:
     }
 
 
+def insights_url(state) -> str:
+    """The insights page in the same state (range, comparison, filters) as the dashboard."""
+    return f"/dashboard/insights/?{state.querystring()}"
+
+
 def build_insights(ctx: WidgetContext) -> dict:
     """The narrative, then the top findings with their number, a sparkline and a drill link
-    (the user's own scope, without what they marked not useful)."""
+    (the user's own scope under the dashboard's filters, without what they hid), and a link to
+    the insights page with every finding."""
     result = get_insights(ctx.organization, ctx.state, ctx.user)
     findings = result["findings"]
     narrative = result["narrative"]
@@ -114,6 +194,9 @@ def build_insights(ctx: WidgetContext) -> dict:
         },
         "findings": [finding_view(f) for f in findings[:INSIGHTS_SHOWN]],
         "more": max(0, len(findings) - INSIGHTS_SHOWN),
+        "hidden": result["hidden"],
+        "note": result["note"],
+        "page_url": insights_url(ctx.state),
         "empty": not findings,
         "period": range_label(ctx.state),
         "can_dismiss": ctx.user is not None,

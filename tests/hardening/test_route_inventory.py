@@ -93,6 +93,12 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     "api-insights": ("GET", {}, everyone(200, anonymous=401)),
     # "Not useful" on a finding is a POST; a GET is refused before anything is read.
     "dashboard-insight-dismiss": ("GET", {"widget_id": "widget"}, everyone(405)),
+    # The insights page: everyone, in their own scope. Hiding and showing a finding again are
+    # POSTs that name the finding: without one, a 400 (a finding id that is not among the
+    # caller's findings is a 404: tests/insights/test_page.py).
+    "dashboard-insights": ("GET", {}, everyone(200)),
+    "dashboard-insights-hide": ("POST", {}, everyone(400)),
+    "dashboard-insights-show": ("POST", {}, everyone(400)),
     # Scheduled reports: admins only; another organisation's report is a 404.
     "reports-list": ("GET", {}, only(["admin"], other_org=200)),
     "reports-create": ("GET", {}, only(["admin"], other_org=200)),

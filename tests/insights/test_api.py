@@ -146,12 +146,18 @@ def test_not_useful_hides_a_finding_for_that_user_only(history, owner, colleague
 def test_not_useful_without_htmx_redirects_and_without_csrf_is_refused(history, owner):
     widget = insights_widget(owner)
     url = f"/dashboard/widgets/{widget['id']}/dismiss/?{SEPTEMBER}"
-    response = client_for(owner).post(url, {"finding": "change:revenue:x"})
+    ids = [
+        f["id"]
+        for f in client_for(owner).get(f"/api/dashboard/insights?{SEPTEMBER}").json()["findings"]
+    ]
+    response = client_for(owner).post(url, {"finding": ids[0]})
     assert response.status_code == 302
     assert response["Location"] == f"/dashboard/?{SEPTEMBER}"
+    # A finding id that is not among the user's findings (another organisation's) is a 404.
+    assert client_for(owner).post(url, {"finding": "change:revenue:x"}).status_code == 404
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(owner)
-    assert strict.post(url, {"finding": "change:revenue:y"}).status_code == 403
+    assert strict.post(url, {"finding": ids[1]}).status_code == 403
     assert (
         client_for(owner)
         .post("/dashboard/widgets/" + "0" * 32 + "/dismiss/", {"finding": "x"})

@@ -32,6 +32,7 @@ KIND_OF = {
     "dashboard.tasks.nightly_warm_cache": "refresh",
     "reports.tasks.dispatch_reports": "default",
     "reports.tasks.deliver_report_run": "reports",
+    "insights.tasks.store_findings": "insights",
 }
 
 
