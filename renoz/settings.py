@@ -13,6 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from infra import secret_key
 from infra.env import (
     deployment_namespace,
     env_bool,
@@ -29,11 +30,17 @@ from infra.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", True)
+# With DEBUG off the key (and every old key kept while rotating) must be strong, or start-up
+# stops saying how to make one (infra/secret_key.py; README "Secrets and key rotation").
+# A DEBUG run uses SECRET_KEY, else the random key `make demo` keeps in .secret_key.
 SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or secret_key.local_key(BASE_DIR / ".secret_key")
+else:
+    secret_key.require_strong("SECRET_KEY", SECRET_KEY)
+    for old_key in SECRET_KEY_FALLBACKS:
+        secret_key.require_strong("Each of SECRET_KEY_FALLBACKS", old_key)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
