@@ -12,8 +12,10 @@ import math
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
+
+from infra.errors import error_response
 
 GROUP_SETTINGS = {"export": "RATELIMIT_EXPORT", "heavy": "RATELIMIT_HEAVY"}
 
@@ -26,15 +28,9 @@ def _key(group: str, request: HttpRequest) -> str:
 
 
 def too_many(request: HttpRequest, retry_after: int, what: str) -> HttpResponse:
-    """The 429 itself: JSON for the API, plain text for everything else."""
+    """The 429 itself: JSON for the API, the styled page (templates/429.html) otherwise."""
     message = f"Too many {what} requests; try again in {retry_after} s."
-    response: HttpResponse
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"error": message}, status=429)
-    else:
-        response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = str(retry_after)
-    return response
+    return error_response(request, 429, message, retry_after=retry_after)
 
 
 def check_rate(

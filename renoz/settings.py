@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    # A statement or lock timeout is a 503 with Retry-After, not a 500 (infra/errors.py).
+    "infra.errors.DatabaseTimeoutMiddleware",
     # Last, as django-axes asks: it turns a lockout into a 429.
     "axes.middleware.AxesMiddleware",
 ]
