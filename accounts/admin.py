@@ -1,10 +1,12 @@
 """Admin for organisations and users, scoped to the staff user's organisation."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
+from accounts.actions import do_send_password_reset
 from accounts.models import Organization, User
+from accounts.permissions import is_admin
 from infra import validation
 from infra.numbers import parse_id
 
@@ -106,6 +108,32 @@ class UserAdmin(OrgScopedAdmin, BaseUserAdmin):
             {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
         ),
     ]
+
+    actions = ["send_password_reset"]
+
+    @admin.action(description="Send a password reset link by e-mail")
+    def send_password_reset(self, request, queryset):
+        """Admins (role admin) mail each chosen colleague a one-time reset link; the queryset
+        is already this organisation's users (get_queryset)."""
+        if not (request.user.is_superuser or is_admin(request.user)):
+            self.message_user(
+                request, "Only administrators can send reset links.", level=messages.ERROR
+            )
+            return
+        sent = [
+            u.email
+            for u in queryset
+            if do_send_password_reset(u, acting_user=request.user, request=request)
+        ]
+        skipped = queryset.count() - len(sent)
+        if sent:
+            self.message_user(request, f"Sent a reset link to {', '.join(sent)}.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} chosen user(s) got no link: inactive, or no password to reset.",
+                messages.WARNING,
+            )
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

@@ -17,7 +17,12 @@ from django_ratelimit.core import get_usage
 
 from infra.errors import error_response
 
-GROUP_SETTINGS = {"export": "RATELIMIT_EXPORT", "heavy": "RATELIMIT_HEAVY"}
+GROUP_SETTINGS = {
+    "export": "RATELIMIT_EXPORT",
+    "heavy": "RATELIMIT_HEAVY",
+    "password_reset_address": "RATELIMIT_PASSWORD_RESET_ADDRESS",
+    "password_reset_email": "RATELIMIT_PASSWORD_RESET_EMAIL",
+}
 
 
 def _key(group: str, request: HttpRequest) -> str:
@@ -34,13 +39,20 @@ def too_many(request: HttpRequest, retry_after: int, what: str) -> HttpResponse:
 
 
 def check_rate(
-    request: HttpRequest, group: str, *, rate: str | None = None, what: str | None = None
+    request: HttpRequest,
+    group: str,
+    *,
+    rate: str | None = None,
+    what: str | None = None,
+    key: str | None = None,
 ) -> HttpResponse | None:
-    """Count one call of `group` for this caller: None while within the rate, else the 429."""
+    """Count one call of `group` for this caller (or for `key`, e.g. an e-mail address being
+    reset): None while within the rate, else the 429."""
     if not settings.RATELIMIT_ENABLE:
         return None
     limit = rate or getattr(settings, GROUP_SETTINGS.get(group, ""), None) or "10/m"
-    usage = get_usage(request, group=f"renoz.{group}", key=_key, rate=limit, increment=True)
+    counted = _key if key is None else (lambda _group, _request: key)
+    usage = get_usage(request, group=f"renoz.{group}", key=counted, rate=limit, increment=True)
     # Tricky: with Redis down the count is unknown (usage is None): fail open.
     if usage is None or not usage["should_limit"]:
         return None

@@ -346,18 +346,28 @@ RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # Redis down: nothing is counted, nothing is refused
 
-# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one account
-# from one address, that pair is locked out (429) for AXES_COOLOFF_MINUTES.
+# Login throttling (django-axes; accounts/lockout.py): after AXES_FAILURE_LIMIT wrong
+# passwords for one account from one address, that pair is locked out (429) for
+# AXES_COOLOFF_MINUTES; after AXES_ADDRESS_FAILURE_LIMIT failures from one address across any
+# usernames, the address is.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
 AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.AddressAwareHandler"
 AXES_RESET_ON_SUCCESS = True
 # Tricky: the login form's field is "username" (holding the email); axes would otherwise look
 # for USERNAME_FIELD ("email") in the credentials, find nothing and lock by address alone.
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.axes_lockout_response"
 AXES_VERBOSE = False
+
+# Password reset (accounts/views.py): a mailed link works once and for this long; asking for
+# one is limited per address and per e-mail address typed in.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600, minimum=60)
+RATELIMIT_PASSWORD_RESET_ADDRESS = env_str("RATELIMIT_PASSWORD_RESET_ADDRESS", "10/h")
+RATELIMIT_PASSWORD_RESET_EMAIL = env_str("RATELIMIT_PASSWORD_RESET_EMAIL", "3/h")
 
 # /readyz details for monitoring without a staff session: `Authorization: Bearer <token>`.
 HEALTH_TOKEN = env_str("HEALTH_TOKEN")
