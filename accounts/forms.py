@@ -28,8 +28,9 @@ class ResetByEmailForm(PasswordResetForm):
         return self.cleaned_data["email"].strip().lower()
 
     def save(self, **kwargs):
-        kwargs.setdefault("subject_template_name", "accounts/password_reset_subject.txt")
-        kwargs.setdefault("email_template_name", "accounts/password_reset_email.txt")
+        # Ours, whatever the view passes (Django's view passes its registration/ defaults).
+        kwargs["subject_template_name"] = "accounts/password_reset_subject.txt"
+        kwargs["email_template_name"] = "accounts/password_reset_email.txt"
         kwargs["extra_email_context"] = {
             **(kwargs.get("extra_email_context") or {}),
             "site_url": settings.SITE_URL,

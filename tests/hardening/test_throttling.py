@@ -137,9 +137,7 @@ def test_one_address_guessing_across_25_usernames_is_locked_out(client, owner, s
 
 
 @pytest.mark.django_db
-def test_one_users_failures_do_not_lock_others_out_from_another_address(
-    client, owner, colleague
-):
+def test_one_users_failures_do_not_lock_others_out_from_another_address(client, owner, colleague):
     for _ in range(5):
         _login(client, owner.email, "wrong-password", "203.0.113.7")
     assert _login(client, owner.email, PASSWORD, "203.0.113.7").status_code == 429
