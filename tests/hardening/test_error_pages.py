@@ -86,7 +86,7 @@ def test_a_database_timeout_on_a_page_is_the_styled_503(client, owner):
     body = response.content.decode()
     assert "The dashboard is busy right now" in body
     assert 'href="/dashboard/me/"' in body  # the signed-in navigation is there
-    assert "Reload the page in 30 seconds" in body
+    assert "Try again in 30 seconds." in body
 
 
 def test_only_timeouts_count_as_timeouts():
