@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_production_starts_with_a_strong_key_and_strong_fallbacks():
 
 def test_a_freshly_made_key_is_strong():
     made = subprocess.run(
-        [".venv/bin/python", "-c", "import secrets; print(secrets.token_urlsafe(50))"],
+        [sys.executable, "-c", "import secrets; print(secrets.token_urlsafe(50))"],
         cwd=REPO,
         capture_output=True,
         text=True,
