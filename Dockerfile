@@ -26,6 +26,9 @@ RUN STATIC_MANIFEST=1 python manage.py collectstatic --noinput -v 0 \
     && chown -R renoz /app/media /app/artifacts
 
 USER renoz
+# Production settings: DEBUG off, so every process (web, worker, beat) refuses to start without
+# a strong SECRET_KEY in the environment (infra/secret_key.py says how to make one).
+ENV DEBUG=0
 EXPOSE 8000
 # gunicorn.conf.py reads WEB_CONCURRENCY, GUNICORN_THREADS, GUNICORN_TIMEOUT, ... from env.
 CMD ["gunicorn", "-c", "gunicorn.conf.py"]

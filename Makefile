@@ -23,6 +23,7 @@ db: install
 	$(PYTHON) scripts/ensure_db.py
 
 demo: db
+	$(PYTHON) -m infra.secret_key local .secret_key
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py seed_demo --if-empty
 	$(PYTHON) manage.py refresh_daily_summaries

@@ -22,6 +22,7 @@ from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Va
 from django.db.models.functions import Cast
 from django.urls import reverse
 
+from infra.numbers import parse_id
 from metrics.definitions import Metric
 from metrics.engine import Slice
 from metrics.filters import (
@@ -203,9 +204,8 @@ def apply_search(drill_set: DrillSet, qs: QuerySet, q: str) -> QuerySet:
     condition = Q()
     for field_name in drill_set.search_fields:
         condition |= Q(**{f"{field_name}__icontains": q})
-    # Tricky: str.isdigit() is true for "²" and "①", which int() rejects.
-    if q.isascii() and q.isdigit() and len(q) < 18:
-        condition |= Q(pk=int(q))
+    if (pk := parse_id(q)) is not None:
+        condition |= Q(pk=pk)
     return qs.filter(condition)
 
 

@@ -26,6 +26,7 @@ from dashboard.drill import (
     table_rows,
     user_may_drill,
 )
+from infra.numbers import parse_id
 from infra.ratelimit import check_rate
 from metrics.definitions import METRICS
 from metrics.filters import FILTERS, owner_choices
@@ -142,7 +143,7 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponse:
     if not drill.q:
         # Tricky: without a search the list is exactly the summarised set; reuse its count.
         paginator.count = summary.count
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(parse_id(request.GET.get("page")) or 1)
     path = reverse("drill-metric", args=[found.key])
     owners = dict(owner_choices(organization)) if drill.state.filters else {}
 

@@ -6,6 +6,7 @@ import re
 
 from django import forms
 
+from infra import validation
 from metrics.periods import COMPARISONS, PRESETS, InvalidPeriod
 from presentation.widgets import SIZES, catalogue_choices
 
@@ -94,10 +95,10 @@ class CompleteJobForm(JobActionForm):
     """What a technician records when a job is done: the actual figures, then a confirmation
     (`confirm` is set only by the confirmation step's button)."""
 
-    kwh = forms.DecimalField(
+    kwh = validation.DecimalField(
         label="kWh installed", min_value=0, max_value=99_999, decimal_places=2, max_digits=12
     )
-    labor_hours = forms.DecimalField(
+    labor_hours = validation.DecimalField(
         label="Labour hours", min_value=0, max_value=999, decimal_places=2, max_digits=8
     )
     confirm = forms.BooleanField(required=False)

@@ -21,6 +21,7 @@ from accounts.models import User
 from accounts.permissions import may_view_statistics_of, uses_field_view
 from dashboard import layouts
 from dashboard.api import api_login_required
+from infra.numbers import parse_id
 from metrics.definitions import METRICS
 from metrics.periods import parse_state
 from metrics.personal import PERIODS, InvalidPersonalQuery, parse_day, personal_summary
@@ -36,7 +37,7 @@ def _subject(request):
     if not raw:
         return request.user
     subject = User.objects.filter(
-        organization_id=request.user.organization_id, pk=raw if raw.isdigit() else None
+        organization_id=request.user.organization_id, pk=parse_id(raw)
     ).first()
     if subject is None or not may_view_statistics_of(request.user, subject):
         raise Http404("No such person in your organisation")

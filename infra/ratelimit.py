@@ -12,10 +12,17 @@ import math
 from functools import wraps
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django_ratelimit.core import get_usage
 
-GROUP_SETTINGS = {"export": "RATELIMIT_EXPORT", "heavy": "RATELIMIT_HEAVY"}
+from infra.errors import error_response
+
+GROUP_SETTINGS = {
+    "export": "RATELIMIT_EXPORT",
+    "heavy": "RATELIMIT_HEAVY",
+    "password_reset_address": "RATELIMIT_PASSWORD_RESET_ADDRESS",
+    "password_reset_email": "RATELIMIT_PASSWORD_RESET_EMAIL",
+}
 
 
 def _key(group: str, request: HttpRequest) -> str:
@@ -26,25 +33,26 @@ def _key(group: str, request: HttpRequest) -> str:
 
 
 def too_many(request: HttpRequest, retry_after: int, what: str) -> HttpResponse:
-    """The 429 itself: JSON for the API, plain text for everything else."""
+    """The 429 itself: JSON for the API, the styled page (templates/429.html) otherwise."""
     message = f"Too many {what} requests; try again in {retry_after} s."
-    response: HttpResponse
-    if request.path.startswith("/api/"):
-        response = JsonResponse({"error": message}, status=429)
-    else:
-        response = HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
-    response["Retry-After"] = str(retry_after)
-    return response
+    return error_response(request, 429, message, retry_after=retry_after)
 
 
 def check_rate(
-    request: HttpRequest, group: str, *, rate: str | None = None, what: str | None = None
+    request: HttpRequest,
+    group: str,
+    *,
+    rate: str | None = None,
+    what: str | None = None,
+    key: str | None = None,
 ) -> HttpResponse | None:
-    """Count one call of `group` for this caller: None while within the rate, else the 429."""
+    """Count one call of `group` for this caller (or for `key`, e.g. an e-mail address being
+    reset): None while within the rate, else the 429."""
     if not settings.RATELIMIT_ENABLE:
         return None
     limit = rate or getattr(settings, GROUP_SETTINGS.get(group, ""), None) or "10/m"
-    usage = get_usage(request, group=f"renoz.{group}", key=_key, rate=limit, increment=True)
+    counted = _key if key is None else (lambda _group, _request: key)
+    usage = get_usage(request, group=f"renoz.{group}", key=counted, rate=limit, increment=True)
     # Tricky: with Redis down the count is unknown (usage is None): fail open.
     if usage is None or not usage["should_limit"]:
         return None

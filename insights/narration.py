@@ -109,7 +109,7 @@ def _fact_value(value, finding: Finding, names: dict[Subject, str]):
         return {k: _fact_value(v, finding, names) for k, v in value.items()}
     if isinstance(value, list):
         return [_fact_value(v, finding, names) for v in value]
-    if isinstance(value, str) and re.fullmatch(r"\{\d+\}", value):
+    if isinstance(value, str) and re.fullmatch(r"\{[0-9]+\}", value):
         return names[finding.subjects[int(value[1:-1])]]
     return value
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from accounts.models import Role, User
+from infra.numbers import parse_id
 from metrics.definitions import CUSTOMER_DIMS, OWNER, SOURCES, Metric, Source
 from operations.models import AustralianState, ClaimKind, CustomerKind, ProductCategory, Stage
 
@@ -111,8 +112,9 @@ def parse_filters(params, organization, *, aliases: bool = False) -> Filters:
         if not value:
             continue
         if spec.dimension == OWNER:
-            if not (value.isascii() and value.isdigit() and len(value) < 12) or not (
-                User.objects.filter(organization=organization, pk=int(value)).exists()
+            owner_id = parse_id(value)
+            if owner_id is None or not (
+                User.objects.filter(organization=organization, pk=owner_id).exists()
             ):
                 raise InvalidFilter(
                     f"Unknown owner {value[:40]!r}: give the id of a person in your organisation"

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from infra import secret_key
 from infra.env import (
     deployment_namespace,
     env_bool,
@@ -29,11 +30,17 @@ from infra.env import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", True)
+# With DEBUG off the key (and every old key kept while rotating) must be strong, or start-up
+# stops saying how to make one (infra/secret_key.py; README "Secrets and key rotation").
+# A DEBUG run uses SECRET_KEY, else the random key `make demo` keeps in .secret_key.
 SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or secret_key.local_key(BASE_DIR / ".secret_key")
+else:
+    secret_key.require_strong("SECRET_KEY", SECRET_KEY)
+    for old_key in SECRET_KEY_FALLBACKS:
+        secret_key.require_strong("Each of SECRET_KEY_FALLBACKS", old_key)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -83,6 +90,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "auditlog.middleware.AuditlogMiddleware",
+    # A statement or lock timeout is a 503 with Retry-After, not a 500 (infra/errors.py).
+    "infra.errors.DatabaseTimeoutMiddleware",
     # Last, as django-axes asks: it turns a lockout into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -339,18 +348,28 @@ RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # Redis down: nothing is counted, nothing is refused
 
-# Login throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one account
-# from one address, that pair is locked out (429) for AXES_COOLOFF_MINUTES.
+# Login throttling (django-axes; accounts/lockout.py): after AXES_FAILURE_LIMIT wrong
+# passwords for one account from one address, that pair is locked out (429) for
+# AXES_COOLOFF_MINUTES; after AXES_ADDRESS_FAILURE_LIMIT failures from one address across any
+# usernames, the address is.
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_ADDRESS_FAILURE_LIMIT = env_int("AXES_ADDRESS_FAILURE_LIMIT", 20, minimum=1)
 AXES_COOLOFF_MINUTES = env_int("AXES_COOLOFF_MINUTES", 15, minimum=1)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=AXES_COOLOFF_MINUTES)
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.AddressAwareHandler"
 AXES_RESET_ON_SUCCESS = True
 # Tricky: the login form's field is "username" (holding the email); axes would otherwise look
 # for USERNAME_FIELD ("email") in the credentials, find nothing and lock by address alone.
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.axes_lockout_response"
 AXES_VERBOSE = False
+
+# Password reset (accounts/views.py): a mailed link works once and for this long; asking for
+# one is limited per address and per e-mail address typed in.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600, minimum=60)
+RATELIMIT_PASSWORD_RESET_ADDRESS = env_str("RATELIMIT_PASSWORD_RESET_ADDRESS", "10/h")
+RATELIMIT_PASSWORD_RESET_EMAIL = env_str("RATELIMIT_PASSWORD_RESET_EMAIL", "3/h")
 
 # /readyz details for monitoring without a staff session: `Authorization: Bearer <token>`.
 HEALTH_TOKEN = env_str("HEALTH_TOKEN")

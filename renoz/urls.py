@@ -4,6 +4,11 @@ from django.views.generic import RedirectView
 
 from infra import health
 
+# Styled pages for people, JSON on /api/ (infra/errors.py; docs/architecture.md, "Errors").
+handler403 = "infra.errors.permission_denied"
+handler404 = "infra.errors.page_not_found"
+handler500 = "infra.errors.server_error"
+
 urlpatterns = [
     path("", RedirectView.as_view(url="/dashboard/", permanent=False)),
     path("accounts/", include("accounts.urls")),

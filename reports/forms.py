@@ -8,9 +8,9 @@ import zoneinfo
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
 from accounts.models import User
+from infra import validation
 from metrics.periods import COMPARISONS, PRESETS
 from presentation.wording import exact_time
 from reports.content import widget_allowed, widget_choices
@@ -61,7 +61,7 @@ class RecipientsField(forms.CharField):
         bad = []
         for address in value:
             try:
-                validate_email(address)
+                validation.validate_email_address(address)
             except ValidationError:
                 bad.append(address)
         if bad:
@@ -99,7 +99,7 @@ class ReportForm(forms.ModelForm):
         required=False,
         empty_value=None,
     )
-    month_day = forms.IntegerField(
+    month_day = validation.IntegerField(
         label="Day of the month",
         required=False,
         help_text="1 to 28, so every month has it.",
@@ -143,6 +143,8 @@ class ReportForm(forms.ModelForm):
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.organization = organization
+        # The name is a mail subject: CR/LF there fails every delivery (BadHeaderError).
+        validation.harden_form_fields(self.fields)
         self.fields["owner"].queryset = organization.users.filter(is_active=True).order_by(
             "full_name", "email"
         )

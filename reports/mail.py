@@ -19,7 +19,11 @@ from django.urls import reverse
 
 from reports.content import ReportContent
 
+# The link's purpose is its salt: a token signed for anything else (a session, a password
+# reset) never reads as an unsubscribe. It names one report and one address, and it expires:
+# every report e-mail carries a fresh one (docs/architecture.md, "Secrets and signed links").
 UNSUBSCRIBE_SALT = "reports.unsubscribe"
+UNSUBSCRIBE_MAX_AGE = dt.timedelta(days=60)
 
 
 def message_id(report_id: int, slot: dt.datetime, recipient: str) -> str:
@@ -35,8 +39,10 @@ def unsubscribe_token(report_id: int, recipient: str) -> str:
 
 
 def read_unsubscribe_token(token: str) -> tuple[int, str]:
-    """(report id, address); raises signing.BadSignature for a forged or mangled token."""
-    data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    """(report id, address); raises signing.BadSignature for a forged or mangled token (one
+    signed with any key but SECRET_KEY or SECRET_KEY_FALLBACKS), SignatureExpired (a
+    BadSignature) past UNSUBSCRIBE_MAX_AGE."""
+    data = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=UNSUBSCRIBE_MAX_AGE)
     if not isinstance(data, dict) or not isinstance(data.get("r"), int):
         raise signing.BadSignature("Malformed unsubscribe token")
     return data["r"], str(data.get("e", ""))

@@ -287,6 +287,9 @@ def unsubscribe(request, token):
     removes that one address. No login needed: the signed token is the authority."""
     try:
         report_id, address = read_unsubscribe_token(token)
+    except signing.SignatureExpired:
+        context = {"invalid": True, "expired": True}
+        return TemplateResponse(request, "reports/unsubscribe.html", context, status=400)
     except signing.BadSignature:
         return TemplateResponse(request, "reports/unsubscribe.html", {"invalid": True}, status=400)
     report = ScheduledReport.objects.filter(pk=report_id).first()

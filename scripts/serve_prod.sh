@@ -4,7 +4,9 @@
 # behind TLS set SECURE_SSL_REDIRECT=1 SECURE_COOKIES=1 SECURE_HSTS_SECONDS=31536000.
 set -euo pipefail
 export DEBUG=0 STATIC_MANIFEST=1
-export SECRET_KEY=${SECRET_KEY:-local-serve-prod-$(hostname)-not-secret}
+# No default key: everything signed (sessions, reset and unsubscribe links) would be forgeable.
+# Refuse to start, saying how to make one (infra/secret_key.py).
+.venv/bin/python -m infra.secret_key check
 export ALLOWED_HOSTS=${ALLOWED_HOSTS:-127.0.0.1,localhost}
 export SECURE_SSL_REDIRECT=${SECURE_SSL_REDIRECT:-0}
 export SECURE_COOKIES=${SECURE_COOKIES:-0}

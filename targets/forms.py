@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from accounts.models import User
+from infra import validation
 from metrics.definitions import METRICS
 from metrics.formatting import short
 from metrics.periods import add_months, fiscal_year_label, fiscal_year_start
@@ -75,7 +76,7 @@ def amount_error(unit: str, label: str, amount: Decimal) -> str | None:
     return None
 
 
-class AmountField(forms.DecimalField):
+class AmountField(validation.DecimalField):
     """A decimal that forgives what people paste: '$150,000', '38.5 %', '1 250'."""
 
     default_error_messages = {"invalid": "Enter a number, like 150000 or 38.5."}

@@ -25,6 +25,7 @@ SETTINGS_VARIABLES = [
     "REDIS_URL",
     "CELERY_BROKER_URL",
     "SECRET_KEY",
+    "SECRET_KEY_FALLBACKS",
     "DEBUG",
     "ALLOWED_HOSTS",
     "CSRF_TRUSTED_ORIGINS",
@@ -54,6 +55,10 @@ LOAD_SETTINGS = (
 )
 
 
+# A key as `python -c 'import secrets; print(secrets.token_urlsafe(50))'` makes them.
+STRONG_KEY = "tP3xQm9Vb2Lk7Rz0Wc4Hs8Jd1Fg6Ny5Ua_Ei-Ko3Mp7Qr2Tv9Xw4Zb8Cd1Gf6Hj0"  # noqa: S105
+
+
 def start_django(code: str = LOAD_SETTINGS, **variables: str) -> subprocess.CompletedProcess:
     """Load renoz.settings in a new interpreter with only `variables` set from the list above."""
     environ = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARIABLES}
@@ -76,7 +81,7 @@ def test_settings_load_with_no_environment_at_all():
 
 
 def test_settings_load_for_production_with_a_secret_key():
-    result = start_django(DEBUG="0", SECRET_KEY="s3cret-for-this-test", TIME_ZONE="Australia/Perth")
+    result = start_django(DEBUG="0", SECRET_KEY=STRONG_KEY, TIME_ZONE="Australia/Perth")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["renoz", "False", "Australia/Perth"]
 

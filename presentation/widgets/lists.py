@@ -10,6 +10,7 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
+from infra.numbers import parse_id
 from metrics.formatting import short
 from metrics.scope import activities_scope, jobs_scope, owner_for
 from operations.models import Activity, ActivityKind, InstallationJob, JobStatus
@@ -38,14 +39,15 @@ def decode_cursor(raw: str | None) -> tuple[dt.datetime, int] | None:
     """A keyset cursor "<iso time>~<id>", or None when absent or malformed."""
     if not raw or "~" not in raw:
         return None
-    stamp, _, pk = raw.rpartition("~")
+    stamp, _, raw_pk = raw.rpartition("~")
+    pk = parse_id(raw_pk)
     try:
         instant = dt.datetime.fromisoformat(stamp.replace(" ", "+"))
-        if instant.tzinfo is None:
-            return None
-        return instant, int(pk)
     except ValueError:
         return None
+    if instant.tzinfo is None or pk is None:
+        return None
+    return instant, pk
 
 
 def feed_page(

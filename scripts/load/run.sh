@@ -14,6 +14,11 @@ mkdir -p "$OUT"
 $BIN/python manage.py seed_benchmark --volume year3 --no-progress | tail -n 3
 $BIN/python manage.py refresh_daily_summaries > /dev/null
 
+# serve_prod.sh refuses a weak key: the load server gets a random one of its own.
+if ! $BIN/python -m infra.secret_key check 2>/dev/null; then
+  SECRET_KEY=$($BIN/python -c 'import secrets; print(secrets.token_urlsafe(50))')
+  export SECRET_KEY
+fi
 HOST=127.0.0.1 PORT=$PORT GUNICORN_ACCESS_LOG=/dev/null bash scripts/serve_prod.sh \
   > "$OUT/gunicorn.log" 2>&1 &
 server=$!

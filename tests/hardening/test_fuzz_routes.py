@@ -50,6 +50,20 @@ HOSTILE = [
     "xlsx",
     "custom",
     "comparison",
+    # Issue 27: Unicode digits (isdigit() is true, int() refuses or misreads them), control
+    # characters and oversized values.
+    "⁵",
+    "۳",
+    "１２",
+    "\r\nBcc: x@evil.test",
+    "\n",
+    "\t",
+    "\x01",
+    "\x1b[2J",
+    "\x7f",
+    "\u2028",
+    "9" * 19,
+    "a" * 10_000,
 ]
 PARAMS = [
     "range",
@@ -78,6 +92,8 @@ PARAMS = [
     "after",
     "next",
     "date",
+    "user",
+    "e",
 ]
 HEADERS = [
     "HX-Request",
@@ -156,6 +172,7 @@ def test_no_route_answers_5xx_to_hostile_input(
         "job_id": str(job.pk),
         "run_pk": "1",
         "token": "not-a-signed-token",
+        "uidb64": "MQ",
         "metric": "jobs_completed" if role == "technician" else "revenue",
         "widget_id": layouts.get_layout(user)[0][0]["id"] if user else "abc",
     }

@@ -40,6 +40,18 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     "": ("GET", {}, everyone(302, anonymous=302)),  # / redirects to /dashboard/
     "accounts-login": ("GET", {}, everyone(302, anonymous=200)),
     "accounts-logout": ("GET", {}, everyone(405, anonymous=405)),
+    # Account recovery: anyone may ask for a link; a link that was never mailed says so (200).
+    "accounts-password-reset": ("GET", {}, everyone(200, anonymous=200)),
+    "accounts-password-reset-done": ("GET", {}, everyone(200, anonymous=200)),
+    "accounts-password-reset-confirm": (
+        "GET",
+        {"uidb64": "uid", "token": "token"},
+        everyone(200, anonymous=200),
+    ),
+    "accounts-password-reset-complete": ("GET", {}, everyone(200, anonymous=200)),
+    # Changing one's own password needs a login.
+    "accounts-password-change": ("GET", {}, everyone(200)),
+    "accounts-password-change-done": ("GET", {}, everyone(200)),
     "healthz": ("GET", {}, everyone(200, anonymous=200)),
     "readyz": ("GET", {}, everyone(200, anonymous=200)),
     "favicon.ico": ("GET", {}, everyone(301, anonymous=301)),
@@ -171,6 +183,7 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
             "report": str(report.pk),
             "run": str(run.pk),
             "token": "not-a-signed-token",
+            "uid": "MQ",
             "widget": private_widget["id"] if who in ("other_org", "admin") else layout[0]["id"],
         }
         path = fill(routes[name].pattern, {k: values[v] for k, v in kwargs.items()})

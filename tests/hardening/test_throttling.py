@@ -105,3 +105,55 @@ def test_exports_over_the_cap_are_refused_with_a_clear_message(client, owner, se
     response = client.get("/dashboard/drill/activities/?range=this_month&format=xlsx")
     assert response.status_code == 400
     assert b"holds at most 5" in response.content
+
+
+# --- issue 27 item 6: throttling across usernames -----------------------------------------
+
+
+def _login(client, email, password, address):
+    return client.post(
+        "/accounts/login/", {"username": email, "password": password}, REMOTE_ADDR=address
+    )
+
+
+@pytest.mark.django_db
+def test_one_address_guessing_across_25_usernames_is_locked_out(client, owner, settings):
+    assert (settings.AXES_FAILURE_LIMIT, settings.AXES_ADDRESS_FAILURE_LIMIT) == (5, 20)
+    statuses = [
+        _login(client, f"person{i}@guess.test", "wrong-password", "203.0.113.7").status_code
+        for i in range(25)
+        for _ in range(4)
+    ]
+    # No username reaches its own limit of 5; the address reaches its 20th failure on the
+    # 20th attempt (person4's fourth) and is locked from then on.
+    assert statuses == [200] * 19 + [429] * 81
+    # Locked means locked: even a right password from that address waits.
+    locked = _login(client, owner.email, PASSWORD, "203.0.113.7")
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) == settings.AXES_COOLOFF_MINUTES * 60
+    assert "_auth_user_id" not in client.session
+    # Another address is not affected.
+    assert _login(client, owner.email, PASSWORD, "198.51.100.2").status_code == 302
+
+
+@pytest.mark.django_db
+def test_one_users_failures_do_not_lock_others_out_from_another_address(client, owner, colleague):
+    for _ in range(5):
+        _login(client, owner.email, "wrong-password", "203.0.113.7")
+    assert _login(client, owner.email, PASSWORD, "203.0.113.7").status_code == 429
+    assert _login(client, colleague.email, PASSWORD, "198.51.100.2").status_code == 302
+    client.logout()
+    # The pair (owner, first address) is locked, not the owner everywhere.
+    assert _login(client, owner.email, PASSWORD, "198.51.100.2").status_code == 302
+
+
+@pytest.mark.django_db
+def test_a_good_login_does_not_wipe_the_address_count(client, owner, settings):
+    settings.AXES_ADDRESS_FAILURE_LIMIT = 6
+    for i in range(5):
+        assert _login(client, f"p{i}@guess.test", "wrong", "203.0.113.7").status_code == 200
+    # An attacker who knows one account logs in with it ...
+    assert _login(client, owner.email, PASSWORD, "203.0.113.7").status_code == 302
+    client.logout()
+    # ... and the address's count of failures stands: the sixth locks it.
+    assert _login(client, "p5@guess.test", "wrong", "203.0.113.7").status_code == 429

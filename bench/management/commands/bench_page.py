@@ -20,6 +20,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import secrets
 import socket
 import subprocess
 import time
@@ -38,6 +39,7 @@ from accounts.models import Organization, Role, User
 from bench.results import DEFAULT_PATH, judged, merge_results
 from bench.stats import p95, summary
 from dashboard.models import DashboardLayout
+from infra import secret_key
 from metrics import cache as metric_cache
 from metrics.definitions import SOURCES
 from metrics.warming import COMMON_COMPARES, COMMON_PRESETS
@@ -246,6 +248,10 @@ class Command(BaseCommand):
             "SERVER_TIMING": "1",
             "WEB_CONCURRENCY": str(workers),
             "GUNICORN_ACCESS_LOG": "/dev/null",
+            # serve_prod.sh refuses a weak key; a benchmark server's sessions are its own.
+            "SECRET_KEY": os.environ.get("SECRET_KEY", "")
+            if not secret_key.weakness(os.environ.get("SECRET_KEY", ""))
+            else secrets.token_urlsafe(50),
         }
         self.stdout.write(f"Starting gunicorn on port {port} (collectstatic first; log {log_path})")
         with open(log_path, "w") as log:
