@@ -216,7 +216,7 @@ _WEIGHTS = {
     "record": 1.8,
     "text": 2.0,
     "choice": 1.2,
-    "datetime": 1.6,
+    "datetime": 2.2,  # "20 Jul 2026 12:05" on two lines at most
     "percent": 1.0,
     "aud_cents": 1.6,
 }

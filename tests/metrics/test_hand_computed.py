@@ -476,3 +476,10 @@ def test_a_sales_persons_day_of_quotes_won_value(client, book):
     body = client.get("/api/dashboard/me", {"date": "2026-10-15"}).json()
     entry = body["metrics"]["quotes_won_value"]
     assert (entry["value"], entry["yesterday"], entry["unit"]) == (1_234_567, 0, "aud_cents")
+    # The same day from the nightly table: its stored row holds the value, and the page's
+    # answer does not change.
+    call_command("backfill_user_statistics", days=240, org=book.org.pk, stdout=io.StringIO())
+    row = UserStatisticsDaily.objects.get(user=book.users[hb.AVA], date=dt.date(2026, 10, 15))
+    assert row.quotes_won_value == 1_234_567
+    stored = client.get("/api/dashboard/me", {"date": "2026-10-15"}).json()
+    assert stored["metrics"]["quotes_won_value"]["value"] == 1_234_567
