@@ -244,9 +244,10 @@ class DrillRequest:
 
     @property
     def last_day(self) -> dt.date:
+        """The last local day the rows cover: a running range's today, not its month's end."""
         if self.bucket:
-            return min(self.bucket[1] - dt.timedelta(days=1), self.window.end)
-        return self.window.end
+            return min(self.bucket[1] - dt.timedelta(days=1), self.window.last_day)
+        return self.window.last_day
 
     @property
     def as_at(self) -> str:
@@ -449,7 +450,7 @@ def period_label(request: DrillRequest) -> str:
     """What the rows cover: the dates of a range set, or the instant a state set is read at."""
     if request.drill_set.is_state:
         return f"as at {request.as_at}"
-    label = dates_label(request.first_day, min(request.last_day, request.window.last_day))
+    label = dates_label(request.first_day, request.last_day)
     if request.period == "current" and request.state.to_date and not request.bucket:
         label += " (to date)"
     return label

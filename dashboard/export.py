@@ -2,7 +2,8 @@
 
 CSV streams from the database in chunks; XLSX uses openpyxl's write-only workbook, written to a
 temporary file and streamed from there, so memory stays flat for any size. Money appears twice,
-formatted in AUD and as raw cents. Every text cell that a spreadsheet could read as a formula
+in AUD and as raw cents: the CSV writes the AUD as text ("$295,337.87"), the XLSX as a number in
+dollars with an AUD currency format, so a spreadsheet can add it up. Every text cell that a spreadsheet could read as a formula
 gets a leading apostrophe (OWASP "CSV injection").
 """
 
@@ -12,6 +13,7 @@ import csv
 import datetime as dt
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.http import FileResponse, StreamingHttpResponse
@@ -77,7 +79,7 @@ def _cells(column: Column, value, tz) -> list:
         raw = value if isinstance(value, int) else Decimal(value).normalize()
         if isinstance(raw, Decimal) and raw == raw.to_integral_value():
             raw = int(raw)
-        return [format_cell(column, value, tz), raw]
+        return [Money(format_cell(column, value, tz), Decimal(raw) / 100), raw]
     if value is None:
         return [None if column.numeric else ""]
     if column.kind in {"kwh", "hours"}:
@@ -91,6 +93,19 @@ def _cells(column: Column, value, tz) -> list:
 
 class Text(str):
     """A text cell: CSV writes it neutralised, XLSX stores it typed as text (never a formula)."""
+
+
+@dataclass(frozen=True)
+class Money:
+    """An AUD amount: CSV writes `text` as the dashboard prints it, XLSX the number `dollars`
+    with the AUD currency format."""
+
+    text: str
+    dollars: Decimal
+
+
+# Excel's currency format for Australian dollars (locale C09, en-AU), negatives with a minus.
+AUD_FORMAT = "[$$-C09]#,##0.00;-[$$-C09]#,##0.00"
 
 
 def _rows(request: DrillRequest, qs) -> Iterator[list]:
@@ -121,6 +136,8 @@ def _csv_value(value) -> str:
         return ""
     if isinstance(value, Text):
         return neutralise(str(value))
+    if isinstance(value, Money):
+        return value.text
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value)
@@ -150,23 +167,11 @@ def xlsx_response(request: DrillRequest, qs, summary: Summary) -> FileResponse:
         cell.font = bold
         header.append(cell)
     sheet.append(header)
-    formats = {dt.datetime: "yyyy-mm-dd hh:mm:ss", Decimal: "#,##0.00"}
     for row in _rows(request, qs):
-        out = []
-        for value in row:
-            fmt = formats.get(type(value))
-            if isinstance(value, Text):
-                out.append(_text_cell(sheet, value))
-            elif fmt:
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = fmt
-                out.append(cell)
-            else:
-                out.append(value)
-        sheet.append(out)
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
     about = workbook.create_sheet("About")
     for line in _about(request, summary):
-        about.append([_text_cell(about, v) if isinstance(v, str) else v for v in line])
+        about.append([_xlsx_cell(about, v) for v in line])
     spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes it
     workbook.save(spool)
     spool.seek(0)
@@ -176,6 +181,26 @@ def xlsx_response(request: DrillRequest, qs, summary: Summary) -> FileResponse:
         filename=filename(request, "xlsx"),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+XLSX_FORMATS = {dt.datetime: "yyyy-mm-dd hh:mm:ss", Decimal: "#,##0.00"}
+
+
+def _xlsx_cell(sheet, value):
+    """One value as an XLSX cell: text typed as text, money as dollars in AUD, dates and
+    decimals with their number formats, anything else as it is."""
+    if isinstance(value, str):
+        return _text_cell(sheet, value)
+    if isinstance(value, Money):
+        cell = WriteOnlyCell(sheet, value=value.dollars)
+        cell.number_format = AUD_FORMAT
+        return cell
+    fmt = XLSX_FORMATS.get(type(value))
+    if fmt:
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = fmt
+        return cell
+    return value
 
 
 def _text_cell(sheet, text: str) -> WriteOnlyCell:
@@ -195,7 +220,12 @@ def _about(request: DrillRequest, summary: Summary) -> list[list]:
         ["Timezone", str(state.tz)],
         ["Period", "comparison" if request.period == "comparison" else "current"],
         ["Rows", summary.count],
-        ["Value", summary.display],
+        [
+            "Value",
+            Money(summary.display, Decimal(summary.value) / 100)
+            if request.metric.unit == "aud_cents" and summary.value is not None
+            else summary.display,
+        ],
         ["Scope", "Yours" if summary.scope == OWN else "Organisation"],
     ]
     if request.metric.unit == "aud_cents" and summary.value is not None:

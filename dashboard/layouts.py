@@ -18,8 +18,9 @@ from django.db.models import Q
 
 from accounts.models import Role
 from accounts.permissions import can_save_layout
-from dashboard.models import DashboardLayout
+from dashboard.models import DashboardLayout, PersonalLayout
 from infra.contextcache import context_cache
+from metrics.definitions import METRICS, owned_metrics
 from presentation.widgets import (
     CATALOGUE,
     SIZES,
@@ -27,6 +28,7 @@ from presentation.widgets import (
     build_kpis,
     build_widget,
     cache_name,
+    catalogue_choices,
     clean_settings,
 )
 
@@ -92,10 +94,15 @@ def _mine(metric: str, size: str = "s") -> tuple[str, str, dict]:
     return ("personal_kpi", size, {"metric": metric})
 
 
-# The personal dashboard (/dashboard/me/): each role's own numbers, from the same widgets.
+# The personal dashboard (/dashboard/me/): each role's own numbers. Sales and technicians own
+# rows (their quotes and orders, their jobs), so theirs are their owner slice (personal_kpi).
+# Admins, operations and viewers own none: an operations manager sees the team's installation
+# work and the claims they handle, admins and viewers the organisation's headline figures
+# (kpi: the organisation's numbers for the page's period).
 DEFAULT_LAYOUTS |= {
     "me_sales": [
         _mine("quotes_won"),
+        _mine("quotes_won_value"),
         _mine("quote_win_rate"),
         _mine("pipeline_value"),
         _mine("activities"),
@@ -110,25 +117,87 @@ DEFAULT_LAYOUTS |= {
         ("my_jobs", "l", {}),
     ],
     "me_operations": [
-        _mine("activities"),
-        _mine("jobs_completed"),
-        _mine("active_installations"),
-        _mine("kwh_deployed"),
-        ("my_jobs", "l", {}),
+        _kpi("jobs_completed"),
+        _kpi("active_installations"),
+        _kpi("kwh_deployed"),
+        _kpi("open_warranty_claims"),
+        _kpi("warranty_claims"),
+        _kpi("labor_hours"),
+        ("team_jobs", "l", {}),
+    ],
+    "me_executive": [
+        _kpi("revenue"),
+        _kpi("kwh_deployed"),
+        _kpi("quote_win_rate"),
+        _kpi("pipeline_value"),
+        _kpi("active_installations"),
+        _kpi("open_warranty_claims"),
     ],
 }
 PERSONAL_ROLE_LAYOUT: dict[str, str] = {
     Role.SALES: "me_sales",
     Role.TECHNICIAN: "me_technician",
     Role.OPERATIONS: "me_operations",
-    Role.ADMIN: "me_operations",
-    Role.VIEWER: "me_operations",
+    Role.ADMIN: "me_executive",
+    Role.VIEWER: "me_executive",
 }
+# What a personal page may hold: a person's own numbers (only metrics a person owns), the
+# organisation's numbers, their jobs and the week's installs.
+PERSONAL_TYPES = ("personal_kpi", "kpi", "my_jobs", "team_jobs")
 
 
 def personal_widgets(role: str) -> list[dict]:
     """The personal dashboard of a role (built in; the same widget ids on every call)."""
-    return default_widgets(PERSONAL_ROLE_LAYOUT.get(role, "me_operations"))
+    return default_widgets(PERSONAL_ROLE_LAYOUT.get(role, "me_executive"))
+
+
+def get_personal_layout(user) -> tuple[list[dict], bool]:
+    """(the widgets of `user`'s personal page, whether they are their own saved layout): their
+    saved one, else their role's built-in one; widgets they may not have are left out."""
+    row = PersonalLayout.objects.for_org(user.organization_id).filter(user=user).first()
+    widgets, own = personal_widgets(user.role), False
+    if row is not None:
+        try:
+            widgets, own = clean_widgets(row.widgets), True
+        except LayoutError:
+            pass  # a broken saved layout falls back to the built-in one
+    allowed = [
+        w
+        for w in widgets
+        if _fits_personal(w["type"], w.get("settings") or {})
+        and CATALOGUE[w["type"]].allowed_for(user, w.get("settings") or {})
+    ]
+    return allowed, own
+
+
+def _fits_personal(widget_type: str, settings: dict) -> bool:
+    if widget_type not in PERSONAL_TYPES:
+        return False
+    return widget_type != "personal_kpi" or settings.get("metric") in owned_metrics()
+
+
+def personal_choices(user) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The "add widget" choices of the personal page, those the user may have."""
+    out = []
+    for label, items in catalogue_choices(user):
+        kept = [
+            (value, text)
+            for value, text in items
+            if _fits_personal(*_parse_choice(value)) and not value.startswith("personal_kpi")
+        ]
+        if kept:
+            out.append(({"Numbers": "The organisation's numbers"}.get(label, label), kept))
+    mine = [
+        (f"personal_kpi:{key}", f"Mine: {METRICS[key].label}")
+        for key in owned_metrics()
+        if CATALOGUE["personal_kpi"].allowed_for(user, {"metric": key})
+    ]
+    return [("Your own numbers", mine), *out] if mine else out
+
+
+def _parse_choice(value: str) -> tuple[str, dict]:
+    widget_type, _, metric = value.partition(":")
+    return widget_type, ({"metric": metric} if metric else {})
 
 
 ROLE_LAYOUT: dict[str, str] = {
@@ -145,7 +214,8 @@ LAYOUT_TITLES = {
     "my_jobs": "My jobs",
     "me_sales": "My numbers (sales)",
     "me_technician": "My numbers (technician)",
-    "me_operations": "My numbers",
+    "me_operations": "My numbers (operations)",
+    "me_executive": "My numbers",
 }
 
 
@@ -294,29 +364,33 @@ def _check_can_save(user) -> None:
         raise PermissionError("Viewers cannot change the dashboard layout")
 
 
+# The two pages a user lays out: the dashboard and their personal page ("me").
+DASHBOARD, ME = "dashboard", "me"
+
+
+def _default_for(user, page: str) -> list[dict]:
+    if page == ME:
+        return personal_widgets(user.role)
+    return role_default_widgets(user.organization, user.role)
+
+
 @transaction.atomic
-def _edit(user, change) -> list[dict]:
-    """Apply `change(widgets) -> widgets` to the user's own layout, creating it from what they
-    see; rows are locked so two tabs editing at once do not lose an edit."""
+def _edit(user, change, page: str = DASHBOARD) -> list[dict]:
+    """Apply `change(widgets) -> widgets` to the user's own layout of `page`, creating it from
+    what they see; rows are locked so two tabs editing at once do not lose an edit."""
     _check_can_save(user)
-    row = (
-        DashboardLayout.objects.for_org(user.organization_id)
-        .select_for_update()
-        .filter(user=user)
-        .first()
-    )
+    model = PersonalLayout if page == ME else DashboardLayout
+    row = model.objects.for_org(user.organization_id).select_for_update().filter(user=user).first()
     if row is None:
-        current = role_default_widgets(user.organization, user.role)
+        current = _default_for(user, page)
     else:
         try:
             current = clean_widgets(row.widgets)
         except LayoutError:
-            current = role_default_widgets(user.organization, user.role)
+            current = _default_for(user, page)
     widgets = clean_widgets(change([dict(w) for w in current]))
     if row is None:
-        DashboardLayout.objects.create(
-            organization_id=user.organization_id, user=user, widgets=widgets
-        )
+        model.objects.create(organization_id=user.organization_id, user=user, widgets=widgets)
     else:
         row.widgets = widgets
         row.save(update_fields=["widgets", "updated_at"])
@@ -336,7 +410,12 @@ def do_save_layout(user, widgets) -> list[dict]:
 
 
 def do_add_widget(
-    user, widget_type: str, settings: dict | None = None, size: str | None = None
+    user,
+    widget_type: str,
+    settings: dict | None = None,
+    size: str | None = None,
+    *,
+    page: str = DASHBOARD,
 ) -> tuple[list[dict], dict]:
     """Append a widget from the catalogue; returns (layout, the new widget)."""
     spec = CATALOGUE.get(widget_type)
@@ -346,6 +425,11 @@ def do_add_widget(
         settings = clean_settings(widget_type, settings)
     except WidgetSettingsError as exc:
         raise LayoutError(str(exc)) from None
+    if page == ME and not _fits_personal(widget_type, settings or {}):
+        raise LayoutError(
+            "Your numbers page holds numbers and job lists; a personal number must be one "
+            "that belongs to a person (quotes, orders, activities, jobs)"
+        )
     if not spec.allowed_for(user, settings):
         raise LayoutError(
             "You can only add widgets whose records you may open: your jobs and activities"
@@ -356,21 +440,21 @@ def do_add_widget(
         "size": size or spec.default_size,
         "settings": settings or {},
     }
-    widgets = _edit(user, lambda current: [*current, new])
+    widgets = _edit(user, lambda current: [*current, new], page)
     added = find_widget(widgets, new["id"])
     assert added is not None  # _edit keeps every widget or raises
     return widgets, added
 
 
-def do_remove_widget(user, widget_id: str) -> list[dict]:
+def do_remove_widget(user, widget_id: str, *, page: str = DASHBOARD) -> list[dict]:
     def change(current):
         current.pop(_require(current, widget_id))
         return current
 
-    return _edit(user, change)
+    return _edit(user, change, page)
 
 
-def do_move_widget(user, widget_id: str, offset: int) -> list[dict]:
+def do_move_widget(user, widget_id: str, offset: int, *, page: str = DASHBOARD) -> list[dict]:
     """Move a widget `offset` places (-1 up, +1 down), clamped to the ends."""
 
     def change(current):
@@ -379,7 +463,7 @@ def do_move_widget(user, widget_id: str, offset: int) -> list[dict]:
         current.insert(j, current.pop(i))
         return current
 
-    return _edit(user, change)
+    return _edit(user, change, page)
 
 
 def do_reorder_widgets(user, ordered_ids: list[str]) -> list[dict]:
@@ -405,11 +489,12 @@ def do_resize_widget(user, widget_id: str, size: str) -> list[dict]:
     return _edit(user, change)
 
 
-def do_reset_layout(user) -> list[dict]:
-    """Forget the user's own layout: they see their role's default again."""
+def do_reset_layout(user, *, page: str = DASHBOARD) -> list[dict]:
+    """Forget the user's own layout of `page`: they see their role's default again."""
     _check_can_save(user)
-    DashboardLayout.objects.for_org(user.organization_id).filter(user=user).delete()
-    return role_default_widgets(user.organization, user.role)
+    model = PersonalLayout if page == ME else DashboardLayout
+    model.objects.for_org(user.organization_id).filter(user=user).delete()
+    return _default_for(user, page)
 
 
 def warm_widgets(organization, states) -> int:

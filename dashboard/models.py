@@ -47,3 +47,20 @@ class DashboardLayout(models.Model):
 
     def __str__(self) -> str:
         return f"Layout for {self.user or self.role}"
+
+
+class PersonalLayout(models.Model):
+    """A user's own layout of their personal page (/dashboard/me/), once they edit it; until
+    then they see their role's built-in personal layout (dashboard.layouts)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="personal_layout"
+    )
+    widgets = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return f"Personal layout for {self.user}"

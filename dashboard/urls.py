@@ -7,6 +7,18 @@ urlpatterns = [
     path("dashboard/kpis/", views.kpis, name="dashboard-kpis"),
     path("dashboard/widgets/<str:widget_id>/", views.widget, name="dashboard-widget"),
     path("dashboard/me/", personal_views.me, name="dashboard-me"),
+    path("dashboard/me/layout/add/", personal_views.me_layout_add, name="dashboard-me-add"),
+    path("dashboard/me/layout/reset/", personal_views.me_layout_reset, name="dashboard-me-reset"),
+    path(
+        "dashboard/me/layout/<str:widget_id>/move/",
+        personal_views.me_layout_move,
+        name="dashboard-me-move",
+    ),
+    path(
+        "dashboard/me/layout/<str:widget_id>/remove/",
+        personal_views.me_layout_remove,
+        name="dashboard-me-remove",
+    ),
     path("dashboard/field/", field_views.field, name="dashboard-field"),
     path("dashboard/sw.js", field_views.service_worker, name="dashboard-sw"),
     path("dashboard/jobs/<int:job_id>/", field_views.job_page, name="dashboard-job"),

@@ -60,6 +60,7 @@ class UserStatisticsDaily(models.Model):
     orders = models.IntegerField(default=0)
     quotes_won = models.IntegerField(default=0)
     quotes_lost = models.IntegerField(default=0)
+    quotes_won_value = models.BigIntegerField(default=0)  # cents
     activities = models.IntegerField(default=0)
     jobs_completed = models.IntegerField(default=0)
     kwh_installed = models.DecimalField(max_digits=12, decimal_places=2, default=0)

@@ -22,8 +22,10 @@ PRESETS: dict[str, str] = {
     "last_7_days": "Last 7 days",
     "last_30_days": "Last 30 days",
     "last_90_days": "Last 90 days",
+    # A whole Monday-to-Sunday week and a whole calendar month, for weekly and monthly reports.
+    "last_week": "Last week",
     "this_month": "This month",
-    "last_month": "Last month",
+    "last_month": "Last full month",
     "this_quarter": "This quarter",
     "last_quarter": "Last quarter",
     "this_financial_year": "This financial year",
@@ -60,6 +62,7 @@ LATEST_DAY = dt.date(2099, 12, 31)
 BOUNDS_TEXT = f"between {EARLIEST_DAY.year} and {LATEST_DAY.year}"
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _CALENDAR_UNITS = {
+    "last_week": "week",
     "this_month": "month",
     "last_month": "month",
     "this_quarter": "quarter",
@@ -110,7 +113,11 @@ def fiscal_year_start(day: dt.date, start_month: int = 7) -> dt.date:
 
 
 def unit_bounds(unit: str, day: dt.date, fiscal_start_month: int = 7) -> tuple[dt.date, dt.date]:
-    """The calendar unit (month, quarter, fiscal_year) containing `day`, as inclusive dates."""
+    """The calendar unit (week, month, quarter, fiscal_year) containing `day`, as inclusive
+    dates. A week runs Monday to Sunday, the organisation's local days."""
+    if unit == "week":
+        start = day - dt.timedelta(days=day.weekday())
+        return start, start + dt.timedelta(days=6)
     if unit == "month":
         start, months = month_start(day), 1
     elif unit == "quarter":

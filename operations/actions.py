@@ -72,7 +72,8 @@ def do_complete_job(
     now=None,
     key: str = "",
 ) -> InstallationJob:
-    """Mark an open job completed with the kWh installed and the labour hours it took.
+    """Mark a started job completed with the kWh installed and the labour hours it took; a job
+    not yet started is refused (JobActionError): start first.
 
     Replaying the completion with the same `key` changes nothing. Without a key, a job already
     completed changes nothing; with another key it is a conflict (JobActionError), since the
@@ -90,6 +91,10 @@ def do_complete_job(
             raise JobActionError(
                 f"This job is {job.get_status_display().lower()}; it cannot be completed"
             )
+        if job.status == JobStatus.SCHEDULED:
+            # The product rule is Start first (README, "Personal dashboard and the technician's
+            # field view"): the start records when the work began.
+            raise JobActionError("This job has not been started: start it first, then complete it")
         job.status = JobStatus.COMPLETED
         job.started_at = job.started_at or now
         job.completed_at = now

@@ -206,22 +206,47 @@ def build_content(report, at: dt.datetime) -> ReportContent:
     return content
 
 
-# Relative column widths: tables use a fixed layout (an automatic one measures every word of
-# every cell, which made WeasyPrint's layout several times slower).
+# Column widths: tables use a fixed layout (an automatic one measures every word of every cell,
+# which made WeasyPrint's layout several times slower), so each column is given at least the
+# width of its longest word (a word is never broken: "Performance", not "Performa/nce"), and
+# the rest of the line by weight. Widths in mm of the A4 text block (210 mm less 2 × 14 mm of
+# margin, static/css/report_print.css); per character at 8 pt DejaVu Sans, a header (capitals,
+# spaced) and a body cell, plus the cell's padding.
 _WEIGHTS = {
     "record": 1.8,
     "text": 2.0,
     "choice": 1.2,
-    "datetime": 1.6,
+    "datetime": 2.2,  # "20 Jul 2026 12:05" on two lines at most
     "percent": 1.0,
     "aud_cents": 1.6,
 }
+TABLE_MM = 182.0
+HEAD_CHAR_MM, BODY_CHAR_MM, CELL_PADDING_MM = 2.15, 1.8, 4.0
 
 
-def _widths(columns) -> list[float]:
+def _longest_word(texts) -> int:
+    return max((len(word) for text in texts for word in str(text).split()), default=0)
+
+
+def _widths(columns, rows: list[list[str]] | None = None) -> list[float]:
+    """Each column's width in % of the table: its longest word fits, the rest by weight."""
+    rows = rows or []
+    least = [
+        max(
+            _longest_word([c.label]) * HEAD_CHAR_MM,
+            # Money and numbers never wrap (white-space: nowrap): the whole cell is one word.
+            max((len(row[i]) for row in rows), default=0) * BODY_CHAR_MM
+            if c.numeric
+            else _longest_word(row[i] for row in rows) * BODY_CHAR_MM,
+        )
+        + CELL_PADDING_MM
+        for i, c in enumerate(columns)
+    ]
+    spare = max(0.0, TABLE_MM - sum(least))
     weights = [_WEIGHTS.get(c.kind, 1.3) for c in columns]
-    total = sum(weights)
-    return [round(100 * w / total, 1) for w in weights]
+    mm = [lo + spare * w / sum(weights) for lo, w in zip(least, weights, strict=True)]
+    total = sum(mm)
+    return [round(100 * width / total, 1) for width in mm]
 
 
 def top_records(report, state: DashboardState, metrics_shown: list[str]) -> list[dict]:
@@ -249,25 +274,27 @@ def top_records(report, state: DashboardState, metrics_shown: list[str]) -> list
             qs = qs.select_related(*drill_set.related)
         rows = list(qs.order_by(F(order).desc(nulls_last=True), "-pk")[:TOP_ROWS])
         columns = [c for c in drill_set.columns if c.key not in SKIP_COLUMNS]
+        texts = [
+            [
+                f"#{obj.pk}" if c.attr == "pk" else format_cell(c, c.value(obj), state.tz)
+                for c in columns
+            ]
+            for obj in rows
+        ]
         sections.append(
             {
                 "title": title,
                 "metric": metric.label,
                 "columns": [
                     {"label": c.label, "numeric": c.numeric, "width": w}
-                    for c, w in zip(columns, _widths(columns), strict=True)
+                    for c, w in zip(columns, _widths(columns, texts), strict=True)
                 ],
                 "rows": [
                     [
-                        {
-                            "text": f"#{obj.pk}"
-                            if c.attr == "pk"
-                            else format_cell(c, c.value(obj), state.tz),
-                            "numeric": c.numeric,
-                        }
-                        for c in columns
+                        {"text": text, "numeric": c.numeric}
+                        for c, text in zip(columns, row, strict=True)
                     ]
-                    for obj in rows
+                    for row in texts
                 ],
             }
         )

@@ -196,7 +196,7 @@ class ReportForm(forms.ModelForm):
         if day is not None and not 1 <= day <= 28:
             raise ValidationError(
                 f"Day {day} is not in every month. Choose a day from 1 to 28 (for the end of "
-                "the month, send on the 1st with the range “Last month”)."
+                f"the month, send on the 1st with the range “{PRESETS['last_month']}”)."
             )
         return day
 

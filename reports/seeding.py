@@ -17,7 +17,7 @@ DEMO_REPORTS = [
         "cadence": "weekly",
         "weekday": 0,
         "send_time": dt.time(7, 30),
-        "range_preset": "last_7_days",
+        "range_preset": "last_week",  # Monday to Sunday, sent on the Monday after
         "compare": "previous_period",
         "widgets": [],  # the owner's (executive) layout
     },

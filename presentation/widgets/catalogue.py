@@ -31,7 +31,7 @@ from presentation.widgets.charts import (
 )
 from presentation.widgets.insights import build_insights
 from presentation.widgets.kpis import build_kpi, kpi_card, metric_entries
-from presentation.widgets.lists import build_feed, build_my_jobs
+from presentation.widgets.lists import build_feed, build_my_jobs, build_team_jobs
 from presentation.widgets.personal import build_personal_kpi
 
 CATALOGUE: dict[str, WidgetType] = {
@@ -120,6 +120,16 @@ CATALOGUE: dict[str, WidgetType] = {
             "m",
             build_my_jobs,
             per_user=True,
+        ),
+        WidgetType(
+            "team_jobs",
+            "Installs this week",
+            "This week's installations, Monday to Sunday, with who does each",
+            "jobs",
+            "m",
+            build_team_jobs,
+            per_user=True,
+            sources=("jobs",),
         ),
     ]
 }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from metrics.definitions import METRICS, Metric
 from metrics.formatting import format_change, format_value
-from metrics.periods import comparison_name
+from metrics.periods import DashboardState, comparison_name
 from metrics.queries import get_metrics
 from presentation.widgets.base import TONES, WidgetContext, drill_url, slice_for
 from presentation.wording import direction
@@ -48,16 +48,25 @@ def metric_entries(
     return {key: (payload, entry) for key, entry in entries.items()}
 
 
-def target_sentence(target: dict, metric: Metric) -> dict:
+def target_sentence(target: dict, metric: Metric, state: DashboardState | None = None) -> dict:
     """How a card reads its target, with the numbers a manager needs: "$267k of $2.65M ·
     expected by now $730k · pace 37% · forecast $1.0M · Behind", or for a rate "20.0% against
-    a 38.0% target · Behind"; finished periods say Met or Missed."""
+    a 38.0% target · Behind"; finished periods say Met or Missed. When the target's period is
+    not the card's range (a custom 1 Sep – 15 Oct inside a financial year), the actual is the
+    period's, so the sentence names it first: "FY2027 target: $8.59M of $46.48M · …"."""
     unit = metric.unit
+    period_info = target.get("period") or {}
+    own_period = state is None or (
+        period_info.get("from") == state.range.start.isoformat()
+        and period_info.get("to") == state.range.end.isoformat()
+    )
     status = target.get("status") or "on_track"
     phase = (target.get("period") or {}).get("phase")
     goal = format_value(target.get("value"), unit)[0]
     actual = format_value(target.get("actual"), unit)[0]
     parts = []
+    if not own_period and period_info.get("label"):
+        parts.append(f"{period_info['label']} target:")
     if metric.additive:
         parts.append(f"{actual} of {goal}")
         if phase == "running":
@@ -79,8 +88,12 @@ def target_sentence(target: dict, metric: Metric) -> dict:
         source_text = ""
     pct = target.get("progress_pct")
     period = (target.get("period") or {}).get("label") or ""
+    if not own_period and len(parts) > 1:
+        # "FY2027 target: $8.59M of $46.48M", the period's words and its numbers as one part.
+        parts[:2] = [f"{parts[0]} {parts[1]}"]
     return {
         "text": " · ".join(parts),
+        "own_period": own_period,
         # The PDF's column: "Jul–Sep 2026 target: $9.84M", then the progress "45.3%".
         "period_label": period,
         "heading": f"{period} target: {goal}" if period else f"Target: {goal}",
@@ -116,7 +129,7 @@ def kpi_card(ctx: WidgetContext, metric: Metric, payload: dict, entry: dict) -> 
     change = format_change(entry, metric.unit)
     tone = TONES.get(entry.get("good"), "neutral")
     target = entry.get("target")
-    target_view = target_sentence(target, metric) if target else None
+    target_view = target_sentence(target, metric, ctx.state) if target else None
     # What the card shows, in reading order; the accessible name starts with exactly this.
     if not compare:
         delta_text, vs_text = "", "No comparison"

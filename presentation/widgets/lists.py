@@ -1,4 +1,5 @@
-"""List widgets: the live activity feed (keyset-paginated) and a technician's open jobs.
+"""List widgets: the live activity feed (keyset-paginated), a technician's open jobs and the
+team's installs this week.
 
 See docs/architecture.md, section "Presentation vocabulary".
 """
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from infra.numbers import parse_id
 from metrics.formatting import short
+from metrics.periods import local_midnight, unit_bounds
 from metrics.scope import activities_scope, jobs_scope, owner_for
 from operations.models import Activity, ActivityKind, InstallationJob, JobStatus
 from presentation.widgets.base import WidgetContext, drill_url, job_url
@@ -139,5 +141,46 @@ def build_my_jobs(ctx: WidgetContext) -> dict:
         ),
         "empty": not items,
         "empty_text": "No scheduled or in-progress jobs are assigned to you.",
+        "drill": drill_url("active_installations", ctx.state),
+    }
+
+
+def build_team_jobs(ctx: WidgetContext) -> dict:
+    """The installs of this week (Monday to Sunday, local) that the user may see: for an
+    operations manager the whole team's, scheduled, in progress or completed, with who does
+    each; a technician sees only their own (metrics.scope)."""
+    tz = ctx.organization.tz
+    today = ctx.state.now.astimezone(tz).date()
+    first, last = unit_bounds("week", today)
+    jobs = list(
+        jobs_scope(InstallationJob.objects.for_org(ctx.organization), ctx.user)
+        .filter(
+            scheduled_for__gte=local_midnight(first, tz),
+            scheduled_for__lt=local_midnight(last + dt.timedelta(days=1), tz),
+        )
+        .exclude(status=JobStatus.CANCELLED)
+        .select_related("customer", "technician")
+        .order_by("scheduled_for", "id")[:MY_JOBS_LIMIT]
+    )
+    items = [
+        {
+            "url": job_url(job.pk),
+            "customer": job.customer.name,
+            "status": job.status,
+            "status_label": job.get_status_display(),
+            "when": exact_time(job.scheduled_for, tz, year=False),
+            "iso": job.scheduled_for.isoformat(),
+            "kwh": short(job.kwh, "kwh"),
+            "who": (job.technician.full_name or job.technician.email) if job.technician else "",
+        }
+        for job in jobs
+    ]
+    done = sum(1 for job in jobs if job.status == JobStatus.COMPLETED)
+    return {
+        "items": items,
+        "summary": f"{done} of {len(items)} completed" if items else "",
+        "ahead": None,
+        "empty": not items,
+        "empty_text": "No installs are scheduled this week.",
         "drill": drill_url("active_installations", ctx.state),
     }

@@ -463,6 +463,26 @@
       }
     });
 
+    // A select submits the period form as soon as it changes; pressing Apply a moment later
+    // asks for the very same page. That second request is dropped rather than let hx-sync
+    // ("this:replace") abort the first; a request for different values still replaces it.
+    var controlsInFlight = null;
+    document.body.addEventListener("htmx:confirm", function (event) {
+      var form = event.detail.elt;
+      if (!form || form.id !== "controls") return;
+      var query = new URLSearchParams(new FormData(form)).toString();
+      if (controlsInFlight === query) {
+        event.preventDefault();
+        return;
+      }
+      controlsInFlight = query;
+    });
+    document.body.addEventListener("htmx:afterRequest", function (event) {
+      if (event.detail.elt && event.detail.elt.id === "controls") {
+        controlsInFlight = null;
+      }
+    });
+
     // Back/Forward: htmx keeps no snapshots (historyCacheSize 0) and asks the server again.
     document.body.addEventListener("htmx:historyCacheMiss", function () {
       unsettle();

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from dashboard.export import neutralise
+from dashboard.export import AUD_FORMAT, neutralise
 from metrics.periods import parse_state
 from operations.models import Activity, Customer, InstallationJob, Order
 
@@ -126,7 +126,12 @@ def test_xlsx_holds_every_row_keeps_cents_numeric_and_neutralises_text(client, o
     cents = [row[-1] for row in body]
     assert all(isinstance(v, int) for v in cents)
     assert sum(cents) == sum(o.total_cents for o in orders)
-    assert {row[-2] for row in body if row[1] == "SO-0001"} == {"$12,345.68"}
+    # Money is a number in dollars with the AUD currency format, not the text "$12,345.68".
+    assert {row[-2] for row in body if row[1] == "SO-0001"} == {12345.68}
+    sheet = workbook.worksheets[0]
+    money = [r[-2] for r in sheet.iter_rows(min_row=2)]
+    assert {(c.data_type, c.number_format) for c in money} == {("n", AUD_FORMAT)}
+    assert sum(c.value for c in money) == pytest.approx(sum(o.total_cents for o in orders) / 100)
     ordered = body[0][4]
     assert isinstance(ordered, dt.datetime) and ordered.tzinfo is None
     # XML parsers read a stored carriage return back as a line feed.
@@ -138,6 +143,7 @@ def test_xlsx_holds_every_row_keeps_cents_numeric_and_neutralises_text(client, o
     assert all(cell.data_type != "f" for row in sheet.iter_rows() for cell in row)
     about = dict(workbook["About"].iter_rows(values_only=True))
     assert about["Rows"] == 130
+    assert about["Value"] == pytest.approx(sum(o.total_cents for o in orders) / 100)
     assert about["Value (cents)"] == sum(o.total_cents for o in orders)
 
 
@@ -248,3 +254,38 @@ def test_csv_streams_in_chunks_without_loading_everything(
 )
 def test_neutralise(text, expected):
     assert neutralise(text) == expected
+
+
+def test_a_month_to_date_export_says_it_ends_today_not_at_the_month_end(client, owner, org):
+    # Two orders this month: $100.00 yesterday or earlier today and $250.50 now (hand-added:
+    # $350.50). The month runs to its last day, but the rows end today.
+    today = timezone.now().astimezone(org.tz).date()
+    buyer = Customer.objects.create(organization=org, name="Acme", kind="commercial", state="NSW")
+    start = dt.datetime.combine(today.replace(day=1), dt.time(0, 0, 1), tzinfo=org.tz)
+    for number, cents, at in (("SO-1", 10_000, start), ("SO-2", 25_050, NOW)):
+        Order.objects.create(
+            organization=org,
+            customer=buyer,
+            number=number,
+            status="confirmed",
+            ordered_at=at,
+            total_cents=cents,
+        )
+    client.force_login(owner)
+    month_start = today.replace(day=1).isoformat()
+    xlsx = client.get(drill_url("revenue", range="this_month", format="xlsx"))
+    assert xlsx["Content-Disposition"].endswith(
+        f'filename="renoz-revenue-{month_start}-to-{today.isoformat()}.xlsx"'
+    )
+    workbook, rows = xlsx_sheet(xlsx)
+    about = dict(workbook["About"].iter_rows(values_only=True))
+    assert (about["From"], about["To"]) == (month_start, today.isoformat())
+    assert about["Value"] == 350.5
+    value_cell = next(r[1] for r in workbook["About"].iter_rows() if r[0].value == "Value")
+    assert (value_cell.data_type, value_cell.number_format) == ("n", AUD_FORMAT)
+    assert sorted(row[-2] for row in rows[1:]) == [100, 250.5]
+    # The CSV is unchanged: the amount as the dashboard prints it, then the cents.
+    csv_response = client.get(drill_url("revenue", range="this_month", format="csv"))
+    assert f"-to-{today.isoformat()}.csv" in csv_response["Content-Disposition"]
+    body = csv_rows(csv_response)[1:]
+    assert sorted((row[5], row[6]) for row in body) == [("$100.00", "10000"), ("$250.50", "25050")]

@@ -44,8 +44,15 @@ def _complete(client, job, key=KEY, **extra):
     return client.post(f"/dashboard/jobs/{job.pk}/complete/", data | extra, **JSON)
 
 
+def _start(client, job):
+    return client.post(
+        f"/dashboard/jobs/{job.pk}/start/", {"idempotency_key": "9c2e4f1a-start"}, **JSON
+    )
+
+
 def test_the_same_completion_sent_twice_completes_the_job_once(job, crew):
     client = _client(crew["technician"])
+    _start(client, job)
     first = _complete(client, job)
     second = _complete(client, job)
     assert (first.status_code, second.status_code) == (200, 200)
@@ -83,12 +90,37 @@ def test_a_job_cancelled_meanwhile_is_a_conflict_and_is_not_started(job, crew):
 
 
 def test_a_job_completed_in_the_office_meanwhile_is_a_conflict_not_a_silent_success(job, crew):
+    _start(_client(crew["technician"]), job)
     _complete(_client(crew["technician"]), job, key="a-completion-from-another-phone")
     response = _complete(_client(crew["technician"]), job, key=KEY, kwh="99")
     assert response.status_code == 409
     assert "already completed" in response.json()["error"]
     job.refresh_from_db()
     assert str(job.kwh) == "18.50"
+
+
+def test_a_never_started_job_cannot_be_completed_start_first(job, crew):
+    client = _client(crew["technician"])
+    response = _complete(client, job)
+    assert response.status_code == 409
+    assert response.json() == {
+        "error": "This job has not been started: start it first, then complete it",
+        "status": "scheduled",
+    }
+    page = client.post(
+        f"/dashboard/jobs/{job.pk}/complete/",
+        {"kwh": "18.5", "labor_hours": "5.5", "confirm": "1"},
+    )
+    assert page.status_code == 409
+    assert "start it first" in page.content.decode()
+    job.refresh_from_db()
+    assert (job.status, job.completed_at) == ("scheduled", None)
+    assert not JobEvent.objects.filter(job=job).exists()
+    # Once started, the same completion (same key) goes through, and its replay answers the same.
+    _start(client, job)
+    assert _complete(client, job).json() == {"status": "completed", "job": job.pk}
+    assert _complete(client, job).json() == {"status": "completed", "job": job.pk}
+    assert JobEvent.objects.filter(job=job, kind="completed").count() == 1
 
 
 def test_a_malformed_key_is_a_400(job, crew):

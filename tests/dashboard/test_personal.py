@@ -10,7 +10,12 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from dashboard.layouts import DEFAULT_LAYOUTS, PERSONAL_ROLE_LAYOUT
+from dashboard.layouts import (
+    DEFAULT_LAYOUTS,
+    PERSONAL_ROLE_LAYOUT,
+    get_personal_layout,
+    personal_widgets,
+)
 from metrics.definitions import owned_metrics
 from metrics.personal import last_month_day, personal_numbers
 from metrics.statistics import compute_user_statistics
@@ -154,8 +159,8 @@ def test_anonymous_callers_get_a_401(org):
     [
         ("rep", ["Quotes won", "Quote win rate", "Pipeline value", "Activities", "Revenue"]),
         ("tech", ["Jobs completed", "kWh deployed", "Labour hours", "My jobs"]),
-        ("ops", ["Activities", "Jobs completed", "Active installations"]),
-        ("admin", ["Activities", "Jobs completed"]),
+        ("ops", ["Jobs completed", "Active installations", "Open warranty claims"]),
+        ("admin", ["Revenue", "kWh deployed", "Quote win rate", "Pipeline value"]),
     ],
 )
 def test_each_role_gets_its_personal_layout(org, people, role, labels):
@@ -204,3 +209,83 @@ def test_personal_layouts_pick_only_owned_metrics():
         if kind == "personal_kpi"
     }
     assert picked <= set(owned_metrics())
+
+
+def _viewer(org):
+    return make_user(org, "viewer", "viewer@renoz.test")
+
+
+def test_admin_viewer_and_operations_see_figures_that_mean_something(org, people):
+    """Nobody owns rows as an admin, viewer or operations manager: their page shows the
+    organisation's figures for the period, never a row of zeros of their own."""
+    tech = people["tech"]
+    # Today the team completed two jobs (10 kWh + 10 kWh) and one more is scheduled this week;
+    # an order of $1,234.56 came in today.
+    now = timezone.now()
+    _job(org, tech, now - dt.timedelta(minutes=5))
+    _job(org, tech, now - dt.timedelta(minutes=4))
+    planned = _job(org, tech, now - dt.timedelta(minutes=3))
+    InstallationJob.objects.filter(pk=planned.pk).update(
+        status="scheduled", started_at=None, completed_at=None
+    )
+    order(org, now - dt.timedelta(minutes=2), 123_456)
+    ops = _client(people["ops"]).get("/dashboard/me/").content.decode()
+    assert 'data-metric="jobs_completed" data-value="2"' in ops
+    assert 'data-metric="active_installations" data-value="1"' in ops
+    assert 'data-metric="kwh_deployed" data-value="20.0"' in ops
+    assert "Installs this week" in ops and "2 of 3 completed" in ops
+    assert 'data-metric="activities"' not in ops
+    for user in (people["admin"], _viewer(org)):
+        html = _client(user).get("/dashboard/me/").content.decode()
+        assert 'data-metric="revenue" data-value="123456"' in html
+        assert 'data-metric="kwh_deployed" data-value="20.0"' in html
+        assert 'data-metric="activities"' not in html
+
+
+def test_a_sales_persons_page_has_quotes_won_value(org, people):
+    html = _client(people["rep"]).get("/dashboard/me/").content.decode()
+    assert 'data-metric="quotes_won_value"' in html and "Quotes won value" in html
+
+
+def test_a_user_edits_their_own_personal_page(org, people):
+    client = _client(people["ops"])
+    page = client.get("/dashboard/me/?edit=1").content.decode()
+    assert 'action="/dashboard/me/layout/add/"' in page
+    assert 'value="kpi:revenue"' in page and 'value="team_jobs"' in page
+    # Their own numbers are offered too (under "Your own numbers"), but not by default.
+    assert 'value="personal_kpi:activities"' in page
+    response = client.post("/dashboard/me/layout/add/", {"widget": "kpi:revenue"})
+    assert response.status_code == 302 and response["Location"] == "/dashboard/me/?edit=1"
+    widgets, own = get_personal_layout(people["ops"])
+    assert own and widgets[-1]["type"] == "kpi" and widgets[-1]["settings"] == {"metric": "revenue"}
+    first = widgets[0]["id"]
+    client.post(f"/dashboard/me/layout/{first}/move/", {"direction": "down"})
+    client.post(f"/dashboard/me/layout/{widgets[-1]['id']}/remove/")
+    after, _ = get_personal_layout(people["ops"])
+    assert [w["id"] for w in after] == [
+        widgets[1]["id"],
+        first,
+        *[w["id"] for w in widgets[2:-1]],
+    ]
+    # The colleague's page is untouched, and a reset brings the role's default back.
+    assert get_personal_layout(people["admin"])[1] is False
+    client.post("/dashboard/me/layout/reset/")
+    assert get_personal_layout(people["ops"]) == (personal_widgets("operations"), False)
+
+
+def test_personal_page_edits_refuse_bad_input_and_viewers(org, people):
+    client = _client(people["ops"])
+    assert client.post("/dashboard/me/layout/add/", {"widget": "trend:revenue"}).status_code == 400
+    assert client.post("/dashboard/me/layout/add/", {"widget": "nonsense"}).status_code == 400
+    # Not a person's number: warranty claims belong to nobody.
+    bad = client.post("/dashboard/me/layout/add/", {"widget": "personal_kpi:warranty_claims"})
+    assert bad.status_code == 400
+    assert client.post("/dashboard/me/layout/" + "0" * 32 + "/remove/").status_code == 404
+    assert client.post("/dashboard/me/layout/x/move/", {"direction": "sideways"}).status_code == 400
+    viewer = _client(_viewer(org))
+    assert viewer.post("/dashboard/me/layout/add/", {"widget": "kpi:revenue"}).status_code == 403
+    assert "Customise" not in viewer.get("/dashboard/me/").content.decode()
+    # The sales rep may add their own quotes won value.
+    rep = _client(people["rep"])
+    added = rep.post("/dashboard/me/layout/add/", {"widget": "personal_kpi:quotes_won_value"})
+    assert added.status_code == 302

@@ -93,6 +93,16 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     ),
     # Everyone has their own numbers; the API answers anonymous callers with JSON.
     "dashboard-me": ("GET", {}, everyone(200)),
+    # Edits of one's own "My numbers": as the dashboard's (viewers 403, GET 405); a dashboard
+    # widget id is not on the personal page (404), a move without a direction a 400.
+    "dashboard-me-add": ("GET", {}, only(EDITORS, code=405, other_org=405)),
+    "dashboard-me-reset": ("GET", {}, only(EDITORS, code=405, other_org=405)),
+    "dashboard-me-remove": (
+        "POST",
+        {"widget_id": "widget"},
+        only(EDITORS, code=404, other_org=404),
+    ),
+    "dashboard-me-move": ("POST", {"widget_id": "widget"}, only(EDITORS, code=400, other_org=400)),
     "api-me": ("GET", {}, everyone(200, anonymous=401)),
     # The technician's field view, and the service worker that keeps it readable offline.
     "dashboard-field": ("GET", {}, only(["technician"], other_org=403)),

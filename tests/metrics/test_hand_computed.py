@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from metrics.models import SummaryRefresh, UserStatisticsDaily
 from metrics.periods import parse_state
-from metrics.queries import get_breakdown, get_metrics
+from metrics.queries import get_breakdown, get_metrics, metric_records
 from operations.models import Activity, Order
 from tests.metrics import handbook as hb
 
@@ -438,3 +438,48 @@ def test_a_metric_without_owners_has_no_personal_value(book):
     )
     assert payload["metrics"]["warranty_claims"]["value"] is None
     assert payload["metrics"]["customer_count"]["value"] is None
+
+
+# --- quotes_won_value: the value of quotes won, by close date ------------------------------------
+# October 2026 closed won: P06 6_000_000 (Ava, 00:00 1 Oct), P07 2_345_678 (Ben, 01:30 4 Oct)
+# and P17 1_234_567 (Ava, 10:00 15 Oct); P08 closes at T (1 Nov 00:00), outside.
+# 6_000_000 + 2_345_678 + 1_234_567 = 9_580_245. October 2025: P13 10_000_000 (Ben).
+# Change: (9_580_245 - 10_000_000) / 10_000_000 = -4.19755 % -> -4.2.
+QUOTES_WON_VALUE_OCTOBER = 9_580_245
+
+
+def test_quotes_won_value_over_october_matches_the_hand_computed_sum(boss, path):
+    settle(path)
+    body = metrics(boss, path, ["quotes_won_value"], compare="previous_year", **OCTOBER_RANGE)
+    entry = body["metrics"]["quotes_won_value"]
+    assert (entry["value"], entry["unit"]) == (QUOTES_WON_VALUE_OCTOBER, "aud_cents")
+    assert (entry["previous"], entry["change_pct"]) == (10_000_000, -4.2)
+
+
+def test_quotes_won_value_per_owner_and_its_records(book, path):
+    settle(path)
+    state = _october(book.org)
+    slices = {
+        email: get_metrics(book.org, state, ["quotes_won_value"], owner=book.users[email].pk)[
+            "metrics"
+        ]["quotes_won_value"]["value"]
+        for email in (hb.AVA, hb.BEN)
+    }
+    assert slices == {hb.AVA: 6_000_000 + 1_234_567, hb.BEN: 2_345_678}
+    records = metric_records(book.org, "quotes_won_value", state.range.start_at, state.range.end_at)
+    assert sorted(o.value_cents for o in records) == [1_234_567, 2_345_678, 6_000_000]
+
+
+def test_a_sales_persons_day_of_quotes_won_value(client, book):
+    # Ava's 15 Oct: P17 closed won at 10:00 for 1_234_567; the day before nothing closed.
+    client.force_login(book.users[hb.AVA])
+    body = client.get("/api/dashboard/me", {"date": "2026-10-15"}).json()
+    entry = body["metrics"]["quotes_won_value"]
+    assert (entry["value"], entry["yesterday"], entry["unit"]) == (1_234_567, 0, "aud_cents")
+    # The same day from the nightly table: its stored row holds the value, and the page's
+    # answer does not change.
+    call_command("backfill_user_statistics", days=240, org=book.org.pk, stdout=io.StringIO())
+    row = UserStatisticsDaily.objects.get(user=book.users[hb.AVA], date=dt.date(2026, 10, 15))
+    assert row.quotes_won_value == 1_234_567
+    stored = client.get("/api/dashboard/me", {"date": "2026-10-15"}).json()
+    assert stored["metrics"]["quotes_won_value"]["value"] == 1_234_567

@@ -27,8 +27,8 @@ def test_a_preset_prints_its_name_then_its_dates(client, owner):
     client.force_login(owner)
     content = client.get("/dashboard/?range=last_month&compare=previous_year").content.decode()
     header = _header(content)
-    assert header.startswith("Last month ")
-    assert header.count("Last month") == 1
+    assert header.startswith("Last full month ")
+    assert header.count("Last full month") == 1
     assert "vs previous year ·" in header
 
 
