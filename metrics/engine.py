@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from infra import replica
 from metrics import cache as metric_cache
-from metrics.definitions import OWNER, SOURCES, Source
+from metrics.definitions import GRAINS, OWNER, Source
 from metrics.periods import add_months, local_date, local_midnight
 
 MAX_DIRTY_SPANS = 12  # more spans than this are merged into one live stretch
@@ -106,7 +106,7 @@ def load_coverage(
             dirty[table].append(day)
     return {
         s.summary: SummaryCoverage(watermarks.get(s.summary), _merge_days(dirty.get(s.summary, [])))
-        for s in SOURCES.values()
+        for s in GRAINS
     }
 
 
@@ -314,6 +314,9 @@ def read(
     for dim in (*by, *where.dims):
         if dim != OWNER and dim not in source.dims:
             raise ValueError(f"{source.name} has no dimension {dim!r}; it has {source.dims}")
+    # A slice or breakdown by a dimension only a finer grain keeps reads that grain's view and
+    # summary (sales by product category); every other read keeps the source's own.
+    source = source.grain((*by, *where.dims))
     memo = metric_cache.computation_memo()
     memo_key = ("read", org_id, source.name, tuple(windows), daily, tuple(by), where, mode)
     if memo is not None and memo_key in memo:
@@ -614,6 +617,7 @@ def records_sql(
     """SQL (positional parameters) selecting the ids of the records behind a metric: range
     metrics' records have an event in [start_at, end_at) with `record_measure` non-zero; state
     metrics' (`record_measure` None) are open at the instant end_at."""
+    source = source.grain(where.dims)
     params: list = []
     conditions = _slice_sql(where, params, "e.")
     if record_measure is None:
@@ -629,3 +633,26 @@ def records_sql(
         f" AND e.{record_measure} <> 0{conditions}"
     )
     return sql, [org_id, start_at, end_at, *params]
+
+
+def counted_sql(source: Source, measure: str, where: Slice, table: str) -> tuple[str, list]:
+    """SQL (positional parameters) for a correlated subquery: the part of `measure` a record
+    of `table` contributes in the slice (an order's revenue in one product category), from the
+    same event rows as the number, so a list of records adds up to it."""
+    grain = source.grain(where.dims)
+    params: list = []
+    conditions = _slice_sql(where, params, "e.")
+    sql = (
+        f"SELECT COALESCE(SUM(e.{measure}), 0) FROM {grain.events} e "
+        f'WHERE e.record_id = "{table}"."id"{conditions}'
+    )
+    return sql, params
+
+
+def values_sql(grain: Source, dim: str, table: str) -> str:
+    """SQL for a correlated subquery: the values of `dim` among a record's events in `grain`
+    (an order's product categories), as a sorted array."""
+    return (
+        f"ARRAY(SELECT DISTINCT e.{dim} FROM {grain.events} e "
+        f'WHERE e.record_id = "{table}"."id" AND e.{dim} IS NOT NULL ORDER BY 1)'
+    )

@@ -61,7 +61,7 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
     if replica.configured():
         replica.note_write(org_id)  # history reads wait for the replica to pass this write
     if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
-        schedule_refresh([source.summary])
+        schedule_refresh([grain.summary for grain in source.grains])
     if source.has_owner:
         # Past days may already be in the nightly per-user table: recompute them there too.
         past = {day for day in days if day < today}
@@ -70,7 +70,9 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
 
 
 def note_change(org_id: int, source: Source, days: set) -> None:
-    mark_dirty(org_id, source.summary, days)
+    # Every grain's summary holds the record's rows (sales: by order and by category).
+    for grain in source.grains:
+        mark_dirty(org_id, grain.summary, days)
     transaction.on_commit(lambda: _after_commit(org_id, source, days))
 
 
