@@ -50,6 +50,7 @@ DEFAULT_LAYOUTS: dict[str, list[tuple[str, str, dict]]] = {
         _kpi("open_warranty_claims"),
         _kpi("new_customers"),
         _kpi("average_order_value"),
+        _kpi("kwh_sold"),
         ("insights", "l", {}),
         ("trend", "l", {"metric": "revenue"}),
         ("pipeline_by_stage", "m", {}),

@@ -299,7 +299,8 @@ _REGISTRY = [
         "sales",
         lambda t: int(t("revenue_cents")),
         "orders",
-        "Order totals (ex GST), confirmed or fulfilled, by order date",
+        "Order totals (ex GST), confirmed or fulfilled, by order date; by product category, "
+        "the order lines in it",
         record_measure="orders",
     ),
     Metric(
@@ -323,7 +324,7 @@ _REGISTRY = [
         "sales",
         lambda t: average_order_value(t("revenue_cents"), t("orders")),
         "orders",
-        "Revenue divided by orders",
+        "Revenue divided by orders; by product category, its revenue over the orders with it",
         record_measure="orders",
     ),
     Metric(

@@ -144,7 +144,7 @@ def test_range_and_comparison_live_in_the_url_and_match_the_api(page, live_serve
         for k, v in api_values(page, "range=last_30_days&compare=previous_period").items()
         if k in first
     }
-    assert len(first) == 8
+    assert len(first) == 9
 
     page.get_by_label("Period", exact=True).select_option("last_90_days")
     expect(page).to_have_url(

@@ -82,7 +82,7 @@ def test_plain_request_renders_the_whole_page_with_skeleton_widgets(client, owne
     # The KPI cards come with the page, computed together; the other widgets load themselves.
     executive = default_widgets("executive")
     kpis = [w for w in executive if w["type"] == "kpi"]
-    assert len(kpi_values(content)) == len(kpis) == 8
+    assert len(kpi_values(content)) == len(kpis) == 9
     urls = widget_urls(content)
     assert len(urls) == len(executive) - len(kpis)
     assert all("range=last_30_days&compare=previous_year" in url for url in urls)
