@@ -53,6 +53,7 @@ DEFAULT_LAYOUTS: dict[str, list[tuple[str, str, dict]]] = {
         _kpi("kwh_sold"),
         ("insights", "l", {}),
         ("trend", "l", {"metric": "revenue"}),
+        ("sales_by_category", "m", {}),
         ("pipeline_by_stage", "m", {}),
         ("installations", "m", {}),
         ("warranty_claims", "m", {}),

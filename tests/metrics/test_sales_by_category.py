@@ -36,6 +36,8 @@ from metrics.periods import parse_state
 from metrics.queries import compute_values, get_breakdown, get_metrics, metric_records
 from metrics.refresh import refresh_changes
 from operations.models import OrderItem, Product
+from presentation.widgets.base import WidgetContext
+from presentation.widgets.sales import build_sales_by_category
 from tests.targets.helpers import local, order
 
 pytestmark = pytest.mark.django_db
@@ -253,3 +255,19 @@ def test_get_metrics_with_a_category_filter_is_cached_apart(org, sales):
         "metrics"
     ]["revenue"]["value"]
     assert (whole, battery) == (3_095_000, 1_980_000)
+
+
+def test_the_sales_by_category_chart_shows_the_hand_computed_split(org, sales):
+    state = parse_state(NOV, org)
+    data = build_sales_by_category(WidgetContext(org, None, state, {}))
+    bars = data["figure"]["data"][0]
+    assert bars["x"] == ["Battery", "Inverter", "Accessory", "No category"]
+    assert bars["y"] == [19_800.0, 7_500.0, 450.0, 3_200.0]  # dollars
+    rows = {r["label"]: r["cells"][1:3] for r in data["table"]["rows"]}
+    assert rows == {
+        "Battery": ["2", "$9,900"],
+        "Inverter": ["2", "$3,750"],
+        "Accessory": ["1", "$450"],
+        "No category": ["2", "$1,600"],
+    }
+    assert "category=battery" in bars["customdata"][0][0]  # a bar drills to its orders
