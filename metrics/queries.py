@@ -22,19 +22,10 @@ from django.utils import timezone
 
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, OWNER, SOURCES, Metric, get_metric
-from metrics.engine import (
-    WHOLE,
-    Frame,
-    LazyCoverage,
-    Slice,
-    TimeWindow,
-    counted_sql,
-    read,
-    records_sql,
-    values_sql,
-)
+from metrics.engine import WHOLE, Frame, LazyCoverage, Slice, TimeWindow, read
 from metrics.filters import not_applying, slice_args
 from metrics.periods import DashboardState, Window, add_months, local_midnight
+from metrics.records import counted_sql, records_sql, values_sql
 from metrics.scope import owner_for, scope_of, scope_word
 
 INTERVALS = ("day", "week", "month")
