@@ -186,7 +186,7 @@ def test_dashboard_page_and_widgets_render_when_redis_is_down(
             html.unescape(u)
             for u in dict.fromkeys(re.findall(r'hx-get="(/dashboard/widgets/[^"]+)"', content))
         ]
-        assert len(urls) == 6  # insights, four charts, the feed
+        assert len(urls) == 7  # insights, five charts, the feed
         for url in urls:
             fragment = client.get(url, HTTP_HX_REQUEST="true")
             assert fragment.status_code == 200, url
