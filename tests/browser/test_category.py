@@ -67,9 +67,9 @@ def sales(owner):
 
 def choose_battery(page) -> None:
     controls = page.locator("#controls-fold")
-    if controls.count() and not page.get_by_label("Product category").is_visible():
+    if controls.count() and not page.get_by_label("Product category", exact=True).is_visible():
         controls.locator("summary").click()
-    page.get_by_label("Product category").select_option("battery")
+    page.get_by_label("Product category", exact=True).select_option("battery")
     expect(page.locator(".filter-chip")).to_have_text(re.compile(r"Product category:\s*Battery"))
     wait_settled(page)
 

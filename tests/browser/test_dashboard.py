@@ -359,7 +359,7 @@ def test_widgets_refresh_every_five_minutes_but_not_while_hidden(page, live_serv
     assert len(fetched) == expected
     assert sum("/dashboard/kpis/" in url for url in fetched) == 1
     wait_settled(page)
-    expect(page.locator("a.kpi[data-metric]")).to_have_count(8)  # swapped in, out of band
+    expect(page.locator("a.kpi[data-metric]")).to_have_count(9)  # swapped in, out of band
 
     fetched.clear()
     page.evaluate(
