@@ -48,6 +48,10 @@ class Source:
     # owns (jobs, activities): the scope rule of metrics.scope reads it (docs/architecture.md,
     # "The scope rule"). None: a technician reads the organisation's rows.
     technician_field: str | None = None
+    # Models whose dimension fields its rows read: model -> (path from the record to it, the
+    # fields). A change of one of those fields moves the days of every record that reaches it
+    # (a product moved to another category moves its orders' days).
+    related: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     # A finer grain of the same events with its own view and summary (sales: one row per order
     # and product category), read instead of this one by any query that filters or breaks down
     # by a dimension its summary keeps (docs/architecture.md, "Sources and metrics").
@@ -106,6 +110,7 @@ SALES = Source(
     timestamps=("ordered_at",),
     refresh_minutes=15,
     dependents=MappingProxyType({"operations.OrderItem": "order"}),
+    related=MappingProxyType({"operations.Product": ("items__product", ("category",))}),
     split=SALES_ITEMS,
 )
 PIPELINE = Source(

@@ -39,8 +39,17 @@ def _dependents() -> dict[type, tuple[Source, str]]:
     }
 
 
+def _related() -> dict[type, list[tuple[Source, str, tuple[str, ...]]]]:
+    out: dict[type, list[tuple[Source, str, tuple[str, ...]]]] = {}
+    for s in SOURCES.values():
+        for label, (path, fields) in s.related.items():
+            out.setdefault(apps.get_model(label), []).append((s, path, fields))
+    return out
+
+
 TRACKED = _tracked()
 DEPENDENTS = _dependents()
+RELATED = _related()
 
 
 def _tz(org_id: int) -> zoneinfo.ZoneInfo:
@@ -77,6 +86,35 @@ def note_change(org_id: int, source: Source, days: set) -> None:
 
 
 @receiver(pre_save)
+def remember_old_dimensions(sender, instance, **kwargs):
+    related = RELATED.get(sender)
+    if related is None or instance.pk is None:
+        return
+    fields = {f for _, _, names in related for f in names}
+    instance._metrics_old_dims = (
+        sender._default_manager.filter(pk=instance.pk).values(*fields).first()
+    )
+
+
+def _moved_related(sender, instance) -> None:
+    """A related row's dimension changed: every record reaching it moves its days."""
+    old = getattr(instance, "_metrics_old_dims", None)
+    if not old:
+        return  # a new row: no record reaches it yet
+    for source, path, fields in RELATED[sender]:
+        if all(old[f] == getattr(instance, f) for f in fields):
+            continue
+        records = apps.get_model(source.model)._default_manager.filter(
+            organization_id=instance.organization_id, **{path: instance.pk}
+        )
+        tz = _tz(instance.organization_id)
+        days: set = set()
+        for stamps in records.values(*source.timestamps).distinct():
+            days |= _days(stamps, source.timestamps, tz)
+        note_change(instance.organization_id, source, days)
+
+
+@receiver(pre_save)
 def remember_old_days(sender, instance, **kwargs):
     source = TRACKED.get(sender)
     if source is None or instance.pk is None:
@@ -89,6 +127,8 @@ def remember_old_days(sender, instance, **kwargs):
 @receiver(post_save)
 @receiver(post_delete)
 def record_change(sender, instance, **kwargs):
+    if sender in RELATED and kwargs.get("signal") is post_save:
+        _moved_related(sender, instance)
     dependent = DEPENDENTS.get(sender)
     if dependent is not None:
         source, path = dependent

@@ -271,3 +271,29 @@ def test_the_sales_by_category_chart_shows_the_hand_computed_split(org, sales):
         "No category": ["2", "$1,600"],
     }
     assert "category=battery" in bars["customdata"][0][0]  # a bar drills to its orders
+
+
+def test_moving_a_product_to_another_category_moves_its_orders_days(
+    org, sales, django_capture_on_commit_callbacks
+):
+    """The accessory (O2's 3 x 15,000 on 4 November) becomes an inverter: inverter revenue
+    750,000 + 45,000 = 795,000 over 3 orders; the summary's day is redone."""
+    call_command("refresh_daily_summaries", stdout=io.StringIO())
+    assert values(org, "hybrid", "inverter")["revenue"] == 750_000  # summary rows cached
+    with django_capture_on_commit_callbacks(execute=True):
+        sales["accessory"].name = "Renamed"
+        sales["accessory"].save()  # no category change: nothing moves
+    assert not DirtyDay.objects.filter(organization=org).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        sales["accessory"].category = "inverter"
+        sales["accessory"].save()
+    day = local(2026, 11, 4).date()
+    assert set(DirtyDay.objects.values_list("summary", "day")) == {
+        ("daily_sales", day),
+        ("daily_sales_items", day),
+    }
+    moved = {"revenue": 795_000, "orders": 3, "average_order_value": 265_000, "kwh_sold": 0.0}
+    assert values(org, "hybrid", "inverter") == moved
+    refresh_changes("daily_sales_items")
+    assert values(org, "hybrid", "inverter") == moved
+    assert values(org, "hybrid", "accessory")["revenue"] == 0
