@@ -88,6 +88,8 @@ def _cells(column: Column, value, tz) -> list:
         return [int(value)]
     if column.kind == "datetime":
         return [value.astimezone(tz).replace(tzinfo=None, microsecond=0)]
+    if column.kind == "list":
+        return [Text(format_cell(column, value, tz))]
     return [Text(value)]
 
 

@@ -313,7 +313,12 @@ def insight_dismiss(request, widget_id: str):
 @login_required
 @require_GET
 def activity(request):
-    """Feed rows: the next page (`before`), newer rows (`after`) or a fresh list by kind."""
+    """Feed rows: the next page (`before`), newer rows (`after`) or a fresh list by kind, in
+    the dashboard filters the links carry."""
+    try:
+        filters = parse_filters(request.GET, request.user.organization)
+    except InvalidFilter as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
     page = widgets.feed_page(
         request.user.organization,
         request.user,
@@ -321,6 +326,7 @@ def activity(request):
         before=request.GET.get("before"),
         after=request.GET.get("after"),
         now=timezone.now(),
+        filters=filters,
     )
     if request.GET.get("after") and not page["items"]:
         page["newest"] = request.GET["after"]

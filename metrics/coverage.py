@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from metrics import cache as metric_cache
-from metrics.definitions import SOURCES
+from metrics.definitions import GRAINS
 from metrics.periods import local_date
 
 MAX_DIRTY_SPANS = 12  # more spans than this are merged into one live stretch
@@ -94,7 +94,7 @@ def load_coverage(
             dirty[table].append(day)
     return {
         s.summary: SummaryCoverage(watermarks.get(s.summary), _merge_days(dirty.get(s.summary, [])))
-        for s in SOURCES.values()
+        for s in GRAINS
     }
 
 

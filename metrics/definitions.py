@@ -48,28 +48,70 @@ class Source:
     # owns (jobs, activities): the scope rule of metrics.scope reads it (docs/architecture.md,
     # "The scope rule"). None: a technician reads the organisation's rows.
     technician_field: str | None = None
+    # Models whose dimension fields its rows read: model -> (path from the record to it, the
+    # fields). A change of one of those fields moves the days of every record that reaches it
+    # (a product moved to another category moves its orders' days).
+    related: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    # A finer grain of the same events with its own view and summary (sales: one row per order
+    # and product category), read instead of this one by any query that filters or breaks down
+    # by a dimension its summary keeps (docs/architecture.md, "Sources and metrics").
+    split: Source | None = None
 
     @property
     def has_owner(self) -> bool:
         return self.owner is not None
+
+    @property
+    def grains(self) -> tuple[Source, ...]:
+        """This source and its finer grain, if any: every view and summary a write moves."""
+        return (self,) if self.split is None else (self, self.split)
+
+    def grain(self, dims) -> Source:
+        """The grain that answers a query sliced or broken down by these dimensions."""
+        if self.split is not None and set(dims) & set(self.split.summary_dims):
+            return self.split
+        return self
 
     def covers(self, dims) -> bool:
         """Whether the daily summary can answer a query sliced by these dimensions."""
         return set(dims) <= set(self.summary_dims)
 
 
+_SALES_DIMS = ("status", *CUSTOMER_DIMS, "customer_id", "product_category")
+_SALES_MEASURES = ("revenue_cents", "orders", "kwh_sold")
+# Sales at (order, product category) grain: each counted order's item lines summed per
+# category of their product, plus the part of the order total on no item (category NULL), so
+# the rows of an order add up to its total exactly. `orders` is 1 on each row, so under a
+# category filter it counts the orders having an item in that category.
+SALES_ITEMS = Source(
+    name="sales",
+    model="operations.Order",
+    events="metric_events_sales_items",
+    summary="daily_sales_items",
+    summary_dims=("product_category",),
+    dims=_SALES_DIMS,
+    measures=_SALES_MEASURES,
+    owner="the owner of the order's opportunity",
+    timestamps=("ordered_at",),
+    refresh_minutes=15,
+    dependents=MappingProxyType({"operations.OrderItem": "order"}),
+)
+# Sales at order grain (one row per counted order), read by every query that does not slice
+# by product category, so those read one summary row per day as before.
 SALES = Source(
     name="sales",
     model="operations.Order",
     events="metric_events_sales",
     summary="daily_sales",
     summary_dims=(),
-    dims=("status", *CUSTOMER_DIMS, "customer_id"),
-    measures=("revenue_cents", "orders"),
+    dims=_SALES_DIMS,
+    measures=_SALES_MEASURES,
     owner="the owner of the order's opportunity",
     timestamps=("ordered_at",),
     refresh_minutes=15,
     dependents=MappingProxyType({"operations.OrderItem": "order"}),
+    related=MappingProxyType({"operations.Product": ("items__product", ("category",))}),
+    split=SALES_ITEMS,
 )
 PIPELINE = Source(
     name="pipeline",
@@ -144,15 +186,17 @@ ACTIVITIES = Source(
 SOURCES: dict[str, Source] = {
     s.name: s for s in (SALES, PIPELINE, JOBS, WARRANTY, CUSTOMERS, ACTIVITIES)
 }
-SOURCE_BY_SUMMARY: dict[str, Source] = {s.summary: s for s in SOURCES.values()}
-SUMMARY_TABLES: tuple[str, ...] = tuple(s.summary for s in SOURCES.values())
+# Every grain of every source: each has its own event view and daily summary.
+GRAINS: tuple[Source, ...] = tuple(g for s in SOURCES.values() for g in s.grains)
+SOURCE_BY_SUMMARY: dict[str, Source] = {g.summary: g for g in GRAINS}
+SUMMARY_TABLES: tuple[str, ...] = tuple(g.summary for g in GRAINS)
 
 
 def refresh_schedule() -> dict[int, list[str]]:
     """{minutes between refreshes: [tables]}, for the beat schedule."""
     out: dict[int, list[str]] = {}
-    for source in SOURCES.values():
-        out.setdefault(source.refresh_minutes, []).append(source.summary)
+    for grain in GRAINS:
+        out.setdefault(grain.refresh_minutes, []).append(grain.summary)
     return out
 
 
@@ -260,7 +304,8 @@ _REGISTRY = [
         "sales",
         lambda t: int(t("revenue_cents")),
         "orders",
-        "Order totals (ex GST), confirmed or fulfilled, by order date",
+        "Order totals (ex GST), confirmed or fulfilled, by order date; by product category, "
+        "the order lines in it",
         record_measure="orders",
     ),
     Metric(
@@ -284,7 +329,19 @@ _REGISTRY = [
         "sales",
         lambda t: average_order_value(t("revenue_cents"), t("orders")),
         "orders",
-        "Revenue divided by orders",
+        "Revenue divided by orders; by product category, its revenue over the orders with it",
+        record_measure="orders",
+    ),
+    Metric(
+        "kwh_sold",
+        "kWh sold",
+        "kwh",
+        True,
+        "range",
+        "sales",
+        lambda t: _two_places(t("kwh_sold")),
+        "orders",
+        "kWh of the items of confirmed or fulfilled orders, by order date",
         record_measure="orders",
     ),
     Metric(

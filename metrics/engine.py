@@ -213,6 +213,9 @@ def read(
     for dim in (*by, *where.dims):
         if dim != OWNER and dim not in source.dims:
             raise ValueError(f"{source.name} has no dimension {dim!r}; it has {source.dims}")
+    # A slice or breakdown by a dimension only a finer grain keeps reads that grain's view and
+    # summary (sales by product category); every other read keeps the source's own.
+    source = source.grain((*by, *where.dims))
     memo = metric_cache.computation_memo()
     memo_key = ("read", org_id, source.name, tuple(windows), daily, tuple(by), where, mode)
     if memo is not None and memo_key in memo:
@@ -329,7 +332,7 @@ def group_by_positions(n: int) -> str:
     return ", ".join(str(i + 1) for i in range(n))
 
 
-def _slice_sql(where: Slice, params: dict | list, alias: str = "") -> str:
+def slice_sql(where: Slice, params: dict | list, alias: str = "") -> str:
     """SQL conditions for a slice, adding its parameters: named into a dict, positional into a
     list (dimension names come from the definitions, never from input)."""
     conditions = []
@@ -380,7 +383,7 @@ def _read_view(
     if all(lo is not None for _, lo, _ in parts):
         params["lo"] = min(lo for _, lo, _ in parts)
         lower = " AND day >= %(lo)s"
-    sliced = _slice_sql(where, params)
+    sliced = slice_sql(where, params)
     if daily:
         bucket, whole_month = "day", "false"
     else:
@@ -424,7 +427,7 @@ def live_sql(
     sums = ", ".join(f"SUM(ev.{m}) AS {m}" for m in source.measures)
     columns = ", ".join(f"e.{c}" for c in ("ts", *dims, *source.measures))
     params: dict = {"org": org_id, "tz": str(tz)}
-    sliced = _slice_sql(where, params, "e.")
+    sliced = slice_sql(where, params, "e.")
     branches = []
     for n, (idx, lo, hi) in enumerate(parts):
         params[f"hi{n}"] = hi
@@ -481,7 +484,7 @@ def _read_live_bucketed(
     if all(lo is not None for _, lo, _ in parts):
         params["lo"] = bounds[0]
         lower = " AND e.ts >= %(lo)s"
-    sliced = _slice_sql(where, params, "e.")
+    sliced = slice_sql(where, params, "e.")
     day = ["(e.ts AT TIME ZONE %(tz)s)::date"] if daily else []
     keys = ["width_bucket(e.ts, %(bounds)s::timestamptz[])", *day, *(f"e.{d}" for d in frame.dims)]
     sums = ", ".join(f"SUM(e.{m})" for m in source.measures)
@@ -505,26 +508,3 @@ def _read_live_bucketed(
             for row in by_stretch.get(stretch, ()):
                 key = row[:width] if daily else (None, *row[:width])
                 frame.add(idx, key, row[width:])
-
-
-def records_sql(
-    source: Source, record_measure: str | None, where: Slice, org_id: int, start_at, end_at
-) -> tuple[str, list]:
-    """SQL (positional parameters) selecting the ids of the records behind a metric: range
-    metrics' records have an event in [start_at, end_at) with `record_measure` non-zero; state
-    metrics' (`record_measure` None) are open at the instant end_at."""
-    params: list = []
-    conditions = _slice_sql(where, params, "e.")
-    if record_measure is None:
-        sql = (
-            f"SELECT e.record_id FROM {source.events} e "
-            f"WHERE e.organization_id = %s AND e.ts < %s{conditions} "
-            "GROUP BY e.record_id HAVING SUM(e.opened_count) > SUM(e.closed_count)"
-        )
-        return sql, [org_id, end_at, *params]
-    sql = (
-        f"SELECT e.record_id FROM {source.events} e "
-        f"WHERE e.organization_id = %s AND e.ts >= %s AND e.ts < %s"
-        f" AND e.{record_measure} <> 0{conditions}"
-    )
-    return sql, [org_id, start_at, end_at, *params]

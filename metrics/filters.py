@@ -145,6 +145,40 @@ def dimension_filters(filters: Filters, source: Source | str) -> dict[str, tuple
     }
 
 
+# The ORM path from a source's record (its model) to each dimension that is not a field of
+# the record itself, for lists that show records rather than numbers (the activity feed, a
+# technician's jobs).
+_RECORD_PATHS = {
+    _CUSTOMER_STATE: "customer__state",
+    _CUSTOMER_KIND: "customer__kind",
+    "product_category": "product__category",
+}
+
+
+def record_lookups(filters: Filters, source: Source | str) -> tuple[dict[str, str], list[Filter]]:
+    """ORM lookups narrowing `source`'s records by the filters, and the filters that cannot
+    narrow them (so a list says "not filtered by …" instead of ignoring them silently). The
+    owner filter narrows by the record's technician field (activities: who logged it)."""
+    src = SOURCES[source] if isinstance(source, str) else source
+    lookups: dict[str, str] = {}
+    missing: list[Filter] = []
+    for param, value in filters:
+        spec = FILTERS[param]
+        if spec.dimension == OWNER:
+            path = src.technician_field
+        else:
+            path = _RECORD_PATHS.get(spec.dimension, spec.dimension)
+        if (
+            not spec.applies_to(src)
+            or path is None
+            or (src.split and spec.dimension in src.split.summary_dims)
+        ):
+            missing.append(spec)
+        else:
+            lookups[path] = value
+    return lookups, missing
+
+
 def owner_filter(filters: Filters) -> int | None:
     """The owner a filter picks, or None."""
     return next((int(value) for param, value in filters if param == "owner"), None)

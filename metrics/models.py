@@ -58,6 +58,7 @@ class UserStatisticsDaily(models.Model):
     date = models.DateField()
     revenue_cents = models.BigIntegerField(default=0)
     orders = models.IntegerField(default=0)
+    kwh_sold = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     quotes_won = models.IntegerField(default=0)
     quotes_lost = models.IntegerField(default=0)
     quotes_won_value = models.BigIntegerField(default=0)  # cents

@@ -23,9 +23,10 @@ from django.utils import timezone
 from metrics import cache as metric_cache
 from metrics.coverage import LazyCoverage
 from metrics.definitions import METRICS, OWNER, SOURCES, Metric, get_metric
-from metrics.engine import WHOLE, Frame, Slice, TimeWindow, read, records_sql
+from metrics.engine import WHOLE, Frame, Slice, TimeWindow, read
 from metrics.filters import not_applying, slice_args
 from metrics.periods import DashboardState, Window, add_months, local_midnight
+from metrics.records import counted_sql, records_sql, values_sql
 from metrics.scope import owner_for, scope_of, scope_word
 
 INTERVALS = ("day", "week", "month")
@@ -375,7 +376,9 @@ def metric_records(
     filters: dict | None = None,
 ) -> QuerySet:
     """The records a metric counts over [start_at, end_at) (state metrics: open at end_at), in
-    the slice, as a queryset of the source's model."""
+    the slice, as a queryset of the source's model. Records of a source with a finer grain
+    (orders) carry `counted_<measure>`, what each contributes to the number in the slice, and
+    `counted_<dimension>`, the values of the finer grain's dimensions it has (its categories)."""
     metric = get_metric(metric) if isinstance(metric, str) else metric
     source = SOURCES[metric.source]
     model = apps.get_model(source.model)
@@ -393,7 +396,17 @@ def metric_records(
         end_at,
     )
     # The SQL is built from the definitions only; every value is a parameter.
-    return qs.filter(pk__in=RawSQL(sql, params))  # noqa: S611
+    qs = qs.filter(pk__in=RawSQL(sql, params))  # noqa: S611
+    if source.split is not None:
+        # Tricky: under a finer slice a record counts only in part (an order's lines in one
+        # product category), so each row carries the measures it contributes to the number.
+        for measure in source.measures:
+            part_sql, part_params = counted_sql(source, measure, where, model._meta.db_table)
+            qs = qs.annotate(**{f"counted_{measure}": RawSQL(part_sql, part_params)})  # noqa: S611
+        table = model._meta.db_table
+        for dim in source.split.summary_dims:
+            qs = qs.annotate(**{f"counted_{dim}": RawSQL(values_sql(source.split, dim, table), ())})  # noqa: S611
+    return qs
 
 
 # --- Time series ---------------------------------------------------------------------------

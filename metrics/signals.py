@@ -39,8 +39,17 @@ def _dependents() -> dict[type, tuple[Source, str]]:
     }
 
 
+def _related() -> dict[type, list[tuple[Source, str, tuple[str, ...]]]]:
+    out: dict[type, list[tuple[Source, str, tuple[str, ...]]]] = {}
+    for s in SOURCES.values():
+        for label, (path, fields) in s.related.items():
+            out.setdefault(apps.get_model(label), []).append((s, path, fields))
+    return out
+
+
 TRACKED = _tracked()
 DEPENDENTS = _dependents()
+RELATED = _related()
 
 
 def _tz(org_id: int) -> zoneinfo.ZoneInfo:
@@ -61,7 +70,7 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
     if replica.configured():
         replica.note_write(org_id)  # history reads wait for the replica to pass this write
     if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
-        schedule_refresh([source.summary])
+        schedule_refresh([grain.summary for grain in source.grains])
     if source.has_owner:
         # Past days may already be in the nightly per-user table: recompute them there too.
         past = {day for day in days if day < today}
@@ -70,8 +79,39 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
 
 
 def note_change(org_id: int, source: Source, days: set) -> None:
-    mark_dirty(org_id, source.summary, days)
+    # Every grain's summary holds the record's rows (sales: by order and by category).
+    for grain in source.grains:
+        mark_dirty(org_id, grain.summary, days)
     transaction.on_commit(lambda: _after_commit(org_id, source, days))
+
+
+@receiver(pre_save)
+def remember_old_dimensions(sender, instance, **kwargs):
+    related = RELATED.get(sender)
+    if related is None or instance.pk is None:
+        return
+    fields = {f for _, _, names in related for f in names}
+    instance._metrics_old_dims = (
+        sender._default_manager.filter(pk=instance.pk).values(*fields).first()
+    )
+
+
+def _moved_related(sender, instance) -> None:
+    """A related row's dimension changed: every record reaching it moves its days."""
+    old = getattr(instance, "_metrics_old_dims", None)
+    if not old:
+        return  # a new row: no record reaches it yet
+    for source, path, fields in RELATED[sender]:
+        if all(old[f] == getattr(instance, f) for f in fields):
+            continue
+        records = apps.get_model(source.model)._default_manager.filter(
+            organization_id=instance.organization_id, **{path: instance.pk}
+        )
+        tz = _tz(instance.organization_id)
+        days: set = set()
+        for stamps in records.values(*source.timestamps).distinct():
+            days |= _days(stamps, source.timestamps, tz)
+        note_change(instance.organization_id, source, days)
 
 
 @receiver(pre_save)
@@ -87,6 +127,8 @@ def remember_old_days(sender, instance, **kwargs):
 @receiver(post_save)
 @receiver(post_delete)
 def record_change(sender, instance, **kwargs):
+    if sender in RELATED and kwargs.get("signal") is post_save:
+        _moved_related(sender, instance)
     dependent = DEPENDENTS.get(sender)
     if dependent is not None:
         source, path = dependent

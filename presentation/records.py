@@ -17,6 +17,7 @@ from operations.models import (
     CustomerKind,
     JobStatus,
     OrderStatus,
+    ProductCategory,
     Stage,
 )
 
@@ -28,8 +29,9 @@ class Column:
     key: str
     label: str
     attr: str
-    kind: str = "text"  # text, record, choice, datetime, aud_cents, kwh, hours, percent, int
+    kind: str = "text"  # text, record, choice, list, datetime, aud_cents, kwh, hours, percent, int
     order_by: str | None = None  # the ORM path to sort by; None: not sortable
+    labels: tuple[tuple[str, str], ...] = ()  # (value, label) of a "list" column's values
 
     @property
     def numeric(self) -> bool:
@@ -91,7 +93,19 @@ DRILL_SETS: dict[str, DrillSet] = {
                 _CUSTOMER,
                 Column("status", "Status", "get_status_display", "choice", "status"),
                 Column("ordered_at", "Ordered", "ordered_at", "datetime", "ordered_at"),
-                Column("total", "Total", "total_cents", "aud_cents", "total_cents"),
+                Column(
+                    "category",
+                    "Categories",
+                    "counted_product_category",
+                    "list",
+                    labels=tuple(ProductCategory.choices),
+                ),
+                # What the order adds to kWh sold and revenue in the slice: its items' kWh and
+                # its total, or under a product category filter its lines in that category.
+                Column("kwh", "kWh", "counted_kwh_sold", "kwh", "counted_kwh_sold"),
+                Column(
+                    "total", "Total", "counted_revenue_cents", "aud_cents", "counted_revenue_cents"
+                ),
             ),
             "-ordered_at",
             ("number", "customer__name"),
@@ -267,4 +281,7 @@ def format_cell(column: Column, value, tz) -> str:
     """A cell's text for the screen and the export."""
     if column.kind == "datetime" and value is not None:
         return value.astimezone(tz).strftime("%-d %b %Y %H:%M")
+    if column.kind == "list":
+        labels = dict(column.labels)
+        return ", ".join(labels.get(v, v) for v in value or ())
     return format_field(column.kind, value)

@@ -35,7 +35,14 @@ from presentation.widgets import CATALOGUE, WidgetSettingsError, build_widget, c
 from presentation.wording import exact_time
 
 # Widget types a report can print (per-user live lists are screen-only).
-PRINTABLE = ("kpi", "trend", "pipeline_by_stage", "installations", "warranty_claims")
+PRINTABLE = (
+    "kpi",
+    "trend",
+    "sales_by_category",
+    "pipeline_by_stage",
+    "installations",
+    "warranty_claims",
+)
 TOP_ROWS = 10
 MAX_RECORD_SECTIONS = 3
 # The records behind the main figures, largest first: metric -> column key to sort by.
@@ -49,6 +56,7 @@ TOP_RECORDS = {
 SKIP_COLUMNS = {"probability", "weighted"}
 # Chart widgets stand for the metric whose records they show.
 WIDGET_METRIC = {
+    "sales_by_category": "revenue",
     "pipeline_by_stage": "pipeline_value",
     "installations": "kwh_deployed",
     "warranty_claims": "warranty_claims",
@@ -216,6 +224,7 @@ _WEIGHTS = {
     "record": 1.8,
     "text": 2.0,
     "choice": 1.2,
+    "list": 1.9,
     "datetime": 2.2,  # "20 Jul 2026 12:05" on two lines at most
     "percent": 1.0,
     "aud_cents": 1.6,

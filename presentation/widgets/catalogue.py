@@ -33,6 +33,7 @@ from presentation.widgets.insights import build_insights
 from presentation.widgets.kpis import build_kpi, kpi_card, metric_entries
 from presentation.widgets.lists import build_feed, build_my_jobs, build_team_jobs
 from presentation.widgets.personal import build_personal_kpi
+from presentation.widgets.sales import build_sales_by_category
 
 CATALOGUE: dict[str, WidgetType] = {
     w.type: w
@@ -64,6 +65,15 @@ CATALOGUE: dict[str, WidgetType] = {
             "m",
             build_pipeline_by_stage,
             sources=("pipeline",),
+        ),
+        WidgetType(
+            "sales_by_category",
+            "Sales by category",
+            "Revenue, orders, average order and kWh sold per product category",
+            "chart",
+            "m",
+            build_sales_by_category,
+            sources=("sales",),
         ),
         WidgetType(
             "installations",

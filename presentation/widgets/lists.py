@@ -7,11 +7,13 @@ See docs/architecture.md, section "Presentation vocabulary".
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlencode
 
 from django.db.models import Q
 from django.utils import timezone
 
 from infra.numbers import parse_id
+from metrics.filters import FILTERS, Filters, describe, record_lookups
 from metrics.formatting import short
 from metrics.periods import local_midnight, unit_bounds
 from metrics.scope import activities_scope, jobs_scope, owner_for
@@ -23,11 +25,19 @@ FEED_PAGE_SIZE = 15
 MY_JOBS_LIMIT = 20
 
 
-def feed_queryset(organization, user, kind: str | None = None):
-    """Activities the user may see, newest first: technicians see their own."""
+def not_filtered_text(title: str, missing) -> str:
+    """The visible note of a list some dashboard filters cannot narrow."""
+    return f"{title}: not filtered by {describe(missing)}." if missing else ""
+
+
+def feed_queryset(organization, user, kind: str | None = None, filters: Filters = ()):
+    """Activities the user may see, newest first: technicians see their own; narrowed by the
+    dashboard filters that apply to activities (customer state and kind, owner)."""
     qs = activities_scope(
         Activity.objects.for_org(organization).select_related("user", "customer"), user
     )
+    lookups, _missing = record_lookups(filters, "activities")
+    qs = qs.filter(**lookups)
     if kind:
         qs = qs.filter(kind=kind)
     return qs.order_by("-occurred_at", "-id")
@@ -60,11 +70,13 @@ def feed_page(
     before: str | None = None,
     after: str | None = None,
     now: dt.datetime,
+    filters: Filters = (),
 ) -> dict:
-    """One page of the feed: rows older than `before`, or all rows newer than `after`."""
+    """One page of the feed: rows older than `before`, or all rows newer than `after`, in
+    the dashboard filters (its links carry them as `filter_query`)."""
     if kind not in ActivityKind.values:
         kind = None
-    qs = feed_queryset(organization, user, kind).filter(occurred_at__lte=now)
+    qs = feed_queryset(organization, user, kind, filters).filter(occurred_at__lte=now)
     older = decode_cursor(before)
     newer = decode_cursor(after)
     if newer:
@@ -98,11 +110,15 @@ def feed_page(
         "newest": encode_cursor(rows[0]) if rows and not older else (after or ""),
         "next": encode_cursor(rows[-1]) if has_more else None,
         "kinds": ActivityKind.choices,
+        "filter_query": urlencode(filters),
+        "not_filtered_text": not_filtered_text(
+            "Latest activity", record_lookups(filters, "activities")[1]
+        ),
     }
 
 
 def build_feed(ctx: WidgetContext) -> dict:
-    page = feed_page(ctx.organization, ctx.user, now=timezone.now())
+    page = feed_page(ctx.organization, ctx.user, now=timezone.now(), filters=ctx.state.filters)
     if not page["newest"]:
         page["newest"] = f"{timezone.now().isoformat()}~0"
     page["own_only"] = owner_for(ctx.user, "activities") is not None
@@ -115,9 +131,14 @@ def build_feed(ctx: WidgetContext) -> dict:
 
 def build_my_jobs(ctx: WidgetContext) -> dict:
     tz = ctx.organization.tz
+    # "My jobs" are the user's own: the owner filter cannot pick anyone else's.
+    filters = tuple((p, v) for p, v in ctx.state.filters if p != "owner")
+    lookups, missing = record_lookups(filters, "jobs")
+    if len(filters) < len(ctx.state.filters):
+        missing.append(FILTERS["owner"])
     jobs = list(
         jobs_scope(InstallationJob.objects.for_org(ctx.organization).open(), ctx.user)
-        .filter(technician=ctx.user)
+        .filter(technician=ctx.user, **lookups)
         .select_related("customer")
         .order_by("scheduled_for", "id")[:MY_JOBS_LIMIT]
     )
@@ -140,7 +161,9 @@ def build_my_jobs(ctx: WidgetContext) -> dict:
             1 for job in jobs if job.status == JobStatus.SCHEDULED and job.scheduled_for >= now
         ),
         "empty": not items,
-        "empty_text": "No scheduled or in-progress jobs are assigned to you.",
+        "empty_text": "No scheduled or in-progress jobs are assigned to you"
+        + (" in these filters." if lookups else "."),
+        "not_filtered_text": not_filtered_text("My jobs", missing),
         "drill": drill_url("active_installations", ctx.state),
     }
 

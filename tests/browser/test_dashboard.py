@@ -144,7 +144,7 @@ def test_range_and_comparison_live_in_the_url_and_match_the_api(page, live_serve
         for k, v in api_values(page, "range=last_30_days&compare=previous_period").items()
         if k in first
     }
-    assert len(first) == 8
+    assert len(first) == 9
 
     page.get_by_label("Period", exact=True).select_option("last_90_days")
     expect(page).to_have_url(
@@ -359,7 +359,7 @@ def test_widgets_refresh_every_five_minutes_but_not_while_hidden(page, live_serv
     assert len(fetched) == expected
     assert sum("/dashboard/kpis/" in url for url in fetched) == 1
     wait_settled(page)
-    expect(page.locator("a.kpi[data-metric]")).to_have_count(8)  # swapped in, out of band
+    expect(page.locator("a.kpi[data-metric]")).to_have_count(9)  # swapped in, out of band
 
     fetched.clear()
     page.evaluate(

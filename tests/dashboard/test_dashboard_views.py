@@ -82,7 +82,7 @@ def test_plain_request_renders_the_whole_page_with_skeleton_widgets(client, owne
     # The KPI cards come with the page, computed together; the other widgets load themselves.
     executive = default_widgets("executive")
     kpis = [w for w in executive if w["type"] == "kpi"]
-    assert len(kpi_values(content)) == len(kpis) == 8
+    assert len(kpi_values(content)) == len(kpis) == 9
     urls = widget_urls(content)
     assert len(urls) == len(executive) - len(kpis)
     assert all("range=last_30_days&compare=previous_year" in url for url in urls)
@@ -235,7 +235,7 @@ def test_cached_widgets_render_inline_on_the_next_page_view(client, owner, histo
     per_user = [w for w in default_widgets("executive") if widgets.CATALOGUE[w["type"]].per_user]
     assert len(per_user) == 2  # the feed, and insights (without what the user dismissed)
     assert second.count('hx-trigger="load, dashboard:refresh from:body"') == len(per_user)
-    assert len(kpi_values(second)) == 8
+    assert len(kpi_values(second)) == 9
 
 
 def test_warm_page_view_needs_few_queries(client, owner, history, django_assert_max_num_queries):
@@ -328,7 +328,7 @@ def test_failing_kpi_cards_render_their_error_state_and_the_page_still_renders(
     for widget in kpis:  # each card retries on its own
         assert f'hx-get="/dashboard/widgets/{widget["id"]}/?' in content
     assert "database on fire" not in content
-    assert content.count('hx-trigger="load, dashboard:refresh from:body"') == 6  # the others
+    assert content.count('hx-trigger="load, dashboard:refresh from:body"') == 7  # the others
 
 
 def test_unknown_widget_ids_are_a_404(client, owner):

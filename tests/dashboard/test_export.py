@@ -87,6 +87,8 @@ def test_csv_holds_every_row_with_amounts_formatted_and_in_cents(client, owner, 
         "Customer",
         "Status",
         f"Ordered ({org.timezone})",
+        "Categories",
+        "kWh",
         "Total (AUD)",
         "Total (cents)",
     ]
@@ -94,11 +96,12 @@ def test_csv_holds_every_row_with_amounts_formatted_and_in_cents(client, owner, 
     by_number = {row[1]: row for row in body}
     assert "SO-DRAFT" not in by_number
     first = by_number["SO-0000"]
-    assert first[5] == "$12,345.67" and first[6] == "1234567"
+    assert first[7] == "$12,345.67" and first[8] == "1234567"
+    assert first[5] == "" and first[6] == "0"  # no items: no category, no kWh
     assert first[4] == (NOW - dt.timedelta(hours=1)).astimezone(org.tz).strftime(
         "%Y-%m-%d %H:%M:%S"
     )
-    assert sum(int(row[6]) for row in body) == sum(o.total_cents for o in orders)
+    assert sum(int(row[8]) for row in body) == sum(o.total_cents for o in orders)
 
 
 def test_csv_neutralises_every_formula_like_customer_name(client, owner, orders):

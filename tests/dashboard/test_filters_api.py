@@ -245,13 +245,13 @@ def test_a_filtered_metric_equals_sql_on_the_records(client, owner, spread):
         **Q1,
         state="QLD",
         category="battery",
-        metrics="warranty_claims,revenue",
+        metrics="warranty_claims,pipeline_value",
     ).json()
     assert body["metrics"]["warranty_claims"]["value"] == claims_of_category(org, "battery", "QLD")
     assert body["metrics"]["warranty_claims"]["value"] == 2
-    # Category narrows warranty claims only: revenue says so instead of an unfiltered number.
-    assert body["metrics"]["revenue"]["value"] is None
-    assert body["metrics"]["revenue"]["not_filtered_by"] == ["category"]
+    # Category cannot narrow the pipeline: it says so instead of an unfiltered number.
+    assert body["metrics"]["pipeline_value"]["value"] is None
+    assert body["metrics"]["pipeline_value"]["not_filtered_by"] == ["category"]
 
 
 def test_customer_kind_and_owner_filters(client, owner, spread):
@@ -284,7 +284,7 @@ def test_the_timeseries_is_filtered_too(client, owner, spread):
     ).json()
     assert [p["value"] for p in body["points"]] == [0, 2_200_000, 3_300_000]
     refused = api(
-        client, owner, "/api/dashboard/timeseries", **Q1, metric="revenue", category="battery"
+        client, owner, "/api/dashboard/timeseries", **Q1, metric="quotes_won", category="battery"
     )
     assert refused.status_code == 400
     assert "category" in refused.json()["error"]
@@ -323,7 +323,7 @@ def test_the_drill_down_and_its_export_follow_the_filters(client, owner, spread)
     lines = b"".join(csv.streaming_content if csv.streaming else [csv.content]).decode()
     assert "Brisbane Farm" in lines and "Gold Coast Builders" in lines
     assert "Sydney Co" not in lines
-    refused = client.get("/dashboard/drill/revenue/", {**Q1, "category": "battery"})
+    refused = client.get("/dashboard/drill/quotes_won/", {**Q1, "category": "battery"})
     assert refused.status_code == 400
 
 
@@ -333,8 +333,11 @@ def test_widgets_say_when_a_filter_does_not_apply(client, owner, spread):
     revenue_kpi = next(
         w for w in layout if w["type"] == "kpi" and w["settings"]["metric"] == "revenue"
     )
-    page = client.get(f"/dashboard/widgets/{revenue_kpi['id']}/", {**Q1, "category": "battery"})
-    assert "Revenue cannot be filtered by product category." in page.content.decode()
+    kwh_kpi = next(
+        w for w in layout if w["type"] == "kpi" and w["settings"]["metric"] == "kwh_deployed"
+    )
+    page = client.get(f"/dashboard/widgets/{kwh_kpi['id']}/", {**Q1, "category": "battery"})
+    assert "kWh deployed cannot be filtered by product category." in page.content.decode()
     page = client.get(f"/dashboard/widgets/{revenue_kpi['id']}/", {**Q1, "state": "QLD"})
     assert 'data-value="5500000"' in page.content.decode()
     assert "state=QLD" in page.content.decode()  # its drill link keeps the filter

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from metrics.definitions import METRICS
+from metrics.engine import Slice
 from metrics.models import DirtyDay, SummaryRefresh
 from metrics.periods import COMPARISONS, PRESETS, parse_state
 from metrics.queries import get_metrics_comparison, get_timeseries
@@ -166,6 +167,27 @@ def test_hybrid_metrics_equal_live(org, history, changes, params, compare):
     keys = list(METRICS)
     assert get_metrics_comparison(org, state, keys) == get_metrics_comparison(
         org, state, keys, mode="live"
+    )
+
+
+SALES_KEYS = [k for k, m in METRICS.items() if m.source == "sales"]
+
+
+@HYPOTHESIS
+@given(
+    changes=ops,
+    params=ranges,
+    compare=st.sampled_from(list(COMPARISONS)),
+    category=st.sampled_from(["battery", "inverter", "accessory"]),
+)
+def test_hybrid_sales_by_category_equal_live(org, history, changes, params, compare, category):
+    """The order-and-category grain (daily_sales_items) agrees with its event view too."""
+    for op, n, days_ago in changes:
+        apply(op, n, days_ago, org, history)
+    state = parse_state({**params, "compare": compare}, org)
+    where = Slice.of(None, {"product_category": (category,)})
+    assert get_metrics_comparison(org, state, SALES_KEYS, where=where) == get_metrics_comparison(
+        org, state, SALES_KEYS, mode="live", where=where
     )
 
 

@@ -87,6 +87,7 @@ def test_beat_schedule_refreshes_every_summary_table_at_its_cadence():
     # Every daily summary is refreshed, and nothing else is (docs/architecture.md, "Write path").
     assert set(by_view) == {
         "daily_sales",
+        "daily_sales_items",
         "daily_pipeline",
         "daily_jobs",
         "daily_warranty",
@@ -94,7 +95,7 @@ def test_beat_schedule_refreshes_every_summary_table_at_its_cadence():
         "daily_activities",
     }
     quarter_hourly = {0, 15, 30, 45}
-    for view in ("daily_sales", "daily_pipeline", "daily_jobs"):
+    for view in ("daily_sales", "daily_sales_items", "daily_pipeline", "daily_jobs"):
         assert by_view[view].minute == quarter_hourly
     assert len(by_view["daily_warranty"].minute) == 1  # hourly
     tasks = {e["task"] for e in BEAT_SCHEDULE.values()}

@@ -54,6 +54,7 @@ BUDGETS = {
         "page": (27, 1),  # KPIs (every metric: insights reads the same payload) 13 + targets 13
         "insights": (25, 1),
         "trend": (3, 0),
+        "sales_by_category": (3, 0),
         "pipeline_by_stage": (1, 0),
         "installations": (3, 0),
         "warranty_claims": (1, 0),
@@ -232,6 +233,7 @@ def test_no_statement_runs_twice_in_one_widget_request(client, world, org):
             assert not repeated, f"{name} ran these more than once: {repeated}"
     assert seen == {
         "trend",
+        "sales_by_category",
         "pipeline_by_stage",
         "warranty_claims",
         "activity_feed",
@@ -271,8 +273,8 @@ def test_the_kpi_cards_share_one_metrics_computation(client, world, org, monkeyp
     metric_cache.bump_data_version(org.pk)
     response = client.get("/dashboard/")
 
-    assert len(re.findall(r'data-metric="[a-z_]+" data-value="', response.content.decode())) == 8
-    assert len(calls) == 1  # eight cards, one payload (the one the insights widget reads too)
+    assert len(re.findall(r'data-metric="[a-z_]+" data-value="', response.content.decode())) == 9
+    assert len(calls) == 1  # nine cards, one payload (the one the insights widget reads too)
 
 
 METRIC_TABLES = re.compile(r"daily_|metric_events_|dashboard_viewrefresh|targets_target")

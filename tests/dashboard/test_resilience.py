@@ -177,7 +177,7 @@ def test_dashboard_page_and_widgets_render_when_redis_is_down(
         assert page.status_code == 200
         content = page.content.decode()
         assert "state-error" not in content
-        assert len(re.findall(r'data-metric="[a-z_]+" data-value="\d+', content)) == 8  # KPIs
+        assert len(re.findall(r'data-metric="[a-z_]+" data-value="\d+', content)) == 9  # KPIs
         # One timeout for the metric cache, one for the request context (session, layout);
         # then both breakers are open and answer from the database at once.
         assert metric_cache._breaker_open_until > 0
@@ -186,7 +186,7 @@ def test_dashboard_page_and_widgets_render_when_redis_is_down(
             html.unescape(u)
             for u in dict.fromkeys(re.findall(r'hx-get="(/dashboard/widgets/[^"]+)"', content))
         ]
-        assert len(urls) == 6  # insights, four charts, the feed
+        assert len(urls) == 7  # insights, five charts, the feed
         for url in urls:
             fragment = client.get(url, HTTP_HX_REQUEST="true")
             assert fragment.status_code == 200, url

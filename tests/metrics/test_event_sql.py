@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from metrics.definitions import OWNER, SOURCES
+from metrics.definitions import GRAINS, OWNER, SOURCE_BY_SUMMARY
 from metrics.sql import drop_event_views_sql, event_views
 
 pytestmark = pytest.mark.django_db
@@ -29,18 +29,36 @@ def columns(relation: str) -> list[str]:
         return [name for (name,) in cursor.fetchall()]
 
 
-@pytest.mark.parametrize("name", list(SOURCES))
-def test_each_event_view_has_the_defined_dimensions_and_measures(name):
-    source = SOURCES[name]
+SUMMARIES = [grain.summary for grain in GRAINS]
+
+
+def view_dims(source) -> set[str]:
+    """The dimensions a grain's own view carries: a source with a finer grain leaves the
+    dimensions only that grain keeps (sales: product category) to it."""
+    return set(source.dims) - (set(source.split.summary_dims) if source.split else set())
+
+
+@pytest.mark.parametrize("summary", SUMMARIES)
+def test_each_event_view_has_the_defined_dimensions_and_measures(summary):
+    source = SOURCE_BY_SUMMARY[summary]
     have = set(columns(source.events))
-    assert have >= EVENT_KEYS | set(source.dims) | set(source.measures)
+    assert have >= EVENT_KEYS | view_dims(source) | set(source.measures)
     # The rest are the ids the dimensions come from.
     assert have - EVENT_KEYS - set(source.dims) - set(source.measures) <= {"product_id"}
 
 
-@pytest.mark.parametrize("name", list(SOURCES))
-def test_each_daily_summary_holds_the_defined_measures_only(name):
-    source = SOURCES[name]
+def test_the_sales_split_keeps_product_category():
+    sales = SOURCE_BY_SUMMARY["daily_sales"]
+    assert sales.split is SOURCE_BY_SUMMARY["daily_sales_items"]
+    assert "product_category" not in columns("metric_events_sales")
+    assert sales.grain(()) is sales
+    assert sales.grain(("customer_state",)) is sales
+    assert sales.grain(("product_category", "customer_state")) is sales.split
+
+
+@pytest.mark.parametrize("summary", SUMMARIES)
+def test_each_daily_summary_holds_the_defined_measures_only(summary):
+    source = SOURCE_BY_SUMMARY[summary]
     assert columns(source.summary) == [
         "organization_id",
         "day",
@@ -50,7 +68,6 @@ def test_each_daily_summary_holds_the_defined_measures_only(name):
 
 
 def test_the_unread_measures_are_gone():
-    assert "kwh_sold" not in columns("metric_events_sales") + columns("daily_sales")
     assert "opened_cost" not in columns("metric_events_warranty") + columns("daily_warranty")
 
 
