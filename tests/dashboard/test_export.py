@@ -290,5 +290,9 @@ def test_a_month_to_date_export_says_it_ends_today_not_at_the_month_end(client, 
     # The CSV is unchanged: the amount as the dashboard prints it, then the cents.
     csv_response = client.get(drill_url("revenue", range="this_month", format="csv"))
     assert f"-to-{today.isoformat()}.csv" in csv_response["Content-Disposition"]
-    body = csv_rows(csv_response)[1:]
-    assert sorted((row[5], row[6]) for row in body) == [("$100.00", "10000"), ("$250.50", "25050")]
+    header, *body = csv_rows(csv_response)
+    total = header.index("Total (AUD)")  # then "Total (cents)"
+    assert sorted((row[total], row[total + 1]) for row in body) == [
+        ("$100.00", "10000"),
+        ("$250.50", "25050"),
+    ]

@@ -91,13 +91,13 @@ def test_the_widget_says_the_filtered_figure_and_links_to_the_page(states, owner
 
 @pytest.mark.django_db
 def test_a_filter_that_cannot_narrow_a_source_leaves_its_findings_out_and_says_so(states, owner):
-    # Product category narrows warranty claims only: sales findings are left out, not shown
-    # unfiltered.
+    # Product category narrows sales (by order item) and warranty claims, not installation
+    # jobs: jobs findings are left out, not shown unfiltered; sales findings stay.
     payload = client_for(owner).get(f"/api/dashboard/insights?{QS}&category=battery").json()
-    assert not any(f["metric"] in ("revenue", "orders") for f in payload["findings"])
-    assert "sales" in payload["not_covered"]
+    assert not any(f["metric"] in ("jobs_completed", "kwh_deployed") for f in payload["findings"])
+    assert "jobs" in payload["not_covered"] and "sales" not in payload["not_covered"]
     page = client_for(owner).get(f"/dashboard/insights/?{QS}&category=battery").content.decode()
-    assert "Findings about sales" in page and "cannot be filtered by product category" in page
+    assert "installation jobs" in page and "cannot be filtered by product category" in page
 
 
 @pytest.fixture
