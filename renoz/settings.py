@@ -13,6 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
+from infra.breaker import BreakerConnection
 from infra.env import (
     deployment_namespace,
     env_bool,
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "insights",
     "reports",
     "infra.audit",
+    "infra.outbox",
     "bench",
 ]
 
@@ -186,6 +188,12 @@ MEDIA_URL = "/media/"
 DEPLOYMENT_NAMESPACE = env_str("DEPLOYMENT_NAMESPACE") or deployment_namespace(DATABASES["default"])
 REDIS_URL = env_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHE_SOCKET_TIMEOUT = 0.25  # seconds; a dead Redis must never make a request hang
+# Every connection of the cache (and so of sessions, rate limits and locks) goes through the
+# process's Redis breaker (infra/breaker.py): a stalled Redis costs one request one timeout.
+# Tricky: rediss:// keeps redis-py's SSL connection class (no breaker on TLS connections).
+CACHE_POOL_KWARGS: dict = {"retry_on_timeout": False}
+if REDIS_URL.startswith("redis://"):
+    CACHE_POOL_KWARGS["connection_class"] = BreakerConnection
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -197,7 +205,7 @@ CACHES = {
             "SOCKET_CONNECT_TIMEOUT": CACHE_SOCKET_TIMEOUT,
             "SOCKET_TIMEOUT": CACHE_SOCKET_TIMEOUT,
             "IGNORE_EXCEPTIONS": True,
-            "CONNECTION_POOL_KWARGS": {"retry_on_timeout": False},
+            "CONNECTION_POOL_KWARGS": CACHE_POOL_KWARGS,
         },
     }
 }
@@ -216,15 +224,29 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Tricky: a dead broker must add at most ~0.1 s to a write that queues a refresh. Without these,
-# kombu retries the publish three times (0 + 0.2 + 0.4 s). Workers reconnect on their own.
+# Tricky: a dead broker must add at most ~0.1 s to a write that queues work, and a stalled one
+# (accepts, never answers) at most BROKER_SOCKET_TIMEOUT: without a socket timeout a publish
+# waits forever. Without the retry settings kombu retries the publish three times (0 + 0.2 +
+# 0.4 s). A publish that fails leaves its work in the database (infra/outbox), drained by beat.
+# Workers reconnect on their own; their BRPOP is read when the socket is readable, so the
+# short socket timeout does not cut a worker's wait.
+BROKER_SOCKET_TIMEOUT = env_float("BROKER_SOCKET_TIMEOUT", 0.5, minimum=0.05)
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 0.1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 0.1,
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
     "max_retries": 0,
     "retry_on_timeout": False,
 }
+# Late acknowledgement: a worker killed mid-task leaves its message in Redis, which hands it to
+# another worker after the visibility timeout. Tasks are idempotent (they claim their work).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
+    "BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1
+)
 CELERY_BROKER_POOL_LIMIT = 10
 
 CELERY_TASK_DEFAULT_QUEUE = f"renoz-{DEPLOYMENT_NAMESPACE}"
@@ -249,6 +271,10 @@ TASK_KINDS = {
     # The minute tick only creates runs and queues them: it must not wait behind a render.
     "reports.tasks.dispatch_reports": "default",
     "reports.tasks.deliver_report_run": "reports",
+    # Publishes what a write could not (broker down): must not wait behind anything.
+    "infra.outbox.tasks.drain_outbox": "default",
+    # Large drill-down exports, written to storage off the web thread.
+    "dashboard.tasks.build_export": "reports",
 }
 CELERY_TASK_ROUTES = {task: {"queue": TASK_QUEUES[kind]} for task, kind in TASK_KINDS.items()}
 WORKER_QUEUES = env_list("WORKER_QUEUES", [])

@@ -77,7 +77,10 @@ def test_a_dead_broker_fails_a_publish_at_once_without_retrying():
 def test_liveness_is_public_and_minimal(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "dependencies": {"database": "ok", "redis": "ok"},
+    }
 
 
 @pytest.mark.django_db
