@@ -56,10 +56,10 @@ def _publish_row(pk: int) -> None:
             row.delete()
 
 
-def drain(now: dt.datetime | None = None, *, older_than: dt.timedelta = DRAIN_AFTER) -> dict:
+def drain(now: dt.datetime | None = None, *, older_than: dt.timedelta | None = None) -> dict:
     """Publish the rows the commit hooks could not; stop at the first failure (the broker is
     still away). Returns the counts published and left."""
-    cutoff = (now or timezone.now()) - older_than
+    cutoff = (now or timezone.now()) - (DRAIN_AFTER if older_than is None else older_than)
     published = 0
     with transaction.atomic():
         rows = list(
