@@ -24,11 +24,11 @@ from pathlib import Path
 import pytest
 import redis
 from celery import current_app
-from kombu import pools as kombu_pools
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection, connections
 from django.test import Client, override_settings
+from kombu import pools as kombu_pools
 
 from infra import breaker, contextcache
 from metrics import cache as metric_cache
@@ -178,11 +178,11 @@ def queued_tasks() -> list[str]:
     import json
 
     client = redis.Redis.from_url(real_redis_url())
-    names = []
-    for key in queue_keys():
-        for raw in client.lrange(key, 0, -1):
-            names.append(json.loads(raw)["headers"]["task"])
-    return sorted(names)
+    return sorted(
+        json.loads(raw)["headers"]["task"]
+        for key in queue_keys()
+        for raw in client.lrange(key, 0, -1)
+    )
 
 
 def worker_env(**extra: str) -> dict:

@@ -18,7 +18,7 @@ from django.utils import timezone
 from infra.outbox.models import OutboxMessage
 from infra.outbox.tasks import drain_outbox
 from metrics.models import DirtyDay
-from operations.models import InstallationJob, JobEvent
+from operations.models import JobEvent
 from reports.models import ReportRun
 from reports.tasks import dispatch_reports
 from targets.models import Target
@@ -153,9 +153,7 @@ def _back_and_run_once(scene, monkeypatch) -> None:
         assert len(smtp.messages) == len(scene["report"].recipients)  # once per recipient
 
 
-def test_a_redis_that_never_answers_holds_no_write_and_loses_nothing(
-    scene, stall, monkeypatch
-):
+def test_a_redis_that_never_answers_holds_no_write_and_loses_nothing(scene, stall, monkeypatch):
     with redis_at(f"redis://127.0.0.1:{stall.port}/0", monkeypatch):
         done = _writes(scene)
     _assert_clean_and_saved(done, scene)
