@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import field_views, personal_views, views
+from dashboard import export_views, field_views, personal_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard-home"),
@@ -17,6 +17,12 @@ urlpatterns = [
         name="dashboard-job-complete",
     ),
     path("dashboard/activity/", views.activity, name="dashboard-activity"),
+    path("dashboard/exports/<int:pk>/", export_views.export_status, name="dashboard-export"),
+    path(
+        "dashboard/exports/<int:pk>/download/",
+        export_views.export_download,
+        name="dashboard-export-download",
+    ),
     path(
         "dashboard/widgets/<str:widget_id>/dismiss/",
         views.insight_dismiss,

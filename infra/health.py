@@ -20,7 +20,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 import redis
-
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -105,7 +104,10 @@ def _probe_redis() -> None:
         client.close()
 
 
-LIVENESS_PROBES: dict[str, Callable[[], None]] = {"database": _probe_database, "redis": _probe_redis}
+LIVENESS_PROBES: dict[str, Callable[[], None]] = {
+    "database": _probe_database,
+    "redis": _probe_redis,
+}
 
 
 def probe_dependencies(timeout: float = PROBE_SECONDS) -> dict[str, str]:

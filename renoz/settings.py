@@ -356,6 +356,16 @@ CONTENT_SECURITY_POLICY = {
 # --- Bounded work per request -------------------------------------------------------------
 # Drill-down exports stop at this many rows, with a note in the file saying so.
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 100_000, minimum=1)
+# Exports bounded by cost (dashboard/export_jobs.py): past EXPORT_SYNC_MAX_ROWS rows a worker
+# writes the file; at most EXPORT_USER_CONCURRENCY running per user and EXPORT_ORG_CONCURRENCY
+# per organisation (each slot a lease of EXPORT_LEASE_SECONDS); each export's statements are
+# cut after its statement timeout (web / worker).
+EXPORT_SYNC_MAX_ROWS = env_int("EXPORT_SYNC_MAX_ROWS", 10_000, minimum=0)
+EXPORT_USER_CONCURRENCY = env_int("EXPORT_USER_CONCURRENCY", 2, minimum=1)
+EXPORT_ORG_CONCURRENCY = env_int("EXPORT_ORG_CONCURRENCY", 4, minimum=1)
+EXPORT_LEASE_SECONDS = env_int("EXPORT_LEASE_SECONDS", 300, minimum=1)
+EXPORT_STATEMENT_TIMEOUT_MS = env_int("EXPORT_STATEMENT_TIMEOUT_MS", 10_000, minimum=1)
+EXPORT_JOB_STATEMENT_TIMEOUT_MS = env_int("EXPORT_JOB_STATEMENT_TIMEOUT_MS", 300_000, minimum=1)
 # Rate limits ("count/period", period s, m, h or d), per user; a 429 with Retry-After past them.
 RATELIMIT_EXPORT = env_str("RATELIMIT_EXPORT", "20/m")
 RATELIMIT_HEAVY = env_str("RATELIMIT_HEAVY", "10/m")  # PDF, insights, refresh
