@@ -23,10 +23,11 @@ def publish(task: str, args: list | tuple = (), kwargs: dict | None = None, **op
     """Send one task to the broker within the broker's timeouts: True when it was taken.
 
     Never raises: a broker that refuses, stalls or is behind an open breaker gives False."""
-    registered = current_app.tasks.get(task)
-    if current_app.conf.task_always_eager and registered is not None:
+    if current_app.conf.task_always_eager:
         # Eager (tests, CELERY_TASK_ALWAYS_EAGER): runs here; its errors are its own.
-        registered.apply_async(args=list(args), kwargs=kwargs or {}, **options)
+        if task not in current_app.tasks:
+            current_app.loader.import_default_modules()  # every app's tasks module
+        current_app.tasks[task].apply_async(args=list(args), kwargs=kwargs or {}, **options)
         return True
     if not BROKER.allow():
         return False
