@@ -7,7 +7,8 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -86,7 +87,7 @@ def _problem(
 @require_GET
 @login_required
 @vary_on_headers("HX-Request", "HX-Target")
-def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponse:
+def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponseBase:
     """The records behind one metric: ?<range and compare>[&bucket&interval][&stage|kind|status]
     [&period=comparison][&q][&sort][&page][&format=csv|xlsx]."""
     found = METRICS.get(metric)

@@ -29,7 +29,7 @@ from django.core.files.storage import default_storage
 from django.core.mail import send_mail
 from django.db import connection, transaction
 from django.db.models import F, Q
-from django.http import HttpResponse, QueryDict
+from django.http import FileResponse, QueryDict, StreamingHttpResponse
 from django.urls import reverse
 from django.utils import timezone
 
@@ -64,7 +64,9 @@ def bounded(statement_timeout_ms: int):
         yield
 
 
-def respond(drill: DrillRequest, listed, summary, fmt: str, lease: Lease) -> HttpResponse:
+def respond(
+    drill: DrillRequest, listed, summary, fmt: str, lease: Lease
+) -> StreamingHttpResponse | FileResponse:
     """The export as a download from this thread, within the web's statement timeout; the
     slot is given back when the last byte is sent (or the client goes away)."""
     limit = settings.EXPORT_STATEMENT_TIMEOUT_MS

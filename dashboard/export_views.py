@@ -38,5 +38,5 @@ def export_download(request, pk: int):
     if job is None or job.status != ExportStatus.READY or not job.file:
         raise Http404("No such export, or it is not ready yet")
     return FileResponse(
-        default_storage.open(job.file.name, "rb"), as_attachment=True, filename=job.filename
+        default_storage.open(str(job.file.name), "rb"), as_attachment=True, filename=job.filename
     )

@@ -175,7 +175,7 @@ class Server:
                 self.base + path,
                 data=data,
                 headers={
-                    "X-CSRFToken": session.cookies.get("csrftoken", ""),
+                    "X-CSRFToken": session.cookies.get("csrftoken") or "",
                     "Referer": self.base + "/dashboard/",
                     **headers,
                 },
@@ -197,6 +197,8 @@ def _writes(server: Server, count: int) -> list[dict]:
         ]
     )
     report = ScheduledReport.objects.filter(organization=tech_user.organization).first()
+    if report is None:
+        raise CommandError("needs the demo reports: manage.py seed_demo_reports")
     tech, admin = server.login("tech@renoz.demo"), server.login("admin@renoz.demo")
     json = {"Accept": "application/json"}
     done = []
@@ -305,6 +307,8 @@ def _pg_lock_scenario(port: int) -> dict:
     try:
         tech = server.login("tech@renoz.demo")
         job = InstallationJob.objects.filter(technician=tech_user, status="scheduled").first()
+        if job is None:
+            raise CommandError("the demo technician has no scheduled job left: reseed")
         db = connection.settings_dict
         holder = psycopg.connect(
             host=db["HOST"] or "127.0.0.1",
@@ -339,6 +343,8 @@ def _pg_lock_scenario(port: int) -> dict:
 def _smtp_scenario() -> dict:
     stall = Stall()
     report = ScheduledReport.objects.first()
+    if report is None:
+        raise CommandError("needs the demo reports: manage.py seed_demo_reports")
     run = dispatch.create_manual_run(report)
     try:
         with override_settings(
