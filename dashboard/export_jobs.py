@@ -73,13 +73,10 @@ def respond(
     if fmt == "csv":
 
         def lines() -> Iterator[str]:
-            try:
-                with bounded(limit):
-                    yield from export.csv_lines(drill, listed)
-            finally:
-                lease.release()
+            with bounded(limit):
+                yield from export.csv_lines(drill, listed)
 
-        return export.csv_response(drill, lines())
+        return export.csv_response(drill, _Releasing(lines(), lease))
     spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes it
     try:
         with bounded(limit):
@@ -88,6 +85,23 @@ def respond(
         lease.release()
     spool.seek(0)
     return export.xlsx_response(drill, spool)
+
+
+class _Releasing:
+    """Lines that give the slot back when Django closes the response: after the last byte, or
+    when the client went away, even before the first line was read."""
+
+    def __init__(self, lines: Iterator[str], lease: Lease):
+        self.lines, self.lease = lines, lease
+
+    def __iter__(self) -> Iterator[str]:
+        return self.lines
+
+    def close(self) -> None:
+        try:
+            self.lines.close()  # type: ignore[attr-defined]
+        finally:
+            self.lease.release()
 
 
 def waiting_jobs(user) -> int:

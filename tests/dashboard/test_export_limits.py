@@ -50,6 +50,14 @@ def test_a_third_running_export_of_one_user_waits_its_turn(client, owner, orders
     assert export_jobs.take_slot(owner) is not None
 
 
+def test_a_download_never_read_still_gives_its_slot_back(client, owner, orders):  # noqa: F811
+    for _ in range(3):  # more than the user's two slots, each closed unread
+        response = _client(client, owner).get(URL)
+        assert response.status_code == 200
+        response.close()
+    assert export_jobs.take_slot(owner) is not None
+
+
 def test_an_organisation_runs_at_most_four_exports_at_once(client, org, owner, orders):  # noqa: F811
     others = [make_user(org, "sales", f"s{i}@renoz.test") for i in range(4)]
     held = [export_jobs.take_slot(user) for user in others]
