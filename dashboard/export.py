@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
 from django.http import FileResponse, StreamingHttpResponse
@@ -134,7 +134,7 @@ def csv_lines(request: DrillRequest, qs) -> Iterator[str]:
         yield writer.writerow([_csv_value(v) for v in row])
 
 
-def csv_response(request: DrillRequest, lines: Iterator[str]) -> StreamingHttpResponse:
+def csv_response(request: DrillRequest, lines: Iterable[str]) -> StreamingHttpResponse:
     """Stream `lines` (csv_lines, possibly wrapped by the caller's bounds) as a download."""
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename(request, "csv")}"'

@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -72,7 +72,7 @@ def respond(
     limit = settings.EXPORT_STATEMENT_TIMEOUT_MS
     if fmt == "csv":
 
-        def lines() -> Iterator[str]:
+        def lines() -> Generator[str]:
             with bounded(limit):
                 yield from export.csv_lines(drill, listed)
 
@@ -91,7 +91,7 @@ class _Releasing:
     """Lines that give the slot back when Django closes the response: after the last byte, or
     when the client went away, even before the first line was read."""
 
-    def __init__(self, lines: Iterator[str], lease: Lease):
+    def __init__(self, lines: Generator[str], lease: Lease):
         self.lines, self.lease = lines, lease
 
     def __iter__(self) -> Iterator[str]:
@@ -99,7 +99,7 @@ class _Releasing:
 
     def close(self) -> None:
         try:
-            self.lines.close()  # type: ignore[attr-defined]
+            self.lines.close()
         finally:
             self.lease.release()
 
