@@ -32,6 +32,8 @@ KIND_OF = {
     "dashboard.tasks.nightly_warm_cache": "refresh",
     "reports.tasks.dispatch_reports": "default",
     "reports.tasks.deliver_report_run": "reports",
+    "infra.outbox.tasks.drain_outbox": "default",
+    "dashboard.tasks.build_export": "reports",
 }
 
 
