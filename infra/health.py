@@ -22,7 +22,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -84,14 +84,16 @@ _running_lock = threading.Lock()
 
 
 def _probe_database() -> None:
-    from django.db import connections
-
-    with connections["default"].cursor() as cursor:
+    # Tricky: each of the pool's few threads keeps its connection between probes (a new
+    # connection per probe can take longer than the probe's bound on a loaded machine), and
+    # drops it when it is broken or past CONN_MAX_AGE, as a request would.
+    db = connections["default"]
+    db.close_if_unusable_or_obsolete()
+    with db.cursor() as cursor:
         cursor.execute("SET statement_timeout = %s", [int(PROBE_SECONDS * 1000)])
         cursor.execute("SELECT 1")
         cursor.fetchone()
         cursor.execute("RESET statement_timeout")
-    connections.close_all()  # this pool thread keeps no connection open between probes
 
 
 def _probe_redis() -> None:
