@@ -196,6 +196,11 @@ def _writes(server: Server, count: int) -> list[dict]:
             :count
         ]
     )
+    if len(jobs) < count:
+        raise CommandError(
+            f"tech@renoz.demo has {len(jobs)} scheduled job(s) left and the bench works "
+            f"{count}: use fewer --rounds, or reseed the demo data"
+        )
     report = ScheduledReport.objects.filter(organization=tech_user.organization).first()
     if report is None:
         raise CommandError("needs the demo reports: manage.py seed_demo_reports")
