@@ -17,8 +17,10 @@ request's time and status against its bound, then what waited and what was lost:
   exports (ten years of activities) are asked for at once by the demo users with a real Celery
   worker writing them; p95 ratio against idle (budget 1.5×).
 
-Needs `make demo`'s data (seed_demo, seed_demo_targets, seed_demo_reports). Results merge into
-bench-results/bench.json under `faults`.
+Needs `make demo`'s data (seed_demo, seed_demo_targets, seed_demo_reports). Each write round
+starts and completes one of the demo technician's scheduled jobs for real, so a database
+serves a few runs before it needs reseeding. Results merge into bench-results/bench.json
+under `faults`.
 """
 
 from __future__ import annotations
