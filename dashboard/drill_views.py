@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -14,7 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from accounts.models import User
-from dashboard import export
+from dashboard import export, export_jobs
 from dashboard.drill import (
     PAGE_SIZE,
     InvalidDrill,
@@ -27,7 +30,7 @@ from dashboard.drill import (
     user_may_drill,
 )
 from infra.numbers import parse_id
-from infra.ratelimit import check_rate
+from infra.ratelimit import check_rate, too_many
 from metrics.definitions import METRICS
 from metrics.filters import FILTERS, owner_choices
 from metrics.periods import InvalidPeriod, comparison_label, parse_state, range_label
@@ -85,7 +88,7 @@ def _problem(
 @require_GET
 @login_required
 @vary_on_headers("HX-Request", "HX-Target")
-def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponse:
+def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponseBase:
     """The records behind one metric: ?<range and compare>[&bucket&interval][&stage|kind|status]
     [&period=comparison][&q][&sort][&page][&format=csv|xlsx]."""
     found = METRICS.get(metric)
@@ -138,7 +141,16 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponse:
                 f"{cap:,}. Narrow the date range or add a filter, then export again.",
                 metric=found,
             )
-        return export.export_response(drill, listed, summary, fmt)
+        if summary.count > settings.EXPORT_SYNC_MAX_ROWS:
+            # Too large for a web thread: a worker writes it (dashboard/export_jobs.py).
+            job = export_jobs.queue_export(user, drill, fmt, summary.count)
+            if job is None:
+                return too_many(request, 60, "large export")
+            return redirect("dashboard-export", pk=job.pk)
+        lease = export_jobs.take_slot(user)
+        if lease is None:
+            return too_many(request, 10, "concurrent export")
+        return export_jobs.respond(drill, listed, summary, fmt, lease)
     paginator = Paginator(listed, PAGE_SIZE)
     if not drill.q:
         # Tricky: without a search the list is exactly the summarised set; reuse its count.
@@ -168,6 +180,8 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponse:
         "comparison_url": url(period="comparison", page=None),
         "csv_url": url(format="csv", page=None),
         "xlsx_url": url(format="xlsx", page=None),
+        # Past the web's size bound the links open the "being prepared" page, not a download.
+        "export_in_background": summary.count > settings.EXPORT_SYNC_MAX_ROWS,
         "clear_search_url": url(q=None),
         "clear_bucket_url": url(bucket=None, interval=None),
         "narrowing_links": [

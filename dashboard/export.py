@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -145,21 +144,34 @@ def _csv_value(value) -> str:
     return str(value)
 
 
-def csv_response(request: DrillRequest, qs) -> StreamingHttpResponse:
+def csv_lines(request: DrillRequest, qs) -> Iterator[str]:
+    """The CSV file, line by line."""
     writer = csv.writer(_Echo())
+    # Tricky: the byte-order mark makes Excel read the file as UTF-8 (customer names).
+    yield "\ufeff" + writer.writerow(_header(request))
+    for row in _rows(request, qs):
+        yield writer.writerow([_csv_value(v) for v in row])
 
-    def lines() -> Iterator[str]:
-        # Tricky: the byte-order mark makes Excel read the file as UTF-8 (customer names).
-        yield "\ufeff" + writer.writerow(_header(request))
-        for row in _rows(request, qs):
-            yield writer.writerow([_csv_value(v) for v in row])
 
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+def csv_response(request: DrillRequest, lines: Iterable[str]) -> StreamingHttpResponse:
+    """Stream `lines` (csv_lines, possibly wrapped by the caller's bounds) as a download."""
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename(request, "csv")}"'
     return response
 
 
-def xlsx_response(request: DrillRequest, qs, summary: Summary) -> FileResponse:
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_response(request: DrillRequest, spool) -> FileResponse:
+    """Send a workbook written by write_xlsx (its file rewound)."""
+    return FileResponse(
+        spool, as_attachment=True, filename=filename(request, "xlsx"), content_type=XLSX_TYPE
+    )
+
+
+def write_xlsx(request: DrillRequest, qs, summary: Summary, target) -> None:
+    """Write the workbook (the rows, then an About sheet) to the binary file `target`."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(request.metric.label[:31])
     bold = Font(bold=True)
@@ -174,15 +186,7 @@ def xlsx_response(request: DrillRequest, qs, summary: Summary) -> FileResponse:
     about = workbook.create_sheet("About")
     for line in _about(request, summary):
         about.append([_xlsx_cell(about, v) for v in line])
-    spool = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115 - FileResponse closes it
-    workbook.save(spool)
-    spool.seek(0)
-    return FileResponse(
-        spool,
-        as_attachment=True,
-        filename=filename(request, "xlsx"),
-        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    )
+    workbook.save(target)
 
 
 XLSX_FORMATS = {dt.datetime: "yyyy-mm-dd hh:mm:ss", Decimal: "#,##0.00"}
@@ -239,8 +243,10 @@ def _about(request: DrillRequest, summary: Summary) -> list[list]:
     return lines
 
 
-def export_response(request: DrillRequest, qs, summary: Summary, fmt: str):
-    """The full list as a download; `fmt` must be one of FORMATS (the view checks)."""
+def write_file(request: DrillRequest, qs, summary: Summary, fmt: str, out) -> None:
+    """Write the whole export to the binary file `out` (the background job's path)."""
     if fmt == "csv":
-        return csv_response(request, qs)
-    return xlsx_response(request, qs, summary)
+        for line in csv_lines(request, qs):
+            out.write(line.encode())
+    else:
+        write_xlsx(request, qs, summary, out)

@@ -64,3 +64,40 @@ class PersonalLayout(models.Model):
 
     def __str__(self) -> str:
         return f"Personal layout for {self.user}"
+
+
+class ExportStatus(models.TextChoices):
+    PENDING = "pending", "Being prepared"
+    WORKING = "working", "Being prepared"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class ExportJob(models.Model):
+    """A drill-down export too large for a web thread, written to storage by a worker
+    (dashboard/export_jobs.py). Only its user, in its organisation, may see or download it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    metric = models.CharField(max_length=63)
+    params = models.TextField()  # the drill-down's query string, replayed by the worker
+    fmt = models.CharField(max_length=4)
+    rows = models.PositiveIntegerField(default=0)  # the drill total when asked
+    status = models.CharField(
+        max_length=10, choices=ExportStatus.choices, default=ExportStatus.PENDING
+    )
+    file = models.FileField(upload_to="exports/", blank=True)
+    filename = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "user", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.fmt} export of {self.metric} for {self.user_id}"

@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from dashboard.export_jobs import build
 from dashboard.layouts import warm_widgets
 from insights.queries import warm_findings
 from metrics.warming import warm_due_organizations
@@ -23,3 +24,9 @@ def _warm_screens(organization, states) -> int:
 def nightly_warm_cache(force: bool = False) -> None:
     warmed = warm_due_organizations(force=force, widgets=_warm_screens)
     log.info("warmed cache for %d organisations", warmed)
+
+
+@shared_task(ignore_result=True, soft_time_limit=900, time_limit=960)
+def build_export(job_id: int) -> None:
+    """Write one large drill-down export to storage and mail its user (idempotent)."""
+    log.info("export %s: %s", job_id, build(job_id))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import field_views, insights_views, personal_views, views
+from dashboard import export_views, field_views, insights_views, personal_views, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard-home"),
@@ -32,6 +32,12 @@ urlpatterns = [
     path("dashboard/insights/", insights_views.insights_page, name="dashboard-insights"),
     path("dashboard/insights/hide/", insights_views.insight_hide, name="dashboard-insights-hide"),
     path("dashboard/insights/show/", insights_views.insight_show, name="dashboard-insights-show"),
+    path("dashboard/exports/<int:pk>/", export_views.export_status, name="dashboard-export"),
+    path(
+        "dashboard/exports/<int:pk>/download/",
+        export_views.export_download,
+        name="dashboard-export-download",
+    ),
     path(
         "dashboard/widgets/<str:widget_id>/dismiss/",
         views.insight_dismiss,

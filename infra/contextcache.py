@@ -17,6 +17,8 @@ from django.contrib.sessions.backends import cached_db
 from django.core.cache import cache
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
+from infra import breaker
+
 log = logging.getLogger("renoz.cache")
 
 BREAKER_SECONDS = 5.0
@@ -26,6 +28,7 @@ _open_until = 0.0
 def reset_breaker() -> None:
     global _open_until
     _open_until = 0.0
+    breaker.REDIS.reset()
 
 
 def _call(fn, default=None):

@@ -205,7 +205,12 @@ def _client() -> openai.OpenAI:
     return openai.OpenAI(
         api_key=settings.OPENAI_API_KEY,
         base_url=settings.OPENAI_BASE_URL or None,
-        timeout=float(settings.INSIGHTS_LLM_TIMEOUT_SECONDS),
+        # Two timeouts and a bound (docs/architecture.md, "Stalled dependencies"): a short
+        # connect, and the whole call (read included) cut at INSIGHTS_LLM_TIMEOUT_SECONDS.
+        timeout=openai.Timeout(
+            float(settings.INSIGHTS_LLM_TIMEOUT_SECONDS),
+            connect=min(2.0, float(settings.INSIGHTS_LLM_TIMEOUT_SECONDS)),
+        ),
         max_retries=0,
     )
 

@@ -27,6 +27,7 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from infra import breaker
 from infra.env import deployment_namespace
 from metrics.definitions import SOURCES
 
@@ -80,6 +81,7 @@ def _trip(exc: Exception) -> None:
 def reset_breaker() -> None:
     global _breaker_open_until
     _breaker_open_until = 0.0
+    breaker.REDIS.reset()
 
 
 def _call(fn, default=None):

@@ -71,17 +71,19 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
         replica.note_write(org_id)  # history reads wait for the replica to pass this write
     if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
         schedule_refresh([grain.summary for grain in source.grains])
-    if source.has_owner:
-        # Past days may already be in the nightly per-user table: recompute them there too.
-        past = {day for day in days if day < today}
-        if past:
-            schedule_statistics_recompute(org_id, past)
 
 
 def note_change(org_id: int, source: Source, days: set) -> None:
     # Every grain's summary holds the record's rows (sales: by order and by category).
     for grain in source.grains:
         mark_dirty(org_id, grain.summary, days)
+    if source.has_owner:
+        # Past days may already be in the nightly per-user table: recompute them there too
+        # (queued in this transaction, through the outbox).
+        today = timezone.now().astimezone(_tz(org_id)).date()
+        past = {day for day in days if day < today}
+        if past:
+            schedule_statistics_recompute(org_id, past)
     transaction.on_commit(lambda: _after_commit(org_id, source, days))
 
 

@@ -66,6 +66,11 @@ BEAT_SCHEDULE |= {
         "schedule": crontab(minute=10),
     },
     # Scheduled reports: each tick creates due runs (once per slot) and queues their delivery.
+    # Work that writes queued while the broker was away (infra/outbox).
+    "outbox-drain-every-minute": {
+        "task": "infra.outbox.tasks.drain_outbox",
+        "schedule": crontab(),
+    },
     "reports-dispatch-every-minute": {
         "task": "reports.tasks.dispatch_reports",
         "schedule": crontab(),

@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from infra import secret_key
+from infra.breaker import BreakerConnection
 from infra.env import (
     deployment_namespace,
     env_bool,
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "insights",
     "reports",
     "infra.audit",
+    "infra.outbox",
     "bench",
 ]
 
@@ -195,6 +197,12 @@ MEDIA_URL = "/media/"
 DEPLOYMENT_NAMESPACE = env_str("DEPLOYMENT_NAMESPACE") or deployment_namespace(DATABASES["default"])
 REDIS_URL = env_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
 CACHE_SOCKET_TIMEOUT = 0.25  # seconds; a dead Redis must never make a request hang
+# Every connection of the cache (and so of sessions, rate limits and locks) goes through the
+# process's Redis breaker (infra/breaker.py): a stalled Redis costs one request one timeout.
+# Tricky: rediss:// keeps redis-py's SSL connection class (no breaker on TLS connections).
+CACHE_POOL_KWARGS: dict = {"retry_on_timeout": False}
+if REDIS_URL.startswith("redis://"):
+    CACHE_POOL_KWARGS["connection_class"] = BreakerConnection
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -206,7 +214,7 @@ CACHES = {
             "SOCKET_CONNECT_TIMEOUT": CACHE_SOCKET_TIMEOUT,
             "SOCKET_TIMEOUT": CACHE_SOCKET_TIMEOUT,
             "IGNORE_EXCEPTIONS": True,
-            "CONNECTION_POOL_KWARGS": {"retry_on_timeout": False},
+            "CONNECTION_POOL_KWARGS": CACHE_POOL_KWARGS,
         },
     }
 }
@@ -225,15 +233,29 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Tricky: a dead broker must add at most ~0.1 s to a write that queues a refresh. Without these,
-# kombu retries the publish three times (0 + 0.2 + 0.4 s). Workers reconnect on their own.
+# Tricky: a dead broker must add at most ~0.1 s to a write that queues work, and a stalled one
+# (accepts, never answers) at most BROKER_SOCKET_TIMEOUT: without a socket timeout a publish
+# waits forever. Without the retry settings kombu retries the publish three times (0 + 0.2 +
+# 0.4 s). A publish that fails leaves its work in the database (infra/outbox), drained by beat.
+# Workers reconnect on their own; their BRPOP is read when the socket is readable, so the
+# short socket timeout does not cut a worker's wait.
+BROKER_SOCKET_TIMEOUT = env_float("BROKER_SOCKET_TIMEOUT", 0.5, minimum=0.05)
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = 0.1
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 0.1,
+    "socket_timeout": BROKER_SOCKET_TIMEOUT,
     "max_retries": 0,
     "retry_on_timeout": False,
 }
+# Late acknowledgement: a worker killed mid-task leaves its message in Redis, which hands it to
+# another worker after the visibility timeout. Tasks are idempotent (they claim their work).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = env_int(
+    "BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1
+)
 CELERY_BROKER_POOL_LIMIT = 10
 
 CELERY_TASK_DEFAULT_QUEUE = f"renoz-{DEPLOYMENT_NAMESPACE}"
@@ -260,6 +282,10 @@ TASK_KINDS = {
     "reports.tasks.deliver_report_run": "reports",
     # Findings stored ahead of the readers after a refresh (insights.tasks).
     "insights.tasks.store_findings": "insights",
+    # Publishes what a write could not (broker down): must not wait behind anything.
+    "infra.outbox.tasks.drain_outbox": "default",
+    # Large drill-down exports, written to storage off the web thread.
+    "dashboard.tasks.build_export": "reports",
 }
 CELERY_TASK_ROUTES = {task: {"queue": TASK_QUEUES[kind]} for task, kind in TASK_KINDS.items()}
 WORKER_QUEUES = env_list("WORKER_QUEUES", [])
@@ -341,6 +367,16 @@ CONTENT_SECURITY_POLICY = {
 # --- Bounded work per request -------------------------------------------------------------
 # Drill-down exports stop at this many rows, with a note in the file saying so.
 EXPORT_MAX_ROWS = env_int("EXPORT_MAX_ROWS", 100_000, minimum=1)
+# Exports bounded by cost (dashboard/export_jobs.py): past EXPORT_SYNC_MAX_ROWS rows a worker
+# writes the file; at most EXPORT_USER_CONCURRENCY running per user and EXPORT_ORG_CONCURRENCY
+# per organisation (each slot a lease of EXPORT_LEASE_SECONDS); each export's statements are
+# cut after its statement timeout (web / worker).
+EXPORT_SYNC_MAX_ROWS = env_int("EXPORT_SYNC_MAX_ROWS", 10_000, minimum=0)
+EXPORT_USER_CONCURRENCY = env_int("EXPORT_USER_CONCURRENCY", 2, minimum=1)
+EXPORT_ORG_CONCURRENCY = env_int("EXPORT_ORG_CONCURRENCY", 4, minimum=1)
+EXPORT_LEASE_SECONDS = env_int("EXPORT_LEASE_SECONDS", 300, minimum=1)
+EXPORT_STATEMENT_TIMEOUT_MS = env_int("EXPORT_STATEMENT_TIMEOUT_MS", 10_000, minimum=1)
+EXPORT_JOB_STATEMENT_TIMEOUT_MS = env_int("EXPORT_JOB_STATEMENT_TIMEOUT_MS", 300_000, minimum=1)
 # Rate limits ("count/period", period s, m, h or d), per user; a 429 with Retry-After past them.
 RATELIMIT_EXPORT = env_str("RATELIMIT_EXPORT", "20/m")
 RATELIMIT_HEAVY = env_str("RATELIMIT_HEAVY", "10/m")  # PDF, insights, refresh

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from infra.outbox.queue import publish
 from reports import dispatch
 from reports.models import ReportRun, RunKind, RunStatus, ScheduledReport
 from reports.tasks import deliver_report_run
@@ -59,7 +60,9 @@ def do_send_report_now(report: ScheduledReport) -> tuple[ReportRun, bool]:
     if existing is not None:
         return existing, False
     run = dispatch.create_manual_run(report)
-    transaction.on_commit(lambda: deliver_report_run.delay(run.pk))
+    # A bounded publish: the pending run is its own outbox (the minute tick picks it up if this
+    # publish is lost), so a stalled broker never holds the request.
+    transaction.on_commit(lambda: publish(deliver_report_run.name, [run.pk]))
     return run, True
 
 

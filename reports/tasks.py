@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from infra.outbox.queue import publish
 from reports import dispatch
 
 log = logging.getLogger("renoz.reports.tasks")
@@ -16,7 +17,8 @@ def dispatch_reports() -> None:
     """Create due runs and hand each to a worker; rendering and sending happen there."""
     result = dispatch.tick(enqueue=True)
     for run_id in result.run_ids:
-        deliver_report_run.delay(run_id)
+        if not publish(deliver_report_run.name, [run_id]):
+            break  # the broker is away: the runs stay pending for the next tick
     if result.created or result.run_ids:
         log.info("tick: %d new run(s), %d queued", result.created, len(result.run_ids))
 

@@ -6,7 +6,7 @@ import pytest
 from django.core.cache import cache
 
 from accounts.models import Organization, Role, User
-from infra import contextcache
+from infra import breaker, contextcache
 from metrics import cache as metric_cache
 
 PASSWORD = "correct-horse-battery"  # noqa: S105 - test-only
@@ -75,6 +75,7 @@ def _clear_cache():
     the Redis breaker closed, whatever an earlier test did to Redis."""
     metric_cache.reset_breaker()
     contextcache.reset_breaker()
+    breaker.BROKER.reset()
     try:
         cache.clear()
     except Exception:  # noqa: BLE001 - a test may have pointed the cache at a dead Redis

@@ -110,7 +110,7 @@ def test_a_write_queues_one_debounced_refresh(org, django_capture_on_commit_call
     monkeypatch.setattr(
         tasks.refresh_summaries,
         "apply_async",
-        lambda args, countdown: queued.append((args, countdown)),
+        lambda args, countdown, **_options: queued.append((args, countdown)),
     )
     customer = Customer.objects.create(organization=org, name="A", kind="commercial", state="VIC")
     with (

@@ -52,13 +52,15 @@ def _closed_port() -> int:
     return port
 
 
-def test_a_dead_broker_fails_a_publish_at_once_without_retrying():
+def test_a_dead_broker_fails_a_publish_at_once_without_retrying(monkeypatch):
     """The bounds that keep a dead broker cheap for a write that queues a refresh: one
     connection attempt with a 0.1 s connect timeout and no publish retries. What it costs is
     measured by `manage.py bench_resilience` (`dead_broker_publish_ms`), not asserted here."""
     from celery import Celery
     from kombu.exceptions import OperationalError
 
+    # Celery reads CELERY_BROKER_URL from the environment before its settings: keep it out.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     app = Celery("probe", set_as_current=False)  # tasks elsewhere keep the real broker
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.task_always_eager = False
@@ -77,7 +79,10 @@ def test_a_dead_broker_fails_a_publish_at_once_without_retrying():
 def test_liveness_is_public_and_minimal(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "dependencies": {"database": "ok", "redis": "ok"},
+    }
 
 
 @pytest.mark.django_db

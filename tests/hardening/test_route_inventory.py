@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.core.files.base import ContentFile
 
 from accounts.models import Role
 from dashboard import layouts
+from dashboard.models import ExportJob
 from targets.models import Target
 from tests.conftest import make_user
 from tests.hardening.routes import all_routes, fill, make_job, make_report_with_run
@@ -132,6 +134,10 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     "reports-run-pdf": ("GET", {"pk": "report", "run_pk": "run"}, only(["admin"])),
     "reports-send-now": ("POST", {"pk": "report"}, only(["admin"], code=302)),
     "reports-toggle": ("POST", {"pk": "report"}, only(["admin"], code=302)),
+    # A large export's page and download: only the user who asked (here the admin) finds them;
+    # everyone else in the organisation, and any other organisation, gets a 404.
+    "dashboard-export": ("GET", {"pk": "export"}, only(["admin"], denied=404)),
+    "dashboard-export-download": ("GET", {"pk": "export"}, only(["admin"], denied=404)),
     # One-click unsubscribe needs no login; a token that was never signed is refused.
     "reports-unsubscribe": ("GET", {"token": "token"}, everyone(400, anonymous=400)),
 }
@@ -176,6 +182,17 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
     )
     job = make_job(org, users["technician"])
     report, run = make_report_with_run(org, users["admin"])
+    export_job = ExportJob.objects.create(
+        organization=org,
+        user=users["admin"],
+        metric="revenue",
+        params="range=last_30_days",
+        fmt="csv",
+        rows=1,
+        status="ready",
+        file=ContentFile(b"ID\r\n1\r\n", name="renoz-revenue.csv"),
+        filename="renoz-revenue.csv",
+    )
     routes = {r.name: r for r in all_routes()}
     failures = []
     for name, (method, kwargs, expected) in MATRIX.items():
@@ -192,6 +209,7 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
             "job": str(job.pk),
             "report": str(report.pk),
             "run": str(run.pk),
+            "export": str(export_job.pk),
             "token": "not-a-signed-token",
             "uid": "MQ",
             "widget": private_widget["id"] if who in ("other_org", "admin") else layout[0]["id"],

@@ -33,6 +33,8 @@ KIND_OF = {
     "reports.tasks.dispatch_reports": "default",
     "reports.tasks.deliver_report_run": "reports",
     "insights.tasks.store_findings": "insights",
+    "infra.outbox.tasks.drain_outbox": "default",
+    "dashboard.tasks.build_export": "reports",
 }
 
 
