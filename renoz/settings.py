@@ -247,6 +247,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": BROKER_SOCKET_TIMEOUT,
     "max_retries": 0,
     "retry_on_timeout": False,
+    # A killed worker's unacknowledged task is looked for every 10 s (kombu 5.7 otherwise scans
+    # only every 10th sweep, so a lost task would wait 100 s past its visibility timeout).
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
 }
 # Late acknowledgement: a worker killed mid-task leaves its message in Redis, which hands it to
 # another worker after the visibility timeout. Tasks are idempotent (they claim their work).

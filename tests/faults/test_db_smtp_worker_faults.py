@@ -206,7 +206,7 @@ def test_a_worker_killed_mid_task_does_the_work_once_after_a_restart(org, crew, 
         try:
             assert wait_for(
                 lambda: ReportRun.objects.filter(pk=run.pk, status="sent").exists(), 90
-            ), "the killed task's work was never done"
+            ), "the killed task's work was never done: " + stop_worker(restarted)
         finally:
             log = stop_worker(restarted)
         assert "Traceback" not in log, log
