@@ -8,6 +8,7 @@ wrong; another organisation's rule, or a colleague's own, is a 404.
 from __future__ import annotations
 
 import json
+import zoneinfo
 
 from django.http import Http404, JsonResponse
 from django.views.decorators.http import require_GET, require_http_methods
@@ -42,6 +43,9 @@ def _form_data(body: dict) -> dict:
     data.update({k: str(v) for k, v in filters.items()})
     if "range" in body:
         data["range_preset"] = body["range"]
+    data.setdefault("range_preset", "yesterday")
+    data.setdefault("compare", "previous_period")
+    data.setdefault("pending_checks", 1)
     data.setdefault("active", True)
     if data["active"] is False:
         data.pop("active")
@@ -89,6 +93,7 @@ def events(request, pk):
         rule = queries.rule_for(request.user, pk)
     except Http404:
         return _error("No such alert", status=404)
+    tz = zoneinfo.ZoneInfo(rule.organization.timezone)
     return JsonResponse(
-        {"alert": rule.pk, "events": [queries.event_json(e) for e in queries.history(rule)]}
+        {"alert": rule.pk, "events": [queries.event_json(e, tz) for e in queries.history(rule)]}
     )

@@ -40,7 +40,8 @@ def history(rule: AlertRule, limit: int = HISTORY_LIMIT) -> list[AlertEvent]:
     return list(rule.events.prefetch_related("notifications").order_by("-seq")[:limit])
 
 
-def event_json(event: AlertEvent) -> dict:
+def event_json(event: AlertEvent, tz=None) -> dict:
+    """An event as the API lists it; times in the organisation's timezone."""
     return {
         "seq": event.seq,
         "series": event.series,
@@ -51,7 +52,7 @@ def event_json(event: AlertEvent) -> dict:
         "value_text": event.value_text,
         "threshold": event.threshold,
         "suppressed": event.suppressed or None,
-        "at": event.at.isoformat(),
+        "at": event.at.astimezone(tz).isoformat() if tz else event.at.isoformat(),
     }
 
 

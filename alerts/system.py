@@ -37,6 +37,10 @@ JOB_KINDS = {
     "reports.": "reports",
     "xero.": "sync",
 }
+# Tasks that catch their own failures and record the outcome themselves (report delivery
+# retries inside its task, so Celery sees a success either way).
+SELF_RECORDED = {"reports.tasks.deliver_report_run"}
+REPORT_DELIVERY = "reports.delivery"
 SYSTEM_RULES = {
     "job_failing": ("A background job keeps failing", float(FAILURES_ALLOWED)),
     "data_stale": ("Data is older than its refresh cadence allows", 0.0),
@@ -70,13 +74,17 @@ def record_job(name: str, *, ok: bool, error: str = "", now: dt.datetime | None 
         row.save()
 
 
+def _watched(sender) -> bool:
+    return sender is not None and sender.name not in SELF_RECORDED and bool(job_kind(sender.name))
+
+
 def _on_success(sender=None, **kwargs) -> None:
-    if sender is not None and job_kind(sender.name):
+    if _watched(sender):
         record_job(sender.name, ok=True)
 
 
 def _on_failure(sender=None, exception=None, **kwargs) -> None:
-    if sender is not None and job_kind(sender.name):
+    if _watched(sender):
         record_job(sender.name, ok=False, error=f"{type(exception).__name__}: {exception}")
 
 
