@@ -67,6 +67,13 @@ class RuleForm(forms.ModelForm):
         widget=forms.Textarea(attrs={"rows": 2, "spellcheck": "false"}),
         help_text="E-mail addresses, one per line.",
     )
+    webhook_url = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Webhook URL",
+        help_text="Optional: we POST signed JSON here. Only public addresses.",
+    )
     state = forms.ChoiceField(required=False, label="Customer state")
     customer_kind = forms.ChoiceField(required=False, label="Customer kind")
     category = forms.ChoiceField(required=False, label="Product category")
@@ -113,7 +120,6 @@ class RuleForm(forms.ModelForm):
         self.fields["range_preset"].choices = list(PRESETS.items())
         self.fields["compare"].choices = list(COMPARISONS.items())
         self.fields["target_status"].required = False
-        self.fields["webhook_url"].assume_scheme = "https"  # type: ignore[attr-defined]
         if self.instance.pk and not self.is_bound and not api_units:
             unit = input_unit(self.instance.metric, self.instance.condition)
             for name in ("threshold", "resolve_threshold"):
