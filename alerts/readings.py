@@ -42,7 +42,7 @@ def rule_state(rule, now: dt.datetime) -> DashboardState:
     return dataclasses.replace(state, filters=parse_filters(params, rule.organization))
 
 
-def _scope_user(rule):
+def scope_user(rule):
     """The user whose scope the rule is read in: a technician reads their own jobs and
     activities (metrics.scope); everyone else reads the organisation's numbers."""
     return rule.owner if sees_own_rows_only(rule.owner) else None
@@ -79,7 +79,7 @@ def reading_of(rule, entry: dict | None) -> Reading:
 
 
 def group_key(rule) -> tuple:
-    user = _scope_user(rule)
+    user = scope_user(rule)
     filters = tuple(sorted((rule.filters or {}).items()))
     return (rule.organization_id, rule.range_preset, rule.compare, filters, getattr(user, "pk", None))
 
@@ -102,7 +102,7 @@ def read_rules(rules: Iterable, now: dt.datetime) -> tuple[dict[int, Reading], i
         keys = sorted({r.metric for r in members})
         targets = any(r.condition == "target_status" for r in members)
         try:
-            payload = payload_for(first.organization, state, keys, _scope_user(first), targets)
+            payload = payload_for(first.organization, state, keys, scope_user(first), targets)
         except Exception as exc:  # noqa: BLE001 - a failing read is the rules' "error" state
             out.update({r.pk: Reading(error=f"{type(exc).__name__}: {exc}"[:200]) for r in members})
             continue
