@@ -8,7 +8,11 @@ from django.db import transaction
 
 from alerts.models import AlertRule
 
-SNOOZE_CHOICES = {"1h": dt.timedelta(hours=1), "1d": dt.timedelta(days=1), "7d": dt.timedelta(days=7)}
+SNOOZE_CHOICES = {
+    "1h": dt.timedelta(hours=1),
+    "1d": dt.timedelta(days=1),
+    "7d": dt.timedelta(days=7),
+}
 SNOOZE_LABELS = {"1h": "1 hour", "1d": "1 day", "7d": "1 week"}
 
 

@@ -36,10 +36,12 @@ def _form_data(body: dict) -> dict:
         data["recipients"] = "\n".join(str(a) for a in body["recipients"])
     filters = body.get("filters") or {}
     if not isinstance(filters, dict):
-        raise ValueError("'filters' must be an object, e.g. {\"state\": \"QLD\"}")
+        raise ValueError('\'filters\' must be an object, e.g. {"state": "QLD"}')
     unknown = sorted(set(filters) - set(FILTER_PARAMS))
     if unknown:
-        raise ValueError(f"Unknown filter {unknown[0][:40]!r}. Accepted: {', '.join(FILTER_PARAMS)}")
+        raise ValueError(
+            f"Unknown filter {unknown[0][:40]!r}. Accepted: {', '.join(FILTER_PARAMS)}"
+        )
     data.update({k: str(v) for k, v in filters.items()})
     if "range" in body:
         data["range_preset"] = body["range"]

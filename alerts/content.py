@@ -19,7 +19,7 @@ from metrics.periods import PRESETS, comparison_name
 
 SNOOZE_SALT = "alerts.snooze"
 SNOOZE_MAX_AGE = 14 * 24 * 3600  # a mailed snooze link works for two weeks
-HEADLINES = {
+HEADLINES: dict[str, str] = {
     Notice.FIRED: "Firing",
     Notice.RESOLVED: "Resolved",
     Notice.FLAPPING: "Flapping",
@@ -92,14 +92,15 @@ def build(event: AlertEvent) -> Content:
             period += f", vs {compare}"
         dashboard_url = f"{site}/dashboard/?{query}"
         drill_url = f"{site}/dashboard/drill/{rule.metric}/?{query}"
-    explanation = {
+    explanations: dict[str, str] = {
         Notice.FIRED: f"{what}{series} is {value}: the rule fires when it is {line}.",
         Notice.RESOLVED: f"{what}{series} is back at {value}; the rule fires when it is {line}.",
         Notice.FLAPPING: (
             f"{what}{series} has crossed the line many times in its last checks. "
             "You will hear nothing more until it settles."
         ),
-    }.get(event.notice, "")
+    }
+    explanation = explanations.get(event.notice, "")
     subject = f"[{headline}] {rule.name}: {what}{series} {value}"
     return Content(
         subject=subject[:200],

@@ -199,7 +199,7 @@ def _write_events(rule: AlertRule, series: str, step: Step, reading: Reading, no
 
 
 def _snooze_words(rule: AlertRule, now) -> str:
-    if rule.is_snoozed(now):
+    if rule.snoozed_until is not None and rule.is_snoozed(now):
         return f"snoozed until {rule.snoozed_until.isoformat(timespec='minutes')}"
     return ""
 
@@ -299,8 +299,9 @@ def evaluate(now: dt.datetime | None = None, *, everything: bool = False, rule_i
     rules = {r.pk: r for r in rules_qs}
     metric_rules = [r for r in rules.values() if r.kind == Kind.METRIC]
     due = set(
-        AlertState.objects.filter(rule_id__in=[r.pk for r in metric_rules], last_slot__gte=slot)
-        .values_list("rule_id", flat=True)
+        AlertState.objects.filter(
+            rule_id__in=[r.pk for r in metric_rules], last_slot__gte=slot
+        ).values_list("rule_id", flat=True)
     )
     todo = [r for r in metric_rules if r.pk not in due]
     outcome.skipped += len(due)
@@ -314,4 +315,3 @@ def evaluate(now: dt.datetime | None = None, *, everything: bool = False, rule_i
     if outcome.events:
         log.info("alerts: %s", outcome)
     return outcome
-

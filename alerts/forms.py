@@ -24,7 +24,6 @@ from metrics.filters import (
     owner_choices,
     parse_filters,
 )
-from metrics.periods import COMPARISONS, PRESETS
 from targets.forms import INPUT_UNITS, metric_choices, to_input, to_stored
 
 _SPLIT = re.compile(r"[\s,;]+")
@@ -114,11 +113,9 @@ class RuleForm(forms.ModelForm):
         for name in FILTER_PARAMS:
             spec = FILTERS[name]
             choices = owner_choices(org) if name == "owner" else list(spec.choices)
-            self.fields[name].choices = [("", "Any")] + list(choices)
+            self.fields[name].choices = [("", "Any")] + list(choices)  # type: ignore[attr-defined]
             if self.instance.pk and not self.is_bound:
                 self.initial[name] = (self.instance.filters or {}).get(name, "")
-        self.fields["range_preset"].choices = list(PRESETS.items())
-        self.fields["compare"].choices = list(COMPARISONS.items())
         self.fields["target_status"].required = False
         if self.instance.pk and not self.is_bound and not api_units:
             unit = input_unit(self.instance.metric, self.instance.condition)

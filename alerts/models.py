@@ -153,6 +153,9 @@ class AlertState(models.Model):
             models.UniqueConstraint(fields=["rule", "series"], name="alerts_state_per_series")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.rule_id}:{self.series or '-'} {self.state}"
+
 
 class AlertEvent(models.Model):
     rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="events")
@@ -170,6 +173,9 @@ class AlertEvent(models.Model):
     class Meta:
         ordering = ["-seq"]
         constraints = [models.UniqueConstraint(fields=["rule", "seq"], name="alerts_event_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_id}#{self.seq} {self.from_state}->{self.to_state}"
 
 
 class Channel(models.TextChoices):
@@ -208,6 +214,9 @@ class Notification(models.Model):
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.target}: {self.status}"
+
 
 class JobHealth(models.Model):
     """How a background job has been going, for system alerts: recorded from Celery's task
@@ -219,3 +228,6 @@ class JobHealth(models.Model):
     last_failure_at = models.DateTimeField(null=True, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.consecutive_failures} failures in a row"

@@ -151,4 +151,3 @@ def summary(result: Preview) -> str:
         r = len(result.resolved)
         text += f"; resolved {r} time{'s' if r != 1 else ''}"
     return text + "."
-

@@ -81,7 +81,13 @@ def reading_of(rule, entry: dict | None) -> Reading:
 def group_key(rule) -> tuple:
     user = scope_user(rule)
     filters = tuple(sorted((rule.filters or {}).items()))
-    return (rule.organization_id, rule.range_preset, rule.compare, filters, getattr(user, "pk", None))
+    return (
+        rule.organization_id,
+        rule.range_preset,
+        rule.compare,
+        filters,
+        getattr(user, "pk", None),
+    )
 
 
 def read_rules(rules: Iterable, now: dt.datetime) -> tuple[dict[int, Reading], int]:

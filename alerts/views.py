@@ -27,6 +27,7 @@ from alerts.forms import FILTER_PARAMS, RuleForm
 from alerts.models import AlertRule, Kind
 from alerts.preview import PreviewError, preview_rule
 from metrics.definitions import METRICS
+from metrics.periods import COMPARISONS, PRESETS
 from presentation.wording import exact_time
 
 
@@ -82,7 +83,9 @@ def rule_detail(request, pk):
     for event in events:
         event.when = _when(event.at, tz)  # type: ignore[attr-defined]
         event.value_words = (  # type: ignore[attr-defined]
-            event.value_text if rule.kind == Kind.SYSTEM else value_words(rule, event.value, event.value_text)
+            event.value_text
+            if rule.kind == Kind.SYSTEM
+            else value_words(rule, event.value, event.value_text)
         )
     return TemplateResponse(
         request,
@@ -108,9 +111,9 @@ def _prefill(request) -> dict:
     if metric in METRICS:
         initial["metric"] = metric
         initial["name"] = f"{METRICS[metric].label} alert"
-    if get.get("range") in dict(RuleForm.base_fields["range_preset"].choices or []):
+    if get.get("range") in PRESETS:
         initial["range_preset"] = get["range"]
-    if get.get("compare") in ("none", "previous_period", "previous_year"):
+    if get.get("compare") in COMPARISONS:
         initial["compare"] = get["compare"]
     for name in FILTER_PARAMS:
         if get.get(name):
@@ -218,4 +221,3 @@ def snooze_link(request, token):
         "alerts/snooze_link.html",
         {"rule": rule, "recipient": recipient, "choices": actions.SNOOZE_LABELS, "done": done},
     )
-

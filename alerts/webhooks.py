@@ -107,7 +107,11 @@ def post(url: str, payload: dict, *, secret: str, key: str) -> int:
     pool: urllib3.HTTPConnectionPool
     if scheme == "https":
         pool = urllib3.HTTPSConnectionPool(
-            address, port, timeout=timeout, retries=False, server_hostname=host,
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            server_hostname=host,
             assert_hostname=host,
         )
     else:
@@ -124,4 +128,6 @@ def post(url: str, payload: dict, *, secret: str, key: str) -> int:
     if 200 <= status < 300:
         return status
     # 408 and 429 and server errors may pass; any other answer will not change on a retry.
-    raise WebhookFailed(f"The receiver answered {status}", retry=status in (408, 429) or status >= 500)
+    raise WebhookFailed(
+        f"The receiver answered {status}", retry=status in (408, 429) or status >= 500
+    )

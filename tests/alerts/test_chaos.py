@@ -99,7 +99,8 @@ def test_racing_evaluators_and_senders_killed_at_random_send_each_notification_o
                             org,
                             owner,
                             name=f"r{round_no}-{i}",
-                            recipients=[f"a{i}@client.test"] + ([f"b{i}@client.test"] if i % 2 else []),
+                            recipients=[f"a{i}@client.test"]
+                            + ([f"b{i}@client.test"] if i % 2 else []),
                             webhook_url=receiver.url if i % 3 == 0 else "",
                         )
                         previous.append(rule.pk)

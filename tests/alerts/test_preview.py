@@ -62,21 +62,30 @@ def test_preview_of_a_weekly_change_with_pending_checks(history, org, owner):
     # both $300 days (down 12.1%, then 24.3%): fires on 3 Jul; on 8 Jul $12,300 against
     # $12,300 resolves it.
     r = rule(
-        org, owner, condition="change_down_pct", threshold=5, range_preset="last_7_days",
+        org,
+        owner,
+        condition="change_down_pct",
+        threshold=5,
+        range_preset="last_7_days",
         pending_checks=3,
     )
     result = preview_rule(r, now=NOW)
     assert result.fired == [dt.date(2026, 6, 12), dt.date(2026, 7, 3)]
     assert result.resolved == [dt.date(2026, 6, 17), dt.date(2026, 7, 8)]
     assert [c["value"] for c in result.changes] == [
-        "down 10.7%", "up 12.0%", "down 24.3%", "unchanged",
+        "down 10.7%",
+        "up 12.0%",
+        "down 24.3%",
+        "unchanged",
     ]
 
 
 def test_preview_matches_the_api_for_the_same_day(history, org, owner, client):
     client.force_login(owner)
-    api = client.get("/api/dashboard/metrics", {"from": "2026-07-02", "to": "2026-07-02",
-                                                "metrics": "revenue", "compare": "none"})
+    api = client.get(
+        "/api/dashboard/metrics",
+        {"from": "2026-07-02", "to": "2026-07-02", "metrics": "revenue", "compare": "none"},
+    )
     assert api.json()["metrics"]["revenue"]["value"] == 30_000
     result = preview_rule(rule(org, owner, threshold=30_001), now=NOW)
     assert dt.date(2026, 7, 3) not in result.resolved  # $300 on 2 Jul is under $300.01
@@ -90,8 +99,13 @@ def test_target_status_rules_are_not_replayed(org, owner):
 def test_the_preview_screen_shows_the_days_without_saving(history, org, owner, client):
     client.force_login(owner)
     form = {
-        "name": "Low day", "metric": "revenue", "condition": "below", "threshold": "1000",
-        "range_preset": "yesterday", "compare": "previous_period", "pending_checks": "1",
+        "name": "Low day",
+        "metric": "revenue",
+        "condition": "below",
+        "threshold": "1000",
+        "range_preset": "yesterday",
+        "compare": "previous_period",
+        "pending_checks": "1",
         "recipients": owner.email,
     }
     with time_machine.travel(NOW, tick=False):

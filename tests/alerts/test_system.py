@@ -35,10 +35,13 @@ def test_a_job_that_keeps_failing_tells_admins_once_and_once_when_it_recovers(
     run(NOW + SLOT)
     admins = sorted(m["To"] for m in smtp.messages)
     assert admins == sorted([owner.email, second_admin.email])
-    assert all(m["Subject"].startswith("[Firing] A background job keeps failing") for m in smtp.messages)
-    assert "3 failures in a row; last: OperationalError: timeout" in smtp.messages[0][
-        "Subject"
-    ] + smtp.messages[0].get_body(("plain",)).get_content()
+    assert all(
+        m["Subject"].startswith("[Firing] A background job keeps failing") for m in smtp.messages
+    )
+    assert (
+        "3 failures in a row; last: OperationalError: timeout"
+        in smtp.messages[0]["Subject"] + smtp.messages[0].get_body(("plain",)).get_content()
+    )
     system.record_job(job, ok=False, error="again", now=NOW)  # still failing: nothing new
     run(NOW + 2 * SLOT)
     assert len(smtp.messages) == 2

@@ -109,7 +109,10 @@ def test_a_public_address_passes_and_the_request_goes_to_the_checked_address(set
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
     assert check_url("https://hooks.example.com/x") == (
-        "https", "hooks.example.com", 443, "93.184.216.34"
+        "https",
+        "hooks.example.com",
+        443,
+        "93.184.216.34",
     )
 
 
