@@ -83,6 +83,10 @@ def value_words(rule, value: float | None, text: str = "") -> str:
 def line_words(rule) -> str:
     """The condition as a phrase: "above $10,000.00 AUD", "falls by more than 10%"."""
     unit = unit_of(rule)
+    if rule.condition == "job_failing":
+        return f"fires when a job has failed {int(rule.threshold or 0) + 1} times in a row"
+    if rule.condition == "data_stale":
+        return "fires when a summary misses its refresh cadence twice, or beat stops"
     if rule.condition == "target_status":
         return f"target {rule.get_target_status_display()}"
     if rule.threshold is None:

@@ -18,6 +18,7 @@ there (alerts.delivery).
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import dataclass, field
 
@@ -147,7 +148,7 @@ def recipients_of(rule: AlertRule) -> list[str]:
     return list(dict.fromkeys(a.strip().lower() for a in rule.recipients if a.strip()))
 
 
-def _outbox(rule: AlertRule, event: AlertEvent, now: dt.datetime) -> list[Notification]:
+def _outbox(rule: AlertRule, recipients: list[str], event: AlertEvent, now) -> list[Notification]:
     rows = [
         Notification(
             organization_id=rule.organization_id,
@@ -156,7 +157,7 @@ def _outbox(rule: AlertRule, event: AlertEvent, now: dt.datetime) -> list[Notifi
             target=address,
             next_attempt_at=now,
         )
-        for address in recipients_of(rule)
+        for address in recipients
     ]
     if rule.webhook_url:
         rows.append(
@@ -171,31 +172,27 @@ def _outbox(rule: AlertRule, event: AlertEvent, now: dt.datetime) -> list[Notifi
     return rows
 
 
-def _write_events(rule: AlertRule, series: str, step: Step, reading: Reading, now) -> int:
-    """Inside the rule's lock: the step's events and their outbox rows; how many rows."""
-    rows = 0
-    threshold = line_words(rule)
+def _events_of(rule: AlertRule, series: str, step: Step, reading: Reading, now, seq: int):
+    """The step's AlertEvents (numbered from seq + 1), and which of them notify."""
+    threshold = line_words(rule)[:200]
+    out = []
     for spec in step.events:
-        rule.last_seq += 1
-        event = AlertEvent.objects.create(
-            rule=rule,
+        seq += 1
+        event = AlertEvent(
+            rule_id=rule.pk,
             series=series,
-            seq=rule.last_seq,
+            seq=seq,
             from_state=spec.from_state,
             to_state=spec.to_state,
             notice=spec.notice,
             value=reading.value,
             value_text=(reading.text or reading.error)[:200],
-            threshold=threshold[:200],
+            threshold=threshold,
             suppressed=spec.suppressed[:200],
             at=now,
         )
-        if spec.notice in NOTIFYING and not spec.suppressed:
-            outbox = _outbox(rule, event, now)
-            Notification.objects.bulk_create(outbox)
-            rows += len(outbox)
-    AlertRule.objects.filter(pk=rule.pk).update(last_seq=rule.last_seq)
-    return rows
+        out.append((event, spec.notice in NOTIFYING and not spec.suppressed))
+    return out
 
 
 def _snooze_words(rule: AlertRule, now) -> str:
@@ -239,12 +236,90 @@ def _claim(pairs: list[tuple[int, str]], slot: dt.datetime) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+CHUNK = 200  # changed series written per transaction
+# Column → its PostgreSQL array type, for the one-statement update of many series.
+STATE_FIELDS = {
+    "value": "float8",
+    "value_text": "text",
+    "last_checked_at": "timestamptz",
+    "breaches": "int",
+    "recent": "text",  # JSON text, cast to jsonb
+}
+CHANGE_FIELDS = {**STATE_FIELDS, "state": "text", "notified": "bool", "flapping": "bool"}
+
+
+def _update_states(rows: list[AlertState], fields: dict[str, str]) -> None:
+    """Write these columns of many series in one UPDATE … FROM unnest(…) (Django's
+    bulk_update builds a CASE per row and column, which costs seconds at a thousand rows)."""
+    if not rows:
+        return
+    params: dict[str, list] = {"id": [row.pk for row in rows]}
+    for name in fields:
+        values = [getattr(row, name) for row in rows]
+        params[name] = [json.dumps(v) for v in values] if name == "recent" else values
+    columns = ", ".join(f"%({name})s::{kind}[]" for name, kind in fields.items())
+    names = ", ".join(fields)
+    sets = ", ".join(
+        f"{name} = u.{name}::jsonb" if name == "recent" else f"{name} = u.{name}" for name in fields
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE alerts_alertstate s SET {sets} "  # noqa: S608 - names are ours, values bound
+            f"FROM unnest(%(id)s::bigint[], {columns}) AS u(id, {names}) WHERE s.id = u.id",
+            params,
+        )
+
+
+def _write_changes(changes: list, rules: dict[int, AlertRule], slot, now, outcome) -> None:
+    """In one transaction: lock the rules (in id order, so racing evaluators cannot
+    deadlock), keep only the series whose slot claim is still ours, and write their state,
+    their AlertEvents and the events' outbox rows together."""
+    with transaction.atomic():
+        rule_ids = sorted({row.rule_id for row, _step, _reading in changes})
+        seqs = dict(
+            AlertRule.objects.select_for_update()
+            .filter(pk__in=rule_ids)
+            .order_by("pk")
+            .values_list("pk", "last_seq")
+        )
+        # Only while this slot's claim is still ours (a later slot may have run meanwhile).
+        ours = set(
+            AlertState.objects.select_for_update()
+            .filter(pk__in=[row.pk for row, _s, _r in changes], last_slot=slot)
+            .values_list("pk", flat=True)
+        )
+        rows, events, notify = [], [], []
+        for row, step, reading in changes:
+            if row.pk not in ours or row.rule_id not in seqs:
+                continue
+            rows.append(row)
+            made = _events_of(rules[row.rule_id], row.series, step, reading, now, seqs[row.rule_id])
+            seqs[row.rule_id] += len(made)
+            events += [event for event, _ in made]
+            notify += [event for event, tells in made if tells]
+        _update_states(rows, CHANGE_FIELDS)
+        AlertEvent.objects.bulk_create(events)  # PostgreSQL returns their ids
+        recipients: dict[int, list[str]] = {}
+        outbox = []
+        for event in notify:
+            rule = rules[event.rule_id]
+            if rule.pk not in recipients:
+                recipients[rule.pk] = recipients_of(rule)
+            outbox += _outbox(rule, recipients[rule.pk], event, now)
+        Notification.objects.bulk_create(outbox)
+        touched = [AlertRule(pk=pk, last_seq=seq) for pk, seq in seqs.items()]
+        AlertRule.objects.bulk_update(touched, ["last_seq"])
+    outcome.events += len(events)
+    outcome.notifications += len(outbox)
+
+
 def apply_readings(
     rules: dict[int, AlertRule], readings: dict[tuple[int, str], Reading], slot, now, outcome
 ):
     """Apply one slot's readings to the series this evaluator claimed."""
     claimed = _claim(list(readings), slot)
     quiet: list[AlertState] = []
+    changes: list = []
     for row in AlertState.objects.filter(pk__in=claimed):
         rule = rules[row.rule_id]
         reading = readings[(row.rule_id, row.series)]
@@ -256,33 +331,21 @@ def apply_readings(
             snoozed=_snooze_words(rule, now),
         )
         outcome.checked += 1
-        fields = {
-            "value": reading.value,
-            "value_text": (reading.text or reading.error)[:200],
-            "last_checked_at": now,
-            "breaches": step.snapshot.breaches,
-            "recent": list(step.snapshot.recent),
-        }
+        row.value = reading.value
+        row.value_text = (reading.text or reading.error)[:200]
+        row.last_checked_at = now
+        row.breaches = step.snapshot.breaches
+        row.recent = list(step.snapshot.recent)
         if not step.events and step.snapshot.notified == row.notified:
-            for name, value in fields.items():
-                setattr(row, name, value)
             quiet.append(row)
             continue
-        with transaction.atomic():
-            locked = AlertRule.objects.select_for_update().get(pk=rule.pk)
-            fields |= {
-                "state": step.snapshot.state,
-                "notified": step.snapshot.notified,
-                "flapping": step.snapshot.flapping,
-            }
-            # Only while this slot's claim is still ours (a later slot may have run meanwhile).
-            if not AlertState.objects.filter(pk=row.pk, last_slot=slot).update(**fields):
-                continue
-            outcome.notifications += _write_events(locked, row.series, step, reading, now)
-            outcome.events += len(step.events)
-    AlertState.objects.bulk_update(
-        quiet, ["value", "value_text", "last_checked_at", "breaches", "recent"], batch_size=500
-    )
+        row.state = step.snapshot.state
+        row.notified = step.snapshot.notified
+        row.flapping = step.snapshot.flapping
+        changes.append((row, step, reading))
+    for start in range(0, len(changes), CHUNK):
+        _write_changes(changes[start : start + CHUNK], rules, slot, now, outcome)
+    _update_states(quiet, STATE_FIELDS)
     outcome.skipped += len(readings) - len(claimed)
 
 

@@ -13,7 +13,7 @@ from django.core.validators import validate_email
 from django.http import QueryDict
 
 from accounts.permissions import is_admin
-from alerts.models import MAX_RECIPIENTS, METRIC_CONDITIONS, AlertRule, Condition
+from alerts.models import MAX_RECIPIENTS, METRIC_CONDITIONS, AlertRule, Condition, TargetLevel
 from alerts.webhooks import WebhookRefused, check_url
 from metrics.definitions import METRICS
 from metrics.filters import (
@@ -117,6 +117,10 @@ class RuleForm(forms.ModelForm):
             if self.instance.pk and not self.is_bound:
                 self.initial[name] = (self.instance.filters or {}).get(name, "")
         self.fields["target_status"].required = False
+        self.fields["target_status"].choices = [  # type: ignore[attr-defined]
+            ("", "— (only for “target status is”)"),
+            *TargetLevel.choices,
+        ]
         if self.instance.pk and not self.is_bound and not api_units:
             unit = input_unit(self.instance.metric, self.instance.condition)
             for name in ("threshold", "resolve_threshold"):

@@ -35,9 +35,19 @@ def rule_params(rule) -> QueryDict:
     return params
 
 
+CHANGES = ("change_up_pct", "change_down_pct")
+
+
+def reading_compare(rule) -> str:
+    """The comparison a rule's reading needs: its own for a change, else none (a value needs
+    no previous period, and reading none halves the work)."""
+    return rule.compare if rule.condition in CHANGES else "none"
+
+
 def rule_state(rule, now: dt.datetime) -> DashboardState:
     """The dashboard state a rule is read in at `now`; raises InvalidPeriod or InvalidFilter."""
     params = rule_params(rule)
+    params["compare"] = reading_compare(rule)
     state = parse_state(params, rule.organization, now=now)
     return dataclasses.replace(state, filters=parse_filters(params, rule.organization))
 
@@ -68,7 +78,7 @@ def reading_of(rule, entry: dict | None) -> Reading:
     if entry.get("not_filtered_by"):
         names = ", ".join(entry["not_filtered_by"])
         return Reading(error=f"This metric cannot be filtered by {names}")
-    if rule.condition in ("change_up_pct", "change_down_pct"):
+    if rule.condition in CHANGES:
         pct = entry.get("change_pct")
         return Reading(value=None if pct is None else float(pct))
     if rule.condition == "target_status":

@@ -58,7 +58,8 @@ def _row(rule, series, tz, now) -> dict:
         "snoozed": rule.is_snoozed(now),
         "snoozed_until": _when(rule.snoozed_until, tz) if rule.is_snoozed(now) else "",
         "line": line_words(rule),
-        "what": METRICS[rule.metric].label if rule.metric in METRICS else "System",
+        "what": METRICS[rule.metric].label if rule.metric in METRICS else "",
+        "checked_yet": worst is not None,
         "series": series,
     }
 
