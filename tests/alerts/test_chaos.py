@@ -77,6 +77,16 @@ def _wait_for_first_claim(slot: dt.datetime, limit: float = 30.0) -> bool:
     return False
 
 
+def _wait_for_first_send(at: dt.datetime, limit: float = 30.0) -> bool:
+    """Until a notification of this round's checks has been claimed."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if Notification.objects.filter(event__at=at, attempts__gt=0).exists():
+            return True
+        time.sleep(0.002)
+    return False
+
+
 def test_racing_evaluators_and_senders_killed_at_random_send_each_notification_once(org, owner):
     rnd = random.Random()
     order(org, dt.date(2026, 8, 4), 50_000)  # yesterday's revenue: $500
@@ -107,9 +117,16 @@ def test_racing_evaluators_and_senders_killed_at_random_send_each_notification_o
                 procs = [_process(env, at) for _ in range(2)]
                 procs += [_process(env, at, "--deliver-only") for _ in range(2)]
                 if round_no < ROUNDS:
-                    victim = rnd.choice(procs)
-                    if _wait_for_first_claim(at - dt.timedelta(minutes=at.minute % 5)):
-                        time.sleep(rnd.uniform(0, 0.4))
+                    # Odd rounds kill a sender once it has claimed rows (before, during or
+                    # after a send); even rounds kill any of the four after the first check.
+                    if round_no % 2:
+                        victim = rnd.choice(procs[2:])
+                        claimed = _wait_for_first_send(at)
+                    else:
+                        victim = rnd.choice(procs)
+                        claimed = _wait_for_first_claim(at - dt.timedelta(minutes=at.minute % 5))
+                    if claimed:
+                        time.sleep(rnd.uniform(0, 0.3))
                     if victim.poll() is None:
                         victim.send_signal(signal.SIGKILL)
                         kills["killed"] += 1
