@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import zoneinfo
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -39,6 +40,7 @@ from alerts.models import (
     State,
 )
 from alerts.readings import read_rules
+from presentation.wording import exact_time
 
 log = logging.getLogger("renoz.alerts")
 CHECK_MINUTES = 5  # beat's cadence: one check per rule and series per slot
@@ -197,7 +199,8 @@ def _events_of(rule: AlertRule, series: str, step: Step, reading: Reading, now, 
 
 def _snooze_words(rule: AlertRule, now) -> str:
     if rule.snoozed_until is not None and rule.is_snoozed(now):
-        return f"snoozed until {rule.snoozed_until.isoformat(timespec='minutes')}"
+        tz = zoneinfo.ZoneInfo(rule.organization.timezone)
+        return f"snoozed until {exact_time(rule.snoozed_until, tz)}"
     return ""
 
 
@@ -221,14 +224,20 @@ def _claim(pairs: list[tuple[int, str]], slot: dt.datetime) -> list[int]:
     rule_ids = [r for r, _ in pairs]
     series = [s for _, s in pairs]
     with connection.cursor() as cursor:
-        # Tricky: the conditional UPDATE is the claim; its row lock makes a racing evaluator
-        # wait, re-read last_slot and skip the row.
+        # Tricky: the conditional UPDATE is the claim. Rows are locked in id order and a row
+        # another evaluator holds is skipped (it is claiming it), so racing evaluators never
+        # wait on each other or deadlock, and each series is checked once per slot.
         cursor.execute(
             """
             UPDATE alerts_alertstate s SET last_slot = %(slot)s
-            FROM unnest(%(rules)s::bigint[], %(series)s::text[]) AS p(rule_id, series)
-            WHERE s.rule_id = p.rule_id AND s.series = p.series
-              AND (s.last_slot IS NULL OR s.last_slot < %(slot)s)
+            WHERE s.id IN (
+                SELECT t.id FROM alerts_alertstate t
+                JOIN unnest(%(rules)s::bigint[], %(series)s::text[]) AS p(rule_id, series)
+                  ON t.rule_id = p.rule_id AND t.series = p.series
+                WHERE t.last_slot IS NULL OR t.last_slot < %(slot)s
+                ORDER BY t.id
+                FOR UPDATE OF t SKIP LOCKED
+            )
             RETURNING s.id
             """,
             {"slot": slot, "rules": rule_ids, "series": series},
