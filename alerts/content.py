@@ -5,6 +5,7 @@ comparison, and links to the dashboard state, the drill-down, the rule's history
 from __future__ import annotations
 
 import hashlib
+import zoneinfo
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from alerts.models import AlertEvent, AlertRule, Kind, Notice
 from alerts.readings import rule_params
 from metrics.definitions import METRICS
 from metrics.periods import PRESETS, comparison_name
+from presentation.wording import exact_time
 
 SNOOZE_SALT = "alerts.snooze"
 SNOOZE_MAX_AGE = 14 * 24 * 3600  # a mailed snooze link works for two weeks
@@ -63,6 +65,7 @@ class Content:
     dashboard_url: str
     drill_url: str
     rule_url: str
+    checked: str = ""
 
     def snooze_url(self, recipient: str) -> str:
         token = snooze_token(self.rule.pk, recipient)
@@ -114,6 +117,7 @@ def build(event: AlertEvent) -> Content:
         dashboard_url=dashboard_url,
         drill_url=drill_url,
         rule_url=site + reverse("alerts-detail", args=[rule.pk]),
+        checked=exact_time(event.at, zoneinfo.ZoneInfo(rule.organization.timezone), zone=True),
     )
 
 

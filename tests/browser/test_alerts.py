@@ -8,11 +8,13 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from accounts.models import Role
 from alerts import delivery, evaluate
 from alerts.models import AlertRule
+from targets.models import Target
 from tests.alerts.conftest import NOW, make_rule, order
 from tests.browser.conftest import login, run_axe, screenshot
 from tests.conftest import make_user
@@ -87,3 +89,26 @@ def test_the_list_history_and_email_as_each_role(page, live_server, org, role):
     assert [m["Subject"][:10] for m in messages] == ["[Firing] R", "[Resolved]"]
     page.set_content(messages[0].get_body(("html",)).get_content())
     shots(page, f"email-{role}")
+
+
+def test_the_bell_leaves_a_cards_target_sentence_readable(page, live_server, org, owner):
+    today = timezone.localdate()
+    Target.objects.create(
+        organization=org,
+        metric="revenue",
+        period_kind="month",
+        period_start=today.replace(day=1),
+        value=250_000_000,
+    )
+    login(page, live_server, owner)
+    page.goto("/dashboard/?range=this_month")
+    card = page.locator(".widget-body:has(.kpi-bell)").first
+    expect(card.locator(".target-text")).to_be_visible()
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        # The card's last line keeps clear of the bell in the corner.
+        content_right = card.locator(".kpi > :last-child").evaluate(
+            "el => el.getBoundingClientRect().right - parseFloat(getComputedStyle(el).paddingRight)"
+        )
+        assert content_right <= card.locator(".kpi-bell").bounding_box()["x"] + 1
+        card.screenshot(path=str(screenshot(page, "x").with_name(f"alerts-kpi-bell-{label}.png")))
