@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -33,6 +35,11 @@ from alerts.webhooks import WebhookFailed, WebhookRefused, post
 log = logging.getLogger("renoz.alerts")
 BATCH = 20
 MAX_ERROR = 2000
+
+
+def _who() -> str:
+    """Which sender holds a claim ("host:pid"), for operators and the chaos test."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def backoff(attempt: int) -> dt.timedelta:
@@ -63,7 +70,7 @@ def claim(now: dt.datetime, limit: int = BATCH) -> list[Notification]:
             return []
         taken_over = [r.pk for r in rows if r.status == Delivery.SENDING]
         Notification.objects.filter(pk__in=[r.pk for r in rows]).update(
-            status=Delivery.SENDING, attempts=F("attempts") + 1, claimed_at=now
+            status=Delivery.SENDING, attempts=F("attempts") + 1, claimed_at=now, claimed_by=_who()
         )
         if taken_over:
             Notification.objects.filter(pk__in=taken_over).update(

@@ -201,6 +201,7 @@ class Notification(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=100, blank=True)  # "host:pid" of the sender
     sent_at = models.DateTimeField(null=True, blank=True)
     uncertain_resends = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)

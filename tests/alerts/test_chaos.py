@@ -3,7 +3,7 @@ database, one of them killed with SIGKILL at a random moment each round. Every n
 the outbox holds must reach the real SMTP server (aiosmtpd) and the real HTTP receiver once.
 
 Each round is a check slot (5 minutes apart on the `--at` clock). It starts new rules that
-breach (they fire) and moves the previous round's rules back over their line (they resolve).
+breach (they fire) and moves the rules that have fired back over their line (they resolve).
 A killed evaluator loses its claimed checks for that slot (the next slot does them); a killed
 sender leaves rows `sending`, which the next round takes over once ALERTS_SENDING_TIMEOUT has
 passed on its clock and counts in `uncertain_resends`. A resend after an unrecorded receipt is
@@ -77,13 +77,24 @@ def _wait_for_first_claim(slot: dt.datetime, limit: float = 30.0) -> bool:
     return False
 
 
-def _wait_for_first_send(at: dt.datetime, limit: float = 30.0) -> bool:
-    """Until a notification of this round's checks has been claimed."""
+def _kill_a_sender_mid_batch(at: dt.datetime, procs, rnd, limit: float = 30.0) -> bool:
+    """SIGKILL the process that holds this round's claimed notifications (`claimed_by` is
+    "host:pid"), a few milliseconds into its batch."""
+    pids = {str(p.pid): p for p in procs}
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if Notification.objects.filter(event__at=at, attempts__gt=0).exists():
-            return True
-        time.sleep(0.002)
+        holders = Notification.objects.filter(event__at=at, status="sending").values_list(
+            "claimed_by", flat=True
+        )
+        for holder in holders:
+            proc = pids.get(holder.rpartition(":")[2])
+            if proc is not None and proc.poll() is None:
+                time.sleep(rnd.uniform(0, 0.005))
+                proc.send_signal(signal.SIGKILL)
+                return True
+        if all(p.poll() is not None for p in procs):
+            return False
+        time.sleep(0.001)
     return False
 
 
@@ -93,16 +104,17 @@ def test_racing_evaluators_and_senders_killed_at_random_send_each_notification_o
     receiver = Receiver()
     receiver.thread.start()
     kills: Counter = Counter()
-    previous: list[int] = []
     try:
         with SMTPServer() as server:
             env = _env(server.port)
             rounds = ROUNDS + 2  # two last rounds without kills: every takeover is done
             for round_no in range(rounds):
                 at = NOW + round_no * SLOT
-                # The previous round's rules resolve; new ones fire (not in the quiet rounds).
-                AlertRule.objects.filter(pk__in=previous).update(threshold=0)
-                previous = []
+                # Rules that have fired are moved back over their line (they resolve); a rule
+                # whose check a kill lost is still breaching and fires in a later round.
+                AlertRule.objects.filter(
+                    kind="metric", threshold__gt=0, states__state="firing"
+                ).update(threshold=0)
                 if round_no < ROUNDS:
                     for i in range(RULES_PER_ROUND):
                         rule = make_rule(
@@ -113,26 +125,23 @@ def test_racing_evaluators_and_senders_killed_at_random_send_each_notification_o
                             + ([f"b{i}@client.test"] if i % 2 else []),
                             webhook_url=receiver.url if i % 3 == 0 else "",
                         )
-                        previous.append(rule.pk)
                 procs = [_process(env, at) for _ in range(2)]
                 procs += [_process(env, at, "--deliver-only") for _ in range(2)]
                 if round_no < ROUNDS:
-                    # Odd rounds kill a sender once it has claimed rows (before, during or
-                    # after a send); even rounds kill any of the four after the first check.
                     if round_no % 2:
-                        victim = rnd.choice(procs[2:])
-                        claimed = _wait_for_first_send(at)
+                        # Odd rounds kill whichever process holds claimed rows, mid-batch.
+                        killed = _kill_a_sender_mid_batch(at, procs, rnd)
+                        kills["killed a sender holding claims" if killed else "no claim seen"] += 1
                     else:
+                        # Even rounds kill any of the four, some time after the first check.
                         victim = rnd.choice(procs)
-                        claimed = _wait_for_first_claim(at - dt.timedelta(minutes=at.minute % 5))
-                    if claimed:
-                        # A batch of sends takes milliseconds: kill within it, or just after.
-                        time.sleep(rnd.uniform(0, 0.02 if round_no % 2 else 0.3))
-                    if victim.poll() is None:
-                        victim.send_signal(signal.SIGKILL)
-                        kills["killed"] += 1
-                    else:
-                        kills["finished before the kill"] += 1
+                        if _wait_for_first_claim(at - dt.timedelta(minutes=at.minute % 5)):
+                            time.sleep(rnd.uniform(0, 0.3))
+                        if victim.poll() is None:
+                            victim.send_signal(signal.SIGKILL)
+                            kills["killed"] += 1
+                        else:
+                            kills["finished before the kill"] += 1
                 for proc in procs:
                     _, err = proc.communicate(timeout=180)
                     assert proc.returncode in (0, -signal.SIGKILL), err.decode()[-3000:]
