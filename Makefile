@@ -56,7 +56,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy renoz accounts operations infra metrics targets insights presentation dashboard reports bench
+	$(BIN)/mypy renoz accounts operations infra metrics targets insights presentation alerts dashboard reports bench
 	$(BIN)/lint-imports
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
@@ -76,6 +76,7 @@ bench: db
 	$(PYTHON) manage.py bench_personal
 	$(PYTHON) manage.py bench_insights
 	$(PYTHON) manage.py bench_reports
+	$(PYTHON) manage.py bench_alerts
 	$(PYTHON) manage.py bench_page
 	$(PYTHON) manage.py bench_resilience
 

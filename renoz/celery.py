@@ -75,5 +75,10 @@ BEAT_SCHEDULE |= {
         "task": "reports.tasks.dispatch_reports",
         "schedule": crontab(),
     },
+    # Alert rules: check the due ones, then send what is pending (docs/alerts.md).
+    "alerts-evaluate-every-5-min": {
+        "task": "alerts.tasks.evaluate_alerts",
+        "schedule": crontab(minute="*/5"),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

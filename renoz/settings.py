@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "targets",
     "insights",
     "reports",
+    "alerts",
     "infra.audit",
     "infra.outbox",
     "bench",
@@ -268,7 +269,7 @@ CELERY_TASK_DEFAULT_QUEUE = f"renoz-{DEPLOYMENT_NAMESPACE}"
 # every queue unless WORKER_QUEUES names the kinds it should take (renoz/celery.py).
 TASK_QUEUES = {
     kind: CELERY_TASK_DEFAULT_QUEUE if kind == "default" else f"{CELERY_TASK_DEFAULT_QUEUE}-{kind}"
-    for kind in ("refresh", "reports", "insights", "default")
+    for kind in ("refresh", "reports", "insights", "alerts", "default")
 }
 # Tricky: each queue needs its own exchange and key; a bare Queue(name) would bind every queue
 # to the default exchange and key, and each task would land in all of them.
@@ -290,6 +291,8 @@ TASK_KINDS = {
     "infra.outbox.tasks.drain_outbox": "default",
     # Large drill-down exports, written to storage off the web thread.
     "dashboard.tasks.build_export": "reports",
+    # Alert checks and their sends: never behind a render or a refresh (docs/alerts.md).
+    "alerts.tasks.evaluate_alerts": "alerts",
 }
 CELERY_TASK_ROUTES = {task: {"queue": TASK_QUEUES[kind]} for task, kind in TASK_KINDS.items()}
 WORKER_QUEUES = env_list("WORKER_QUEUES", [])
@@ -317,6 +320,16 @@ SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 REPORTS_WORKING_TIMEOUT = env_int("REPORTS_WORKING_TIMEOUT", 600, minimum=1)
 REPORTS_MAX_ATTEMPTS = env_int("REPORTS_MAX_ATTEMPTS", 4, minimum=1)
 REPORTS_RETRY_BASE_SECONDS = env_int("REPORTS_RETRY_BASE_SECONDS", 60, minimum=0)
+
+# --- Alerts (docs/alerts.md) ----------------------------------------------------------------
+# A notification left "sending" longer than this (its sender died) is taken over and resent.
+ALERTS_SENDING_TIMEOUT = env_int("ALERTS_SENDING_TIMEOUT", 120, minimum=1)
+ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 5, minimum=1)
+ALERTS_RETRY_BASE_SECONDS = env_int("ALERTS_RETRY_BASE_SECONDS", 30, minimum=0)
+ALERTS_WEBHOOK_CONNECT_TIMEOUT = env_float("ALERTS_WEBHOOK_CONNECT_TIMEOUT", 3.0, minimum=0.1)
+ALERTS_WEBHOOK_READ_TIMEOUT = env_float("ALERTS_WEBHOOK_READ_TIMEOUT", 5.0, minimum=0.1)
+# Networks webhooks may reach although private, loopback or link-local (CIDRs); none by default.
+ALERTS_WEBHOOK_ALLOWED_NETWORKS = env_list("ALERTS_WEBHOOK_ALLOWED_NETWORKS", [])
 
 # --- Optional LLM for insights wording ----------------------------------------------------
 OPENAI_API_KEY = env_str("OPENAI_API_KEY") or None

@@ -18,8 +18,10 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on non-HTML responses (JSON, CSS); answer, never 404.
     path("favicon.ico", RedirectView.as_view(url="/static/img/favicon.svg", permanent=True)),
     path("api/dashboard/", include("dashboard.api_urls")),
+    path("api/", include("alerts.api_urls")),
     path("dashboard/targets/", include("targets.urls")),
     path("dashboard/drill/", include("dashboard.drill_urls")),
     path("dashboard/reports/", include("reports.urls")),
+    path("dashboard/alerts/", include("alerts.urls")),
     path("", include("dashboard.urls")),
 ]

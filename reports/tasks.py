@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from alerts.system import REPORT_DELIVERY, record_job
 from infra.outbox.queue import publish
 from reports import dispatch
 
@@ -28,3 +29,6 @@ def deliver_report_run(run_id: int) -> None:
     """Claim, render and send one run (idempotent: a taken or finished run is skipped)."""
     outcome = dispatch.deliver(run_id)
     log.info("run %s: %s", run_id, outcome)
+    if outcome != "skipped":
+        # For system alerts (docs/alerts.md): the retries happen inside this task.
+        record_job(REPORT_DELIVERY, ok=outcome == "sent", error=f"run {run_id}: {outcome}")

@@ -92,3 +92,25 @@ def make_report_with_run(org, owner):
     run = ReportRun.objects.create(report=report, slot=timezone.now(), status="sent")
     run.pdf.save("route-test.pdf", ContentFile(b"%PDF-1.4 route test"), save=True)
     return report, run
+
+
+def make_alert(org, owner):
+    """An alert rule of `org`, owned by `owner` (an admin), with one event in its history."""
+    from django.utils import timezone
+
+    from alerts.models import AlertEvent, AlertRule
+
+    rule = AlertRule.objects.create(
+        organization=org,
+        owner=owner,
+        name="Revenue dropped",
+        metric="revenue",
+        condition="below",
+        threshold=100_000,
+        recipients=[owner.email],
+        last_seq=1,
+    )
+    AlertEvent.objects.create(
+        rule=rule, seq=1, from_state="ok", to_state="firing", notice="fired", at=timezone.now()
+    )
+    return rule

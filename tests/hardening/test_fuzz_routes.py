@@ -17,7 +17,7 @@ from accounts.models import Role
 from dashboard import layouts
 from targets.models import Target
 from tests.conftest import make_user
-from tests.hardening.routes import all_routes, fill, make_job
+from tests.hardening.routes import all_routes, fill, make_alert, make_job
 
 HOSTILE = [
     "",
@@ -140,7 +140,8 @@ def world(org, other_org):
         value=100,
     )
     job = make_job(org, users["technician"])
-    return users, target, job
+    alert = make_alert(org, users["admin"])
+    return users, target, job, alert
 
 
 @pytest.mark.django_db
@@ -161,14 +162,14 @@ def world(org, other_org):
 def test_no_route_answers_5xx_to_hostile_input(
     client, world, route_index, role, params, extra_headers, path_value
 ):
-    users, target, job = world
+    users, target, job, alert = world
     route = GET_ROUTES[route_index]
     client.logout()
     user = users.get(role)
     if user is not None:
         client.force_login(user)
     real = {
-        "pk": str(target.pk),
+        "pk": str(alert.pk if route.name.startswith(("alerts-", "api-alert")) else target.pk),
         "job_id": str(job.pk),
         "run_pk": "1",
         "token": "not-a-signed-token",
@@ -178,7 +179,7 @@ def test_no_route_answers_5xx_to_hostile_input(
     }
     values = {k: (path_value if path_value is not None else v) for k, v in real.items()}
     if "<int:" in route.pattern and path_value is not None and not path_value.isdecimal():
-        values["pk"] = str(target.pk)
+        values["pk"] = real["pk"]
         values["job_id"] = str(job.pk)
     path = fill(route.pattern, values)
     response = client.get(path, params, headers=extra_headers)

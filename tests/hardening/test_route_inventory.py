@@ -19,7 +19,7 @@ from dashboard import layouts
 from dashboard.models import ExportJob
 from targets.models import Target
 from tests.conftest import make_user
-from tests.hardening.routes import all_routes, fill, make_job, make_report_with_run
+from tests.hardening.routes import all_routes, fill, make_alert, make_job, make_report_with_run
 
 ROLES = [r.value for r in Role]
 EDITORS = ["admin", "sales", "operations", "technician"]
@@ -140,6 +140,18 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     "dashboard-export-download": ("GET", {"pk": "export"}, only(["admin"], denied=404)),
     # One-click unsubscribe needs no login; a token that was never signed is refused.
     "reports-unsubscribe": ("GET", {"token": "token"}, everyone(400, anonymous=400)),
+    # Alerts: everyone keeps their own; an admin sees the organisation's. A rule someone may
+    # not see (a colleague's, another organisation's) is a 404.
+    "alerts-list": ("GET", {}, everyone(200)),
+    "alerts-create": ("GET", {}, everyone(200)),
+    "alerts-preview": ("GET", {}, everyone(400)),  # an empty rule: the form's errors
+    "alerts-detail": ("GET", {"pk": "alert"}, only(["admin"], denied=404)),
+    "alerts-edit": ("GET", {"pk": "alert"}, only(["admin"], denied=404)),
+    "alerts-snooze": ("POST", {"pk": "alert"}, only(["admin"], code=400, denied=404)),
+    "alerts-toggle": ("POST", {"pk": "alert"}, only(["admin"], code=302, denied=404)),
+    "alerts-snooze-link": ("GET", {"token": "token"}, everyone(400, anonymous=400)),
+    "api-alerts": ("GET", {}, everyone(200, anonymous=401)),
+    "api-alert-events": ("GET", {"pk": "alert"}, only(["admin"], denied=404, anonymous=401)),
 }
 # Django's admin: non-staff are sent to the admin login; anonymous too.
 ADMIN_FAMILY = everyone(302, anonymous=302)
@@ -193,6 +205,7 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
         file=ContentFile(b"ID\r\n1\r\n", name="renoz-revenue.csv"),
         filename="renoz-revenue.csv",
     )
+    alert = make_alert(org, users["admin"])
     routes = {r.name: r for r in all_routes()}
     failures = []
     for name, (method, kwargs, expected) in MATRIX.items():
@@ -210,6 +223,7 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
             "report": str(report.pk),
             "run": str(run.pk),
             "export": str(export_job.pk),
+            "alert": str(alert.pk),
             "token": "not-a-signed-token",
             "uid": "MQ",
             "widget": private_widget["id"] if who in ("other_org", "admin") else layout[0]["id"],

@@ -24,6 +24,7 @@ OUR_PACKAGES = (
     "insights.",
     "dashboard.",
     "reports.",
+    "alerts.",
 )
 KIND_OF = {
     "metrics.tasks.refresh_summaries": "refresh",
@@ -35,6 +36,7 @@ KIND_OF = {
     "insights.tasks.store_findings": "insights",
     "infra.outbox.tasks.drain_outbox": "default",
     "dashboard.tasks.build_export": "reports",
+    "alerts.tasks.evaluate_alerts": "alerts",
 }
 
 
@@ -44,6 +46,7 @@ def queue_names() -> dict[str, str]:
         "refresh": f"{base}-refresh",
         "reports": f"{base}-reports",
         "insights": f"{base}-insights",
+        "alerts": f"{base}-alerts",
         "default": base,
     }
 
@@ -84,7 +87,7 @@ def test_a_published_task_lands_in_its_own_queue_alone(broker):
     deliver_report_run.delay(2)
     refresh_summaries.delay(["daily_sales"])
     depth = {kind: broker.llen(name) for kind, name in queue_names().items()}
-    assert depth == {"refresh": 1, "reports": 2, "insights": 0, "default": 0}
+    assert depth == {"refresh": 1, "reports": 2, "insights": 0, "alerts": 0, "default": 0}
 
 
 def fresh_app() -> Celery:

@@ -1,0 +1,101 @@
+"""`GET/POST /api/alerts` and `GET /api/alerts/<id>/events` (docs/alerts.md, "API").
+
+Thresholds are in the metric's API unit (cents, 0–1 ratios; percent for changes), as
+`/api/dashboard/metrics` reports values. Bad input is a 400 `{"error": …}` naming what is
+wrong; another organisation's rule, or a colleague's own, is a 404.
+"""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+
+from django.http import Http404, JsonResponse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from alerts import queries
+from alerts.forms import FILTER_PARAMS, RuleForm
+from alerts.models import AlertRule
+
+MAX_BODY = 20_000
+
+
+def _error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+def _login(request) -> JsonResponse | None:
+    if not request.user.is_authenticated:
+        return _error("Authentication required: log in first", status=401)
+    return None
+
+
+def _form_data(body: dict) -> dict:
+    data = {k: body.get(k) for k in RuleForm.Meta.fields if body.get(k) is not None}
+    if isinstance(body.get("recipients"), list):
+        data["recipients"] = "\n".join(str(a) for a in body["recipients"])
+    filters = body.get("filters") or {}
+    if not isinstance(filters, dict):
+        raise ValueError('\'filters\' must be an object, e.g. {"state": "QLD"}')
+    unknown = sorted(set(filters) - set(FILTER_PARAMS))
+    if unknown:
+        raise ValueError(
+            f"Unknown filter {unknown[0][:40]!r}. Accepted: {', '.join(FILTER_PARAMS)}"
+        )
+    data.update({k: str(v) for k, v in filters.items()})
+    if "range" in body:
+        data["range_preset"] = body["range"]
+    data.setdefault("range_preset", "yesterday")
+    data.setdefault("compare", "previous_period")
+    data.setdefault("pending_checks", 1)
+    data.setdefault("active", True)
+    if data["active"] is False:
+        data.pop("active")
+    return {k: (str(v) if not isinstance(v, bool) else v) for k, v in data.items()}
+
+
+@require_http_methods(["GET", "POST"])
+def alerts(request):
+    if (denied := _login(request)) is not None:
+        return denied
+    if request.method == "GET":
+        rules = list(queries.rules_for(request.user))
+        states = queries.states_of(rules)
+        return JsonResponse({"alerts": [queries.rule_json(r, states.get(r.pk)) for r in rules]})
+    if len(request.body) > MAX_BODY:
+        return _error("The body is too large")
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return _error("The body must be JSON")
+    if not isinstance(body, dict):
+        return _error("The body must be a JSON object")
+    try:
+        data = _form_data(body)
+    except ValueError as exc:
+        return _error(str(exc))
+    form = RuleForm(data, user=request.user, api_units=True)
+    if not form.is_valid():
+        errors = {k: [str(e) for e in v] for k, v in form.errors.items()}
+        first = next(iter(errors.items()))
+        name = "input" if first[0] == "__all__" else first[0]
+        return JsonResponse({"error": f"{name}: {first[1][0]}", "fields": errors}, status=400)
+    rule: AlertRule = form.save(commit=False)
+    rule.organization = request.user.organization
+    rule.owner = request.user
+    rule.save()
+    return JsonResponse(queries.rule_json(rule), status=201)
+
+
+@require_GET
+def events(request, pk):
+    if (denied := _login(request)) is not None:
+        return denied
+    try:
+        rule = queries.rule_for(request.user, pk)
+    except Http404:
+        return _error("No such alert", status=404)
+    tz = zoneinfo.ZoneInfo(rule.organization.timezone)
+    return JsonResponse(
+        {"alert": rule.pk, "events": [queries.event_json(e, tz) for e in queries.history(rule)]}
+    )

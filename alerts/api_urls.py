@@ -1,0 +1,8 @@
+from django.urls import path
+
+from alerts import api
+
+urlpatterns = [
+    path("alerts", api.alerts, name="api-alerts"),
+    path("alerts/<int:pk>/events", api.events, name="api-alert-events"),
+]

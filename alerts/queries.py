@@ -1,0 +1,87 @@
+"""Reads for the screens and the API: which rules a user sees, and a rule's history."""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.permissions import is_admin
+from accounts.tenancy import scoped
+from alerts.models import AlertEvent, AlertRule, AlertState, Kind
+
+HISTORY_LIMIT = 200
+
+
+def rules_for(user) -> QuerySet[AlertRule]:
+    """An admin sees every rule of the organisation (system ones too); anyone else their own."""
+    qs = scoped(AlertRule, user).select_related("owner")
+    if not is_admin(user):
+        qs = qs.filter(owner=user, kind=Kind.METRIC)
+    return qs.order_by("kind", "name", "pk")
+
+
+def rule_for(user, pk) -> AlertRule:
+    """One rule the user may see and change, else 404 (another organisation's, or a
+    colleague's own rule)."""
+    try:
+        return rules_for(user).select_related("organization").get(pk=pk)
+    except (AlertRule.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such alert") from None
+
+
+def states_of(rules) -> dict[int, list[AlertState]]:
+    out: dict[int, list[AlertState]] = {}
+    for state in AlertState.objects.filter(rule__in=rules).order_by("series"):
+        out.setdefault(state.rule_id, []).append(state)
+    return out
+
+
+def history(rule: AlertRule, limit: int = HISTORY_LIMIT) -> list[AlertEvent]:
+    return list(rule.events.prefetch_related("notifications").order_by("-seq")[:limit])
+
+
+def event_json(event: AlertEvent, tz=None) -> dict:
+    """An event as the API lists it; times in the organisation's timezone."""
+    return {
+        "seq": event.seq,
+        "series": event.series,
+        "from": event.from_state,
+        "to": event.to_state,
+        "notice": event.notice or None,
+        "value": event.value,
+        "value_text": event.value_text,
+        "threshold": event.threshold,
+        "suppressed": event.suppressed or None,
+        "at": event.at.astimezone(tz).isoformat() if tz else event.at.isoformat(),
+    }
+
+
+def rule_json(rule: AlertRule, states: list[AlertState] | None = None) -> dict:
+    states = states or []
+    main = states[0] if states else None
+    return {
+        "id": rule.pk,
+        "name": rule.name,
+        "kind": rule.kind,
+        "owner": rule.owner_id,
+        "metric": rule.metric or None,
+        "condition": rule.condition,
+        "threshold": rule.threshold,
+        "resolve_threshold": rule.resolve_threshold,
+        "target_status": rule.target_status or None,
+        "range": rule.range_preset,
+        "compare": rule.compare,
+        "filters": rule.filters,
+        "pending_checks": rule.pending_checks,
+        "recipients": rule.recipients,
+        "webhook_url": rule.webhook_url or None,
+        "active": rule.active,
+        "snoozed_until": rule.snoozed_until.isoformat() if rule.snoozed_until else None,
+        "snooze_reason": rule.snooze_reason or None,
+        "state": main.state if main else "ok",
+        "value": main.value if main else None,
+        "last_checked_at": (
+            main.last_checked_at.isoformat() if main and main.last_checked_at else None
+        ),
+        "series": {s.series: s.state for s in states} if rule.kind == Kind.SYSTEM else None,
+    }
