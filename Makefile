@@ -55,7 +55,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy renoz accounts operations infra metrics targets insights presentation dashboard reports bench
+	$(BIN)/mypy renoz accounts operations xero infra metrics targets insights presentation dashboard reports bench
 	$(BIN)/lint-imports
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
