@@ -1,6 +1,6 @@
 from django.urls import path
 
-from dashboard import field_views, personal_views, views
+from dashboard import field_views, personal_views, reconciliation, views
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard-home"),
@@ -17,6 +17,22 @@ urlpatterns = [
         name="dashboard-job-complete",
     ),
     path("dashboard/activity/", views.activity, name="dashboard-activity"),
+    path("dashboard/reconciliation/", reconciliation.page, name="dashboard-reconciliation"),
+    path(
+        "dashboard/reconciliation/notes/",
+        reconciliation.add_note,
+        name="dashboard-reconciliation-note",
+    ),
+    path(
+        "dashboard/reconciliation/connect/",
+        reconciliation.connect,
+        name="dashboard-reconciliation-connect",
+    ),
+    path(
+        "dashboard/reconciliation/disconnect/",
+        reconciliation.disconnect,
+        name="dashboard-reconciliation-disconnect",
+    ),
     path(
         "dashboard/widgets/<str:widget_id>/dismiss/",
         views.insight_dismiss,

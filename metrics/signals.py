@@ -20,9 +20,10 @@ from django.utils import timezone
 from accounts.models import Organization
 from infra import replica
 from metrics.cache import note_write
-from metrics.definitions import SOURCES, Source
+from metrics.definitions import LEDGER, SOURCES, Source
 from metrics.refresh import mark_dirty
 from metrics.tasks import schedule_refresh, schedule_statistics_recompute
+from xero.signals import ledger_changed
 
 _tz_cache: dict[int, zoneinfo.ZoneInfo] = {}
 
@@ -70,8 +71,15 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
 
 
 def note_change(org_id: int, source: Source, days: set) -> None:
-    mark_dirty(org_id, source.summary, days)
-    transaction.on_commit(lambda: _after_commit(org_id, source, days))
+    for moved in (source, *(s for s in SOURCES.values() if source.name in s.follows)):
+        mark_dirty(org_id, moved.summary, days)
+        transaction.on_commit(lambda moved=moved: _after_commit(org_id, moved, days))
+
+
+@receiver(ledger_changed)
+def record_ledger_change(sender, organization_id, days, **kwargs):
+    """A Xero sync or matching moved the ledger's rows on these local days."""
+    note_change(organization_id, LEDGER, set(days))
 
 
 @receiver(pre_save)
