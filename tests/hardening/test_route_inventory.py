@@ -104,6 +104,18 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     "reports-run-pdf": ("GET", {"pk": "report", "run_pk": "run"}, only(["admin"])),
     "reports-send-now": ("POST", {"pk": "report"}, only(["admin"], code=302)),
     "reports-toggle": ("POST", {"pk": "report"}, only(["admin"], code=302)),
+    # Reconciliation with Xero: admins only (other_org is an admin of their own organisation,
+    # who sees their own books). A note without text, and connect without Xero settings, go
+    # back to the page.
+    "dashboard-reconciliation": ("GET", {}, only(["admin"], other_org=200)),
+    "api-reconciliation": ("GET", {}, only(["admin"], anonymous=401, other_org=200)),
+    "dashboard-reconciliation-note": ("POST", {}, only(["admin"], code=302, other_org=302)),
+    "dashboard-reconciliation-connect": ("POST", {}, only(["admin"], code=302, other_org=302)),
+    "dashboard-reconciliation-disconnect": (
+        "POST",
+        {},
+        only(["admin"], code=302, other_org=302),
+    ),
     # One-click unsubscribe needs no login; a token that was never signed is refused.
     "reports-unsubscribe": ("GET", {"token": "token"}, everyone(400, anonymous=400)),
 }
