@@ -25,6 +25,7 @@ db: install
 demo: db
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py seed_demo --if-empty
+	$(PYTHON) manage.py seed_demo_xero
 	$(PYTHON) manage.py refresh_daily_summaries
 	$(PYTHON) manage.py seed_demo_targets
 	$(PYTHON) manage.py seed_demo_reports

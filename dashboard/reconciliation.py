@@ -65,10 +65,11 @@ def figures(organization, state) -> dict:
 
 def _sync_status(organization, now: dt.datetime) -> dict:
     last, last_ok = queries.last_runs(organization)
-    connected = configured() and queries.connection_of(organization) is not None
+    conn = queries.connection_of(organization)
     return {
         "configured": configured(),
-        "connected": connected,
+        "connected": conn is not None,
+        "tenant": conn.tenant_name if conn else "",
         "last_ok_at": last_ok.finished_at if last_ok else None,
         "ago": time_ago(last_ok.finished_at, now) if last_ok and last_ok.finished_at else None,
         "failed": last if last is not None and last.status == "failed" else None,
