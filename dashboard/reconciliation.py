@@ -22,7 +22,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.permissions import can_reconcile, reconciler_required
 from dashboard.api import _error, api_login_required
-from metrics.formatting import format_aud
 from metrics.periods import PRESETS, InvalidPeriod, parse_state, range_label
 from metrics.queries import get_metrics
 from presentation.wording import exact_time, time_ago
@@ -36,7 +35,15 @@ ROWS_PER_KIND = 100
 RANGE_CHOICES = ("this_month", "last_month", "this_quarter", "last_quarter", "this_financial_year")
 MAX_NOTE = 2000
 DEFAULT_RANGE = "this_financial_year"
-FIGURES_KEYS = ("orders_revenue", "invoiced_revenue", "gap", "cash_collected", "unbilled_revenue")
+# The page's cards: (key of `figures`, label, note).
+FIGURE_CARDS = (
+    ("orders_revenue", "Orders revenue", ""),
+    ("invoiced_revenue", "Invoiced in Xero", ""),
+    ("gap", "Gap", "orders less invoices, ex GST"),
+    ("matched", "Matched orders", ""),
+    ("unbilled_revenue", "Unbilled", "fulfilled, no invoice"),
+    ("cash_collected", "Cash collected", "incl. GST"),
+)
 
 
 def _state(request):
@@ -144,7 +151,7 @@ def page(request):
         "range_label": range_label(state),
         "ranges": [(key, PRESETS[key], state.preset == key) for key in RANGE_CHOICES],
         "numbers": numbers,
-        "money": {k: format_aud(numbers[k]) for k in FIGURES_KEYS},
+        "figure_cards": [(k, label, note, numbers[k]) for k, label, note in FIGURE_CARDS],
         "kinds": _rows(organization, state, now),
         "sync": _sync_status(organization, now),
         "synced_exact": exact_time(now, state.tz),

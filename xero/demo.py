@@ -61,7 +61,9 @@ def plan_books(org, today: dt.date, seed: int = 23) -> DemoBooks:
         return contacts[customer.pk]
 
     books = DemoBooks()
-    picks = rnd.sample(range(len(orders)), NOT_INVOICED + GST_ERROR + AMOUNT_ERROR + 3)
+    # The discrepancies fall in the last few months, where a newcomer looks first.
+    recent = [i for i, o in enumerate(orders) if (today - o.ordered_at.date()).days <= 120]
+    picks = rnd.sample(recent, NOT_INVOICED + GST_ERROR + AMOUNT_ERROR + 3)
     role = dict.fromkeys(picks[:NOT_INVOICED], "not_invoiced")
     for i, name in zip(
         picks[NOT_INVOICED:], ("gst", "amount", "split", "credited", "voided_twin"), strict=True
