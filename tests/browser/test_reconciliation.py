@@ -17,7 +17,7 @@ MARCH = "/dashboard/reconciliation/?from=2026-03-01&to=2026-03-31"
 
 
 @pytest.fixture
-def ledger(org, connection, fake):
+def ledger(org, connection, fake):  # noqa: F811 - the imported fixtures
     books.seed_orders(org)
     books.seed_xero(fake)
     sync_organization(org.pk)
