@@ -9,6 +9,7 @@ definitions (metrics.definitions): a source's own model by its `timestamps`, and
 from __future__ import annotations
 
 import zoneinfo
+from functools import partial
 
 from django.apps import apps
 from django.conf import settings
@@ -73,7 +74,7 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
 def note_change(org_id: int, source: Source, days: set) -> None:
     for moved in (source, *(s for s in SOURCES.values() if source.name in s.follows)):
         mark_dirty(org_id, moved.summary, days)
-        transaction.on_commit(lambda moved=moved: _after_commit(org_id, moved, days))
+        transaction.on_commit(partial(_after_commit, org_id, moved, days))
 
 
 @receiver(ledger_changed)

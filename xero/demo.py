@@ -138,7 +138,7 @@ def plan_books(org, today: dt.date, seed: int = 23) -> DemoBooks:
                     contact_json=who(order.customer),
                     date=min(today, order.ordered_at.date() + dt.timedelta(days=20)),
                     lines=[(50_000, 5_000)],
-                    allocations=[(over, 55_000)],
+                    allocations=((over, 55_000),),
                 )  # fmt: skip
             )
         elif kind == "voided_twin":

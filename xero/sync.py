@@ -20,6 +20,7 @@ import zlib
 import zoneinfo
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -138,7 +139,7 @@ def payment_row(org_id: int, tz, data: dict) -> XeroPayment:
     )
 
 
-ROWS = {
+ROWS: dict[str, tuple[Any, Callable[..., Any]]] = {
     "invoices": (XeroInvoice, invoice_row),
     "credit_notes": (XeroCreditNote, credit_note_row),
     "payments": (XeroPayment, payment_row),

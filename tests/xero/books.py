@@ -109,7 +109,7 @@ def seed_xero(fake) -> dict[str, dict]:
             contact_json=acme,
             date=d(14),
             lines=[(100_00, 10_00)],
-            allocations=[(invoices["INV-12"], 110_00)],
+            allocations=((invoices["INV-12"], 110_00),),
         ),  # fmt: skip
     )
     fake.put("Payments", payment(invoice_json=invoices["INV-1"], date=d(20), amount_cents=1100_00))

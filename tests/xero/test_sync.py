@@ -144,7 +144,7 @@ def test_credit_notes_and_payments_are_synced_with_their_links(org, connection, 
         contact_json=ACME,
         date=dt.date(2026, 3, 9),
         lines=[(200_00, 20_00)],
-        allocations=[(inv, 220_00)],
+        allocations=((inv, 220_00),),
     )
     paid = payment(invoice_json=inv, date=dt.date(2026, 3, 20), amount_cents=880_00)
     fake.put("Invoices", inv)

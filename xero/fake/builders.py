@@ -92,7 +92,7 @@ def credit_note(
     contact_json: dict,
     date: dt.date,
     lines: list[tuple[int, int]],
-    allocations: list[tuple[dict, int]] = (),  # (invoice JSON, GST-inclusive cents)
+    allocations: tuple[tuple[dict, int], ...] = (),  # (invoice JSON, GST-inclusive cents)
     status: str = "AUTHORISED",
 ) -> dict:
     sub_total = sum(ex for ex, _ in lines)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from dateutil.parser import isoparse, parse
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from xero.fake.builders import contact as contact_json
@@ -59,7 +59,7 @@ class FakeXero:
         self._fail: set[tuple[str, int]] = set()
         self._lock = threading.Lock()
         self._clock = 0
-        self._server = None
+        self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     # --- data --------------------------------------------------------------------------------
@@ -198,8 +198,9 @@ class FakeXero:
     # --- running -----------------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeXero:
-        self._server = make_server(host, port, self.wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        server = make_server(host, port, self.wsgi, threaded=True)
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
         self._thread.start()
         return self
 
