@@ -76,6 +76,7 @@ bench: db
 	$(PYTHON) manage.py bench_personal
 	$(PYTHON) manage.py bench_insights
 	$(PYTHON) manage.py bench_reports
+	$(PYTHON) manage.py bench_xero
 	$(PYTHON) manage.py bench_page
 	$(PYTHON) manage.py bench_resilience
 

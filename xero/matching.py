@@ -244,10 +244,13 @@ def _exceptions(orders, invoices, matches) -> list[XeroException]:
                     expected_tax_cents=rules.expected_gst(inv.sub_total),
                 )  # fmt: skip
             )
+    rules_of: dict[int, set[str]] = defaultdict(set)
+    for (order_id, _), rule in matches.items():
+        rules_of[order_id].add(rule)
     for order_ids, invoice_ids in _groups(matches):
         ordered = sum(by_id[o].cents for o in order_ids)
         invoiced = sum(inv_by_id[i].net_cents for i in invoice_ids)
-        rule_made = {matches[k] for k in matches if k[0] in order_ids}
+        rule_made = set().union(*(rules_of[o] for o in order_ids))
         allowed = (
             rules.REFERENCE_TOLERANCE_CENTS
             if MatchRule.REFERENCE in rule_made
@@ -277,16 +280,33 @@ def _store(org_id, orders, matches, exceptions, learned) -> dict:
                 organization_id=org_id, kind=ExceptionKind.NOT_INVOICED
             ).values_list("order_id", "since")
         )
-        XeroMatch.objects.filter(organization_id=org_id).delete()
+        # Tricky: only the differences are written, so re-matching unchanged books (every
+        # hourly sync) writes nothing but what moved.
+        stored = {
+            (o, i): (pk, rule)
+            for pk, o, i, rule in XeroMatch.objects.filter(organization_id=org_id).values_list(
+                "pk", "order_id", "invoice_id", "rule"
+            )
+        }
+        stale = [pk for k, (pk, rule) in stored.items() if matches.get(k) != rule]
+        if stale:
+            XeroMatch.objects.filter(pk__in=stale).delete()
         XeroMatch.objects.bulk_create(
             [
                 XeroMatch(organization_id=org_id, order_id=o, invoice_id=i, rule=rule)
                 for (o, i), rule in matches.items()
+                if stored.get((o, i), (None, None))[1] != rule
             ],
             batch_size=2000,
         )
-        keys = [e.key for e in exceptions]
-        XeroException.objects.filter(organization_id=org_id).exclude(key__in=keys).delete()
+        keys = {e.key for e in exceptions}
+        old_keys = set(
+            XeroException.objects.filter(organization_id=org_id).values_list("key", flat=True)
+        )
+        if old_keys - keys:
+            XeroException.objects.filter(
+                organization_id=org_id, key__in=list(old_keys - keys)
+            ).delete()
         for e in exceptions:
             e.organization_id = org_id
         XeroException.objects.bulk_create(

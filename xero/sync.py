@@ -57,7 +57,8 @@ def cents(value) -> int:
     return int((Decimal(str(value or 0)) * 100).to_integral_value(ROUND_HALF_UP))
 
 
-def _date(raw: str) -> dt.date:
+def xero_date(raw: str) -> dt.date:
+    """Xero's JSON date (`/Date(ms+0000)/`) as a date."""
     return deserialize_date_ms(None, raw, None)
 
 
@@ -73,7 +74,7 @@ def _local_midnight(day: dt.date, tz: zoneinfo.ZoneInfo) -> dt.datetime:
 
 
 def invoice_row(org_id: int, tz, data: dict) -> XeroInvoice:
-    day = _date(data["Date"])
+    day = xero_date(data["Date"])
     contact = data.get("Contact") or {}
     return XeroInvoice(
         organization_id=org_id,
@@ -98,7 +99,7 @@ def invoice_row(org_id: int, tz, data: dict) -> XeroInvoice:
 
 
 def credit_note_row(org_id: int, tz, data: dict) -> XeroCreditNote:
-    day = _date(data["Date"])
+    day = xero_date(data["Date"])
     return XeroCreditNote(
         organization_id=org_id,
         xero_id=uuid.UUID(data["CreditNoteID"]),
@@ -122,7 +123,7 @@ def credit_note_row(org_id: int, tz, data: dict) -> XeroCreditNote:
 
 
 def payment_row(org_id: int, tz, data: dict) -> XeroPayment:
-    day = _date(data["Date"])
+    day = xero_date(data["Date"])
     invoice = data.get("Invoice") or {}
     return XeroPayment(
         organization_id=org_id,
