@@ -13,7 +13,8 @@ from django.core.management import call_command
 from metrics.models import SummaryRefresh
 from tests.conftest import make_user
 from tests.xero import books
-from xero.models import ReconciliationNote, XeroException
+from xero.crypto import decrypt_token
+from xero.models import ReconciliationNote, XeroConnection, XeroException
 from xero.sync import sync_organization
 
 pytestmark = pytest.mark.django_db
@@ -142,3 +143,23 @@ def test_without_settings_xero_is_not_connected(client, owner, settings):
     html = client.get("/dashboard/reconciliation/").content.decode()
     assert "Xero is not connected" in html
     assert client.get("/api/dashboard/reconciliation").json()["last_synced_at"] is None
+
+
+def test_an_admin_connects_and_disconnects(client, owner, org, fake):
+    client.force_login(owner)
+    assert client.post("/dashboard/reconciliation/connect/").status_code == 302
+    conn = XeroConnection.objects.get(organization=org)
+    assert conn.connected_by == owner and fake.token_requests == 1
+    assert decrypt_token(conn.token_ciphertext)["token_type"] == "Bearer"
+    assert LogEntry.objects.get_for_object(conn).filter(actor=owner).exists()
+    assert "token_ciphertext" not in str(LogEntry.objects.get_for_object(conn).first().changes)
+    assert client.post("/dashboard/reconciliation/disconnect/").status_code == 302
+    assert not XeroConnection.objects.filter(organization=org).exists()
+
+
+def test_a_refused_connection_says_so(client, owner, org, fake, settings):
+    settings.XERO_CLIENT_SECRET = "wrong"  # noqa: S105
+    client.force_login(owner)
+    response = client.post("/dashboard/reconciliation/connect/", follow=True)
+    assert "Xero did not connect" in response.content.decode()
+    assert not XeroConnection.objects.filter(organization=org).exists()

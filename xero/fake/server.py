@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from dateutil.parser import isoparse, parse
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from xero.fake.builders import contact as contact_json
@@ -29,6 +29,13 @@ LISTS = {
 }
 DEFAULT_PAGE_SIZE = 100  # Xero's page of invoices, credit notes, payments and contacts
 MAX_PAGE_SIZE = 1000
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request: the fake serves thousands in a bench."""
+
+    def log_request(self, code="-", size="-") -> None:
+        pass
 
 
 @dataclass
@@ -198,7 +205,7 @@ class FakeXero:
     # --- running -----------------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeXero:
-        server = make_server(host, port, self.wsgi, threaded=True)
+        server = make_server(host, port, self.wsgi, threaded=True, request_handler=_QuietHandler)
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, daemon=True)
         self._thread.start()
