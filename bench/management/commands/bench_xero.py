@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import statistics
 import time
+from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -72,9 +73,11 @@ def _split(doc: dict, parts: int) -> list[dict]:
 
 
 def _forget_books(org) -> None:
-    for model in (XeroMatch, XeroException, XeroPayment, XeroCreditNote, XeroInvoice):
-        model.objects.filter(organization=org).delete()
-    for model in (XeroContact, XeroSyncRun, XeroSyncCursor, XeroConnection):
+    models: tuple[Any, ...] = (
+        XeroMatch, XeroException, XeroPayment, XeroCreditNote, XeroInvoice,
+        XeroContact, XeroSyncRun, XeroSyncCursor, XeroConnection,
+    )  # fmt: skip
+    for model in models:
         model.objects.filter(organization=org).delete()
 
 
