@@ -441,7 +441,7 @@ def _contributors(ctx: _Context, changes: list[Finding]) -> list[Finding]:
             continue  # rates do not add up; state metrics would read their whole history live
         dims = tuple(
             d
-            for d in CONTRIBUTOR_DIMS[metric.source]
+            for d in CONTRIBUTOR_DIMS.get(metric.source, ())  # a source without any: none
             if not (d == "owner" and ctx.scope.owner is not None)
         )
         if not dims:

@@ -88,8 +88,12 @@ class XeroClient:
         token = _CustomConnectionToken(
             client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET
         )
+        # Tricky: the SDK's Configuration is a process-wide default (its metaclass returns a
+        # copy of the first one made, ignoring later arguments), so the token is set on the copy.
+        configuration = Configuration()
+        configuration.oauth2_token = token
         self.api_client = ApiClient(
-            Configuration(oauth2_token=token),
+            configuration,
             oauth2_token_getter=self._token,
             oauth2_token_saver=self._save_token,
         )

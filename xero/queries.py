@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count
+from django.db.models import Count, Q
+from django.utils import timezone
 
 from xero.models import (
     ExceptionKind,
@@ -29,9 +30,16 @@ def last_runs(organization) -> tuple[XeroSyncRun | None, XeroSyncRun | None]:
     return runs.first(), runs.filter(status=SyncStatus.SUCCEEDED).first()
 
 
-def failed_runs(since: dt.datetime):
-    """Failed runs since an instant, every organisation: what the system alert reads."""
-    return XeroSyncRun.objects.filter(status=SyncStatus.FAILED, started_at__gte=since)
+DEAD_AFTER = dt.timedelta(hours=1)  # a run still "running" after this was killed
+
+
+def failed_runs(since: dt.datetime, now: dt.datetime | None = None):
+    """Runs since an instant, every organisation, that failed or died (still running after
+    DEAD_AFTER: the process was killed): what the system alert reads (docs/xero.md)."""
+    now = now or timezone.now()
+    return XeroSyncRun.objects.filter(started_at__gte=since).filter(
+        Q(status=SyncStatus.FAILED) | Q(status=SyncStatus.RUNNING, started_at__lt=now - DEAD_AFTER)
+    )
 
 
 def exception_counts(organization, start_at: dt.datetime, end_at: dt.datetime) -> dict[str, int]:

@@ -24,6 +24,7 @@ OUR_PACKAGES = (
     "insights.",
     "dashboard.",
     "reports.",
+    "xero.",
 )
 KIND_OF = {
     "metrics.tasks.refresh_summaries": "refresh",
@@ -32,6 +33,8 @@ KIND_OF = {
     "dashboard.tasks.nightly_warm_cache": "refresh",
     "reports.tasks.dispatch_reports": "default",
     "reports.tasks.deliver_report_run": "reports",
+    "xero.tasks.sync_xero_organizations": "xero",
+    "xero.tasks.sync_xero_organization": "xero",
 }
 
 
@@ -41,6 +44,7 @@ def queue_names() -> dict[str, str]:
         "refresh": f"{base}-refresh",
         "reports": f"{base}-reports",
         "insights": f"{base}-insights",
+        "xero": f"{base}-xero",
         "default": base,
     }
 
@@ -81,7 +85,7 @@ def test_a_published_task_lands_in_its_own_queue_alone(broker):
     deliver_report_run.delay(2)
     refresh_summaries.delay(["daily_sales"])
     depth = {kind: broker.llen(name) for kind, name in queue_names().items()}
-    assert depth == {"refresh": 1, "reports": 2, "insights": 0, "default": 0}
+    assert depth == {"refresh": 1, "reports": 2, "insights": 0, "xero": 0, "default": 0}
 
 
 def fresh_app() -> Celery:

@@ -64,6 +64,8 @@ class FakeXero:
         self._rate_limited = 0
         self._retry_after = 1
         self._fail: set[tuple[str, int]] = set()
+        self._hold: dict[tuple[str, int], threading.Event] = {}
+        self.held = threading.Event()  # set when a held page has been asked for
         self._lock = threading.Lock()
         self._clock = 0
         self._server: BaseWSGIServer | None = None
@@ -112,6 +114,13 @@ class FakeXero:
     def fail_once(self, path: str, page: int) -> None:
         """The next request of that list page answers 500."""
         self._fail.add((path, page))
+
+    def hold(self, path: str, page: int) -> threading.Event:
+        """The next request of that list page waits (at most 60 s) until the returned event
+        is set: a test kills the client meanwhile."""
+        release = threading.Event()
+        self._hold[(path, page)] = release
+        return release
 
     def api_calls(self) -> list[Call]:
         return [c for c in self.calls if c.path != "/connect/token"]
@@ -168,6 +177,10 @@ class FakeXero:
             response.headers["X-Rate-Limit-Problem"] = "minute"
             response.headers["X-MinLimit-Remaining"] = "0"
             return 429, response
+        if (path, page) in self._hold:
+            release = self._hold.pop((path, page))
+            self.held.set()
+            release.wait(60)
         if (path, page) in self._fail:
             self._fail.discard((path, page))
             return 500, _json({"Message": "An error occurred"}, 500)
