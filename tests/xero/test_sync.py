@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from xero import limits
 from xero.client import XeroError
 from xero.crypto import decrypt_token
 from xero.fake import contact, credit_note, invoice, payment
@@ -164,3 +165,31 @@ def test_another_organisations_rows_stay_apart(org, other_org, connection, fake)
     fake.put("Invoices", *invoices(2))
     sync_organization(org.pk)
     assert XeroInvoice.objects.filter(organization=other_org).count() == 0
+
+
+def test_the_token_never_reaches_the_logs(org, connection, fake, caplog):
+    caplog.set_level("DEBUG")
+    fake.put("Invoices", *invoices(2))
+    fake.rate_limit_next(1, retry_after=0)
+    sync_organization(org.pk, sleep=lambda s: None)
+    fake.expire_tokens()
+    sync_organization(org.pk, sleep=lambda s: None)
+    token = decrypt_token(XeroConnection.objects.get(pk=connection.pk).token_ciphertext)
+    assert token["access_token"] not in caplog.text
+    assert "Xero 429" in caplog.text  # the log did speak
+
+
+def test_past_the_minutes_budget_a_call_waits_for_the_next_minute(org, settings, time_machine):
+    settings.XERO_CALLS_PER_MINUTE = 2
+    time_machine.move_to(dt.datetime(2026, 12, 7, 9, 0, 10, tzinfo=dt.UTC), tick=False)
+    waits: list[float] = []
+
+    def sleep(seconds):
+        waits.append(seconds)
+        time_machine.shift(seconds)
+
+    for _ in range(3):
+        limits.acquire(org.pk, sleep)
+    assert len(waits) == 1 and 49 < waits[0] <= 50.05  # the third call waited for 9:01
+    assert limits.retry_after({"Retry-After": "7"}) == 7.0
+    assert limits.retry_after({"retry-after": "9999"}) == limits.MAX_RETRY_AFTER
