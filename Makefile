@@ -26,6 +26,7 @@ demo: db
 	$(PYTHON) -m infra.secret_key local .secret_key
 	$(PYTHON) manage.py migrate --noinput
 	$(PYTHON) manage.py seed_demo --if-empty
+	$(PYTHON) manage.py seed_demo_xero
 	$(PYTHON) manage.py refresh_daily_summaries
 	$(PYTHON) manage.py seed_demo_targets
 	$(PYTHON) manage.py seed_demo_reports
@@ -56,7 +57,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy renoz accounts operations infra metrics targets insights presentation alerts dashboard reports bench
+	$(BIN)/mypy renoz accounts operations xero infra metrics targets insights presentation alerts dashboard reports bench
 	$(BIN)/lint-imports
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
@@ -77,6 +78,7 @@ bench: db
 	$(PYTHON) manage.py bench_insights
 	$(PYTHON) manage.py bench_reports
 	$(PYTHON) manage.py bench_alerts
+	$(PYTHON) manage.py bench_xero
 	$(PYTHON) manage.py bench_page
 	$(PYTHON) manage.py bench_resilience
 

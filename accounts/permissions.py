@@ -7,6 +7,7 @@ in one place.
 | save own layout  | yes   | yes   | yes        | yes              | no              |
 | targets, reports | edit  | read  | read       | no               | read            |
 | drill-down rows  | all   | all   | all        | own jobs only    | all             |
+| Xero, reconciliation | yes | no  | no         | no               | no              |
 
 Views take these predicates as decorators (`require(predicate)`). Whose rows a number or a
 list is read in (a technician's own jobs and activities) is the scope rule of metrics.scope,
@@ -38,6 +39,11 @@ def can_edit_targets(user) -> bool:
 
 
 def can_manage_reports(user) -> bool:
+    return is_admin(user)
+
+
+def can_reconcile(user) -> bool:
+    """Connect or disconnect Xero, read the reconciliation and note its exceptions."""
     return is_admin(user)
 
 
@@ -89,6 +95,9 @@ def require(predicate: Callable[..., bool], message: str = "Your role cannot do 
 
 
 admin_required = require(is_admin, "Only administrators can do this")
+reconciler_required = require(
+    can_reconcile, "Only administrators can open the reconciliation with Xero"
+)
 reports_manager_required = require(
     can_manage_reports, "Only administrators can manage scheduled reports"
 )

@@ -1,6 +1,13 @@
 from django.urls import path
 
-from dashboard import export_views, field_views, insights_views, personal_views, views
+from dashboard import (
+    export_views,
+    field_views,
+    insights_views,
+    personal_views,
+    reconciliation,
+    views,
+)
 
 urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard-home"),
@@ -37,6 +44,22 @@ urlpatterns = [
         "dashboard/exports/<int:pk>/download/",
         export_views.export_download,
         name="dashboard-export-download",
+    ),
+    path("dashboard/reconciliation/", reconciliation.page, name="dashboard-reconciliation"),
+    path(
+        "dashboard/reconciliation/notes/",
+        reconciliation.add_note,
+        name="dashboard-reconciliation-note",
+    ),
+    path(
+        "dashboard/reconciliation/connect/",
+        reconciliation.connect,
+        name="dashboard-reconciliation-connect",
+    ),
+    path(
+        "dashboard/reconciliation/disconnect/",
+        reconciliation.disconnect,
+        name="dashboard-reconciliation-disconnect",
     ),
     path(
         "dashboard/widgets/<str:widget_id>/dismiss/",

@@ -56,6 +56,9 @@ class Source:
     # and product category), read instead of this one by any query that filters or breaks down
     # by a dimension its summary keeps (docs/architecture.md, "Sources and metrics").
     split: Source | None = None
+    # Sources whose events this one's view reads (the ledger reads the sales events): a write
+    # that moves their days moves this source's too (metrics/signals.py).
+    follows: tuple[str, ...] = ()
 
     @property
     def has_owner(self) -> bool:
@@ -183,8 +186,31 @@ ACTIVITIES = Source(
     technician_field="user_id",
 )
 
+# --- The ledger (docs/xero.md): Xero's invoices, credit notes and payments beside the orders --
+LEDGER = Source(
+    name="ledger",
+    model="xero.XeroInvoice",
+    events="metric_events_ledger",
+    summary="daily_ledger",
+    summary_dims=(),
+    dims=(),
+    measures=(
+        "invoiced_cents",
+        "invoices",
+        "collected_cents",
+        "payments",
+        "orders_cents",
+        "unbilled_cents",
+        "unbilled_orders",
+    ),
+    owner=None,
+    timestamps=("dated_at",),
+    refresh_minutes=60,
+    follows=("sales",),
+)
+
 SOURCES: dict[str, Source] = {
-    s.name: s for s in (SALES, PIPELINE, JOBS, WARRANTY, CUSTOMERS, ACTIVITIES)
+    s.name: s for s in (SALES, PIPELINE, JOBS, WARRANTY, CUSTOMERS, ACTIVITIES, LEDGER)
 }
 # Every grain of every source: each has its own event view and daily summary.
 GRAINS: tuple[Source, ...] = tuple(g for s in SOURCES.values() for g in s.grains)
@@ -221,6 +247,9 @@ class Metric:
     record_measure: str = "opened_count"
     # Definitional filters: the dimension values the metric counts, e.g. stage in (won,).
     filters: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
+    # The model of its records when not its source's ("app_label.Model"): the ledger's
+    # unbilled revenue lists orders.
+    records_model: str | None = None
 
     @property
     def is_state(self) -> bool:
@@ -523,7 +552,60 @@ _REGISTRY = [
     ),
 ]
 
-METRICS: dict[str, Metric] = {m.key: m for m in _REGISTRY}
+# The ledger's metrics (docs/xero.md): the books, and how far they are from the orders.
+_LEDGER_METRICS = [
+    Metric(
+        "invoiced_revenue",
+        "Invoiced revenue",
+        "aud_cents",
+        True,
+        "range",
+        "ledger",
+        lambda t: int(t("invoiced_cents")),
+        "invoices",
+        "Sales invoices in Xero (ex GST, authorised or paid) less credit notes, by invoice date",
+        record_measure="invoices",
+    ),
+    Metric(
+        "cash_collected",
+        "Cash collected",
+        "aud_cents",
+        True,
+        "range",
+        "ledger",
+        lambda t: int(t("collected_cents")),
+        "invoices",
+        "Payments received on sales invoices in Xero (incl. GST), by payment date",
+        record_measure="payments",
+    ),
+    Metric(
+        "unbilled_revenue",
+        "Unbilled revenue",
+        "aud_cents",
+        False,
+        "range",
+        "ledger",
+        lambda t: int(t("unbilled_cents")),
+        "orders",
+        "Fulfilled orders with no invoice in Xero, by order date",
+        record_measure="unbilled_orders",
+        records_model="operations.Order",
+    ),
+    Metric(
+        "revenue_gap",
+        "Revenue gap",
+        "aud_cents",
+        False,
+        "range",
+        "ledger",
+        lambda t: int(t("orders_cents") - t("invoiced_cents")),
+        "invoices",
+        "Revenue from orders less invoiced revenue in Xero",
+        record_measure="invoices",
+    ),
+]
+
+METRICS: dict[str, Metric] = {m.key: m for m in (*_REGISTRY, *_LEDGER_METRICS)}
 
 
 class UnknownMetric(ValueError):

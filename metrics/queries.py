@@ -381,7 +381,7 @@ def metric_records(
     `counted_<dimension>`, the values of the finer grain's dimensions it has (its categories)."""
     metric = get_metric(metric) if isinstance(metric, str) else metric
     source = SOURCES[metric.source]
-    model = apps.get_model(source.model)
+    model = apps.get_model(metric.records_model or source.model)
     merged = {**(filters or {}), **metric.filters}
     where = Slice.of(owner, merged).for_source(source)
     qs = model._default_manager.filter(organization_id=organization.pk)

@@ -9,6 +9,7 @@ definitions (metrics.definitions): a source's own model by its `timestamps`, and
 from __future__ import annotations
 
 import zoneinfo
+from functools import partial
 
 from django.apps import apps
 from django.conf import settings
@@ -20,9 +21,10 @@ from django.utils import timezone
 from accounts.models import Organization
 from infra import replica
 from metrics.cache import note_write
-from metrics.definitions import SOURCES, Source
+from metrics.definitions import LEDGER, SOURCES, Source
 from metrics.refresh import mark_dirty
 from metrics.tasks import schedule_refresh, schedule_statistics_recompute
+from xero.signals import ledger_changed
 
 _tz_cache: dict[int, zoneinfo.ZoneInfo] = {}
 
@@ -74,9 +76,11 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
 
 
 def note_change(org_id: int, source: Source, days: set) -> None:
-    # Every grain's summary holds the record's rows (sales: by order and by category).
-    for grain in source.grains:
-        mark_dirty(org_id, grain.summary, days)
+    for moved in (source, *(s for s in SOURCES.values() if source.name in s.follows)):
+        # Every grain's summary holds the record's rows (sales: by order and by category).
+        for grain in moved.grains:
+            mark_dirty(org_id, grain.summary, days)
+        transaction.on_commit(partial(_after_commit, org_id, moved, days))
     if source.has_owner:
         # Past days may already be in the nightly per-user table: recompute them there too
         # (queued in this transaction, through the outbox).
@@ -84,7 +88,12 @@ def note_change(org_id: int, source: Source, days: set) -> None:
         past = {day for day in days if day < today}
         if past:
             schedule_statistics_recompute(org_id, past)
-    transaction.on_commit(lambda: _after_commit(org_id, source, days))
+
+
+@receiver(ledger_changed)
+def record_ledger_change(sender, organization_id, days, **kwargs):
+    """A Xero sync or matching moved the ledger's rows on these local days."""
+    note_change(organization_id, LEDGER, set(days))
 
 
 @receiver(pre_save)

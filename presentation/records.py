@@ -273,6 +273,23 @@ DRILL_SETS: dict[str, DrillSet] = {
             related=("customer", "user"),
             narrowing={"kind": ("kind", _values(ActivityKind))},
         ),
+        # Xero's sales invoices (docs/xero.md): the ledger's invoiced and collected revenue.
+        DrillSet(
+            "invoices",
+            "invoices",
+            (
+                Column("number", "Invoice", "number", "record", "number"),
+                Column("contact", "Contact", "contact_name", "text", "contact_name"),
+                Column("reference", "Reference", "reference", "text", "reference"),
+                Column("status", "Status", "status", "text", "status"),
+                Column("dated_at", "Dated", "dated_at", "datetime", "dated_at"),
+                Column("sub_total", "Ex GST", "sub_total_cents", "aud_cents", "sub_total_cents"),
+                Column("total", "Total", "total_cents", "aud_cents", "total_cents"),
+            ),
+            "-dated_at",
+            ("number", "reference", "contact_name"),
+            "admin:xero_xeroinvoice_change",
+        ),
     )
 }
 

@@ -65,6 +65,11 @@ BEAT_SCHEDULE |= {
         "task": "dashboard.tasks.nightly_warm_cache",
         "schedule": crontab(minute=10),
     },
+    # Xero: every connected organisation, hourly, on the xero queue (docs/xero.md).
+    "xero-sync-hourly": {
+        "task": "xero.tasks.sync_xero_organizations",
+        "schedule": crontab(minute=23),
+    },
     # Scheduled reports: each tick creates due runs (once per slot) and queues their delivery.
     # Work that writes queued while the broker was away (infra/outbox).
     "outbox-drain-every-minute": {

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "template_partials",
     "accounts",
     "operations",
+    "xero",
     "metrics",
     "presentation",
     "dashboard",
@@ -269,7 +270,7 @@ CELERY_TASK_DEFAULT_QUEUE = f"renoz-{DEPLOYMENT_NAMESPACE}"
 # every queue unless WORKER_QUEUES names the kinds it should take (renoz/celery.py).
 TASK_QUEUES = {
     kind: CELERY_TASK_DEFAULT_QUEUE if kind == "default" else f"{CELERY_TASK_DEFAULT_QUEUE}-{kind}"
-    for kind in ("refresh", "reports", "insights", "alerts", "default")
+    for kind in ("refresh", "reports", "insights", "alerts", "xero", "default")
 }
 # Tricky: each queue needs its own exchange and key; a bare Queue(name) would bind every queue
 # to the default exchange and key, and each task would land in all of them.
@@ -293,6 +294,9 @@ TASK_KINDS = {
     "dashboard.tasks.build_export": "reports",
     # Alert checks and their sends: never behind a render or a refresh (docs/alerts.md).
     "alerts.tasks.evaluate_alerts": "alerts",
+    # Xero syncs wait on Xero's rate limits: their own queue, so nothing waits behind them.
+    "xero.tasks.sync_xero_organizations": "xero",
+    "xero.tasks.sync_xero_organization": "xero",
 }
 CELERY_TASK_ROUTES = {task: {"queue": TASK_QUEUES[kind]} for task, kind in TASK_KINDS.items()}
 WORKER_QUEUES = env_list("WORKER_QUEUES", [])
@@ -446,3 +450,18 @@ LOGGING = {
         "fontTools": {"level": "WARNING"},
     },
 }
+
+# --- Xero (docs/xero.md) ------------------------------------------------------------------
+# A custom connection's client credentials. Unset: Xero is not connected, and nothing syncs.
+XERO_CLIENT_ID = env_str("XERO_CLIENT_ID")
+XERO_CLIENT_SECRET = env_str("XERO_CLIENT_SECRET")
+# Base URLs, so the tests and the demo point the real SDK at the fake Xero (xero/fake/).
+XERO_API_URL = env_str("XERO_API_URL", "https://api.xero.com/api.xro/2.0")
+XERO_IDENTITY_URL = env_str("XERO_IDENTITY_URL", "https://identity.xero.com")
+# The Fernet key that encrypts tokens at rest; unset: derived from SECRET_KEY.
+XERO_TOKEN_KEY = env_str("XERO_TOKEN_KEY")
+# Rows per page (Xero's default is 100, its maximum 1000): fewer calls within 60 a minute.
+XERO_PAGE_SIZE = env_int("XERO_PAGE_SIZE", 1000, minimum=1)
+XERO_CALLS_PER_MINUTE = env_int("XERO_CALLS_PER_MINUTE", 60, minimum=1)
+XERO_CONNECT_TIMEOUT = env_float("XERO_CONNECT_TIMEOUT", 5.0, minimum=0.1)
+XERO_READ_TIMEOUT = env_float("XERO_READ_TIMEOUT", 30.0, minimum=0.1)

@@ -13,6 +13,10 @@ class AuditConfig(AppConfig):
         # Reports are added here when their app has models (ScheduledReport).
         for label in AUDITED_MODELS:
             auditlog.register(apps.get_model(label))
+        # Who connected or disconnected Xero; never the token (docs/xero.md, "Tokens").
+        auditlog.register(
+            apps.get_model("xero.XeroConnection"), exclude_fields=["token_ciphertext"]
+        )
 
 
-AUDITED_MODELS = ("targets.Target", "dashboard.DashboardLayout")
+AUDITED_MODELS = ("targets.Target", "dashboard.DashboardLayout", "xero.ReconciliationNote")

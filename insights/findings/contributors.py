@@ -67,7 +67,9 @@ def find_contributors(ctx: Context, changes: list[Finding]) -> list[Finding]:
             continue  # rates do not add up; state metrics would read their whole history live
         owner = ctx.scope.owner_of(metric.source)
         dims = tuple(
-            d for d in CONTRIBUTOR_DIMS[metric.source] if not (d == "owner" and owner is not None)
+            d
+            for d in CONTRIBUTOR_DIMS.get(metric.source, ())
+            if not (d == "owner" and owner is not None)
         )
         if not dims:
             continue

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.db import migrations
 
-from metrics.sql import apply_event_views, drop_event_views_sql
+from metrics.sql import EVENT_FILES_0006, apply_event_views, drop_event_views_sql, event_views
 
 OLD_SQL = (
     Path(__file__).resolve().parent.parent.parent / "migrations_sql" / "0003_metric_events.sql"
@@ -59,7 +59,10 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.RunSQL(
-            apply_event_views() + FORWARD_SUMMARIES,
-            reverse_sql=drop_event_views_sql() + REVERSE_SUMMARIES + old_views(),
+            # The six files of its day: the ledger's (0007) reads tables that come later.
+            apply_event_views(sources=EVENT_FILES_0006) + FORWARD_SUMMARIES,
+            reverse_sql=drop_event_views_sql(event_views(EVENT_FILES_0006))
+            + REVERSE_SUMMARIES
+            + old_views(),
         )
     ]

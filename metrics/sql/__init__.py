@@ -30,7 +30,10 @@ from pathlib import Path
 
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
 # Creation order; each file creates its rows view (if any) before the events view over it.
-EVENT_FILES = ("sales", "pipeline", "jobs", "warranty", "customers", "activities")
+# The ledger (metrics/migrations/0007) reads the sales events, so it comes after them.
+EVENT_FILES = ("sales", "pipeline", "jobs", "warranty", "customers", "activities", "ledger")
+# The files as migration 0006 applied them, before the xero tables the ledger reads existed.
+EVENT_FILES_0006 = EVENT_FILES[:6]
 
 _VIEW = re.compile(r"CREATE OR REPLACE VIEW (\w+) AS", re.I)
 
@@ -48,9 +51,9 @@ def view_statement(source: str, view: str) -> str:
     return match.group(0)
 
 
-def event_views() -> list[str]:
+def event_views(sources: tuple[str, ...] = EVENT_FILES) -> list[str]:
     """Every view the files create, in creation order (a rows view before its events view)."""
-    return [name for source in EVENT_FILES for name in _VIEW.findall(event_sql(source))]
+    return [name for source in sources for name in _VIEW.findall(event_sql(source))]
 
 
 def drop_event_views_sql(views: list[str] | None = None) -> str:
@@ -61,9 +64,15 @@ def drop_event_views_sql(views: list[str] | None = None) -> str:
     return "\n".join(f"DROP VIEW IF EXISTS {name};" for name in reversed(views or event_views()))
 
 
-def apply_event_views(edited: dict[str, str] | None = None) -> str:
+def apply_event_views(
+    edited: dict[str, str] | None = None, sources: tuple[str, ...] = EVENT_FILES
+) -> str:
     """Drop the event views and create them again from the files, in order: so a change to a
     view's column list (which CREATE OR REPLACE VIEW refuses) applies like any other.
-    `edited` ({source: file text}) stands in for files, for tests that rewrite a definition."""
-    texts = [(edited or {}).get(s) or event_sql(s) for s in EVENT_FILES]
-    return "\n".join([drop_event_views_sql(), *texts])
+    `edited` ({source: file text}) stands in for files, for tests that rewrite a definition;
+    `sources` names the files a migration applies (an early migration, the files of its day).
+
+    Tricky: a migration that calls this creates the ledger's view, which reads the xero app's
+    tables, so it must depend on ("xero", "0001_initial") (as metrics/0007 does)."""
+    texts = [(edited or {}).get(s) or event_sql(s) for s in sources]
+    return "\n".join([drop_event_views_sql(event_views(sources)), *texts])

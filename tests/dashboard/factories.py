@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 from decimal import Decimal
 
 from operations.models import (
@@ -16,6 +17,7 @@ from operations.models import (
     Product,
     WarrantyClaim,
 )
+from xero.models import ExceptionKind, XeroException, XeroInvoice, XeroPayment
 
 STAGE_PROB = {"lead": 10, "qualified": 25, "quoted": 50, "negotiation": 70, "won": 100, "lost": 0}
 
@@ -169,6 +171,7 @@ def build_history(
         )
         for _ in range(n_activities)
     )
+    invoices = build_books(org, orders, seed=seed, now=now)
     return {
         "customers": customers,
         "opps": opps,
@@ -176,4 +179,59 @@ def build_history(
         "jobs": jobs,
         "claims": claims,
         "battery": battery,
+        "invoices": invoices,
     }
+
+
+def build_books(org, orders, *, seed: int, now: dt.datetime) -> list:
+    """The ledger's rows for a history: an invoice (some paid, a few voided) for most
+    fulfilled orders, and an unbilled exception for the rest, as a sync and matching would
+    leave them. Its own random stream, so the rows above stay what each seed made them."""
+    rnd = random.Random(f"books-{seed}")
+    invoices, payments, unbilled = [], [], []
+    for order in orders:
+        if order.status != "fulfilled":
+            continue
+        if rnd.random() < 0.2:
+            unbilled.append(
+                XeroException(
+                    organization=org,
+                    key=f"not_invoiced:order:{order.pk}",
+                    kind=ExceptionKind.NOT_INVOICED,
+                    order=order,
+                    since=order.ordered_at,
+                    order_cents=order.total_cents,
+                )  # fmt: skip
+            )
+            continue
+        dated = min(now, order.ordered_at + dt.timedelta(days=rnd.randint(0, 20)))
+        status = rnd.choice(["AUTHORISED", "PAID", "PAID", "VOIDED"])
+        sub = order.total_cents
+        invoice = XeroInvoice(
+            organization=org, xero_id=uuid.UUID(int=rnd.getrandbits(128)),
+            number=f"INV-{order.number}", reference=order.number, type="ACCREC", status=status,
+            date=dated.date(), dated_at=dated, sub_total_cents=sub, total_tax_cents=sub // 10,
+            total_cents=sub + sub // 10, updated_utc=dated, counts=status != "VOIDED", raw={},
+        )  # fmt: skip
+        invoices.append(invoice)
+        if status == "PAID":
+            paid = min(now, dated + dt.timedelta(days=rnd.randint(0, 30)))
+            payments.append(
+                XeroPayment(
+                    organization=org,
+                    xero_id=uuid.UUID(int=rnd.getrandbits(128)),
+                    invoice_xero_id=invoice.xero_id,
+                    status="AUTHORISED",
+                    payment_type="ACCRECPAYMENT",
+                    date=paid.date(),
+                    dated_at=paid,
+                    amount_cents=invoice.total_cents,
+                    updated_utc=paid,
+                    counts=True,
+                    raw={},
+                )  # fmt: skip
+            )
+    XeroInvoice.objects.bulk_create(invoices)
+    XeroPayment.objects.bulk_create(payments)
+    XeroException.objects.bulk_create(unbilled)
+    return invoices

@@ -93,11 +93,15 @@ def test_beat_schedule_refreshes_every_summary_table_at_its_cadence():
         "daily_warranty",
         "daily_customers",
         "daily_activities",
+        "daily_ledger",
     }
     quarter_hourly = {0, 15, 30, 45}
     for view in ("daily_sales", "daily_sales_items", "daily_pipeline", "daily_jobs"):
         assert by_view[view].minute == quarter_hourly
     assert len(by_view["daily_warranty"].minute) == 1  # hourly
+    assert len(by_view["daily_ledger"].minute) == 1  # hourly, as Xero syncs
+    tasks = {e["task"] for e in BEAT_SCHEDULE.values()}
+    assert "xero.tasks.sync_xero_organizations" in tasks
     tasks = {e["task"] for e in BEAT_SCHEDULE.values()}
     assert "metrics.tasks.nightly_user_statistics" in tasks
     assert "dashboard.tasks.nightly_warm_cache" in tasks

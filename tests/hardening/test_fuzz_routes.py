@@ -213,3 +213,19 @@ def test_nul_bytes_anywhere_are_a_400(client, owner):
         assert response.status_code == 400, path
     response = client.post("/accounts/login/", {"username": "a\x00@b.c", "password": "x"})
     assert response.status_code < 500
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(key=hostile_text, text=hostile_text, qs=hostile_text, htmx=st.booleans())
+def test_reconciliation_notes_refuse_hostile_posts(client, owner, key, text, qs, htmx):
+    """A note on an exception that is not the organisation's is a 404; bad text a 4xx or the
+    page again; never a 5xx."""
+    client.force_login(owner)
+    headers = {"HX-Request": "true"} if htmx else {}
+    response = client.post(
+        "/dashboard/reconciliation/notes/", {"key": key, "text": text, "qs": qs}, headers=headers
+    )
+    assert response.status_code in (302, 400, 404), (key, text)

@@ -138,6 +138,18 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     # everyone else in the organisation, and any other organisation, gets a 404.
     "dashboard-export": ("GET", {"pk": "export"}, only(["admin"], denied=404)),
     "dashboard-export-download": ("GET", {"pk": "export"}, only(["admin"], denied=404)),
+    # Reconciliation with Xero: admins only (other_org is an admin of their own organisation,
+    # who sees their own books). A note without text, and connect without Xero settings, go
+    # back to the page.
+    "dashboard-reconciliation": ("GET", {}, only(["admin"], other_org=200)),
+    "api-reconciliation": ("GET", {}, only(["admin"], anonymous=401, other_org=200)),
+    "dashboard-reconciliation-note": ("POST", {}, only(["admin"], code=302, other_org=302)),
+    "dashboard-reconciliation-connect": ("POST", {}, only(["admin"], code=302, other_org=302)),
+    "dashboard-reconciliation-disconnect": (
+        "POST",
+        {},
+        only(["admin"], code=302, other_org=302),
+    ),
     # One-click unsubscribe needs no login; a token that was never signed is refused.
     "reports-unsubscribe": ("GET", {"token": "token"}, everyone(400, anonymous=400)),
     # Alerts: everyone keeps their own; an admin sees the organisation's. A rule someone may

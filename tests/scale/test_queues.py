@@ -25,6 +25,7 @@ OUR_PACKAGES = (
     "dashboard.",
     "reports.",
     "alerts.",
+    "xero.",
 )
 KIND_OF = {
     "metrics.tasks.refresh_summaries": "refresh",
@@ -37,6 +38,8 @@ KIND_OF = {
     "infra.outbox.tasks.drain_outbox": "default",
     "dashboard.tasks.build_export": "reports",
     "alerts.tasks.evaluate_alerts": "alerts",
+    "xero.tasks.sync_xero_organizations": "xero",
+    "xero.tasks.sync_xero_organization": "xero",
 }
 
 
@@ -47,6 +50,7 @@ def queue_names() -> dict[str, str]:
         "reports": f"{base}-reports",
         "insights": f"{base}-insights",
         "alerts": f"{base}-alerts",
+        "xero": f"{base}-xero",
         "default": base,
     }
 
@@ -87,7 +91,14 @@ def test_a_published_task_lands_in_its_own_queue_alone(broker):
     deliver_report_run.delay(2)
     refresh_summaries.delay(["daily_sales"])
     depth = {kind: broker.llen(name) for kind, name in queue_names().items()}
-    assert depth == {"refresh": 1, "reports": 2, "insights": 0, "alerts": 0, "default": 0}
+    assert depth == {
+        "refresh": 1,
+        "reports": 2,
+        "insights": 0,
+        "alerts": 0,
+        "xero": 0,
+        "default": 0,
+    }
 
 
 def fresh_app() -> Celery:

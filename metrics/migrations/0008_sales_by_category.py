@@ -34,7 +34,7 @@ def sql(name: str) -> str:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("metrics", "0006_event_sql")]
+    dependencies = [("metrics", "0007_ledger")]
 
     operations = [
         migrations.RunSQL(

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0008_user_statistics_kwh_sold'),
+        ('metrics', '0009_user_statistics_kwh_sold'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('metrics', '0007_sales_by_category'),
+        ('metrics', '0008_sales_by_category'),
     ]
 
     operations = [
