@@ -242,6 +242,7 @@ def test_an_order_item_write_marks_both_summaries_and_the_refresh_follows(
     assert values(org, "hybrid")["revenue"] == 3_125_000
     refresh_changes("daily_sales")
     refresh_changes("daily_sales_items")
+    refresh_changes("daily_ledger")  # the ledger's view reads the sales events (it follows them)
     assert not DirtyDay.objects.filter(organization=org).exists()
     assert values(org, "hybrid", "accessory") == accessory
     assert values(org, "hybrid", "battery") == BATTERY
@@ -291,6 +292,7 @@ def test_moving_a_product_to_another_category_moves_its_orders_days(
     assert set(DirtyDay.objects.values_list("summary", "day")) == {
         ("daily_sales", day),
         ("daily_sales_items", day),
+        ("daily_ledger", day),  # the ledger follows the sales events (docs/architecture.md)
     }
     moved = {"revenue": 795_000, "orders": 3, "average_order_value": 265_000, "kwh_sold": 0.0}
     assert values(org, "hybrid", "inverter") == moved
