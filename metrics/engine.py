@@ -412,7 +412,8 @@ def _read_exact(
     live."""
     cov = None
     if mode == "hybrid" and where.owner is None and source.covers((*frame.dims, *where.dims)):
-        cov = (coverage or load_coverage(org_id, tz, using)).get(source.summary)
+        # LazyCoverage shares one coverage read with every read of the same computation.
+        cov = (coverage or LazyCoverage(org_id, tz, using)).get(source.summary)
     view_parts: list[tuple[int, dt.date | None, dt.date]] = []
     live_parts: list[tuple[int, dt.datetime | None, dt.datetime]] = []
     for idx, window in enumerate(windows):
