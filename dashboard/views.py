@@ -137,7 +137,7 @@ def _kpi_results(request, state, layout: list[dict]) -> dict[str, tuple[dict | N
 
 
 # Bump when the widget_body partial changes, so rendered fragments of the old markup go.
-FRAGMENT_VERSION = 1
+FRAGMENT_VERSION = 2
 
 
 def _fragment_keys(request, state, layout: list[dict]) -> dict[str, str]:
@@ -207,7 +207,6 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         "kpis_url": reverse("dashboard-kpis") + "?" + qs
         if any(slot["kind"] == "kpi" for slot in slots)
         else "",
-        "has_charts": any(slot["kind"] == "chart" for slot in slots),  # else no plotly.js
         "editing": editing,
         "can_edit": can_save_layout(request.user),
         "range_text": range_label(state),

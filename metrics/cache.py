@@ -348,9 +348,7 @@ def make_key(org_id: int, widget: str, state, parts=None, slice_token: str = "")
     `slice_token` names an owner or dimension slice (empty for the whole organisation).
     """
     end = closed_end(state)
-    version = (
-        closed_version(org_id, parts, end) if end is not None else data_version(org_id, parts)
-    )
+    version = closed_version(org_id, parts, end) if end is not None else data_version(org_id, parts)
     if version is None:
         return None
     key = (

@@ -24,7 +24,6 @@ from dashboard.layouts import ROLE_LAYOUT, default_widgets, warm_widgets
 from metrics import cache as metric_cache
 from metrics.refresh import refresh_summaries
 from metrics.warming import common_states, warm_organization
-from presentation import widgets
 from presentation.widgets import kpis
 from targets.models import Target
 from tests.conftest import make_user
@@ -147,7 +146,9 @@ def signed_in(client, world, layout):
 
 
 def _cost(requests) -> str:
-    return "\n  ".join(f"{name}: {len(sql)}\n    " + "\n    ".join(q[:160] for q in sql) for name, sql in requests)
+    return "\n  ".join(
+        f"{name}: {len(sql)}\n    " + "\n    ".join(q[:160] for q in sql) for name, sql in requests
+    )
 
 
 @pytest.mark.parametrize("how", ["changed", "emptied"])
@@ -241,7 +242,6 @@ def test_the_kpi_cards_share_one_metrics_computation(client, world, org, monkeyp
 
     assert len(re.findall(r'data-metric="[a-z_]+" data-value="', response.content.decode())) == 8
     assert len(calls) == 1  # eight cards, one payload (the one the insights widget reads too)
-
 
 
 def test_warming_leaves_every_default_page_nothing_to_compute(client, world, org):
