@@ -34,6 +34,7 @@ from dashboard.forms import (
     period_params,
     range_choices,
 )
+from infra import server_timing
 from insights.actions import do_dismiss_finding
 from metrics import cache as metric_cache
 from metrics.filters import BAR_FILTERS, FILTERS, InvalidFilter, owner_choices, parse_filters
@@ -157,7 +158,9 @@ def _fragment_keys(request, state, layout: list[dict]) -> dict[str, str]:
 
 def _build(request, state, widget: dict) -> tuple[dict | None, str | None]:
     try:
-        return widgets.build_widget(widget, request.user.organization, request.user, state), None
+        with server_timing.section(widget["type"]):
+            built = widgets.build_widget(widget, request.user.organization, request.user, state)
+        return built, None
     except Exception:
         log.exception("widget %s (%s) failed", widget["type"], widget["id"])
         return None, WIDGET_ERROR
@@ -175,7 +178,8 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
         ids = list(keys)
         rendered = dict(zip(ids, metric_cache.get_fragments([keys[i] for i in ids]), strict=True))
         missing = [w for w in layout if not rendered.get(w["id"])]
-        kpis = _kpi_results(request, state, missing) if any(map(_is_kpi, missing)) else {}
+        with server_timing.section("kpis"):
+            kpis = _kpi_results(request, state, missing) if any(map(_is_kpi, missing)) else {}
         slots, fresh = [], {}
         for i, w in enumerate(layout):
             html = rendered.get(w["id"])

@@ -20,6 +20,7 @@ import pickle
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from contextlib import contextmanager
 
 import redis
@@ -448,7 +449,7 @@ def get_fragments(keys: list[str | None]) -> list[str | None]:
     return [v.decode() if isinstance(v, bytes) else v for v in out]
 
 
-def set_fragments(values: dict[str, str], ttl: int = TTL_SECONDS) -> None:
+def set_fragments(values: Mapping[str, str], ttl: int = TTL_SECONDS) -> None:
     """Store rendered fragments; they live as long as the values they were rendered from."""
     if not values:
         return
