@@ -54,7 +54,7 @@ BUDGETS = {
     ("year10", "refresh_after_day"): 500,
     ("year10", "reader_during_refresh_after_day"): 50,
 }
-HIT_RATE_BUDGET = 0.95
+HIT_RATE_BUDGET = 0.97  # issue 25 (issue 15 asked 95 %)
 STATES = [(p, c) for p in COMMON_PRESETS for c in COMMON_COMPARES]
 BUSINESS_DAYS_PER_YEAR = 250
 
@@ -365,7 +365,7 @@ class Command(BaseCommand):
                     self.stdout.write(
                         f"| {volume} | {name} | {rate:.1%} (widgets {row['widget_hit_rate']:.1%}, "
                         f"history blocks {row['history_block_hit_rate'] or 0:.1%}) | | | "
-                        f"≥ 95% | {'yes' if rate >= HIT_RATE_BUDGET else 'NO'} |"
+                        f"≥ {HIT_RATE_BUDGET:.0%} | {'yes' if rate >= HIT_RATE_BUDGET else 'NO'} |"
                     )
                     continue
                 budget, measure = _budget(volume, name, row)
