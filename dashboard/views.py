@@ -7,14 +7,17 @@ lives in the query string (metrics.periods), so every URL here reproduces its vi
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, reswap
@@ -31,8 +34,10 @@ from dashboard.forms import (
     period_params,
     range_choices,
 )
+from infra import server_timing
 from insights.actions import do_dismiss_finding
 from insights.queries import findings_for
+from metrics import cache as metric_cache
 from metrics.filters import BAR_FILTERS, FILTERS, InvalidFilter, owner_choices, parse_filters
 from metrics.periods import (
     COMPARISONS,
@@ -133,18 +138,64 @@ def _kpi_results(request, state, layout: list[dict]) -> dict[str, tuple[dict | N
     return {w["id"]: (built[w["id"]], None) for w in kpis}
 
 
-def _slots(request, state, layout: list[dict]) -> list[dict]:
-    """Every widget of the layout: the KPI cards computed now, together (one computation for
-    all); the others inline when cached, else as skeletons that load themselves."""
+# Bump when the widget_body partial changes, so rendered fragments of the old markup go.
+FRAGMENT_VERSION = 2
+
+
+def _fragment_keys(request, state, layout: list[dict]) -> dict[str, str]:
+    """{widget id: the key of its rendered body} for every widget whose body is the same for
+    everyone who reads its value (not per user), keyed by its value's key (so by the data
+    versions it was computed from), the widget and the page's URL state."""
     org = request.user.organization
-    kpis = _kpi_results(request, state, layout)
-    slots = []
-    for i, w in enumerate(layout):
-        if w["id"] in kpis:
-            data, error = kpis[w["id"]]
-        else:
-            data, error = widgets.peek_widget(w, org, state, request.user), None
-        slots.append(_slot(w, i, len(layout), request, state, data=data, error=error))
+    page = f"{FRAGMENT_VERSION}:{state.querystring()}:{int(state.to_date)}"
+    out = {}
+    for w in layout:
+        name = f"{w['id']}:{hashlib.sha256(page.encode()).hexdigest()[:16]}"
+        key = metric_cache.fragment_key(widgets.widget_key(w, org, state, request.user), name)
+        if key is not None:
+            out[w["id"]] = key
+    return out
+
+
+def _build(request, state, widget: dict) -> tuple[dict | None, str | None]:
+    try:
+        with server_timing.section(widget["type"]):
+            built = widgets.build_widget(widget, request.user.organization, request.user, state)
+        return built, None
+    except Exception:
+        log.exception("widget %s (%s) failed", widget["type"], widget["id"])
+        return None, WIDGET_ERROR
+
+
+def _slots(request, state, layout: list[dict]) -> list[dict]:
+    """Every widget of the layout, in one pass: a rendered body from the cache when its data
+    has not changed (one round trip for all of them), else computed now: the KPI cards
+    together (one get_metrics, one targets read), the others each from the cache or the
+    metric layer, all sharing one read of the data versions and of each source's history
+    (metrics.cache.page_pass). htmx fetches a widget again only to refresh it."""
+    org = request.user.organization
+    with metric_cache.page_pass(org.pk):
+        keys = _fragment_keys(request, state, layout)
+        ids = list(keys)
+        rendered = dict(zip(ids, metric_cache.get_fragments([keys[i] for i in ids]), strict=True))
+        missing = [w for w in layout if not rendered.get(w["id"])]
+        with server_timing.section("kpis"):
+            kpis = _kpi_results(request, state, missing) if any(map(_is_kpi, missing)) else {}
+        slots, fresh = [], {}
+        for i, w in enumerate(layout):
+            html = rendered.get(w["id"])
+            data = error = None
+            if not html:
+                data, error = kpis[w["id"]] if w["id"] in kpis else _build(request, state, w)
+            slot = _slot(w, i, len(layout), request, state, data=data, error=error)
+            if not html and w["id"] in keys and error is None:
+                html = render_to_string(
+                    f"{TEMPLATE}#widget_body", {"w": slot, "state": state}, request
+                )
+                fresh[keys[w["id"]]] = html
+            slot["html"] = mark_safe(html) if html else None  # noqa: S308 - our own template
+            slots.append(slot)
+        metric_cache.set_fragments(fresh)
     return slots
 
 
@@ -161,7 +212,6 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         "kpis_url": reverse("dashboard-kpis") + "?" + qs
         if any(slot["kind"] == "kpi" for slot in slots)
         else "",
-        "has_charts": any(slot["kind"] == "chart" for slot in slots),  # else no plotly.js
         "editing": editing,
         "can_edit": can_save_layout(request.user),
         "range_text": range_label(state),

@@ -111,19 +111,92 @@ def _version_key(org_id: int, part: str | None = None) -> str:
     return f"{namespace()}:ver:{org_id}" + (f":{part}" if part else "")
 
 
-def data_version(org_id: int, parts=None) -> str | None:
-    """The version token of an organisation's data (the given parts, or all), or None when Redis
-    is unreachable."""
-    parts = sorted(set(parts)) if parts else list(PARTS)
+# Inside page_pass(): {org id: {None: epoch, part: version}}, read once for the whole page.
+_versions_memo: contextvars.ContextVar[dict | None] = contextvars.ContextVar(
+    "versions_memo", default=None
+)
+
+
+def _versions(org_id: int, parts: list[str]) -> list[int] | None:
+    """[epoch, *each part's version], from the page's snapshot when there is one."""
+    memo = _versions_memo.get()
+    if memo is not None and org_id in memo:
+        snapshot = memo[org_id]
+        return [snapshot[None], *(snapshot[p] for p in parts)]
+    every = list(PARTS) if memo is not None else parts
     raw = _call(
         lambda client: client.mget(
-            [_version_key(org_id), *(_version_key(org_id, p) for p in parts)]
+            [_version_key(org_id), *(_version_key(org_id, p) for p in every)]
         )
     )
     if raw is None:
         return None
-    epoch, *versions = (int(v) if v is not None else 0 for v in raw)
+    values = [int(v) if v is not None else 0 for v in raw]
+    if memo is None:
+        return values
+    memo[org_id] = {None: values[0], **dict(zip(every, values[1:], strict=True))}
+    return _versions(org_id, parts)
+
+
+def data_version(org_id: int, parts=None) -> str | None:
+    """The version token of an organisation's data (the given parts, or all), or None when Redis
+    is unreachable."""
+    parts = sorted(set(parts)) if parts else list(PARTS)
+    found = _versions(org_id, parts)
+    if found is None:
+        return None
+    epoch, *versions = found
     return f"{epoch}." + ".".join(f"{p[:2]}{v}" for p, v in zip(parts, versions, strict=True))
+
+
+def closed_end(state) -> dt.date | None:
+    """The local day after the last day a state reads, when every day it reads (its range, its
+    comparison, and for state metrics everything before) is closed: before the organisation's
+    today. None when the state reaches today, or is not a period (the personal page's keys)."""
+    windows = [getattr(state, "range", None), getattr(state, "comparison", None)]
+    ends = [w.end_at for w in windows if w is not None]
+    if not ends:
+        return None
+    tz = state.tz
+    last = max(ends).astimezone(tz)
+    today = dt.datetime.now(tz).date()
+    end_day = last.date()
+    if last.timetz().replace(tzinfo=None) != dt.time(0) or end_day > today:
+        return None  # a running range ends at now, inside an open day
+    return end_day
+
+
+def closed_version(org_id: int, parts, end: dt.date) -> str | None:
+    """The version token of values that read only closed days before `end`: each source's
+    history epoch and the writes that landed before `end`, so a write to today (or to any day
+    after `end`) drops none of them; targets by their version. None when Redis is down."""
+    sources = sorted(set(parts or PARTS) - {"targets"})
+    others = sorted(set(parts or PARTS) & {"targets"})
+    tokens = []
+    with history_cache():  # every source's history versions in one round trip
+        for part in sources:
+            versions = history(org_id, part)
+            if versions is None:
+                return None
+            tokens.append(f"{part[:2]}{versions.token}~{versions.written(None, end)}")
+    if others:
+        version = data_version(org_id, others)
+        if version is None:
+            return None
+        tokens.append(version)
+    return "c" + ".".join(tokens)
+
+
+@contextmanager
+def page_pass(org_id: int):
+    """One page's reads: the data versions read once (one round trip for every widget's key),
+    and the history versions and reads shared by every computation inside."""
+    token = _versions_memo.set({})
+    try:
+        with history_cache():
+            yield
+    finally:
+        _versions_memo.reset(token)
 
 
 def _history_keys(org_id: int, part: str) -> tuple[str, str]:
@@ -330,7 +403,8 @@ def make_key(org_id: int, widget: str, state, parts=None, slice_token: str = "")
     `parts` names the data sources the value is computed from; None means all of them.
     `slice_token` names an owner or dimension slice (empty for the whole organisation).
     """
-    version = data_version(org_id, parts)
+    end = closed_end(state)
+    version = closed_version(org_id, parts, end) if end is not None else data_version(org_id, parts)
     if version is None:
         return None
     key = (
@@ -388,7 +462,7 @@ def cache_stats() -> dict:
     flush_stats()
     raw = _call(lambda client: client.hgetall(_stats_key()), default={}) or {}
     out: dict = {}
-    for prefix in ("", "history_"):
+    for prefix in ("", "history_", "fragment_"):
         hits = int(raw.get(f"{prefix}hits".encode(), 0))
         misses = int(raw.get(f"{prefix}misses".encode(), 0))
         total = hits + misses
@@ -409,6 +483,40 @@ def peek(key: str | None):
         return None
     raw = _call(lambda client: client.get(key))
     return pickle.loads(raw) if raw is not None else None  # noqa: S301 - our own Redis, our own values
+
+
+def fragment_key(value_key: str | None, name: str) -> str | None:
+    """The key of a rendered fragment of a cached value (None when the value has no key)."""
+    return None if value_key is None else f"{value_key}:html:{name}"
+
+
+def get_fragments(keys: list[str | None]) -> list[str | None]:
+    """Rendered fragments for these keys, in one round trip (None where absent, or for every
+    key when Redis is down), counting hits and misses with the whole values'."""
+    wanted = [k for k in keys if k is not None]
+    raw = _call(lambda client: client.mget(wanted)) if wanted else []
+    found = dict(zip(wanted, raw or [None] * len(wanted), strict=True))
+    out = [found.get(k) if k is not None else None for k in keys]
+    if raw is not None and wanted:
+        hits = sum(found[k] is not None for k in wanted)
+        _count("fragment_hits", hits)
+        _count("fragment_misses", len(wanted) - hits)
+    return [v.decode() if isinstance(v, bytes) else v for v in out]
+
+
+def set_fragments(values: Mapping[str, str], ttl: int = TTL_SECONDS) -> None:
+    """Store rendered fragments; they live as long as the values they were rendered from."""
+    if not values:
+        return
+
+    def store(client):
+        pipe = client.pipeline(transaction=False)
+        for key, value in values.items():
+            pipe.set(key, value.encode(), ex=ttl)
+        _flush_counts(pipe)
+        pipe.execute()
+
+    _call(store)
 
 
 @contextmanager

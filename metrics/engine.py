@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from infra import replica
 from metrics import cache as metric_cache
-from metrics.coverage import LazyCoverage, SummaryCoverage, load_coverage, merge_ranges
+from metrics.coverage import LazyCoverage, SummaryCoverage, merge_ranges
 from metrics.definitions import OWNER, Source
 from metrics.periods import add_months, local_date, local_midnight
 
@@ -314,7 +314,8 @@ def _read_exact(
     live."""
     cov = None
     if mode == "hybrid" and where.owner is None and source.covers((*frame.dims, *where.dims)):
-        cov = (coverage or load_coverage(org_id, tz, using)).get(source.summary)
+        # LazyCoverage shares one coverage read with every read of the same computation.
+        cov = (coverage or LazyCoverage(org_id, tz, using)).get(source.summary)
     view_parts: list[tuple[int, dt.date | None, dt.date]] = []
     live_parts: list[tuple[int, dt.datetime | None, dt.datetime]] = []
     for idx, window in enumerate(windows):

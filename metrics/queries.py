@@ -397,6 +397,10 @@ def metric_records(
     )
     # The SQL is built from the definitions only; every value is a parameter.
     qs = qs.filter(pk__in=RawSQL(sql, params))  # noqa: S611
+    # The records' own source (a ledger metric such as unbilled_revenue lists orders).
+    own = next((s for s in SOURCES.values() if s.model == model._meta.label), source)
+    if own is not source:
+        source, where = own, Slice.of(owner, merged).for_source(own)
     if source.split is not None:
         # Tricky: under a finer slice a record counts only in part (an order's lines in one
         # product category), so each row carries the measures it contributes to the number.

@@ -96,9 +96,17 @@ def _colour(trace: dict) -> str:
 
 
 def render_figure(
-    figure: dict, *, width: int = WIDTH, height: int = HEIGHT, title: str = ""
+    figure: dict,
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    title: str = "",
+    desc: str = "",
+    ident: str = "",
 ) -> str:
-    """An <svg> element for a plotly figure dict (data + layout)."""
+    """An <svg> element for a plotly figure dict (data + layout). With `ident` (the dashboard's
+    first paint) it is named by its <title> and described by its <desc> (the chart's summary),
+    and scales to its box."""
     traces = [t for t in figure.get("data", []) if t.get("visible", True) is not False]
     layout = figure.get("layout") or {}
     xaxis = layout.get("xaxis") or {}
@@ -153,13 +161,21 @@ def render_figure(
     def y_of(value: float, ticks: list[float]) -> float:
         return top + plot_h - (value / ticks[-1]) * plot_h
 
+    title_id = f' id="{ident}-t"' if ident else ""
+    desc_id = f' id="{ident}-d"' if ident else ""
+    if ident:
+        labelled = f"{ident}-t {ident}-d" if desc else f"{ident}-t"
+        named = f'class="chart-svg" role="img" aria-labelledby="{labelled}"'
+    else:
+        named = f'width="{width}" height="{height}" role="img" aria-label="{_attr(title)}"'
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="{width}" height="{height}" role="img" aria-label="{_attr(title)}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" {named} '
         f'font-family="{_attr(FONT)}" font-size="10">'
     ]
     if title:
-        out.append(f"<title>{escape(title)}</title>")
+        out.append(f"<title{title_id}>{escape(title)}</title>")
+    if desc:
+        out.append(f"<desc{desc_id}>{escape(desc)}</desc>")
     # Grid and the left axis.
     for v in ticks1:
         y = y_of(v, ticks1)

@@ -5,9 +5,10 @@ the exact one, {{ cents|aud }} a record's amount, {{ instant|clock:tz }} "10:34 
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 
 from metrics import formatting
-from presentation import wording
+from presentation import svg, wording
 
 register = template.Library()
 
@@ -47,3 +48,32 @@ def clock_zone(instant, tz=None) -> str:
 def moment(instant, tz=None) -> str:
     """A weekday, date and time this year: "Sat 5 Dec, 10:34 pm"."""
     return wording.exact_time(instant, _tz(tz), year=False) if instant else ""
+
+
+# The chart box by widget size (static/css/app.css, .chart): the desktop drawing fills it, and
+# a second, narrow drawing is shown instead on a phone, so its text stays legible.
+CHART_BOXES = {"s": (340, 220), "m": (560, 300), "l": (1100, 340)}
+PHONE_BOX = (360, 260)
+
+
+@register.filter
+def chart_svg(figure, widget) -> str:
+    """A chart's first paint: its figure drawn as SVG by the server (presentation.svg, as the
+    PDF prints it), named by the widget's title and described by the chart's summary; once for
+    a desktop box and once for a phone's (CSS shows one)."""
+    data = widget.get("data") or {}
+    out = []
+    for kind, (width, height) in (
+        ("wide", CHART_BOXES.get(widget.get("size"), CHART_BOXES["m"])),
+        ("narrow", PHONE_BOX),
+    ):
+        drawn = svg.render_figure(
+            figure,
+            width=width,
+            height=height,
+            title=widget.get("title", ""),
+            desc=data.get("summary", ""),
+            ident=f"svg-{kind}-{widget['id']}",
+        )
+        out.append(drawn.replace('class="chart-svg"', f'class="chart-svg chart-svg-{kind}"', 1))
+    return mark_safe("".join(out))  # noqa: S308 - svg.render_figure escapes every text it writes

@@ -18,6 +18,7 @@ from presentation.widgets.catalogue import (
     clean_settings,
     peek_widget,
     unfiltered_context,
+    widget_key,
 )
 from presentation.widgets.lists import FEED_PAGE_SIZE, feed_page
 
@@ -39,4 +40,5 @@ __all__ = [
     "job_url",
     "peek_widget",
     "unfiltered_context",
+    "widget_key",
 ]

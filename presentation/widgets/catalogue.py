@@ -268,6 +268,16 @@ def build_personal_widget(
     return spec.build(ctx)
 
 
+def widget_key(widget: dict, organization, state: DashboardState, user=None) -> str | None:
+    """The cache key of a widget's value as `user` sees it: None for per-user widgets (never
+    cached across users) and when Redis is down."""
+    spec = CATALOGUE[widget["type"]]
+    if spec.per_user:
+        return None
+    owner = spec.owner_for(user, widget.get("settings") or {}) if user is not None else None
+    return _key(spec, widget, organization, state, owner)
+
+
 def peek_widget(widget: dict, organization, state: DashboardState, user=None) -> dict | None:
     """The cached context of a widget as `user` sees it, or None; never computes."""
     spec = CATALOGUE[widget["type"]]

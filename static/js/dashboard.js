@@ -1,14 +1,21 @@
 /* Renoz dashboard behaviour on top of htmx: charts, tables, modal, refresh, layout drag and drop.
  *
- * The server renders everything; this file only draws plotly figures from the JSON the server
- * embeds, opens the drill-down modal, refreshes widgets every few minutes while the tab is
- * visible, and sends drag-and-drop reorders. `document.body.dataset.settled` is set whenever
- * every widget has loaded and every chart has drawn (tests and timing read it).
+ * The server renders everything, charts included: each chart's first paint is the server's SVG
+ * of its figure (presentation/svg.py). plotly.js loads only when someone interacts with a chart
+ * (hover, tap, focus) or, on a desktop, once the page is idle, and then takes over the chart
+ * from the JSON the server embeds; on a phone (narrow or coarse pointer) nothing loads until a
+ * chart is touched. This file also opens the drill-down modal, refreshes widgets every few
+ * minutes while the tab is visible, and sends drag-and-drop reorders.
+ * `document.body.dataset.settled` is set whenever every widget has loaded and the page has done
+ * everything it does by itself (on a desktop, plotly has taken over every chart);
+ * `window.dashboardChartsDrawnAt` is when every chart was first drawn (tests and timing read
+ * them). See docs/architecture.md, "The dashboard page".
  */
 (function () {
   "use strict";
 
   var pendingCharts = 0;
+  var idleTakeover = false; // a desktop's plotly takeover is still to come
   var lastRefresh = Date.now();
   var DEFAULT_REFRESH_MS = 5 * 60 * 1000;
 
@@ -21,7 +28,11 @@
   // --- Settled: every widget loaded and every chart drawn -----------------------------------
 
   function checkSettled() {
-    if (pendingCharts > 0 || document.querySelector(".widget-body[data-loading]")) {
+    if (
+      pendingCharts > 0 ||
+      idleTakeover ||
+      document.querySelector(".widget-body[data-loading]")
+    ) {
       return;
     }
     if (document.body.dataset.settled) {
@@ -42,6 +53,11 @@
 
   // --- Charts ----------------------------------------------------------------------------
 
+  // A phone: a narrow screen or a coarse pointer. No chart library loads until a chart is touched.
+  function isPhone() {
+    return window.matchMedia("(max-width: 640px), (pointer: coarse)").matches;
+  }
+
   function whenPlotly(callback) {
     if (window.Plotly) {
       callback();
@@ -49,13 +65,59 @@
     }
     var script = document.getElementById("plotly-js");
     if (!script) {
-      // Pages without charts do not load plotly.js; a chart added later loads it then.
       script = document.createElement("script");
       script.id = "plotly-js";
       script.src = document.getElementById("dashboard").dataset.plotlySrc;
       document.head.append(script);
     }
     script.addEventListener("load", callback, { once: true });
+  }
+
+  // Every chart is drawn once its SVG (or plotly) is in place: note when, once per page.
+  function noteChartsDrawn() {
+    if (window.dashboardChartsDrawnAt || document.querySelector(".widget-body[data-loading]")) {
+      return;
+    }
+    window.requestAnimationFrame(function () {
+      if (!window.dashboardChartsDrawnAt) {
+        window.dashboardChartsDrawnAt = performance.now();
+        document.dispatchEvent(new CustomEvent("dashboard:charts-drawn"));
+      }
+    });
+  }
+
+  function takeOverAll() {
+    document.querySelectorAll("[data-figure]").forEach(drawChart);
+  }
+
+  // A desktop takes every chart over with plotly once the page is idle; a phone never does.
+  function scheduleIdleTakeover() {
+    if (isPhone() || !document.querySelector("[data-figure]:not([data-drawn])")) {
+      return;
+    }
+    idleTakeover = true;
+    var idle = window.requestIdleCallback || function (fn) { return setTimeout(fn, 200); };
+    idle(function () {
+      whenPlotly(function () {
+        idleTakeover = false;
+        takeOverAll();
+        checkSettled();
+      });
+    }, { timeout: 3000 });
+  }
+
+  // Hover, tap or focus in a chart's widget: load plotly (if it is not there yet) and take that chart
+  // over; on a desktop the others follow.
+  function onChartInteraction(event) {
+    var body = event.target.closest && event.target.closest(".widget-body");
+    var el = body && body.querySelector("[data-figure]:not([data-drawn])");
+    if (!el) {
+      return;
+    }
+    drawChart(el);
+    if (!isPhone()) {
+      whenPlotly(takeOverAll);
+    }
   }
 
   function drillUrl(point) {
@@ -189,6 +251,7 @@
     return match[1] + text + match[3].replace(/\s*\(%\{[^}]*\}\)/g, "").replace(/%\{[^}]*\}/g, "");
   }
 
+  // plotly takes over a chart drawn as SVG by the server: the same figure, now interactive.
   function drawChart(el) {
     var source = document.getElementById(el.dataset.figure);
     if (!source || el.dataset.drawn) {
@@ -207,6 +270,11 @@
         done();
         return;
       }
+      var hadFocus = el.contains(document.activeElement);
+      el.replaceChildren();
+      // The container now carries the text alternative; plotly's SVG layers are decorative.
+      el.setAttribute("role", "img");
+      el.setAttribute("aria-label", el.dataset.summary || "");
       window.Plotly.newPlot(el, figure.data, touchSafe(figure.layout), {
         responsive: true,
         displayModeBar: false,
@@ -218,10 +286,12 @@
         el.on("plotly_click", function (event) {
           showPopover(el, event);
         });
-        // Plotly's SVG layers are decorative: the container carries the text alternative.
         el.querySelectorAll("svg").forEach(function (svg) {
           svg.setAttribute("aria-hidden", "true");
         });
+        if (hadFocus) {
+          el.focus({ preventScroll: true });
+        }
       }).then(done, done);
     });
   }
@@ -449,11 +519,22 @@
     htmx.onLoad(function (root) {
       var scope = root.querySelectorAll ? root : document;
       foldControls(scope);
-      if (scope.matches && scope.matches("[data-figure]")) {
-        drawChart(scope);
+      // A chart swapped in later (refresh, filter, layout edit) takes over at once once plotly
+      // is here on a desktop; otherwise it stays the server's SVG until someone touches it.
+      if (window.Plotly && !isPhone()) {
+        if (scope.matches && scope.matches("[data-figure]")) {
+          drawChart(scope);
+        }
+        scope.querySelectorAll("[data-figure]").forEach(drawChart);
+      } else {
+        scheduleIdleTakeover();
       }
-      scope.querySelectorAll("[data-figure]").forEach(drawChart);
+      noteChartsDrawn();
       checkSettled();
+    });
+
+    ["pointerover", "pointerdown", "focusin"].forEach(function (name) {
+      document.addEventListener(name, onChartInteraction, { passive: true });
     });
 
     document.body.addEventListener("htmx:beforeRequest", function (event) {

@@ -64,7 +64,16 @@ def test_a_swipe_on_a_chart_scrolls_the_page_on_a_touch_phone(
     login(page, live_server, owner)
     page.goto(f"/dashboard/?{RANGE}")
     wait_settled(page)
-    chart = page.locator(".js-plotly-plot").first
+    # A phone paints the server's SVG and loads no chart library until a chart is touched
+    # (issue 25): a swipe on it scrolls the page, and the touch has plotly take it over.
+    chart = page.locator(".kind-chart .chart").first
+    chart.scroll_into_view_if_needed()
+    box = chart.bounding_box()
+    before = page.evaluate("() => window.scrollY")
+    swipe_up(page, box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_function(f"() => window.scrollY > {before + 150}", timeout=3_000)
+    expect(chart).to_have_class(re.compile(r"js-plotly-plot"))
+    # The same swipe on the plotly chart scrolls the page too.
     chart.scroll_into_view_if_needed()
     box = chart.bounding_box()
     before = page.evaluate("() => window.scrollY")

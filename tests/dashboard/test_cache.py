@@ -73,6 +73,9 @@ def test_readyz_reports_database_redis_beat_and_cache(client, settings):
         "history_hits",
         "history_misses",
         "history_hit_rate",
+        "fragment_hits",
+        "fragment_misses",
+        "fragment_hit_rate",
     }
     cache.client.get_client(write=True).set(BEAT_HEARTBEAT_KEY, time.time() - 30)
     beat = client.get("/readyz", headers=auth).json()["checks"]["beat"]

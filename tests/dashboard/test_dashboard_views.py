@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Role
 from dashboard.layouts import default_widgets, get_layout
+from metrics import cache as metric_cache
 from metrics.formatting import format_change, format_value
 from metrics.periods import parse_state
 from metrics.queries import get_metrics, get_timeseries
@@ -71,23 +72,28 @@ def test_anonymous_visitors_are_sent_to_log_in(client):
     assert response["Location"].startswith("/accounts/login/")
 
 
-def test_plain_request_renders_the_whole_page_with_skeleton_widgets(client, owner, history):
+def test_plain_request_renders_the_whole_page_with_every_widget(client, owner, history):
     response = login(client, owner).get("/dashboard/?range=last_30_days&compare=previous_year")
     content = response.content.decode()
 
     assert response.status_code == 200
-    assert "<html" in content and "htmx.min.js" in content and "plotly-basic.min.js" in content
+    assert "<html" in content and "htmx.min.js" in content
     assert "Renoz Energy <span" in content  # the h1
     assert 'hx-headers=\'{"X-CSRFToken"' in content
-    # The KPI cards come with the page, computed together; the other widgets load themselves.
+    # Every widget comes with the page (issue 25): KPI cards computed together, the others
+    # inline; htmx fetches a widget again only to refresh it, in the same state.
     executive = default_widgets("executive")
     kpis = [w for w in executive if w["type"] == "kpi"]
     assert len(kpi_values(content)) == len(kpis) == 9
     urls = widget_urls(content)
     assert len(urls) == len(executive) - len(kpis)
     assert all("range=last_30_days&compare=previous_year" in url for url in urls)
-    assert content.count('hx-trigger="load, dashboard:refresh from:body"') == len(urls)
-    assert 'aria-busy="true"' in content
+    assert 'hx-trigger="load' not in content and 'aria-busy="true"' not in content
+    assert content.count('hx-trigger="dashboard:refresh from:body"') == len(urls) + 1
+    assert content.count('class="chart-svg chart-svg-wide" role="img"') == 5  # five charts
+    assert 'class="feed-item"' in content and 'class="insight-narrative"' in content
+    # plotly.js is not on the page: dashboard.js loads it on interaction or when idle.
+    assert "plotly-basic" not in re.sub(r'data-plotly-src="[^"]*"', "", content)
     # One request refreshes every card: /dashboard/kpis/ in the same state.
     assert (
         'id="kpi-refresh" hidden hx-get="/dashboard/kpis/?range=last_30_days&amp;'
@@ -218,24 +224,19 @@ def test_kpi_card_formats_for_people_and_keeps_the_exact_amount(client, owner, h
     assert f"delta-{tone}" in content
 
 
-def test_cached_widgets_render_inline_on_the_next_page_view(client, owner, history):
+def test_cached_widgets_render_from_their_fragments_on_the_next_page_view(client, owner, history):
     login(client, owner)
     first = client.get("/dashboard/?range=last_30_days").content.decode()
-    for url in widget_urls(first):
-        client.get(url, **HX)
-
+    metric_cache.reset_stats()
     second = client.get("/dashboard/?range=last_30_days").content.decode()
-    charts = [
-        w
-        for w in default_widgets("executive")
-        if not widgets.CATALOGUE[w["type"]].per_user and w["type"] != "kpi"
-    ]
-    # Each cached chart refreshes itself; the KPI cards refresh together (#kpi-refresh).
-    assert second.count('hx-trigger="dashboard:refresh from:body"') == len(charts) + 1
-    per_user = [w for w in default_widgets("executive") if widgets.CATALOGUE[w["type"]].per_user]
-    assert len(per_user) == 2  # the feed, and insights (without what the user dismissed)
-    assert second.count('hx-trigger="load, dashboard:refresh from:body"') == len(per_user)
+    shared = [w for w in default_widgets("executive") if not widgets.CATALOGUE[w["type"]].per_user]
+    stats = metric_cache.cache_stats()
+    assert stats["fragment_hits"] == len(shared) == 14  # 9 cards, 5 charts
+    assert stats["fragment_misses"] == 0
     assert len(kpi_values(second)) == 9
+    assert second.count('class="chart-svg chart-svg-wide"') == first.count(
+        'class="chart-svg chart-svg-wide"'
+    )
 
 
 def test_warm_page_view_needs_few_queries(client, owner, history, django_assert_max_num_queries):
@@ -256,7 +257,12 @@ def test_chart_fragments_carry_a_figure_a_table_and_a_text_alternative(client, o
     ).content.decode()
 
     assert f'<script id="fig-{trend["id"]}" type="application/json">' in content
-    assert 'role="img" aria-label="Revenue by week' in content
+    # First paint: the server's SVG, named by its title and described by the summary.
+    assert f'role="img" aria-labelledby="svg-wide-{trend["id"]}-t svg-wide-{trend["id"]}-d"' in (
+        content
+    )
+    assert f'<desc id="svg-wide-{trend["id"]}-d">Revenue by week' in content
+    assert 'data-summary="Revenue by week' in content
     assert "<table>" in content and "<caption>Revenue by week</caption>" in content
     first = series["points"][0]
     assert f"bucket={first['date']}&amp;interval=week" in content
@@ -328,7 +334,8 @@ def test_failing_kpi_cards_render_their_error_state_and_the_page_still_renders(
     for widget in kpis:  # each card retries on its own
         assert f'hx-get="/dashboard/widgets/{widget["id"]}/?' in content
     assert "database on fire" not in content
-    assert content.count('hx-trigger="load, dashboard:refresh from:body"') == 7  # the others
+    assert 'hx-trigger="load' not in content  # the other widgets came with the page
+    assert content.count('class="widget-head"') >= 4  # the charts, the feed, insights
 
 
 def test_unknown_widget_ids_are_a_404(client, owner):

@@ -178,6 +178,10 @@ def test_dashboard_page_and_widgets_render_when_redis_is_down(
         content = page.content.decode()
         assert "state-error" not in content
         assert len(re.findall(r'data-metric="[a-z_]+" data-value="\d+', content)) == 9  # KPIs
+        # Every widget comes with the page (issue 25), charts drawn as SVG by the server.
+        assert "data-loading" not in content
+        assert content.count('class="chart-svg chart-svg-wide" role="img"') == 5
+        assert content.count('class="feed-item"') > 0
         # One timeout for the metric cache, one for the request context (session, layout);
         # then both breakers are open and answer from the database at once.
         assert metric_cache._breaker_open_until > 0

@@ -13,7 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from infra.server_timing import QueryTimer, header_value
 
 pytestmark = pytest.mark.django_db
-HEADER = re.compile(r'^app;dur=(\d+\.\d), db;dur=(\d+\.\d);desc="(\d+) queries"$')
+HEADER = re.compile(
+    r'^app;dur=(\d+\.\d), db;dur=(\d+\.\d);desc="(\d+) queries"((?:, [a-z_]+;dur=\d+\.\d)*)$'
+)
 
 
 def _timing(response) -> tuple[float, float, int]:
@@ -48,6 +50,15 @@ def test_counts_every_statement_of_a_signed_in_page(owner):
     app_ms, db_ms, queries = _timing(response)
     assert queries == len(captured.captured_queries) > 0
     assert 0 < db_ms <= app_ms
+    # The dashboard names the time of each widget kind it computed, within the request's.
+    sections = dict(
+        (name, float(ms))
+        for name, ms in re.findall(
+            r", ([a-z_]+);dur=(\d+\.\d)", response["Server-Timing"].partition('queries"')[2]
+        )
+    )
+    assert {"kpis", "insights", "trend"} <= set(sections)
+    assert sum(sections.values()) <= app_ms
     # Errors are timed too (the request context comes from Redis, so maybe with no statement).
     with CaptureQueriesContext(connection) as captured:
         error = client.get("/dashboard/?range=nonsense")

@@ -12,7 +12,7 @@ import datetime as dt
 import random
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from django.core.management import call_command
@@ -54,7 +54,7 @@ BUDGETS = {
     ("year10", "refresh_after_day"): 500,
     ("year10", "reader_during_refresh_after_day"): 50,
 }
-HIT_RATE_BUDGET = 0.95
+HIT_RATE_BUDGET = 0.97  # issue 25 (issue 15 asked 95 %)
 STATES = [(p, c) for p in COMMON_PRESETS for c in COMMON_COMPARES]
 BUSINESS_DAYS_PER_YEAR = 250
 
@@ -84,10 +84,18 @@ class Command(BaseCommand):
             default=1.0,
             help="Multiply the day's realistic write volume (0 = a read-only day)",
         )
+        parser.add_argument(
+            "--hit-rate-only",
+            action="store_true",
+            help="Only the simulated business days (hit rates) and the refresh after them",
+        )
         parser.add_argument("--out", default="bench-results/bench.json")
 
-    def handle(self, *args, volumes, repeat, page_views, write_scale, out, **options):
+    def handle(
+        self, *args, volumes, repeat, page_views, write_scale, hit_rate_only, out, **options
+    ):
         self.write_scale = write_scale
+        self.hit_rate_only = hit_rate_only
         results: dict[str, dict] = {}
         for volume in [v.strip() for v in volumes.split(",") if v.strip()]:
             org = self._organization(volume)
@@ -108,6 +116,9 @@ class Command(BaseCommand):
         refresh_summaries(bump_all=True)
         states = [parse_state({"range": p, "compare": c}, org) for p, c in STATES]
         out: dict[str, dict] = {}
+        if self.hit_rate_only:
+            self._business_days(org, states, page_views, out)
+            return out
 
         def cold(i):
             metric_cache.bump_data_version(org.pk)
@@ -158,13 +169,16 @@ class Command(BaseCommand):
             repeat=1,
             read=lambda st: get_metrics_comparison(org, st, EXECUTIVE_METRICS),
         )[1]
+        self._business_days(org, states, page_views, out)
+        return out
+
+    def _business_days(self, org, states, page_views, out: dict) -> None:
         for n in [int(v) for v in str(page_views).split(",") if v.strip()]:
             with override_settings(DASHBOARD_REFRESH_ON_WRITE=False):
                 out[f"hit_rate_{n}_views"] = self._business_day(org, n)
             refresh, reader = self._refresh_after_day(org, states)
             out[f"refresh_after_{n}_views_day"] = refresh
             out[f"reader_during_refresh_after_{n}_views_day"] = reader
-        return out
 
     def _refresh_under_read(self, org, states, refresh, repeat: int, read=None):
         """Time `refresh` while a reader thread reads the executive metrics: by default a
@@ -259,6 +273,13 @@ class Command(BaseCommand):
         weights = [30, 5, 25, 5, 3, 8, 8, 3, 2, 2, 5, 4][: len(STATES)]
         hits = misses = rebuilt_from_cache = 0
         done: dict[str, int] = defaultdict(int)
+        # Why each widget lookup missed (issue 25): the writes since the value was last seen
+        # valid, by source and what they did, or a state nobody had asked for that day.
+        log: list[tuple[str, str]] = []  # (source, what the write did), in order
+        valid_at: dict[tuple[str, str], int] = {}  # (widget, state) -> len(log) when valid
+        causes: Counter[str] = Counter()
+        missed_states: Counter[str] = Counter()
+        missed_widgets: Counter[str] = Counter()
         # Tricky: spread every write over the day, several per page view when writes outnumber
         # page views, so the whole day's volume always lands.
         writes_before: dict[int, list[str]] = defaultdict(list)
@@ -267,21 +288,40 @@ class Command(BaseCommand):
         metric_cache.reset_stats()
         for i in tqdm(range(page_views), desc="business day"):
             for source in writes_before[i]:
-                done[writer.write(source)] += 1
+                what = writer.write(source)
+                done[what] += 1
+                log.append((source, what))
             if rnd.random() < 0.03:  # an ad-hoc custom range: always a miss the first time
                 first = today - dt.timedelta(days=rnd.randint(30, 700))
                 last = first + dt.timedelta(days=rnd.randint(1, 90))
                 params = {"from": first.isoformat(), "to": last.isoformat()}
+                state_name = "custom"
             else:
                 preset, compare = rnd.choices(STATES, weights=weights)[0]
                 params = {"range": preset, "compare": compare}
+                state_name = f"{preset}/{compare}"
             state = parse_state(params, org)
             layout = rnd.choices(list(layouts), weights=[60, 25, 15])[0]
             for widget in layouts[layout]:
+                seen = (widget["id"], state.querystring())
                 if peek_widget(widget, org, state) is not None:
                     hits += 1
+                    valid_at[seen] = len(log)
                 else:
                     misses += 1
+                    missed_states[state_name] += 1
+                    missed_widgets[widget["type"]] += 1
+                    if seen not in valid_at:
+                        causes[
+                            "a state first asked for today"
+                            if state_name != "custom"
+                            else "custom range"
+                        ] += 1
+                    else:
+                        parts = CATALOGUE[widget["type"]].cache_parts(widget["settings"])
+                        since = sorted({w for s_, w in log[valid_at[seen] :] if s_ in parts})
+                        causes["; ".join(since) or "other (TTL or epoch)"] += 1
+                    valid_at[seen] = len(log)
                     before = metric_cache.cache_stats()["history_misses"]
                     build_widget(widget, org, None, state)
                     rebuilt_from_cache += metric_cache.cache_stats()["history_misses"] == before
@@ -302,6 +342,9 @@ class Command(BaseCommand):
             "writes": len(writes),
             "writes_per_day": rates,
             "writes_made": dict(done),
+            "widget_misses_by_cause": dict(causes.most_common()),
+            "widget_misses_by_state": dict(missed_states.most_common()),
+            "widget_misses_by_widget": dict(missed_widgets.most_common()),
         }
 
     def _refresh_after_day(self, org, states) -> tuple[dict, dict]:
@@ -322,7 +365,7 @@ class Command(BaseCommand):
                     self.stdout.write(
                         f"| {volume} | {name} | {rate:.1%} (widgets {row['widget_hit_rate']:.1%}, "
                         f"history blocks {row['history_block_hit_rate'] or 0:.1%}) | | | "
-                        f"≥ 95% | {'yes' if rate >= HIT_RATE_BUDGET else 'NO'} |"
+                        f"≥ {HIT_RATE_BUDGET:.0%} | {'yes' if rate >= HIT_RATE_BUDGET else 'NO'} |"
                     )
                     continue
                 budget, measure = _budget(volume, name, row)
@@ -384,7 +427,8 @@ def budget_keys(results: dict) -> dict:
                 "budget_ms": budget,
                 "ok": worst is not None and worst <= budget,
             }
-        out["reader_during_refresh"]["during_full_rebuild_max_ms"] = year10[
-            "reader_during_full_refresh"
-        ]["max_ms"]
+        if "reader_during_full_refresh" in year10:  # not measured with --hit-rate-only
+            out["reader_during_refresh"]["during_full_rebuild_max_ms"] = year10[
+                "reader_during_full_refresh"
+            ]["max_ms"]
     return out
