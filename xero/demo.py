@@ -1,8 +1,8 @@
 """The demo's books: Xero records made from an organisation's orders, with a known set of
 discrepancies, served by the fake Xero and synced through the real SDK (docs/xero.md, "Demo").
 
-Most fulfilled orders get an invoice (ref the order's number, GST 10 %), paid when older than
-30 days. Then, picked deterministically: orders never invoiced, invoices with no order, a GST
+Most fulfilled orders get an invoice (ref the order's number, GST 10 %), paid on its due day
+(7 to 30 days' terms) once that has passed. Then, picked deterministically: orders never invoiced, invoices with no order, a GST
 error, an amount mismatch, a split invoice, an invoice found by customer and amount, an
 over-invoice corrected by a credit note, and a voided duplicate. `plan.expected` lists the
 exceptions matching must find, and nothing else.
@@ -96,7 +96,10 @@ def plan_books(org, today: dt.date, seed: int = 23) -> DemoBooks:
         nonlocal number
         number += 1
         day = min(today, (order.ordered_at + dt.timedelta(days=rnd.randint(1, 14))).date())
-        paid = (today - day).days > 30
+        # Paid on its due day (7 to 30 days' terms) once that day has passed, so cash comes in
+        # every week as it does in a real business.
+        due = day + dt.timedelta(days=rnd.randint(7, 30))
+        paid = due < today
         doc = invoice(
             number=f"INV-{number:05d}", contact_json=who_ or who(order.customer), date=day,
             reference=order.number if ref is None else ref,
@@ -108,7 +111,7 @@ def plan_books(org, today: dt.date, seed: int = 23) -> DemoBooks:
             books.payments.append(
                 payment(
                     invoice_json=doc,
-                    date=min(today, day + dt.timedelta(days=21)),
+                    date=due,
                     amount_cents=ex + (_gst(ex) if tax is None else tax),
                 )  # fmt: skip
             )

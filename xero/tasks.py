@@ -31,4 +31,7 @@ def sync_xero_organization(org_id: int) -> None:
     except SyncBusy:
         log.info("xero sync of organisation %s skipped: one is running", org_id)
     except XeroError:
-        pass  # recorded as a failed run (docs/xero.md, "When a sync fails")
+        # Already recorded as a failed run (docs/xero.md, "When a sync fails"); raised again so
+        # the task fails and the system alerts count it (docs/alerts.md, "System alerts").
+        log.warning("xero sync of organisation %s failed", org_id)
+        raise

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from alerts.models import JobHealth
 from xero import limits
 from xero.client import XeroError
 from xero.crypto import decrypt_token
@@ -20,6 +21,7 @@ from xero.models import (
     XeroSyncRun,
 )
 from xero.sync import sync_organization
+from xero.tasks import sync_xero_organization
 
 pytestmark = pytest.mark.django_db
 
@@ -193,3 +195,18 @@ def test_past_the_minutes_budget_a_call_waits_for_the_next_minute(org, settings,
     assert len(waits) == 1 and 49 < waits[0] <= 50.05  # the third call waited for 9:01
     assert limits.retry_after({"Retry-After": "7"}) == 7.0
     assert limits.retry_after({"retry-after": "9999"}) == limits.MAX_RETRY_AFTER
+
+
+def test_a_failed_sync_task_counts_as_a_failing_job_for_the_system_alerts(org, connection, fake):
+    # The hourly task records the failed run and fails itself, so the system alerts' job
+    # health counts it (three in a row fire "A background job keeps failing").
+    fake.put("Invoices", *invoices(50))
+    for attempt in (1, 2):
+        fake.fail_once("/Invoices", 1)
+        assert sync_xero_organization.apply(args=[org.pk], throw=False).failed()
+        health = JobHealth.objects.get(name="xero.tasks.sync_xero_organization")
+        assert (health.kind, health.consecutive_failures) == ("sync", attempt)
+    assert XeroSyncRun.objects.filter(organization=org, status=SyncStatus.FAILED).count() == 2
+    assert sync_xero_organization.apply(args=[org.pk], throw=False).successful()
+    health.refresh_from_db()
+    assert health.consecutive_failures == 0 and health.last_success_at is not None
