@@ -42,7 +42,8 @@ def counted_sql(source: Source, measure: str, where: Slice, table: str) -> tuple
     conditions = slice_sql(where, params, "e.")
     sql = (
         f"SELECT COALESCE(SUM(e.{measure}), 0) FROM {grain.events} e "
-        f'WHERE e.record_id = "{table}"."id"{conditions}'
+        f'WHERE e.organization_id = "{table}"."organization_id" AND e.record_id = "{table}"."id"'
+        f"{conditions}"
     )
     return sql, params
 
@@ -52,5 +53,6 @@ def values_sql(grain: Source, dim: str, table: str) -> str:
     (an order's product categories), as a sorted array."""
     return (
         f"ARRAY(SELECT DISTINCT e.{dim} FROM {grain.events} e "
-        f'WHERE e.record_id = "{table}"."id" AND e.{dim} IS NOT NULL ORDER BY 1)'
+        f'WHERE e.organization_id = "{table}"."organization_id" AND e.record_id = "{table}"."id"'
+        f" AND e.{dim} IS NOT NULL ORDER BY 1)"
     )
