@@ -53,7 +53,7 @@ FOREIGN_KEY = "foreign-key index: cascades and lookups from one (already scoped)
 PER_USER = "a user's own rows; a user belongs to exactly one organisation"
 NOT_ORG_FIRST = {
     ("dashboard_dashboardlayout", ("user_id",)): "one saved layout per user (unique); " + PER_USER,
-    ("dashboard_personallayout", ("user_id",)): "one personal layout per user (unique); " + PER_USER,
+    ("dashboard_personallayout", ("user_id",)): "one per user (unique); " + PER_USER,
     ("dashboard_exportjob", ("user_id",)): FOREIGN_KEY,
     ("dashboard_userstatisticsdaily", ("user_id",)): FOREIGN_KEY,
     ("dashboard_userstatisticsdaily", ("user_id", "date")): "unique per user and day; " + PER_USER,
