@@ -9,8 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db.models import F
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from metrics.definitions import METRICS
 from metrics.engine import Slice

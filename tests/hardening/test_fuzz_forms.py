@@ -12,8 +12,7 @@ import datetime as dt
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from accounts.models import Role
 from targets.models import Target

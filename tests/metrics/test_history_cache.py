@@ -8,8 +8,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS

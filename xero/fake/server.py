@@ -17,8 +17,7 @@ from dateutil.parser import isoparse, parse
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from xero.fake.builders import contact as contact_json
-from xero.fake.builders import ms_date, new_id
+from xero.fake.builders import contact as contact_json, ms_date, new_id
 
 API_PREFIX = "/api.xro/2.0"
 LISTS = {
