@@ -130,14 +130,7 @@ def webhook_payload(content: Content, key: str) -> dict:
         "rule": {
             "id": rule.pk,
             "name": rule.name,
-            "metric": rule.metric or None,
-            "condition": rule.condition,
-            "threshold": rule.threshold,
-            "resolve_threshold": rule.resolve_threshold,
-            "target_status": rule.target_status or None,
-            "range": rule.range_preset,
-            "compare": rule.compare,
-            "filters": rule.filters,
+            **rule.definition(),
         },
         "event": {
             "seq": event.seq,

@@ -128,6 +128,19 @@ class AlertRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def definition(self) -> dict:
+        """What the rule watches, as the JSON API and the webhook payload both print it."""
+        return {
+            "metric": self.metric or None,
+            "condition": self.condition,
+            "threshold": self.threshold,
+            "resolve_threshold": self.resolve_threshold,
+            "target_status": self.target_status or None,
+            "range": self.range_preset,
+            "compare": self.compare,
+            "filters": self.filters,
+        }
+
     def is_snoozed(self, now) -> bool:
         return self.snoozed_until is not None and self.snoozed_until > now
 
