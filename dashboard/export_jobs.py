@@ -10,6 +10,9 @@
   that is away loses nothing), a worker writes the file to default storage and mails the user,
   and the user's own page shows "being prepared", then the download link. A user has at most
   EXPORT_USER_CONCURRENCY such jobs waiting or running.
+- **Retention**: a written file is kept EXPORT_RETENTION_HOURS after it was written, then
+  `purge_expired` (beat, hourly) deletes it from storage; the job's page then says the file
+  has expired and links back to the records to export again.
 - **Scope**: the worker replays the drill-down for the job's user with the same code as the
   page (dashboard.drill, metrics.scope), so a technician's file holds their rows only; only
   that user, in that organisation, may open the job or its file.
@@ -198,13 +201,41 @@ def build(job_id: int) -> str:
     return "ready"
 
 
+def expires_at(job: ExportJob) -> dt.datetime | None:
+    """When a written file is deleted (None while nothing is written)."""
+    if job.finished_at is None:
+        return None
+    return job.finished_at + dt.timedelta(hours=settings.EXPORT_RETENTION_HOURS)
+
+
+def purge_expired(now: dt.datetime | None = None) -> int:
+    """Delete the files written more than EXPORT_RETENTION_HOURS ago; their jobs stay, with no
+    file, so their pages say the export has expired. Returns how many files were deleted."""
+    cutoff = (now or timezone.now()) - dt.timedelta(hours=settings.EXPORT_RETENTION_HOURS)
+    expired = ExportJob.objects.filter(status=ExportStatus.READY, finished_at__lt=cutoff).exclude(
+        file=""
+    )
+    purged = 0
+    for job in expired.only("pk", "file"):
+        name = str(job.file.name)
+        try:
+            default_storage.delete(name)
+        except OSError as exc:  # the next run tries again
+            log.warning("export %s: could not delete %s: %s", job.pk, name, exc)
+            continue
+        ExportJob.objects.filter(pk=job.pk).update(file="")
+        purged += 1
+    return purged
+
+
 def _mail_ready(job: ExportJob, rows: int) -> None:
     link = settings.SITE_URL + reverse("dashboard-export", args=[job.pk])
     try:
         send_mail(
             f"Your export is ready: {job.filename}",
             f"Your {job.fmt.upper()} export ({rows:,} rows) is ready to download:\n{link}\n\n"
-            "The link works only when you are signed in.",
+            "The link works only when you are signed in, for "
+            f"{settings.EXPORT_RETENTION_HOURS} hours.",
             None,
             [job.user.email],
         )

@@ -11,7 +11,7 @@ from django.http import FileResponse, Http404
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
-from dashboard.export_jobs import get_job
+from dashboard.export_jobs import expires_at, get_job
 from dashboard.models import ExportStatus
 from metrics.definitions import METRICS
 
@@ -27,6 +27,7 @@ def export_status(request, pk: int):
         "job": job,
         "metric": METRICS.get(job.metric),
         "waiting": job.status in (ExportStatus.PENDING, ExportStatus.WORKING),
+        "expires_at": expires_at(job),
     }
     return TemplateResponse(request, template, context)
 

@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from dashboard.export_jobs import build
+from dashboard.export_jobs import build, purge_expired
 from dashboard.layouts import warm_widgets
 from insights.queries import warm_findings
 from metrics.warming import warm_due_organizations
@@ -30,3 +30,9 @@ def nightly_warm_cache(force: bool = False) -> None:
 def build_export(job_id: int) -> None:
     """Write one large drill-down export to storage and mail its user (idempotent)."""
     log.info("export %s: %s", job_id, build(job_id))
+
+
+@shared_task(ignore_result=True, soft_time_limit=300, time_limit=360)
+def purge_expired_exports() -> None:
+    """Delete large exports' files past EXPORT_RETENTION_HOURS (dashboard/export_jobs.py)."""
+    log.info("deleted %d expired export files", purge_expired())

@@ -65,6 +65,11 @@ BEAT_SCHEDULE |= {
         "task": "dashboard.tasks.nightly_warm_cache",
         "schedule": crontab(minute=10),
     },
+    # Large exports' files are deleted EXPORT_RETENTION_HOURS after they were written.
+    "exports-purge-hourly": {
+        "task": "dashboard.tasks.purge_expired_exports",
+        "schedule": crontab(minute=37),
+    },
     # Xero: every connected organisation, hourly, on the xero queue (docs/xero.md).
     "xero-sync-hourly": {
         "task": "xero.tasks.sync_xero_organizations",

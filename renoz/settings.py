@@ -398,6 +398,8 @@ EXPORT_ORG_CONCURRENCY = env_int("EXPORT_ORG_CONCURRENCY", 4, minimum=1)
 EXPORT_LEASE_SECONDS = env_int("EXPORT_LEASE_SECONDS", 300, minimum=1)
 EXPORT_STATEMENT_TIMEOUT_MS = env_int("EXPORT_STATEMENT_TIMEOUT_MS", 10_000, minimum=1)
 EXPORT_JOB_STATEMENT_TIMEOUT_MS = env_int("EXPORT_JOB_STATEMENT_TIMEOUT_MS", 300_000, minimum=1)
+# A large export's file is deleted this long after it was written (beat, hourly).
+EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 72, minimum=1)
 # Rate limits ("count/period", period s, m, h or d), per user; a 429 with Retry-After past them.
 RATELIMIT_EXPORT = env_str("RATELIMIT_EXPORT", "20/m")
 RATELIMIT_HEAVY = env_str("RATELIMIT_HEAVY", "10/m")  # PDF, insights, refresh

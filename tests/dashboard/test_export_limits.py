@@ -196,3 +196,35 @@ def test_a_viewer_exports_within_the_same_limits(client, org, orders):  # noqa: 
     held[0].release()
     response = client.get(URL)
     assert response.status_code == 200 and len(csv_rows(response)) == 1 + 130
+
+
+def test_a_written_file_is_deleted_after_its_retention_and_the_page_says_so(
+    client,
+    owner,
+    orders,  # noqa: F811
+    settings,
+    media,
+    django_capture_on_commit_callbacks,
+):
+    settings.EXPORT_SYNC_MAX_ROWS = 100
+    settings.EXPORT_RETENTION_HOURS = 72
+    with django_capture_on_commit_callbacks(execute=True):
+        _client(client, owner).get(URL)
+        _client(client, owner).get(drill_url("revenue", range="last_30_days", format="xlsx"))
+    old, recent = ExportJob.objects.order_by("pk")
+    path = media / old.file.name
+    assert path.exists() and (media / recent.file.name).exists()
+    now = timezone.now()
+    ExportJob.objects.filter(pk=old.pk).update(finished_at=now - dt.timedelta(hours=73))
+    ExportJob.objects.filter(pk=recent.pk).update(finished_at=now - dt.timedelta(hours=71))
+
+    assert export_jobs.purge_expired(now) == 1
+    assert not path.exists() and (media / recent.file.name).exists()
+    assert export_jobs.purge_expired(now) == 0  # nothing left to delete
+    page = client.get(f"/dashboard/exports/{old.pk}/").content.decode()
+    assert "This export has expired" in page and "Download" not in page
+    assert client.get(f"/dashboard/exports/{old.pk}/download/").status_code == 404
+    kept = client.get(f"/dashboard/exports/{recent.pk}/").content.decode()
+    assert "is ready. It is kept until" in kept
+    assert client.get(f"/dashboard/exports/{recent.pk}/download/").status_code == 200
+    assert all("for 72 hours" in m.body for m in mail.outbox) and len(mail.outbox) == 2

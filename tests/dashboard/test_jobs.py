@@ -105,6 +105,7 @@ def test_beat_schedule_refreshes_every_summary_table_at_its_cadence():
     tasks = {e["task"] for e in BEAT_SCHEDULE.values()}
     assert "metrics.tasks.nightly_user_statistics" in tasks
     assert "dashboard.tasks.nightly_warm_cache" in tasks
+    assert "dashboard.tasks.purge_expired_exports" in tasks
 
 
 def test_a_write_queues_one_debounced_refresh(org, django_capture_on_commit_callbacks, monkeypatch):
