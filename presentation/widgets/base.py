@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from accounts.models import Organization, User
+from metrics.cache import WHOLE_PARTS
 from metrics.definitions import METRICS
 from metrics.filters import slice_args
 from metrics.periods import DashboardState
@@ -65,7 +66,7 @@ class WidgetType:
 
     def data_sources(self, settings: dict) -> set[str]:
         """The metric sources whose records the widget shows."""
-        return self.cache_parts(settings) - {"targets"}
+        return self.cache_parts(settings) - set(WHOLE_PARTS)
 
     def allowed_for(self, user, settings: dict) -> bool:
         """Whether the user may have this widget: they may open the records behind it."""
