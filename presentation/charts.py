@@ -268,7 +268,8 @@ def annotation_marks(notes: list[dict], dates: list[str], interval: str, tz) -> 
         cluster["ids"].append(mark["id"])
         if mark["span"]:
             cluster["spans"].append((mark["x0"], mark["x1"]))
-    for cluster in clusters:
+    for n, cluster in enumerate(clusters):
+        cluster["row"] = n % 2  # neighbouring labels alternate between two lines
         count = len(cluster["titles"])
         cluster["label"] = _clip(cluster["titles"][0]) if count == 1 else f"{count} annotations"
     return clusters
@@ -318,6 +319,7 @@ def annotation_layout(marks: list[dict]) -> dict:
                 "yanchor": "top",
                 "xanchor": "left",
                 "xshift": 3,
+                "yshift": -14 * mark["row"],
                 "showarrow": False,
                 "text": mark["label"],
                 "hovertext": "<br>".join(mark["titles"]),

@@ -324,7 +324,8 @@ def render_figure(
         colour = (mark.get("font") or {}).get("color") or INK
         hover = str(mark.get("hovertext") or text).replace("<br>", "; ")
         out.append(
-            f'<text class="annotation-label" x="{x:.1f}" y="{top + 10:.1f}" '
+            f'<text class="annotation-label" x="{x:.1f}" '
+            f'y="{top + 10 - float(mark.get("yshift") or 0):.1f}" '
             f'text-anchor="{anchor}" fill="{_attr(colour)}" stroke="#fff" stroke-width="3" '
             f'paint-order="stroke"><title>{escape(hover)}</title>{escape(text)}</text>'
         )
