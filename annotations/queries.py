@@ -24,6 +24,7 @@ from metrics.periods import local_midnight
 
 PART = "annotations"
 TTL_SECONDS = 36 * 3600  # keyed by version, so they live as long as closed-day blocks
+NONE_TTL_SECONDS = 30 * 24 * 3600  # "this organisation has none", until its next write
 
 Note = dict  # {"id", "title", "starts_at", "ends_at", "metric", "dimension", "value", ...}
 
@@ -87,10 +88,9 @@ def window_notes(organization, start, end) -> list[Note]:
     if notes is None:
         notes, has_any = _read(organization.pk, start, end)
         if window_key is not None and none_key is not None:
-            values: dict[str, object] = {window_key: notes}
+            metric_cache.set_blocks({window_key: notes}, ttl=TTL_SECONDS)
             if not has_any:
-                values[none_key] = True
-            metric_cache.set_blocks(values, ttl=TTL_SECONDS)
+                metric_cache.set_blocks({none_key: True}, ttl=NONE_TTL_SECONDS)
     if memo is not None:
         memo[memo_key] = notes
     return notes

@@ -202,12 +202,15 @@ def page_pass(org_id: int):
 
 
 def part_key(org_id: int, part: str, name: str) -> str | None:
-    """The key of a value built only from one whole part (e.g. "annotations"), by its version
-    (read once per page inside page_pass); None when Redis is unreachable."""
-    version = data_version(org_id, [part])
-    if version is None:
+    """The key of a value built only from one whole part (e.g. "annotations"), by that part's
+    version alone (read once per page inside page_pass; the organisation's epoch, which drops
+    every metric value, leaves it); None when Redis is unreachable."""
+    if part not in WHOLE_PARTS:
+        raise ValueError(f"{part!r} is not a whole part; known: {WHOLE_PARTS}")
+    found = _versions(org_id, [part])
+    if found is None:
         return None
-    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:{part}:{version}:{name}"
+    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:{part}:{found[1]}:{name}"
 
 
 def _history_keys(org_id: int, part: str) -> tuple[str, str]:
