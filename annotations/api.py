@@ -20,7 +20,7 @@ from metrics.definitions import UnknownMetric, get_metric
 from metrics.periods import InvalidPeriod, parse_state
 
 MAX_BODY = 20_000
-FIELDS = ("title", "starts_at", "ends_at", "metric", "dimension", "note")
+FIELDS = ("title", "starts_at", "ends_at", "metric", "note")
 
 
 def _error(message: str, status: int = 400) -> JsonResponse:
@@ -39,10 +39,14 @@ def form_data(body: dict) -> dict:
         data[name] = value
     dimension = body.get("dimension")
     if isinstance(dimension, dict):
-        if len(dimension) != 1:
+        if len(dimension) != 1 or not all(isinstance(v, str) for v in dimension.values()):
             raise ValueError('\'dimension\' names one value, e.g. {"state": "QLD"}')
         (name, value), *_ = dimension.items()
         data["dimension"] = f"{name}={value}"
+    elif isinstance(dimension, str):
+        data["dimension"] = dimension
+    elif dimension is not None:
+        raise ValueError('\'dimension\' is "state=QLD" or {"state": "QLD"}')
     tags = body.get("tags")
     if tags is not None:
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):

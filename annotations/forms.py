@@ -112,7 +112,8 @@ class AnnotationForm(forms.Form):
         max_length=40, required=False, label="Ends", help_text="Empty for a moment"
     )
     metric = forms.ChoiceField(required=False, label="Metric")
-    dimension = forms.ChoiceField(required=False, label="Only where")
+    # A CharField shown as a select, so a bad value gets parse_dimension's message.
+    dimension = forms.CharField(required=False, max_length=70, label="Only where")
     note = forms.CharField(
         required=False, max_length=MAX_NOTE, widget=forms.Textarea(attrs={"rows": 3})
     )
@@ -126,7 +127,7 @@ class AnnotationForm(forms.Form):
         self.fields["metric"].choices = [("", "Every metric")] + [
             (m.key, m.label) for m in METRICS.values()
         ]
-        self.fields["dimension"].choices = dimension_choices()
+        self.fields["dimension"].widget = forms.Select(choices=dimension_choices())
         harden_form_fields(self.fields)
 
     def clean_note(self) -> str:
