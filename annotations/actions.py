@@ -154,7 +154,11 @@ def note_alert_changes(changes) -> None:
         if "firing" not in (event.from_state, event.to_state):
             continue
         verb = "firing" if event.to_state == "firing" else "resolved"
-        detail = f": {event.value_text}" if event.value_text else ""
+        metric = METRICS.get(rule.metric)
+        if metric is not None and event.value is not None:
+            detail = f", {metric.label.lower()} {format_value(event.value, metric.unit)[0]}"
+        else:
+            detail = f": {event.value_text}" if event.value_text else ""
         rows.append(
             Annotation(
                 organization_id=rule.organization_id,
