@@ -323,11 +323,17 @@ def render_figure(
             anchor, x = "end", x - 6
         colour = (mark.get("font") or {}).get("color") or INK
         hover = str(mark.get("hovertext") or text).replace("<br>", "; ")
+        y = top + 10 - float(mark.get("yshift") or 0)
+        # A white box behind the label keeps it readable over the lines (no paint-order: the
+        # PDF's SVG renderer does not know it).
+        box_w = 5.6 * len(text) + 4
+        box_x = x - 2 if anchor == "start" else x - box_w + 2
         out.append(
-            f'<text class="annotation-label" x="{x:.1f}" '
-            f'y="{top + 10 - float(mark.get("yshift") or 0):.1f}" '
-            f'text-anchor="{anchor}" fill="{_attr(colour)}" stroke="#fff" stroke-width="3" '
-            f'paint-order="stroke"><title>{escape(hover)}</title>{escape(text)}</text>'
+            f"<g><title>{escape(hover)}</title>"
+            f'<rect x="{box_x:.1f}" y="{y - 9:.1f}" width="{box_w:.1f}" height="12" '
+            f'fill="#fff" fill-opacity="0.85"/>'
+            f'<text class="annotation-label" x="{x:.1f}" y="{y:.1f}" '
+            f'text-anchor="{anchor}" fill="{_attr(colour)}">{escape(text)}</text></g>'
         )
     # Legend.
     for row_index, row in enumerate(legend_rows):
