@@ -56,7 +56,7 @@ def form_data(body: dict) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-def annotations(request):
+def annotations_api(request):
     if not request.user.is_authenticated:
         return _error("Authentication required: log in first", status=401)
     organization = request.user.organization

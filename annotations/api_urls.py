@@ -2,4 +2,4 @@ from django.urls import path
 
 from annotations import api
 
-urlpatterns = [path("annotations", api.annotations, name="api-annotations")]
+urlpatterns = [path("annotations", api.annotations_api, name="api-annotations")]

@@ -124,9 +124,9 @@ class AnnotationForm(forms.Form):
     def __init__(self, *args, tz: zoneinfo.ZoneInfo, **kwargs):
         super().__init__(*args, **kwargs)
         self.tz = tz
-        self.fields["metric"].choices = [("", "Every metric")] + [
-            (m.key, m.label) for m in METRICS.values()
-        ]
+        metric = self.fields["metric"]
+        assert isinstance(metric, forms.ChoiceField)
+        metric.choices = [("", "Every metric")] + [(m.key, m.label) for m in METRICS.values()]
         self.fields["dimension"].widget = forms.Select(choices=dimension_choices())
         harden_form_fields(self.fields)
 

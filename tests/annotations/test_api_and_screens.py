@@ -88,7 +88,10 @@ def test_get_lists_the_annotations_touching_the_range(client, org, owner, other_
         ({"title": "x", "starts_at": "2026-11-05", "ends_at": "2026-11-03"}, "before the start"),
         ({"title": "x", "starts_at": "1999-12-31"}, "2000–2099"),
         ({"title": "x", "starts_at": "2026-11-03", "metric": "profit"}, "metric"),
-        ({"title": "x", "starts_at": "2026-11-03", "dimension": "planet=Mars"}, "Unknown dimension"),
+        (
+            {"title": "x", "starts_at": "2026-11-03", "dimension": "planet=Mars"},
+            "Unknown dimension",
+        ),
         ({"title": "x", "starts_at": "2026-11-03", "dimension": "state=XYZ"}, "Unknown state"),
         ({"title": "x", "starts_at": "2026-11-03", "dimension": "owner=1"}, "Unknown dimension"),
         ({"title": "a\x00b", "starts_at": "2026-11-03"}, "Null characters are not allowed"),
@@ -96,7 +99,14 @@ def test_get_lists_the_annotations_touching_the_range(client, org, owner, other_
         ({"title": "line\nbreak", "starts_at": "2026-11-03"}, "control characters"),
         ({"title": "x" * 121, "starts_at": "2026-11-03"}, "at most 120"),
         ({"title": "x", "starts_at": "2026-11-03", "tags": "weather"}, "list of strings"),
-        ({"title": "x", "starts_at": "2026-11-03", "tags": ["a"] * 3 + [f"t{i}" for i in range(9)]}, "At most 8 tags"),
+        (
+            {
+                "title": "x",
+                "starts_at": "2026-11-03",
+                "tags": ["a"] * 3 + [f"t{i}" for i in range(9)],
+            },
+            "At most 8 tags",
+        ),
         ({"title": "x", "starts_at": "2026-11-03", "tags": ["<script>"]}, "Tag"),
         ({"title": 5, "starts_at": "2026-11-03"}, "must be a string"),
         ({"title": "x", "starts_at": "2026-11-03", "note": "n" * 2001}, "at most 2000"),
@@ -117,7 +127,12 @@ def test_malformed_bodies_and_ranges_are_400s(client, owner):
     assert post(client, ["x"]).status_code == 400
     big = {"title": "x", "starts_at": "2026-11-03", "note": "n" * 30_000}
     assert post(client, big).status_code == 400
-    for query in ("range=forever", "from=2026-11-05&to=2026-11-01", "from=2026-13-01&to=2026-13-02", "metric=nope"):
+    for query in (
+        "range=forever",
+        "from=2026-11-05&to=2026-11-01",
+        "from=2026-13-01&to=2026-13-02",
+        "metric=nope",
+    ):
         response = client.get(f"/api/annotations?{query}")
         assert response.status_code == 400, query
         assert response.json()["error"]
@@ -128,7 +143,9 @@ def test_viewers_read_but_cannot_add_and_strangers_get_401(client, org):
     add(org, "Storm", local(2026, 11, 18))
     assert client.get("/api/annotations").status_code == 401
     client.force_login(viewer)
-    assert [a["title"] for a in client.get("/api/annotations?range=last_7_days").json()["annotations"]] == ["Storm"]
+    assert [
+        a["title"] for a in client.get("/api/annotations?range=last_7_days").json()["annotations"]
+    ] == ["Storm"]
     response = post(client, {"title": "x", "starts_at": "2026-11-03"})
     assert response.status_code == 403
     assert Annotation.objects.count() == 1
@@ -149,7 +166,10 @@ def test_every_role_but_the_viewer_adds_from_the_form(client, users_by_role):
             assert 'value="2026-11-03"' in page.content.decode()
             assert response.status_code == 302
     assert sorted(Annotation.objects.values_list("title", flat=True)) == [
-        "By admin", "By operations", "By sales", "By technician",
+        "By admin",
+        "By operations",
+        "By sales",
+        "By technician",
     ]
 
 
@@ -216,7 +236,11 @@ def test_the_csv_upload_adds_the_good_rows_and_lists_the_bad_by_line(client, org
     assert "<td>5</td><td>metric:" in page
     assert "<td>6</td><td>ends_at: The end is before the start" in page
     storm = Annotation.objects.get(title="Storm in SE QLD")
-    assert (storm.dimension, storm.dimension_value, storm.tags) == ("state", "QLD", ["weather", "qld"])
+    assert (storm.dimension, storm.dimension_value, storm.tags) == (
+        "state",
+        "QLD",
+        ["weather", "qld"],
+    )
     assert storm.author == owner
     assert Annotation.objects.for_org(org).count() == 3
 

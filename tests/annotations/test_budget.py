@@ -24,8 +24,17 @@ NOW = local(2026, 11, 20, 12)
 def admin(org, time_machine):
     time_machine.move_to(NOW, tick=False)
     user = make_user(org, "admin")
-    build_history(org, now=NOW, days=60, n_orders=60, n_opps=30, n_jobs=20, n_claims=10,
-                  n_customers=10, n_activities=10)
+    build_history(
+        org,
+        now=NOW,
+        days=60,
+        n_orders=60,
+        n_opps=30,
+        n_jobs=20,
+        n_claims=10,
+        n_customers=10,
+        n_activities=10,
+    )
     refresh_summaries()
     return user
 
@@ -62,10 +71,16 @@ def test_a_page_with_annotations_reads_them_once_for_every_chart(
     metric_cache.bump_data_version(org.pk)
     without, _ = visit(client)
     with django_capture_on_commit_callbacks(execute=True):
-        do_add_annotation(org, author=admin, title="Storm", starts_at=local(2026, 11, 3),
-                          ends_at=local(2026, 11, 5))
-        do_add_annotation(org, author=admin, title="Price rise", starts_at=local(2026, 11, 12),
-                          metric="revenue")
+        do_add_annotation(
+            org,
+            author=admin,
+            title="Storm",
+            starts_at=local(2026, 11, 3),
+            ends_at=local(2026, 11, 5),
+        )
+        do_add_annotation(
+            org, author=admin, title="Price rise", starts_at=local(2026, 11, 12), metric="revenue"
+        )
     metric_cache.bump_data_version(org.pk)  # the same cold page as `without`
     with_notes, page = visit(client)
     # Five charts, one read; the rest of the page costs what it cost without annotations.

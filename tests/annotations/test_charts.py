@@ -94,8 +94,17 @@ def test_the_svg_draws_bands_lines_and_labels_escaped():
 def world(db, org, time_machine):
     time_machine.move_to(NOW, tick=False)
     admin = make_user(org, "admin")
-    build_history(org, now=NOW, days=60, n_orders=80, n_opps=40, n_jobs=30, n_claims=15,
-                  n_customers=20, n_activities=10)
+    build_history(
+        org,
+        now=NOW,
+        days=60,
+        n_orders=80,
+        n_opps=40,
+        n_jobs=30,
+        n_claims=15,
+        n_customers=20,
+        n_activities=10,
+    )
     refresh_summaries()
     return admin
 
@@ -113,7 +122,9 @@ def svg_labels(page: str) -> list[str]:
 def figures(page: str) -> dict[str, dict]:
     return {
         m.group(1): json.loads(m.group(2))
-        for m in re.finditer(r'<script id="(fig-[^"]+)" type="application/json">(.*?)</script>', page)
+        for m in re.finditer(
+            r'<script id="(fig-[^"]+)" type="application/json">(.*?)</script>', page
+        )
     }
 
 
@@ -126,7 +137,7 @@ def test_an_organisation_annotation_shows_on_every_chart_of_the_page(client, org
     # bars too, which are not by day) lists it under the chart.
     assert svg_labels(page) == ["← Storm in SE QLD"] * 4
     assert page.count('aria-label="Annotations in this range"') == 5
-    assert page.count("Storm in SE QLD <span class=\"muted\">· 28 Oct–4 Nov 2026</span>") == 5
+    assert page.count('Storm in SE QLD <span class="muted">· 28 Oct–4 Nov 2026</span>') == 5
     # plotly takes over with the same marks.
     with_marks = [f for f in figures(page).values() if f["layout"].get("annotations")]
     assert len(with_marks) == 2
@@ -158,8 +169,9 @@ def test_a_dimension_annotation_shows_where_that_value_is_included(client, org, 
     page = client.get("/dashboard/?range=this_month&state=NSW").content.decode()
     assert "Storm in SE QLD" not in page
     # A product category's annotation does not show on jobs, which have no category.
-    battery = add(org, "Battery recall", local(2026, 11, 5), dimension="category",
-                  dimension_value="battery")
+    battery = add(
+        org, "Battery recall", local(2026, 11, 5), dimension="category", dimension_value="battery"
+    )
     start, end = dt.date(2026, 11, 1), dt.date(2026, 11, 21)
     assert [n["id"] for n in in_range(org, start, end, "revenue")] == [qld.pk, battery.pk]
     assert [n["id"] for n in in_range(org, start, end, "jobs_completed")] == [qld.pk]
@@ -190,8 +202,9 @@ def test_the_drill_down_header_lists_the_annotations_of_its_period(client, org, 
 
 def test_the_pdf_reports_charts_draw_the_annotations(org, world):
     add(org, "Storm in SE QLD", local(2026, 11, 15), local(2026, 11, 17))
-    report = make_report(org, world, range_preset="last_7_days",
-                         widgets=["trend:revenue", "pipeline_by_stage"])
+    report = make_report(
+        org, world, range_preset="last_7_days", widgets=["trend:revenue", "pipeline_by_stage"]
+    )
     content = build_content(report, NOW)
     trend, pipeline = content.charts
     drawn = base64.b64decode(trend["svg"].split(",", 1)[1]).decode()

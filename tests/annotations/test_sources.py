@@ -15,10 +15,8 @@ from annotations.models import Annotation, Source
 from insights.queries import findings_for, get_insights
 from metrics.periods import parse_state
 from targets.actions import do_create_target, do_delete_target, do_update_target
-from tests.alerts.conftest import NOW as ALERT_NOW
-from tests.alerts.conftest import make_rule, order
-from tests.insights.builders import NOW as INSIGHT_NOW
-from tests.insights.builders import SYDNEY, customers, orders_on, weekdays
+from tests.alerts.conftest import NOW as ALERT_NOW, make_rule, order
+from tests.insights.builders import NOW as INSIGHT_NOW, SYDNEY, customers, orders_on, weekdays
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +24,10 @@ pytestmark = pytest.mark.django_db
 def test_a_target_edit_adds_an_annotation_on_its_metric(org, owner, time_machine):
     time_machine.move_to(ALERT_NOW, tick=False)
     target = do_create_target(
-        org, metric="revenue", period_kind="month", period_start=dt.date(2026, 9, 1),
+        org,
+        metric="revenue",
+        period_kind="month",
+        period_start=dt.date(2026, 9, 1),
         value=Decimal(15_000_000),
     )
     do_update_target(target, value=Decimal(17_500_000))
@@ -40,8 +41,12 @@ def test_a_target_edit_adds_an_annotation_on_its_metric(org, owner, time_machine
     assert rows[0].starts_at == ALERT_NOW and rows[0].ends_at is None
     # A person's own target is theirs, not the charts'.
     do_create_target(
-        org, metric="revenue", period_kind="month", period_start=dt.date(2026, 9, 1),
-        value=Decimal(1_000_000), user=owner,
+        org,
+        metric="revenue",
+        period_kind="month",
+        period_start=dt.date(2026, 9, 1),
+        value=Decimal(1_000_000),
+        user=owner,
     )
     assert Annotation.objects.for_org(org).count() == 3
 
@@ -71,16 +76,21 @@ def test_insights_cite_an_annotation_spanning_an_unusual_day(org, owner):
         count = 40 if day == dt.date(2025, 9, 17) else 10
         orders_on(org, day, [500_000] * count, cycle)
     state = parse_state(
-        {"from": "2025-09-01", "to": "2025-09-30", "compare": "previous_period"}, org,
+        {"from": "2025-09-01", "to": "2025-09-30", "compare": "previous_period"},
+        org,
         now=INSIGHT_NOW,
     )
     Annotation.objects.create(
-        organization=org, title="Spring sale", metric="revenue",
+        organization=org,
+        title="Spring sale",
+        metric="revenue",
         starts_at=dt.datetime(2025, 9, 15, tzinfo=SYDNEY),
         ends_at=dt.datetime(2025, 9, 18, 23, 59, tzinfo=SYDNEY),
     )
     Annotation.objects.create(  # another metric's: not cited for revenue
-        organization=org, title="Hiring freeze", metric="jobs_completed",
+        organization=org,
+        title="Hiring freeze",
+        metric="jobs_completed",
         starts_at=dt.datetime(2025, 9, 17, tzinfo=SYDNEY),
     )
     unusual = {f.metric: f for f in findings_for(org, owner, state) if f.kind == "unusual"}
