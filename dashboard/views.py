@@ -140,7 +140,7 @@ def _kpi_results(request, state, layout: list[dict]) -> dict[str, tuple[dict | N
 
 
 # Bump when the widget_body partial changes, so rendered fragments of the old markup go.
-FRAGMENT_VERSION = 2
+FRAGMENT_VERSION = 3
 
 
 def _fragment_keys(request, state, layout: list[dict]) -> dict[str, str]:

@@ -644,6 +644,12 @@
       }
     });
     document.addEventListener("keydown", function (event) {
+      var control = event.target.closest && event.target.closest("[data-annotate]");
+      if (control && event.key === " ") {
+        event.preventDefault(); // a button's key: Space presses it, as Enter does
+        toggleAnnotate(control);
+        return;
+      }
       if (event.key === "Escape") {
         document.querySelectorAll("[data-annotate][aria-pressed='true']").forEach(toggleAnnotate);
       }
@@ -776,6 +782,12 @@
 
     window.addEventListener("popstate", onPopState, true);
     document.addEventListener("keydown", function (event) {
+      var control = event.target.closest && event.target.closest("[data-annotate]");
+      if (control && event.key === " ") {
+        event.preventDefault(); // a button's key: Space presses it, as Enter does
+        toggleAnnotate(control);
+        return;
+      }
       if (event.key === "Escape") {
         closePopover();
       }

@@ -29,7 +29,7 @@ def test_a_drag_across_days_annotates_that_span_and_every_chart_shows_it(page, l
     page.goto("/dashboard/?range=last_30_days")
     wait_settled(page)
     trend = _trend(page)
-    trend.get_by_role("link", name="Annotate").click()
+    trend.get_by_role("button", name="Annotate").click()
     expect(trend.locator(".chart-annotate-hint")).to_be_visible()
     plot = trend.locator(".js-plotly-plot .nsewdrag").first
     expect(plot).to_be_visible()
@@ -55,9 +55,14 @@ def test_a_drag_across_days_annotates_that_span_and_every_chart_shows_it(page, l
     assert urlparse(page.url).path == "/dashboard/"
     saved = Annotation.objects.get(title="Storm in SE QLD")
     assert saved.metric == "revenue" and saved.ends_at is not None
-    # The trend marks it in its first paint (desktop and phone drawings).
-    html = page.content()
+    # The trend marks it in its first paint (desktop and phone drawings), and plotly, which
+    # has taken the charts over since, draws the same label.
+    html = page.request.get(page.url).text()
     assert html.count('class="annotation-label"') >= 2
+    wait_settled(page)
+    expect(_trend(page).locator(".js-plotly-plot .annotation-text").first).to_contain_text(
+        "Storm in SE QLD"
+    )
     assert "Storm in SE QLD" in _trend(page).locator(".chart-notes").inner_text()
 
 
@@ -66,7 +71,7 @@ def test_a_click_in_annotate_mode_opens_the_form_for_that_day(page, live_server,
     page.goto("/dashboard/?range=last_7_days")
     wait_settled(page)
     trend = _trend(page)
-    trend.get_by_role("link", name="Annotate").click()
+    trend.get_by_role("button", name="Annotate").click()
     plot = trend.locator(".js-plotly-plot .nsewdrag").first
     box = plot.bounding_box()
     assert box is not None
