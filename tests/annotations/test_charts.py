@@ -138,6 +138,11 @@ def test_an_organisation_annotation_shows_on_every_chart_of_the_page(client, org
     assert svg_labels(page) == ["← Storm in SE QLD"] * 4
     assert page.count('aria-label="Annotations in this range"') == 5
     assert page.count('Storm in SE QLD <span class="muted">· 28 Oct–4 Nov 2026</span>') == 5
+    # The trend's Annotate control opens the form for its metric and comes back here.
+    assert (
+        'href="/dashboard/annotations/new/?metric=revenue&amp;next='
+        '%2Fdashboard%2F%3Frange%3Dthis_month%26compare%3Dprevious_period"'
+    ) in page
     # plotly takes over with the same marks.
     with_marks = [f for f in figures(page).values() if f["layout"].get("annotations")]
     assert len(with_marks) == 2
