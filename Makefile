@@ -57,7 +57,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy renoz accounts operations xero infra metrics targets insights presentation alerts dashboard reports bench
+	$(BIN)/mypy renoz accounts operations xero infra metrics targets annotations insights presentation alerts dashboard reports bench
 	$(BIN)/lint-imports
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run

@@ -40,6 +40,7 @@ from alerts.models import (
     State,
 )
 from alerts.readings import read_rules
+from annotations.actions import note_alert_changes
 from presentation.wording import exact_time
 
 log = logging.getLogger("renoz.alerts")
@@ -308,6 +309,7 @@ def _write_changes(changes: list, rules: dict[int, AlertRule], slot, now, outcom
             notify += [event for event, tells in made if tells]
         _update_states(rows, CHANGE_FIELDS)
         AlertEvent.objects.bulk_create(events)  # PostgreSQL returns their ids
+        note_alert_changes([(rules[e.rule_id], e) for e in events])  # on the charts too
         recipients: dict[int, list[str]] = {}
         outbox = []
         for event in notify:

@@ -10,6 +10,7 @@ from functools import wraps
 from django.http import JsonResponse
 from django.views.decorators.http import require_GET
 
+from annotations.queries import api_json, for_chart
 from infra.ratelimit import rate_limited
 from insights.queries import insights_json
 from metrics.definitions import UnknownMetric, get_metric, parse_metric_keys
@@ -93,7 +94,14 @@ def timeseries(request):
         payload = get_timeseries(organization, state, metric.key, interval, **args)
     except TooManyPoints as exc:
         return _error(str(exc))
-    payload = {**payload, "scope": scope.word}
+    notes = for_chart(
+        organization,
+        state.range,
+        metrics=[metric.key],
+        sources=[metric.source],
+        filters=state.filters,
+    )
+    payload = {**payload, "scope": scope.word, "annotations": [api_json(n) for n in notes]}
     if state.filters:
         payload["filters"] = dict(state.filters)
     return JsonResponse(payload)

@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.middleware import HtmxDetails
 
 from accounts.models import User
+from annotations.queries import in_range, when_words
 from dashboard import export, export_jobs
 from dashboard.drill import (
     PAGE_SIZE,
@@ -191,6 +192,12 @@ def drill_metric(request: SignedInHtmxRequest, metric: str) -> HttpResponseBase:
             (FILTERS[name].label, FILTERS[name].value_label(value, owners), url(**{name: None}))
             for name, value in drill.state.filters
             if name not in drill.narrowing
+        ],
+        "annotations": [
+            {"title": n["title"], "when": when_words(n, organization.tz), "note": n["note"]}
+            for n in in_range(
+                organization, drill.start_at, drill.end_at, found.key, drill.state.filters
+            )
         ],
         "search_params": drill.params(q=None),
         "results_target": RESULTS_TARGET,

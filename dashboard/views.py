@@ -23,6 +23,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, reswap
 
 from accounts.permissions import can_save_layout, require, sees_own_rows_only
+from annotations.actions import may_add
 from dashboard import layouts
 from dashboard.forms import (
     CUSTOM,
@@ -139,7 +140,7 @@ def _kpi_results(request, state, layout: list[dict]) -> dict[str, tuple[dict | N
 
 
 # Bump when the widget_body partial changes, so rendered fragments of the old markup go.
-FRAGMENT_VERSION = 2
+FRAGMENT_VERSION = 3
 
 
 def _fragment_keys(request, state, layout: list[dict]) -> dict[str, str]:
@@ -214,6 +215,7 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         else "",
         "editing": editing,
         "can_edit": can_save_layout(request.user),
+        "can_annotate": may_add(request.user),
         "range_text": range_label(state),
         "comparison_text": comparison_label(state),
         "compare_name": comparison_name(state.compare),

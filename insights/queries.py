@@ -16,9 +16,11 @@ page and the PDF go through it or `get_insights`); `insights_json` is the API's 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 
+from annotations.queries import applies, days_of, window_notes
 from insights import actions
 from insights.findings import (
     Finding,
@@ -32,6 +34,7 @@ from insights.findings import (
     series_window,
     tail_part,
 )
+from insights.findings.base import escape
 from insights.models import DismissedFinding
 from insights.narration import Narrative, computed_narrative, model_configured, narrate
 from metrics import cache as metric_cache
@@ -124,12 +127,52 @@ def dismissed_marks(user) -> dict[str, str]:
     )
 
 
+def cite_annotations(organization, state: DashboardState, findings: list[Finding]) -> list:
+    """Unusual days inside an annotation's span (or on its day) cite it: "… during 'Storm in
+    SE QLD'" (docs/annotations.md). Read from the page's one annotations read, so it adds no
+    query to a page whose charts read them too; the stored findings are left as they are."""
+    if not any(f.kind == "unusual" for f in findings):
+        return findings
+    notes = window_notes(organization, *days_of(state.range))
+    if not notes:
+        return findings
+    tz = state.tz
+    out = []
+    for finding in findings:
+        cited = None
+        if finding.kind == "unusual" and finding.period.get("from"):
+            first = dt.date.fromisoformat(finding.period["from"])
+            last = dt.date.fromisoformat(finding.period.get("to") or finding.period["from"])
+            metric = METRICS[finding.metric]
+            for note in notes:
+                start = note["starts_at"].astimezone(tz).date()
+                end = (note["ends_at"] or note["starts_at"]).astimezone(tz).date()
+                if (
+                    start <= last
+                    and end >= first
+                    and applies(note, [finding.metric], [metric.source], state.filters)
+                ):
+                    cited = note
+                    break
+        if cited is None:
+            out.append(finding)
+            continue
+        out.append(
+            dataclasses.replace(
+                finding,
+                title_format=finding.title_format + escape(f" during ‘{cited['title']}’"),
+                facts={**finding.facts, "annotation": {"id": cited["id"], "title": cited["title"]}},
+            )
+        )
+    return out
+
+
 def findings_for(organization, user, state: DashboardState, *, hidden: bool = False) -> list:
     """The user's ranked findings for the state (range, comparison and filters, in their
     scope), read from the store, without those they dismissed or marked not useful (only
     those, with `hidden`)."""
     scope = scope_for(user, state.filters)
-    findings = stored_findings(organization, state, scope)
+    findings = cite_annotations(organization, state, stored_findings(organization, state, scope))
     marks = dismissed_marks(user)
     return [f for f in findings if (f.id in marks) == hidden]
 
@@ -192,7 +235,7 @@ def get_insights(organization, state: DashboardState, user=None) -> dict:
     sees them: their scope and the state's filters, without the findings they hid. A narrative
     citing a hidden finding is replaced by the computed wording of what is left."""
     scope = scope_for(user, state.filters)
-    findings = stored_findings(organization, state, scope)
+    findings = cite_annotations(organization, state, stored_findings(organization, state, scope))
     marks = dismissed_marks(user)
     visible = [f for f in findings if f.id not in marks]
     narrative = narrative_for(organization, state, scope, findings)

@@ -97,7 +97,9 @@ def _call(fn, default=None):
 # Tricky: versions are per organisation *and* per data source, so a logged call (activities)
 # does not drop the cached revenue. A key carries the organisation's epoch (bumped when
 # everything must go) and the version of each source it was computed from.
-PARTS = (*SOURCES, "targets")
+# Parts that are not metric sources: versioned whole, with no per-day history.
+WHOLE_PARTS = ("targets", "annotations")
+PARTS = (*SOURCES, *WHOLE_PARTS)
 
 
 def namespace() -> str:
@@ -170,8 +172,8 @@ def closed_version(org_id: int, parts, end: dt.date) -> str | None:
     """The version token of values that read only closed days before `end`: each source's
     history epoch and the writes that landed before `end`, so a write to today (or to any day
     after `end`) drops none of them; targets by their version. None when Redis is down."""
-    sources = sorted(set(parts or PARTS) - {"targets"})
-    others = sorted(set(parts or PARTS) & {"targets"})
+    sources = sorted(set(parts or PARTS) - set(WHOLE_PARTS))
+    others = sorted(set(parts or PARTS) & set(WHOLE_PARTS))
     tokens = []
     with history_cache():  # every source's history versions in one round trip
         for part in sources:
@@ -197,6 +199,18 @@ def page_pass(org_id: int):
             yield
     finally:
         _versions_memo.reset(token)
+
+
+def part_key(org_id: int, part: str, name: str) -> str | None:
+    """The key of a value built only from one whole part (e.g. "annotations"), by that part's
+    version alone (read once per page inside page_pass; the organisation's epoch, which drops
+    every metric value, leaves it); None when Redis is unreachable."""
+    if part not in WHOLE_PARTS:
+        raise ValueError(f"{part!r} is not a whole part; known: {WHOLE_PARTS}")
+    found = _versions(org_id, [part])
+    if found is None:
+        return None
+    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:{part}:{found[1]}:{name}"
 
 
 def _history_keys(org_id: int, part: str) -> tuple[str, str]:

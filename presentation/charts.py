@@ -196,3 +196,137 @@ def bucket_label(day: dt.date, interval: str) -> str:
     if interval == "week":
         return f"Week of {day:%-d %b %Y}"
     return f"{day:%a %-d %b %Y}"
+
+
+# Annotations (docs/annotations.md, "On charts"): a moment is a dotted line, a span a shaded
+# band, each labelled at the top of the plot; marks closer than a tenth of the axis are one
+# label with their count.
+ANNOTATION = "#7c3aed"
+ANNOTATION_FILL = "rgba(124,58,237,0.09)"
+LABEL_CHARS = 28
+
+
+def _bucket_index(day: dt.date, starts: list[dt.date]) -> int:
+    """The bucket holding a local day (the last bucket starting on or before it)."""
+    index = 0
+    for i, start in enumerate(starts):
+        if start <= day:
+            index = i
+    return index
+
+
+def _bucket_end(start: dt.date, interval: str) -> dt.date:
+    if interval == "month":
+        return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start + dt.timedelta(days=7 if interval == "week" else 1)
+
+
+def _clip(text: str, size: int = LABEL_CHARS) -> str:
+    return text if len(text) <= size else text[: size - 1].rstrip() + "…"
+
+
+def annotation_marks(notes: list[dict], dates: list[str], interval: str, tz) -> list[dict]:
+    """Each annotation placed on a bucket axis, clipped to the visible buckets (a span that
+    starts before the first bucket still shows, from the first), then clustered: a list of
+    {"x0", "x1", "spans", "titles", "ids", "label"}, x in bucket indices."""
+    if not dates or not notes:
+        return []
+    starts = [dt.date.fromisoformat(d) for d in dates]
+    first, end = starts[0], _bucket_end(starts[-1], interval)
+    placed = []
+    for note in notes:
+        s = note["starts_at"].astimezone(tz).date()
+        e = (note["ends_at"] or note["starts_at"]).astimezone(tz).date()
+        if e < first or s >= end:
+            continue
+        i0, i1 = _bucket_index(max(s, first), starts), _bucket_index(min(e, end), starts)
+        title = note["title"]
+        if s < first:
+            title = "← " + title
+        if e >= end:
+            title += " →"
+        placed.append(
+            {
+                "x0": i0,
+                "x1": i1,
+                "span": note["ends_at"] is not None,
+                "title": title,
+                "id": note["id"],
+            }
+        )
+    placed.sort(key=lambda m: (m["x0"], m["id"]))
+    gap = max(1, len(dates) // 10)
+    clusters: list[dict] = []
+    for mark in placed:
+        if clusters and mark["x0"] - clusters[-1]["x0"] < gap:
+            cluster = clusters[-1]
+        else:
+            cluster = {"x0": mark["x0"], "x1": mark["x0"], "spans": [], "titles": [], "ids": []}
+            clusters.append(cluster)
+        cluster["x1"] = max(cluster["x1"], mark["x1"])
+        cluster["titles"].append(mark["title"])
+        cluster["ids"].append(mark["id"])
+        if mark["span"]:
+            cluster["spans"].append((mark["x0"], mark["x1"]))
+    for n, cluster in enumerate(clusters):
+        cluster["row"] = n % 2  # neighbouring labels alternate between two lines
+        count = len(cluster["titles"])
+        cluster["label"] = _clip(cluster["titles"][0]) if count == 1 else f"{count} annotations"
+    return clusters
+
+
+def annotation_layout(marks: list[dict]) -> dict:
+    """The plotly layout keys that draw the marks: `shapes` (bands and lines) and
+    `annotations` (labels whose hover lists every title of a cluster). presentation.svg draws
+    the same keys for the first paint and the PDF."""
+    if not marks:
+        return {}
+    shapes, labels = [], []
+    for mark in marks:
+        for x0, x1 in mark["spans"]:
+            shapes.append(
+                {
+                    "type": "rect",
+                    "xref": "x",
+                    "yref": "paper",
+                    "x0": x0 - 0.5,
+                    "x1": x1 + 0.5,
+                    "y0": 0,
+                    "y1": 1,
+                    "fillcolor": ANNOTATION_FILL,
+                    "line": {"width": 0},
+                    "layer": "below",
+                }
+            )
+        shapes.append(
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": mark["x0"],
+                "x1": mark["x0"],
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": ANNOTATION, "width": 1.5, "dash": "dot"},
+            }
+        )
+        labels.append(
+            {
+                "x": mark["x0"],
+                "xref": "x",
+                "yref": "paper",
+                "y": 1,
+                "yanchor": "top",
+                "xanchor": "left",
+                "xshift": 3,
+                "yshift": -14 * mark["row"],
+                "showarrow": False,
+                "text": mark["label"],
+                "hovertext": "<br>".join(mark["titles"]),
+                "captureevents": True,
+                "font": {"size": 10, "color": ANNOTATION},
+                "bgcolor": "rgba(255,255,255,0.85)",
+                "name": ",".join(str(i) for i in mark["ids"]),
+            }
+        )
+    return {"shapes": shapes, "annotations": labels}

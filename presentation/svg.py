@@ -197,6 +197,24 @@ def render_figure(
         f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{top + plot_h:.1f}" '
         f'y2="{top + plot_h:.1f}" stroke="#b8c0c8" stroke-width="1"/>'
     )
+    shapes = layout.get("shapes") or []
+    marks = layout.get("annotations") or []
+
+    def x_at(index) -> float:
+        """A position in category indices (as plotly reads a shape's x on a category axis),
+        clipped to the plot."""
+        x = left + band * (float(index) + 0.5)
+        return min(max(x, left), left + plot_w)
+
+    # Annotation bands, under the data.
+    for shape in shapes:
+        if shape.get("type") == "rect" and shape.get("xref") == "x":
+            x0, x1 = x_at(shape["x0"]), x_at(shape["x1"])
+            out.append(
+                f'<rect class="annotation-band" x="{x0:.1f}" y="{top:.1f}" '
+                f'width="{max(x1 - x0, 1):.1f}" height="{plot_h:.1f}" '
+                f'fill="{_attr(shape.get("fillcolor") or GRID)}"/>'
+            )
     # X labels, thinned so they never overlap.
     step = max(1, math.ceil(n / MAX_X_LABELS))
     for i, x in enumerate(categories):
@@ -285,6 +303,38 @@ def render_figure(
                     out.append(
                         f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{_attr(colour)}"/>'
                     )
+    # Annotation lines and labels, over the data (docs/annotations.md, "On charts").
+    for shape in shapes:
+        if shape.get("type") == "line" and shape.get("xref") == "x":
+            x = x_at(shape["x0"])
+            line = shape.get("line") or {}
+            out.append(
+                f'<line class="annotation-line" x1="{x:.1f}" x2="{x:.1f}" y1="{top:.1f}" '
+                f'y2="{top + plot_h:.1f}" stroke="{_attr(line.get("color") or INK)}" '
+                f'stroke-width="1.2" stroke-dasharray="{DASHES["dot"]}"/>'
+            )
+    for mark in marks:
+        if mark.get("xref") != "x":
+            continue
+        x = x_at(mark["x"]) + 3
+        text = str(mark.get("text") or "")
+        anchor = "start"
+        if x + 5.6 * len(text) > left + plot_w:  # a label near the right edge reads leftwards
+            anchor, x = "end", x - 6
+        colour = (mark.get("font") or {}).get("color") or INK
+        hover = str(mark.get("hovertext") or text).replace("<br>", "; ")
+        y = top + 10 - float(mark.get("yshift") or 0)
+        # A white box behind the label keeps it readable over the lines (no paint-order: the
+        # PDF's SVG renderer does not know it).
+        box_w = 5.6 * len(text) + 4
+        box_x = x - 2 if anchor == "start" else x - box_w + 2
+        out.append(
+            f"<g><title>{escape(hover)}</title>"
+            f'<rect x="{box_x:.1f}" y="{y - 9:.1f}" width="{box_w:.1f}" height="12" '
+            f'fill="#fff" fill-opacity="0.85"/>'
+            f'<text class="annotation-label" x="{x:.1f}" y="{y:.1f}" '
+            f'text-anchor="{anchor}" fill="{_attr(colour)}">{escape(text)}</text></g>'
+        )
     # Legend.
     for row_index, row in enumerate(legend_rows):
         y = 12 + 16 * row_index

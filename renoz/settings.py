@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "dashboard",
     "targets",
     "insights",
+    "annotations",
     "reports",
     "alerts",
     "infra.audit",

@@ -19,9 +19,11 @@ urlpatterns = [
     path("favicon.ico", RedirectView.as_view(url="/static/img/favicon.svg", permanent=True)),
     path("api/dashboard/", include("dashboard.api_urls")),
     path("api/", include("alerts.api_urls")),
+    path("api/", include("annotations.api_urls")),
     path("dashboard/targets/", include("targets.urls")),
     path("dashboard/drill/", include("dashboard.drill_urls")),
     path("dashboard/reports/", include("reports.urls")),
     path("dashboard/alerts/", include("alerts.urls")),
+    path("dashboard/annotations/", include("annotations.urls")),
     path("", include("dashboard.urls")),
 ]

@@ -201,7 +201,10 @@ def build_content(report, at: dt.datetime) -> ReportContent:
                 {
                     "title": title,
                     "svg": svg.data_uri(svg.render_figure(data["figure"], title=title)),
-                    **{k: data.get(k) for k in ("summary", "table", "empty", "empty_text")},
+                    **{
+                        k: data.get(k)
+                        for k in ("summary", "table", "empty", "empty_text", "annotations")
+                    },
                 }
             )
             metric = widget["settings"].get("metric") or WIDGET_METRIC.get(widget["type"])

@@ -7,12 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.urls import reverse
 
 from accounts.models import Organization, User
+from annotations.queries import for_chart, scope_words, when_words
+from metrics.cache import WHOLE_PARTS
 from metrics.definitions import METRICS
 from metrics.filters import slice_args
 from metrics.periods import DashboardState
 from metrics.scope import may_see_source, owner_for
+from presentation.charts import annotation_layout, annotation_marks
 
 SIZES = {"s": "Small", "m": "Medium", "l": "Large"}
 TONES: dict[bool | None, str] = {True: "good", False: "bad"}
@@ -57,15 +63,18 @@ class WidgetType:
     sources: tuple[str, ...] = ()  # the cache parts it reads, beyond its metric's source
 
     def cache_parts(self, settings: dict) -> set[str]:
-        """The data sources (cache version parts) this widget's value is built from."""
+        """The data sources (cache version parts) this widget's value is built from; a chart
+        also shows the annotations of its range."""
         parts = set(self.sources)
+        if self.kind == "chart":
+            parts.add("annotations")
         if self.metric_setting:
             parts.add(METRICS[settings["metric"]].source)
         return parts
 
     def data_sources(self, settings: dict) -> set[str]:
         """The metric sources whose records the widget shows."""
-        return self.cache_parts(settings) - {"targets"}
+        return self.cache_parts(settings) - set(WHOLE_PARTS)
 
     def allowed_for(self, user, settings: dict) -> bool:
         """Whether the user may have this widget: they may open the records behind it."""
@@ -87,3 +96,35 @@ def slice_for(ctx: WidgetContext, source: str) -> dict:
     """The owner and dimension filters a widget reads `source` with: a technician's own rows,
     or the dashboard's filters (build_widget has checked that they apply)."""
     return slice_args(ctx.state.filters, source, ctx.owner) or {"owner": ctx.owner}
+
+
+def annotate_url(metric: str = "") -> str:
+    """The add form, opened from a chart (its metric filled in; dashboard.js adds the day or
+    span clicked or dragged)."""
+    return reverse("annotations-create") + "?" + urlencode({"metric": metric})
+
+
+def chart_annotations(
+    ctx: WidgetContext,
+    metrics: list[str],
+    sources: list[str],
+    dates: list[str] | None = None,
+    interval: str = "day",
+) -> tuple[dict, list[dict]]:
+    """(the plotly layout keys that mark a chart's annotations on its bucket axis, the same
+    annotations as words for the chart's note list): those of the chart's range that apply to
+    its metrics, sources and filters (annotations.queries; one read per page)."""
+    notes = for_chart(
+        ctx.organization,
+        ctx.state.range,
+        metrics=metrics,
+        sources=sources,
+        filters=ctx.state.filters,
+    )
+    tz = ctx.state.tz
+    listed = [
+        {"id": n["id"], "title": n["title"], "when": when_words(n, tz), "scope": scope_words(n)}
+        for n in notes
+    ]
+    layout = annotation_layout(annotation_marks(notes, dates, interval, tz)) if dates else {}
+    return layout, listed

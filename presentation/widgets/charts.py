@@ -33,7 +33,14 @@ from presentation.charts import (
     make_figure,
     plot_value,
 )
-from presentation.widgets.base import WidgetContext, drill_url, filter_url, slice_for
+from presentation.widgets.base import (
+    WidgetContext,
+    annotate_url,
+    chart_annotations,
+    drill_url,
+    filter_url,
+    slice_for,
+)
 
 
 def build_trend(ctx: WidgetContext) -> dict:
@@ -98,11 +105,13 @@ def build_trend(ctx: WidgetContext) -> dict:
                 hovertemplate=hover_format(metric.unit) + " (%{text})<extra>Compared</extra>",
             )
         )
+    marks, notes = chart_annotations(ctx, [metric.key], [metric.source], dates, interval)
     figure = make_figure(
         traces,
         base_layout(
             yaxis=axis_for(metric.unit, max((v for v in values if v is not None), default=0)),
             xaxis=xaxis,
+            **marks,
         ),
     )
     rows = []
@@ -130,6 +139,8 @@ def build_trend(ctx: WidgetContext) -> dict:
         "summary": summary,
         "empty": not has_data,
         "empty_text": f"No {metric.label.lower()} in {range_label(state)}.",
+        "annotations": notes,
+        "annotate_url": annotate_url(metric.key),
         "as_of": series["as_of"],
         "drill": drill_url(metric.key, state),
     }
@@ -231,6 +242,7 @@ def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
         traces,
         base_layout(yaxis=axis_for("aud_cents"), barmode="group", bargap=0.3, hovermode="closest"),
     )
+    _marks, notes = chart_annotations(ctx, ["pipeline_value"], ["pipeline"])
     total = sum(values.values())
     rows = [
         {
@@ -261,6 +273,7 @@ def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
         "summary": summary + ".",
         "empty": total == 0 and not any(counts.values()),
         "empty_text": "No open opportunities at the end of this period.",
+        "annotations": notes,
         "drill": drill_url("pipeline_value", state),
     }
 
@@ -355,6 +368,9 @@ def build_installations(ctx: WidgetContext) -> dict:
     y2.update(overlaying="y", side="right", showgrid=False, tickmode="auto", nticks=5)
     y1 = axis_for("count", max([*job_values, *(v or 0 for v in previous_jobs)], default=0))
     y1.update(title={"text": "Jobs"})
+    marks, notes = chart_annotations(
+        ctx, ["jobs_completed", "kwh_deployed"], ["jobs"], dates, interval
+    )
     figure = make_figure(
         traces,
         base_layout(
@@ -363,6 +379,7 @@ def build_installations(ctx: WidgetContext) -> dict:
             bargap=0.35,
             barmode="group",
             xaxis=xaxis,
+            **marks,
         ),
     )
     rows = []
@@ -405,6 +422,8 @@ def build_installations(ctx: WidgetContext) -> dict:
         "summary": summary,
         "empty": total_jobs == 0 and total_kwh == 0,
         "empty_text": f"No installations completed in {range_label(state)}.",
+        "annotations": notes,
+        "annotate_url": annotate_url(),
         "as_of": jobs["as_of"],
         "drill": drill_url("jobs_completed", state),
     }
@@ -488,6 +507,7 @@ def build_warranty(ctx: WidgetContext) -> dict:
             },
         ),
     )
+    _marks, notes = chart_annotations(ctx, ["warranty_claims"], ["warranty"])
     rows = []
     for k in kinds:
         cells = [grid[(k.value, s.value)] for s in ClaimStatus]
@@ -523,5 +543,6 @@ def build_warranty(ctx: WidgetContext) -> dict:
         "summary": summary,
         "empty": total == 0,
         "empty_text": f"No warranty claims opened in {range_label(state)}.",
+        "annotations": notes,
         "drill": drill_url("warranty_claims", state),
     }

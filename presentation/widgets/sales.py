@@ -27,7 +27,13 @@ from presentation.charts import (
     make_figure,
     plot_value,
 )
-from presentation.widgets.base import WidgetContext, drill_url, filter_url, slice_for
+from presentation.widgets.base import (
+    WidgetContext,
+    chart_annotations,
+    drill_url,
+    filter_url,
+    slice_for,
+)
 
 NO_CATEGORY = "No category"
 
@@ -131,5 +137,8 @@ def build_sales_by_category(ctx: WidgetContext) -> dict:
         "summary": summary,
         "empty": total == 0 and not any(orders),
         "empty_text": f"No orders in {range_label(state)}.",
+        "annotations": chart_annotations(
+            ctx, ["revenue", "orders", "average_order_value", "kwh_sold"], ["sales"]
+        )[1],
         "drill": drill_url("revenue", state),
     }

@@ -210,6 +210,15 @@
       filter.setAttribute("hx-push-url", "true");
       actions.append(filter);
     }
+    var link = document.querySelector(".can-annotate") ? annotateLink(el) : null;
+    var bucket = bucketOf(point);
+    if (link && bucket) {
+      var note = document.createElement("a");
+      note.className = "btn btn-sm";
+      note.href = annotateUrl(link, bucket.day, bucket.interval === "day" ? "" : lastDayOf(bucket));
+      note.textContent = "Annotate";
+      actions.append(note);
+    }
     var close = document.createElement("button");
     close.type = "button";
     close.className = "btn btn-sm btn-icon point-popover-close";
@@ -227,6 +236,87 @@
     box.style.left = left + "px";
     box.style.top = Math.max(8, yPos + 12) + "px";
     see.focus({ preventScroll: true });
+  }
+
+  // --- Annotations from a chart (docs/annotations.md, "Adding one from a chart"): the
+  // Annotate control puts a chart in annotate mode; a click on a point opens the add form for
+  // that day (or week, or month), a drag across points for that span. -----------------------
+
+  function bucketOf(point) {
+    var url = drillUrl(point) || "";
+    var query = url.split("?")[1] || "";
+    var params = new URLSearchParams(query);
+    if (params.get("period") === "comparison" || !params.get("bucket")) {
+      return null;
+    }
+    return { day: params.get("bucket"), interval: params.get("interval") || "day" };
+  }
+
+  function lastDayOf(bucket) {
+    var d = new Date(bucket.day + "T00:00:00Z");
+    if (bucket.interval === "week") {
+      d.setUTCDate(d.getUTCDate() + 6);
+    } else if (bucket.interval === "month") {
+      d = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0));
+    }
+    return d.toISOString().slice(0, 10);
+  }
+
+  function annotateLink(el) {
+    var widget = el.closest(".widget-body") || el.parentNode;
+    return widget ? widget.querySelector("[data-annotate]") : null;
+  }
+
+  function annotateUrl(link, first, last) {
+    var url = new URL(link.href, window.location.href);
+    url.searchParams.set("starts_at", first);
+    if (last && last !== first) {
+      url.searchParams.set("ends_at", last);
+    }
+    return url.pathname + url.search;
+  }
+
+  function annotateFrom(el, points) {
+    var link = annotateLink(el);
+    var buckets = (points || []).map(bucketOf).filter(Boolean);
+    if (!link || !buckets.length) {
+      return;
+    }
+    buckets.sort(function (a, b) {
+      return a.day < b.day ? -1 : a.day > b.day ? 1 : 0;
+    });
+    var first = buckets[0];
+    var last = buckets[buckets.length - 1];
+    var end = buckets.length > 1 || first.interval !== "day" ? lastDayOf(last) : "";
+    window.location.assign(annotateUrl(link, first.day, end));
+  }
+
+  function toggleAnnotate(link) {
+    var widget = link.closest(".widget-body") || document;
+    var chart = widget.querySelector("[data-figure]");
+    if (!chart) {
+      return;
+    }
+    var on = !chart.classList.contains("chart-annotating");
+    chart.classList.toggle("chart-annotating", on);
+    link.setAttribute("aria-pressed", on ? "true" : "false");
+    var hint = widget.querySelector(".chart-annotate-hint");
+    if (on && !hint) {
+      hint = document.createElement("p");
+      hint.className = "chart-annotate-hint";
+      hint.setAttribute("role", "status");
+      hint.textContent = isPhone()
+        ? "Tap a point to annotate that day."
+        : "Click a point to annotate that day, or drag across points for a span. Esc to stop.";
+      chart.after(hint);
+    } else if (!on && hint) {
+      hint.remove();
+    }
+    if (chart.dataset.drawn && window.Plotly) {
+      window.Plotly.relayout(chart, on ? { dragmode: "select", selectdirection: "h" } : { dragmode: false });
+    } else if (on) {
+      drawChart(chart);
+    }
   }
 
   // The value as the trace's tooltip writes it: "$%{y:,.0f}" → "$12,345".
@@ -284,8 +374,21 @@
         showTips: false,
       }).then(function () {
         el.on("plotly_click", function (event) {
+          if (el.classList.contains("chart-annotating")) {
+            annotateFrom(el, event.points);
+            return;
+          }
           showPopover(el, event);
         });
+        // Annotate mode: a drag across days selects a span (docs/annotations.md).
+        el.on("plotly_selected", function (event) {
+          if (el.classList.contains("chart-annotating") && event && event.points) {
+            annotateFrom(el, event.points);
+          }
+        });
+        if (el.classList.contains("chart-annotating")) {
+          window.Plotly.relayout(el, { dragmode: "select", selectdirection: "h" });
+        }
         el.querySelectorAll("svg").forEach(function (svg) {
           svg.setAttribute("aria-hidden", "true");
         });
@@ -533,6 +636,25 @@
       checkSettled();
     });
 
+    document.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("[data-annotate]");
+      if (link) {
+        event.preventDefault();
+        toggleAnnotate(link);
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      var control = event.target.closest && event.target.closest("[data-annotate]");
+      if (control && event.key === " ") {
+        event.preventDefault(); // a button's key: Space presses it, as Enter does
+        toggleAnnotate(control);
+        return;
+      }
+      if (event.key === "Escape") {
+        document.querySelectorAll("[data-annotate][aria-pressed='true']").forEach(toggleAnnotate);
+      }
+    });
+
     ["pointerover", "pointerdown", "focusin"].forEach(function (name) {
       document.addEventListener(name, onChartInteraction, { passive: true });
     });
@@ -660,6 +782,12 @@
 
     window.addEventListener("popstate", onPopState, true);
     document.addEventListener("keydown", function (event) {
+      var control = event.target.closest && event.target.closest("[data-annotate]");
+      if (control && event.key === " ") {
+        event.preventDefault(); // a button's key: Space presses it, as Enter does
+        toggleAnnotate(control);
+        return;
+      }
       if (event.key === "Escape") {
         closePopover();
       }

@@ -15,6 +15,7 @@ import pytest
 from django.core.files.base import ContentFile
 
 from accounts.models import Role
+from annotations.models import Annotation
 from dashboard import layouts
 from dashboard.models import ExportJob
 from targets.models import Target
@@ -163,6 +164,14 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     "alerts-toggle": ("POST", {"pk": "alert"}, only(["admin"], code=302, denied=404)),
     "alerts-snooze-link": ("GET", {"token": "token"}, everyone(400, anonymous=400)),
     "api-alerts": ("GET", {}, everyone(200, anonymous=401)),
+    # Annotations (docs/annotations.md, "Who"): everyone reads, every role but the viewer adds,
+    # only the author (here the admin) and admins change; another organisation's is a 404.
+    "annotations-list": ("GET", {}, everyone(200)),
+    "annotations-create": ("GET", {}, only(EDITORS, other_org=200)),
+    "annotations-import": ("POST", {}, only(EDITORS, code=302, other_org=302)),  # no file
+    "annotations-edit": ("GET", {"pk": "annotation"}, only(["admin"])),
+    "annotations-delete": ("POST", {"pk": "annotation"}, only(["admin"], code=302)),
+    "api-annotations": ("GET", {}, everyone(200, anonymous=401)),
     "api-alert-events": ("GET", {"pk": "alert"}, only(["admin"], denied=404, anonymous=401)),
 }
 # Django's admin: non-staff are sent to the admin login; anonymous too.
@@ -218,6 +227,9 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
         filename="renoz-revenue.csv",
     )
     alert = make_alert(org, users["admin"])
+    annotation = Annotation.objects.create(
+        organization=org, author=users["admin"], title="Storm", starts_at=dt.datetime.now(dt.UTC)
+    )
     routes = {r.name: r for r in all_routes()}
     failures = []
     for name, (method, kwargs, expected) in MATRIX.items():
@@ -236,6 +248,7 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
             "run": str(run.pk),
             "export": str(export_job.pk),
             "alert": str(alert.pk),
+            "annotation": str(annotation.pk),
             "token": "not-a-signed-token",
             "uid": "MQ",
             "widget": private_widget["id"] if who in ("other_org", "admin") else layout[0]["id"],
