@@ -29,6 +29,7 @@ demo: db
 	$(PYTHON) manage.py seed_demo_xero
 	$(PYTHON) manage.py refresh_daily_summaries
 	$(PYTHON) manage.py seed_demo_targets
+	$(PYTHON) manage.py seed_demo_annotations
 	$(PYTHON) manage.py seed_demo_reports
 	$(PYTHON) manage.py backfill_user_statistics --days 120
 	$(PYTHON) manage.py collectstatic --noinput -v 0

@@ -4,6 +4,7 @@ range read, the validation of every field, the organisation's walls, and the CSV
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -259,3 +260,26 @@ def test_the_import_command_reads_a_file_and_reports_rows(tmp_path, org, capsys)
         call_command("import_annotations", str(bad), "--org", str(org.pk))
     with pytest.raises(CommandError):
         call_command("import_annotations", str(path), "--org", "999999")
+
+
+def test_the_demo_seeds_its_past_events_once(org):
+    # The clock is 20 Nov 2026 in Sydney: the last financial year ended on 30 June 2026, the
+    # Christmas before it began on 22 Dec 2025, and this October is the last one.
+    out = io.StringIO()
+    call_command("seed_demo_annotations", stdout=out)
+    assert "6 demo annotations added" in out.getvalue()
+    seeded = {
+        a.title: (a.starts_at.astimezone(org.tz).date(), a.ends_at, a.metric, a.dimension_value)
+        for a in Annotation.objects.filter(organization=org)
+    }
+    assert seeded["EOFY push"][0] == dt.date(2026, 6, 1) and seeded["EOFY push"][2] == "revenue"
+    assert seeded["Christmas shutdown"][0] == dt.date(2025, 12, 22)
+    assert seeded["Spring promotion"][0] == dt.date(2026, 10, 1)
+    assert seeded["Storm in SE QLD"][0] == dt.date(2026, 11, 7)  # 13 days before
+    assert seeded["Storm in SE QLD"][3] == "QLD"
+    assert seeded["Website outage"][0] == dt.date(2026, 11, 17)
+    assert seeded["Website outage"][1] is None  # a moment
+    again = io.StringIO()
+    call_command("seed_demo_annotations", stdout=again)
+    assert "already there" in again.getvalue()
+    assert Annotation.objects.filter(organization=org).count() == 6
