@@ -7,7 +7,7 @@ from django.http import Http404
 
 from accounts.permissions import is_admin
 from accounts.tenancy import scoped
-from alerts.models import AlertEvent, AlertRule, AlertState, Kind
+from alerts.models import AlertEvent, AlertRule, AlertState, DigestSettings, Follow, Kind
 
 HISTORY_LIMIT = 200
 
@@ -78,3 +78,29 @@ def rule_json(rule: AlertRule, states: list[AlertState] | None = None) -> dict:
         ),
         "series": {s.series: s.state for s in states} if rule.kind == Kind.SYSTEM else None,
     }
+
+
+def follows_of(user) -> list[Follow]:
+    """The user's follows, oldest first (their organisation's only)."""
+    return list(scoped(Follow, user).filter(user=user).order_by("created_at", "pk"))
+
+
+def followed_cards(user) -> set[tuple[str, tuple]]:
+    """{(metric, filter pairs)} the user follows, to mark the cards of a page in one query."""
+    rows = scoped(Follow, user).filter(user=user).values_list("metric", "filters")
+    return {(metric, tuple(sorted((filters or {}).items()))) for metric, filters in rows}
+
+
+def follow_json(follow: Follow) -> dict:
+    return {
+        "id": follow.pk,
+        "metric": follow.metric,
+        "filters": follow.filters,
+        "created_at": follow.created_at.isoformat(),
+    }
+
+
+def digest_settings_of(user) -> DigestSettings:
+    """The user's digest settings (unsaved defaults when they have none yet)."""
+    row = DigestSettings.objects.filter(user=user).select_related("organization").first()
+    return row or DigestSettings(user=user, organization=user.organization)

@@ -23,5 +23,6 @@ urlpatterns = [
     path("dashboard/drill/", include("dashboard.drill_urls")),
     path("dashboard/reports/", include("reports.urls")),
     path("dashboard/alerts/", include("alerts.urls")),
+    path("dashboard/", include("alerts.follow_urls")),
     path("", include("dashboard.urls")),
 ]

@@ -1,0 +1,198 @@
+"""Following and digests on screen (docs/digests.md): the card's follow control, the user's
+settings page (what they follow, their digest's cadence and send time), a preview of their
+next digest, and `GET/POST/DELETE /api/follows`.
+
+Every read and write is the signed-in user's own: a follow is found only among theirs, so
+another user's (or another organisation's) id is a 404. Viewers follow too: following is
+reading.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.tenancy import scoped
+from alerts import actions, digest, queries
+from alerts.follows import InvalidFollow, canonical_filters, check_metric, filters_text
+from alerts.forms import DigestSettingsForm
+from alerts.models import Follow
+from metrics.definitions import METRICS
+from metrics.filters import owner_choices
+
+MAX_BODY = 5_000
+
+
+def _back(request) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return "/dashboard/"
+
+
+@login_required
+@require_POST
+def follow_toggle(request):
+    """The card's one click: follow the metric with the card's filters, or unfollow it."""
+    try:
+        metric = check_metric(request.POST.get("metric"))
+        filters = canonical_filters(request.POST, request.user.organization)
+    except InvalidFollow as exc:
+        if request.htmx:
+            return TemplateResponse(request, "alerts/_follow_error.html", {"error": exc}, status=400)
+        messages.error(request, str(exc))
+        return redirect(_back(request))
+    following = actions.do_toggle_follow(request.user, metric, filters)
+    label = METRICS[metric].label
+    if request.htmx:
+        context = {
+            "show": True,
+            "metric": {"key": metric, "label": label},
+            "filters": tuple(filters.items()),
+            "following": following,
+            "next": _back(request),
+        }
+        response = TemplateResponse(request, "alerts/_follow.html", context)
+        response["HX-Trigger"] = "followChanged"
+        return response
+    messages.success(
+        request,
+        f"You follow {label} now: it is in your digest."
+        if following
+        else f"You no longer follow {label}.",
+    )
+    return redirect(_back(request))
+
+
+def _following_rows(user) -> list[dict]:
+    owners = dict(owner_choices(user.organization))
+    return [
+        {
+            "follow": f,
+            "label": METRICS[f.metric].label if f.metric in METRICS else f.metric,
+            "filters_text": filters_text(f.filters or {}, owners),
+        }
+        for f in queries.follows_of(user)
+    ]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def settings_page(request):
+    """The user's settings: what they follow (each with unfollow), and their digest."""
+    row = queries.digest_settings_of(request.user)
+    if request.method == "POST":
+        form = DigestSettingsForm(request.POST, instance=row)
+        if form.is_valid():
+            actions.do_update_digest_settings(
+                request.user, **{name: form.cleaned_data[name] for name in form.Meta.fields}
+            )
+            messages.success(request, "Your digest settings are saved.")
+            return redirect("alerts-settings")
+    else:
+        form = DigestSettingsForm(instance=row)
+    next_slot = digest.scheduled_slot(row, timezone.now()) if row.cadence != "off" else None
+    return TemplateResponse(
+        request,
+        "alerts/settings.html",
+        {
+            "form": form,
+            "rows": _following_rows(request.user),
+            "digest": row,
+            "zone": row.tz(),
+            "last_slot": next_slot,
+            "org_timezone": request.user.organization.timezone,
+        },
+    )
+
+
+@login_required
+@require_POST
+def unfollow(request, pk):
+    follow = _own_follow(request.user, pk)
+    actions.do_unfollow_metric(request.user, follow.metric, follow.filters)
+    label = METRICS[follow.metric].label if follow.metric in METRICS else follow.metric
+    messages.success(request, f"You no longer follow {label}.")
+    return redirect("alerts-settings")
+
+
+@login_required
+def digest_preview(request):
+    """What the user's next digest would say now (nothing is stored or sent)."""
+    row = queries.digest_settings_of(request.user)
+    now = timezone.now()
+    slot = digest.scheduled_slot(row, now) or digest.beat_slot(now)
+    body = digest.build(request.user, row, slot, now=now)
+    rendered = digest.render(body) if body.changed else None
+    return TemplateResponse(
+        request,
+        "alerts/digest_preview.html",
+        {"body": body, "rendered": rendered, "follows": bool(body.items or body.quiet)},
+    )
+
+
+def _own_follow(user, pk) -> Follow:
+    try:
+        return scoped(Follow, user).get(user=user, pk=pk)
+    except (Follow.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such follow") from None
+
+
+# --- JSON ----------------------------------------------------------------------------------
+
+
+def _error(message: str, status: int = 400) -> JsonResponse:
+    return JsonResponse({"error": message}, status=status)
+
+
+@require_http_methods(["GET", "POST", "DELETE"])
+def follows_api(request, pk=None):
+    """`GET /api/follows`: the user's follows. `POST` `{"metric", "filters"?}`: follow (201,
+    or 200 when already following). `DELETE /api/follows/<id>` (or `DELETE /api/follows` with
+    the same body): unfollow (204)."""
+    if not request.user.is_authenticated:
+        return _error("Authentication required: log in first", status=401)
+    user = request.user
+    if request.method == "GET":
+        if pk is not None:
+            return _error("GET /api/follows lists them all", status=405)
+        return JsonResponse({"follows": [queries.follow_json(f) for f in queries.follows_of(user)]})
+    if request.method == "DELETE" and pk is not None:
+        try:
+            follow = _own_follow(user, pk)
+        except Http404:
+            return _error("No such follow", status=404)
+        actions.do_unfollow_metric(user, follow.metric, follow.filters)
+        return HttpResponse(status=204)
+    if pk is not None:
+        return _error("POST to /api/follows", status=405)
+    if len(request.body) > MAX_BODY:
+        return _error("The body is too large")
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return _error("The body must be JSON")
+    if not isinstance(body, dict):
+        return _error("The body must be a JSON object")
+    filters = body.get("filters") or {}
+    if not isinstance(filters, dict):
+        return _error('\'filters\' must be an object, e.g. {"state": "QLD"}')
+    try:
+        metric = check_metric(body.get("metric"))
+        filters = canonical_filters(filters, user.organization)
+    except InvalidFollow as exc:
+        return _error(str(exc))
+    if request.method == "DELETE":
+        if not actions.do_unfollow_metric(user, metric, filters):
+            return _error("You do not follow that", status=404)
+        return HttpResponse(status=204)
+    follow, created = actions.do_follow_metric(user, metric, filters)
+    return JsonResponse(queries.follow_json(follow), status=201 if created else 200)
