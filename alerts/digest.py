@@ -275,13 +275,14 @@ def _classify(item: Item, entry: dict, alerts: list[str], findings: list) -> Non
     notable = [f for f in findings if f.kind != CONTRIBUTORS]
     contributors = [f for f in findings if f.kind == CONTRIBUTORS]
     item.alerts = alerts
-    item.findings = [f.title() for f in notable]
+    # A "change" finding says what the item's own number and comparison already say.
+    item.findings = [f.title() for f in notable if f.kind != "change"]
     if contributors:
         item.contributor = contributors[0].title()
     size = abs(change) if change is not None else 0.0
     if status in BAD_TARGETS:
         # Its target line says it already; the finding would repeat it.
-        item.findings = [f.title() for f in notable if f.kind != "target_risk"]
+        item.findings = [f.title() for f in notable if f.kind not in ("change", "target_risk")]
         item.why, item.rank = "target", (0, BAD_TARGETS[status], -size)
     elif alerts:
         item.why, item.rank = "alert", (1, 0, -size)

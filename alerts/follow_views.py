@@ -187,7 +187,7 @@ def follows_api(request, pk=None):
         return _error('\'filters\' must be an object, e.g. {"state": "QLD"}')
     try:
         metric = check_metric(body.get("metric"))
-        filters = canonical_filters(filters, user.organization)
+        filters = canonical_filters(filters, user.organization, strict=True)
     except InvalidFollow as exc:
         return _error(str(exc))
     if request.method == "DELETE":

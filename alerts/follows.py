@@ -25,10 +25,10 @@ class InvalidFollow(ValueError):
     """A follow that cannot be made; the message says why."""
 
 
-def canonical_filters(params, organization) -> dict[str, str]:
-    """The filters in query parameters (or a dict), validated and in canonical order;
-    raises InvalidFollow."""
-    if isinstance(params, dict):
+def canonical_filters(params, organization, *, strict: bool = False) -> dict[str, str]:
+    """The filters in query parameters (or, `strict`, a JSON object holding nothing else),
+    validated and in canonical order; raises InvalidFollow."""
+    if strict:
         unknown = sorted(str(k) for k in params if k not in FILTERS)
         if unknown:
             accepted = ", ".join(FILTERS)
