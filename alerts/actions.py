@@ -8,6 +8,8 @@ import datetime as dt
 from django.db import transaction
 
 from alerts.models import AlertRule, DigestSettings, Follow
+from alerts.queries import follows_key
+from infra.contextcache import context_cache
 
 SNOOZE_CHOICES = {
     "1h": dt.timedelta(hours=1),
@@ -40,12 +42,21 @@ def _digest_settings(user) -> DigestSettings:
     return row
 
 
+def _forget_follows(user) -> None:
+    """Drop the cached follows of the user's cards (alerts.queries.followed_cards): now and
+    once the transaction commits, so no reader caches the rows it replaces."""
+    key = follows_key(user.pk)
+    context_cache.delete(key)
+    transaction.on_commit(lambda: context_cache.delete(key))
+
+
 def do_follow_metric(user, metric: str, filters: dict) -> tuple[Follow, bool]:
     """Follow `metric` with the card's canonical filters (alerts.follows.canonical_filters);
     (the follow, whether it is new). Following twice is one row (unique per user, metric and
     filters)."""
     with transaction.atomic():
         _digest_settings(user)
+        _forget_follows(user)
         return Follow.objects.get_or_create(
             user=user,
             metric=metric,
@@ -57,6 +68,7 @@ def do_follow_metric(user, metric: str, filters: dict) -> tuple[Follow, bool]:
 def do_unfollow_metric(user, metric: str, filters: dict) -> bool:
     """Stop following; whether there was something to stop."""
     deleted, _ = Follow.objects.filter(user=user, metric=metric, filters=filters).delete()
+    _forget_follows(user)
     return bool(deleted)
 
 
@@ -92,6 +104,7 @@ def do_apply_role_follows(user, metrics: list[str]) -> int:
         row.save(update_fields=["defaults_applied"])
         if Follow.objects.filter(user=user).exists():
             return 0
+        _forget_follows(user)
         Follow.objects.bulk_create(
             [
                 Follow(organization_id=user.organization_id, user=user, metric=m, filters={})

@@ -7,6 +7,7 @@ from django.http import Http404
 
 from accounts.permissions import is_admin
 from accounts.tenancy import scoped
+from infra.contextcache import context_cache
 from alerts.models import AlertEvent, AlertRule, AlertState, DigestSettings, Follow, Kind
 
 HISTORY_LIMIT = 200
@@ -85,10 +86,23 @@ def follows_of(user) -> list[Follow]:
     return list(scoped(Follow, user).filter(user=user).order_by("created_at", "pk"))
 
 
+FOLLOWS_CACHE_SECONDS = 24 * 3600
+
+
+def follows_key(user_id: int) -> str:
+    return f"follows:{user_id}"
+
+
 def followed_cards(user) -> set[tuple[str, tuple]]:
-    """{(metric, filter pairs)} the user follows, to mark the cards of a page in one query."""
-    rows = scoped(Follow, user).filter(user=user).values_list("metric", "filters")
-    return {(metric, tuple(sorted((filters or {}).items()))) for metric, filters in rows}
+    """{(metric, filter pairs)} the user follows, to mark the cards of a page: kept with the
+    request context in Redis (infra.contextcache) so a cached page reads no more statements;
+    alerts.actions forgets it on every change."""
+    cached = context_cache.get(follows_key(user.pk))
+    if cached is None:
+        rows = scoped(Follow, user).filter(user=user).values_list("metric", "filters")
+        cached = [(metric, tuple(sorted((filters or {}).items()))) for metric, filters in rows]
+        context_cache.set(follows_key(user.pk), cached, FOLLOWS_CACHE_SECONDS)
+    return {(metric, tuple(tuple(p) for p in pairs)) for metric, pairs in cached}
 
 
 def follow_json(follow: Follow) -> dict:

@@ -59,8 +59,8 @@ BUDGETS = {
     "my_jobs": (5, 2),
 }
 # What the request context adds when Redis was emptied: session, user with organisation,
-# layout, each read once.
-EMPTIED_REDIS = 3
+# layout, and the cards the user follows (alerts.queries.followed_cards), each read once.
+EMPTIED_REDIS = 4
 WHOLE_PAGE_COLD, WHOLE_PAGE_CACHED = 30, 3
 
 
