@@ -7,6 +7,8 @@ from __future__ import annotations
 from django import template
 
 from alerts.queries import followed_cards
+from metrics.definitions import METRICS
+from metrics.filters import applies_to_metric
 
 register = template.Library()
 
@@ -20,17 +22,24 @@ def _followed(request) -> set:
 
 
 @register.inclusion_tag("alerts/_follow.html", takes_context=True)
-def follow_control(context, metric, state) -> dict:
-    """`metric` is the card's {"key", "label"}; `state` its DashboardState (its filters)."""
+def follow_control(context, key, state) -> dict:
+    """The control of the card of metric `key` in `state` (a DashboardState: its filters).
+
+    Tricky: it is rendered beside the card's body, never inside it, because a card's body is
+    a rendered fragment shared by everyone who reads the same number (dashboard.views), and
+    this control is the user's own (their follow, their CSRF token)."""
     request = context.get("request")
     user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
-        return {"show": False}
+    metric = METRICS.get(key or "")
     filters = tuple(getattr(state, "filters", ()) or ())
-    card = (metric["key"], tuple(sorted(filters)))
+    if user is None or not user.is_authenticated or metric is None:
+        return {"show": False}
+    if not applies_to_metric(filters, metric):
+        return {"show": False}  # the card says it cannot be filtered so; nothing to follow
+    card = (metric.key, tuple(sorted(filters)))
     return {
         "show": True,
-        "metric": metric,
+        "metric": {"key": metric.key, "label": metric.label},
         "filters": filters,
         "following": card in _followed(request),
         "next": request.get_full_path(),

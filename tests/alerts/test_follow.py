@@ -8,6 +8,7 @@ import html
 import json
 
 import pytest
+from django.test import Client
 
 from accounts.models import Role
 from alerts.actions import do_follow_metric
@@ -184,3 +185,22 @@ def test_role_defaults_are_given_once_to_users_who_follow_nothing(org, owner):
     Follow.objects.filter(user=owner).delete()
     assert apply_role_defaults() == 0
     assert follows(owner) == []
+
+
+def test_a_cached_card_never_carries_another_users_follow_or_token(client, org, owner):
+    """Card bodies are rendered fragments shared by everyone who reads the same number; the
+    follow control is each user's own, drawn beside the body."""
+    do_follow_metric(owner, "revenue", {})
+    client.force_login(owner)
+    first = client.get("/dashboard/").content.decode()
+    assert 'aria-label="Unfollow Revenue"' in first
+    other = make_user(org, Role.ADMIN, "cfo@renoz.test")
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(other)
+    second = strict.get("/dashboard/").content.decode()  # the card bodies come from the cache
+    assert 'aria-label="Follow Revenue"' in second
+    assert 'aria-label="Unfollow Revenue"' not in second
+    token = second.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
+    response = strict.post("/dashboard/follow/", {"metric": "revenue", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    assert follows(other) == [("revenue", {})]
