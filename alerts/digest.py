@@ -35,6 +35,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import QueryDict
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
@@ -402,14 +403,18 @@ def _broken(follow: Follow, why: str) -> Item:
     )
 
 
-def render(body: Body) -> dict[str, str]:
-    """{"subject", "text", "html"} of a digest that has something to say."""
-    context = {
+def mail_context(body: Body) -> dict:
+    """What the digest's templates print (the mail, and the preview page's copy of its body)."""
+    return {
         "d": body,
         "sections": body.sections(),
-        "settings_url": f"{settings.SITE_URL}/dashboard/settings/",
-        "site_url": settings.SITE_URL,
+        "settings_url": settings.SITE_URL + reverse("alerts-settings"),
     }
+
+
+def render(body: Body) -> dict[str, str]:
+    """{"subject", "text", "html"} of a digest that has something to say."""
+    context = mail_context(body)
     return {
         "subject": body.subject,
         "text": render_to_string("alerts/digest_email.txt", context),

@@ -9,6 +9,7 @@ reading.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 from django.contrib import messages
@@ -27,6 +28,7 @@ from alerts.forms import DigestSettingsForm
 from alerts.models import Follow
 from metrics.definitions import METRICS
 from metrics.filters import owner_choices
+from presentation.wording import exact_time
 
 MAX_BODY = 5_000
 
@@ -99,7 +101,9 @@ def settings_page(request):
             return redirect("alerts-settings")
     else:
         form = DigestSettingsForm(instance=row)
-    next_slot = digest.scheduled_slot(row, timezone.now()) if row.cadence != "off" else None
+    last = digest.scheduled_slot(row, timezone.now())
+    step = dt.timedelta(days=7 if row.cadence == "weekly" else 1)
+    upcoming = exact_time(last + step, row.tz(), zone=True) if last else ""
     return TemplateResponse(
         request,
         "alerts/settings.html",
@@ -107,9 +111,7 @@ def settings_page(request):
             "form": form,
             "rows": _following_rows(request.user),
             "digest": row,
-            "zone": row.tz(),
-            "last_slot": next_slot,
-            "org_timezone": request.user.organization.timezone,
+            "upcoming": upcoming,
         },
     )
 
@@ -135,7 +137,12 @@ def digest_preview(request):
     return TemplateResponse(
         request,
         "alerts/digest_preview.html",
-        {"body": body, "rendered": rendered, "follows": bool(body.items or body.quiet)},
+        {
+            **digest.mail_context(body),
+            "body": body,
+            "rendered": rendered,
+            "follows": bool(body.items or body.quiet),
+        },
     )
 
 
