@@ -440,12 +440,14 @@ class Outcome:
         )
 
 
-def apply_role_defaults() -> int:
-    """Give every active user who has never been considered their role's default follows (only
-    if they follow nothing yet); how many users were considered."""
+def apply_role_defaults(user_ids: Iterable[int] | None = None) -> int:
+    """Give every active user (of `user_ids`) who has never been considered their role's
+    default follows (only if they follow nothing yet); how many users were considered."""
     users = User.objects.filter(is_active=True, organization__isnull=False).filter(
         Q(digest_settings__isnull=True) | Q(digest_settings__defaults_applied=False)
     )
+    if user_ids is not None:
+        users = users.filter(pk__in=list(user_ids))
     count = 0
     for user in users.select_related("organization"):
         actions.do_apply_role_follows(user, role_default_metrics(user))
@@ -504,12 +506,18 @@ def no_annotations(user, first: dt.date, last: dt.date) -> list[dict]:
 
 
 def send_digests(
-    now: dt.datetime | None = None, *, everything: bool = False, annotations_for=no_annotations
+    now: dt.datetime | None = None,
+    *,
+    everything: bool = False,
+    user_ids: Iterable[int] | None = None,
+    annotations_for=no_annotations,
 ) -> Outcome:
     """Queue each due user's digest once per slot (see the module docstring). `everything`
-    (`--now`): every user with follows, whatever their send time, in the current beat slot."""
+    (`--now`): every user with follows, whatever their send time, in the current beat slot.
+    `user_ids` narrows the run to those users (the benchmark)."""
     now = now or timezone.now()
-    outcome = Outcome(defaults=apply_role_defaults())
+    ids = None if user_ids is None else list(user_ids)
+    outcome = Outcome(defaults=apply_role_defaults(ids))
     rows = (
         DigestSettings.objects.exclude(cadence=Cadence.OFF)
         .filter(user__is_active=True, user__follows__isnull=False)
@@ -517,6 +525,8 @@ def send_digests(
         .select_related("organization")
         .order_by("pk")
     )
+    if ids is not None:
+        rows = rows.filter(user_id__in=ids)
     for row in rows:
         slot = beat_slot(now) if everything else scheduled_slot(row, now)
         if slot is None or (row.last_slot is not None and row.last_slot >= slot):
