@@ -81,7 +81,7 @@ WHY_HEADINGS = {
 }
 # Findings the digest shows as "unusual"; a contributors finding names an item's top contributor.
 CONTRIBUTORS = "contributors"
-SPARK_SPANS = {Cadence.DAILY: (28, "day"), Cadence.WEEKLY: (84, "week")}
+SPARK_SPANS: dict[str, tuple[int, str]] = {"daily": (28, "day"), "weekly": (84, "week")}
 MAX_SINCE = dt.timedelta(days=31)
 
 
@@ -213,7 +213,9 @@ class Body:
         return out
 
 
-def _state(user, first: dt.date, last: dt.date, now: dt.datetime, filters=(), compare="previous_period"):
+def _state(
+    user, first: dt.date, last: dt.date, now: dt.datetime, filters=(), compare="previous_period"
+):
     params = QueryDict(mutable=True)
     params.update({"from": first.isoformat(), "to": last.isoformat(), "compare": compare})
     state = parse_state(params, user.organization, now=now)
@@ -221,7 +223,7 @@ def _state(user, first: dt.date, last: dt.date, now: dt.datetime, filters=(), co
 
 
 def _spark(user, item: Item, state: DashboardState, cadence: str) -> None:
-    days, interval = SPARK_SPANS.get(cadence, SPARK_SPANS[Cadence.DAILY])
+    days, interval = SPARK_SPANS.get(cadence, SPARK_SPANS["daily"])
     last = state.range.end
     spark_state = _state(
         user, last - dt.timedelta(days=days - 1), last, state.now, state.filters, "none"

@@ -49,7 +49,9 @@ def follow_toggle(request):
         filters = canonical_filters(request.POST, request.user.organization)
     except InvalidFollow as exc:
         if request.htmx:
-            return TemplateResponse(request, "alerts/_follow_error.html", {"error": exc}, status=400)
+            return TemplateResponse(
+                request, "alerts/_follow_error.html", {"error": exc}, status=400
+            )
         messages.error(request, str(exc))
         return redirect(_back(request))
     following = actions.do_toggle_follow(request.user, metric, filters)

@@ -48,7 +48,7 @@ def check_metric(key) -> str:
 
 
 def filters_text(filters: dict, owners: dict[str, str] | None = None) -> str:
-    """"Customer state: NSW · Product category: Battery", or "" without filters."""
+    """ "Customer state: NSW · Product category: Battery", or "" without filters."""
     return " · ".join(
         f"{FILTERS[p].label}: {FILTERS[p].value_label(v, owners)}"
         for p, v in filters.items()

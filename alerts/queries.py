@@ -7,8 +7,8 @@ from django.http import Http404
 
 from accounts.permissions import is_admin
 from accounts.tenancy import scoped
-from infra.contextcache import context_cache
 from alerts.models import AlertEvent, AlertRule, AlertState, DigestSettings, Follow, Kind
+from infra.contextcache import context_cache
 
 HISTORY_LIMIT = 200
 

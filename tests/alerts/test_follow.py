@@ -201,6 +201,8 @@ def test_a_cached_card_never_carries_another_users_follow_or_token(client, org, 
     assert 'aria-label="Follow Revenue"' in second
     assert 'aria-label="Unfollow Revenue"' not in second
     token = second.split('name="csrfmiddlewaretoken" value="')[1].split('"')[0]
-    response = strict.post("/dashboard/follow/", {"metric": "revenue", "csrfmiddlewaretoken": token})
+    response = strict.post(
+        "/dashboard/follow/", {"metric": "revenue", "csrfmiddlewaretoken": token}
+    )
     assert response.status_code == 302
     assert follows(other) == [("revenue", {})]

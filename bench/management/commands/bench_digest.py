@@ -174,20 +174,21 @@ class Command(BaseCommand):
 
     def _mail(self, org, people, now) -> dict:
         metric_cache.bump_data_version(org.pk)  # the night's refresh: nothing cached
-        with SinkSMTP() as smtp, override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=smtp.port,
-            EMAIL_USE_TLS=False,
-            EMAIL_USE_SSL=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
+        with (
+            SinkSMTP() as smtp,
+            override_settings(
+                EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+                EMAIL_HOST="127.0.0.1",
+                EMAIL_PORT=smtp.port,
+                EMAIL_USE_TLS=False,
+                EMAIL_USE_SSL=False,
+                EMAIL_HOST_USER="",
+                EMAIL_HOST_PASSWORD="",
+            ),
         ):
             later = now + dt.timedelta(minutes=digest.BEAT_MINUTES)
             started = time.perf_counter()
-            outcome = digest.send_digests(
-                later, everything=True, user_ids=[p.pk for p in people]
-            )
+            outcome = digest.send_digests(later, everything=True, user_ids=[p.pk for p in people])
             queued_s = time.perf_counter() - started
             sent = delivery.deliver(later)
             total_s = time.perf_counter() - started
