@@ -1,6 +1,6 @@
 """Following and digests on screen (docs/digests.md): the card's follow control, the user's
-settings page (what they follow, their digest's cadence and send time), a preview of their
-next digest, and `GET/POST/DELETE /api/follows`.
+settings page (what they follow, their digest's cadence and send time), and a preview of their
+next digest (the JSON API is in alerts.api).
 
 Every read and write is the signed-in user's own: a follow is found only among theirs, so
 another user's (or another organisation's) id is a 404. Viewers follow too: following is
@@ -10,22 +10,19 @@ reading.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.tenancy import scoped
 from alerts import actions, digest, queries
 from alerts.follows import InvalidFollow, canonical_filters, check_metric, filters_text
 from alerts.forms import DigestSettingsForm
-from alerts.models import Follow
 from metrics.definitions import METRICS
 from metrics.filters import owner_choices
 from presentation.wording import exact_time
@@ -121,7 +118,9 @@ def settings_page(request):
 @login_required
 @require_POST
 def unfollow(request, pk):
-    follow = _own_follow(request.user, pk)
+    follow = queries.follow_of(request.user, pk)
+    if follow is None:
+        raise Http404("No such follow")
     actions.do_unfollow_metric(request.user, follow.metric, follow.filters)
     label = METRICS[follow.metric].label if follow.metric in METRICS else follow.metric
     messages.success(request, f"You no longer follow {label}.")
@@ -146,62 +145,3 @@ def digest_preview(request):
             "follows": bool(body.items or body.quiet),
         },
     )
-
-
-def _own_follow(user, pk) -> Follow:
-    try:
-        return scoped(Follow, user).get(user=user, pk=pk)
-    except (Follow.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such follow") from None
-
-
-# --- JSON ----------------------------------------------------------------------------------
-
-
-def _error(message: str, status: int = 400) -> JsonResponse:
-    return JsonResponse({"error": message}, status=status)
-
-
-@require_http_methods(["GET", "POST", "DELETE"])
-def follows_api(request, pk=None):
-    """`GET /api/follows`: the user's follows. `POST` `{"metric", "filters"?}`: follow (201,
-    or 200 when already following). `DELETE /api/follows/<id>` (or `DELETE /api/follows` with
-    the same body): unfollow (204)."""
-    if not request.user.is_authenticated:
-        return _error("Authentication required: log in first", status=401)
-    user = request.user
-    if request.method == "GET":
-        if pk is not None:
-            return _error("GET /api/follows lists them all", status=405)
-        return JsonResponse({"follows": [queries.follow_json(f) for f in queries.follows_of(user)]})
-    if request.method == "DELETE" and pk is not None:
-        try:
-            follow = _own_follow(user, pk)
-        except Http404:
-            return _error("No such follow", status=404)
-        actions.do_unfollow_metric(user, follow.metric, follow.filters)
-        return HttpResponse(status=204)
-    if pk is not None:
-        return _error("POST to /api/follows", status=405)
-    if len(request.body) > MAX_BODY:
-        return _error("The body is too large")
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return _error("The body must be JSON")
-    if not isinstance(body, dict):
-        return _error("The body must be a JSON object")
-    filters = body.get("filters") or {}
-    if not isinstance(filters, dict):
-        return _error('\'filters\' must be an object, e.g. {"state": "QLD"}')
-    try:
-        metric = check_metric(body.get("metric"))
-        filters = canonical_filters(filters, user.organization, strict=True)
-    except InvalidFollow as exc:
-        return _error(str(exc))
-    if request.method == "DELETE":
-        if not actions.do_unfollow_metric(user, metric, filters):
-            return _error("You do not follow that", status=404)
-        return HttpResponse(status=204)
-    follow, created = actions.do_follow_metric(user, metric, filters)
-    return JsonResponse(queries.follow_json(follow), status=201 if created else 200)

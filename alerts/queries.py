@@ -81,6 +81,14 @@ def rule_json(rule: AlertRule, states: list[AlertState] | None = None) -> dict:
     }
 
 
+def follow_of(user, pk) -> Follow | None:
+    """One of the user's own follows, or None (someone else's, or no such id)."""
+    try:
+        return scoped(Follow, user).filter(user=user, pk=int(pk)).first()
+    except (ValueError, TypeError):
+        return None
+
+
 def follows_of(user) -> list[Follow]:
     """The user's follows, oldest first (their organisation's only)."""
     return list(scoped(Follow, user).filter(user=user).order_by("created_at", "pk"))

@@ -3,11 +3,10 @@ then send what is pending in the outbox (docs/digests.md, "Jobs")."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from alerts import delivery, digest
+from alerts.management.clock import parse_at
 
 
 class Command(BaseCommand):
@@ -23,14 +22,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-deliver", action="store_true", help="queue only")
 
     def handle(self, *args, **opts):
-        now = None
-        if opts["at"]:
-            try:
-                now = dt.datetime.fromisoformat(opts["at"])
-            except ValueError:
-                raise CommandError("--at must be an ISO date-time") from None
-            if now.tzinfo is None:
-                raise CommandError("--at needs a timezone, e.g. 2026-07-01T07:00:00+10:00")
+        now = parse_at(opts["at"])
         outcome = digest.send_digests(now, everything=opts["now"])
         self.stdout.write(str(outcome))
         if not opts["no_deliver"]:
