@@ -111,20 +111,20 @@ def events(request, pk):
 
 @require_http_methods(["GET", "POST", "DELETE"])
 def follows(request, pk=None):
-    """`GET /api/follows`: the user's follows. `POST` `{"metric", "filters"?}`: follow (201,
-    or 200 when already following). `DELETE /api/follows/<id>` (or `DELETE /api/follows` with
+    """`GET /api/follows`: the user's follows (`/api/follows/<id>`: one). `POST` `{"metric",
+    "filters"?}`: follow (201, or 200 when already following). `DELETE /api/follows/<id>` (or `DELETE /api/follows` with
     the same body): unfollow (204). Only ever the signed-in user's own."""
     if (denied := _login(request)) is not None:
         return denied
     user = request.user
-    if request.method == "GET":
-        if pk is not None:
-            return _error("GET /api/follows lists them all", status=405)
+    if request.method == "GET" and pk is None:
         return JsonResponse({"follows": [queries.follow_json(f) for f in queries.follows_of(user)]})
-    if request.method == "DELETE" and pk is not None:
+    if pk is not None and request.method in ("GET", "DELETE"):
         follow = queries.follow_of(user, pk)
         if follow is None:
             return _error("No such follow", status=404)
+        if request.method == "GET":
+            return JsonResponse(queries.follow_json(follow))
         actions.do_unfollow_metric(user, follow.metric, follow.filters)
         return HttpResponse(status=204)
     if pk is not None:
