@@ -282,3 +282,17 @@ def test_racing_workers_mail_each_digest_exactly_once(smtp, org, sales):
     digest.send_digests(NOW + dt.timedelta(minutes=15))
     delivery.deliver(NOW + dt.timedelta(minutes=15))
     assert len(smtp.messages) == 8
+
+
+def test_the_preview_page_says_what_the_next_digest_would(client, org, owner, sales, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    follow_three(owner)
+    client.force_login(owner)
+    page = client.get("/dashboard/settings/digest/").content.decode()
+    assert "Subject: <strong>Daily digest, 4 Aug 2026: Revenue (Customer state: NSW) $30,000" in page
+    assert "up 200.0% vs $12,000 previous period" in page
+    assert "No material change: New customers 0." in page
+    assert not Digest.objects.exists()  # nothing stored, nothing sent
+    # Someone who follows nothing is told so.
+    client.force_login(make_user(org, Role.VIEWER))
+    assert "You follow nothing yet" in client.get("/dashboard/settings/digest/").content.decode()
