@@ -16,6 +16,7 @@ from alerts.models import AlertEvent, Digest, DigestSettings, Notification
 from operations.models import Customer, InstallationJob, Order
 from tests.alerts.conftest import SYDNEY, make_rule
 from tests.conftest import make_user
+from tests.insights.test_narration import fake_model  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.django_db
 # A daily digest at 07:00 Sydney on Wed 5 Aug 2026 covers Tue 4 Aug against Mon 3 Aug.
@@ -296,3 +297,27 @@ def test_the_preview_page_says_what_the_next_digest_would(client, org, owner, sa
     # Someone who follows nothing is told so.
     client.force_login(make_user(org, Role.VIEWER))
     assert "You follow nothing yet" in client.get("/dashboard/settings/digest/").content.decode()
+
+
+SUMMARIES = {
+    "Revenue up 200.0% to $36,000, from $12,000 in the previous period.",
+    "Orders up 200.0% to 36, from 12 in the previous period.",
+}
+
+
+@pytest.mark.parametrize(("mode", "shown"), [("good", True), ("invented", False)])
+def test_a_model_summary_tops_the_digest_only_when_its_numbers_check(
+    org, owner, sales, fake_model, mode, shown
+):
+    """The insights narration over the digest's findings: the fake model echoes the first
+    finding's title ("good") or invents a number ("invented"), which the check refuses."""
+    fake_model.mode = mode
+    follow_three(owner)
+    row = DigestSettings.objects.get(user=owner)
+    body = digest.build(owner, row, SLOT, now=NOW)
+    if shown:
+        assert body.summary in SUMMARIES
+        assert digest.render(body)["text"].split("\n")[3] == body.summary
+    else:
+        assert body.summary == ""
+    assert len(fake_model.bodies) == 1
