@@ -290,7 +290,9 @@ def test_the_preview_page_says_what_the_next_digest_would(client, org, owner, sa
     follow_three(owner)
     client.force_login(owner)
     page = client.get("/dashboard/settings/digest/").content.decode()
-    assert "Subject: <strong>Daily digest, 4 Aug 2026: Revenue (Customer state: NSW) $30,000" in page
+    assert (
+        "Subject: <strong>Daily digest, 4 Aug 2026: Revenue (Customer state: NSW) $30,000" in page
+    )
     assert "up 200.0% vs $12,000 previous period" in page
     assert "No material change: New customers 0." in page
     assert not Digest.objects.exists()  # nothing stored, nothing sent
@@ -307,7 +309,12 @@ SUMMARIES = {
 
 @pytest.mark.parametrize(("mode", "shown"), [("good", True), ("invented", False)])
 def test_a_model_summary_tops_the_digest_only_when_its_numbers_check(
-    org, owner, sales, fake_model, mode, shown
+    org,
+    owner,
+    sales,
+    fake_model,
+    mode,
+    shown,  # noqa: F811 - the imported fixture
 ):
     """The insights narration over the digest's findings: the fake model echoes the first
     finding's title ("good") or invents a number ("invented"), which the check refuses."""
