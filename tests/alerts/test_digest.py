@@ -312,9 +312,9 @@ def test_a_model_summary_tops_the_digest_only_when_its_numbers_check(
     org,
     owner,
     sales,
-    fake_model,
+    fake_model,  # noqa: F811 - the fixture imported above
     mode,
-    shown,  # noqa: F811 - the imported fixture
+    shown,
 ):
     """The insights narration over the digest's findings: the fake model echoes the first
     finding's title ("good") or invents a number ("invented"), which the check refuses."""
