@@ -27,9 +27,6 @@ from metrics.definitions import METRICS
 from metrics.filters import owner_choices
 from presentation.wording import exact_time
 
-MAX_BODY = 5_000
-
-
 def _back(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
