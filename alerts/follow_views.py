@@ -27,6 +27,7 @@ from metrics.definitions import METRICS
 from metrics.filters import owner_choices
 from presentation.wording import exact_time
 
+
 def _back(request) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
