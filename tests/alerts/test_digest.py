@@ -328,3 +328,37 @@ def test_a_model_summary_tops_the_digest_only_when_its_numbers_check(
     else:
         assert body.summary == ""
     assert len(fake_model.bodies) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_processes_mail_each_digest_exactly_once(smtp, org, sales):
+    """Three `manage.py send_digests` processes on the test database at the same moment, each
+    settling and sending: one message per person, and a fourth run sends nothing."""
+    import subprocess
+    import sys
+
+    from tests.alerts.test_chaos import ROOT, _env
+
+    people = [make_user(org, Role.OPERATIONS, f"ops{i}@renoz.test") for i in range(6)]
+    for person in people:
+        do_follow_metric(person, "revenue", {})
+    env = _env(smtp.port)
+
+    def run() -> subprocess.Popen:
+        return subprocess.Popen(
+            [sys.executable, "manage.py", "send_digests", "--at", NOW.isoformat()],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+
+    workers = [run() for _ in range(3)]
+    outputs = [w.communicate(timeout=120) for w in workers]
+    assert [w.returncode for w in workers] == [0, 0, 0], [e.decode()[-500:] for _, e in outputs]
+    assert sorted(m["To"] for m in smtp.messages) == sorted(p.email for p in people)
+    assert len({m["Message-ID"] for m in smtp.messages}) == 6
+    last = run()
+    last.communicate(timeout=120)
+    assert len(smtp.messages) == 6
+    assert Digest.objects.filter(user__in=people).count() == 6
