@@ -248,7 +248,7 @@ def _since(user, state: DashboardState, slot: dt.datetime) -> dt.datetime:
 
 
 def _alert_lines(user, follows: list[Follow], since: dt.datetime, until: dt.datetime) -> dict:
-    """{(metric, filter pairs): ["Revenue low fired at 9:05 am, 3 Dec 2026", …]} of the alert
+    """{(metric, filter pairs): ["Revenue low: fired Thu 3 Dec 2026, 9:05 am", …]} of the alert
     changes people heard about, on rules the user sees that watch a followed card."""
     keys = {f.metric for f in follows}
     events = (
