@@ -79,6 +79,7 @@ bench: db
 	$(PYTHON) manage.py bench_insights
 	$(PYTHON) manage.py bench_reports
 	$(PYTHON) manage.py bench_alerts
+	$(PYTHON) manage.py bench_digest
 	$(PYTHON) manage.py bench_xero
 	$(PYTHON) manage.py bench_page
 	$(PYTHON) manage.py bench_resilience

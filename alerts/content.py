@@ -40,12 +40,12 @@ def read_snooze_token(token: str) -> tuple[int, str]:
     return data["r"], str(data.get("e", ""))
 
 
-def message_id(event_id: int, recipient: str) -> str:
-    """<alert-12.ab12cd34ef@renoz.example>: the same on every attempt, so a resend can be
-    dropped by the receiving server."""
+def message_id(event_id: int, recipient: str, kind: str = "alert") -> str:
+    """<alert-12.ab12cd34ef@renoz.example> (a digest's: <digest-…>): the same on every attempt,
+    so a resend can be dropped by the receiving server."""
     who = hashlib.sha256(recipient.strip().lower().encode()).hexdigest()[:10]
     domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2].strip("> ") or "renoz.example"
-    return f"<alert-{event_id}.{who}@{domain}>"
+    return f"<{kind}-{event_id}.{who}@{domain}>"
 
 
 def idempotency_key(event_id: int, target: str) -> str:

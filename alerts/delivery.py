@@ -28,8 +28,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from alerts import content as alert_content
-from alerts.mail import build_message
-from alerts.models import AlertEvent, Channel, Delivery, Notification
+from alerts.mail import build_digest_message, build_message
+from alerts.models import AlertEvent, Channel, Delivery, Digest, Notification
 from alerts.webhooks import WebhookFailed, WebhookRefused, post
 
 log = logging.getLogger("renoz.alerts")
@@ -101,17 +101,32 @@ def _failed(row: Notification, exc: Exception, now: dt.datetime, *, retry: bool)
 def send_rows(rows: list[Notification], now: dt.datetime) -> Sent:
     result = Sent()
     events = AlertEvent.objects.select_related("rule", "rule__organization").in_bulk(
-        {r.event_id for r in rows}
+        {r.event_id for r in rows if r.event_id}
     )
+    digests = Digest.objects.in_bulk({r.digest_id for r in rows if r.digest_id})
     # Opened on the first message (a dead mail server fails that row, not the batch).
     mail = get_connection(fail_silently=False)
     try:
         for row in rows:
-            outcome = _send_one(row, events[row.event_id], mail, now)
+            if row.digest_id:
+                outcome = _send_digest(row, digests[row.digest_id], mail, now)
+            else:
+                outcome = _send_one(row, events[row.event_id], mail, now)
             setattr(result, outcome, getattr(result, outcome) + 1)
     finally:
         mail.close()
     return result
+
+
+def _send_digest(row: Notification, digest: Digest, mail, now: dt.datetime) -> str:
+    """A digest (alerts.digest) goes by e-mail only, with the same claim and record."""
+    try:
+        if mail.send_messages([build_digest_message(digest, row.target)]) != 1:
+            raise OSError(f"The mail server did not accept the message to {row.target}")
+    except Exception as exc:  # noqa: BLE001 - SMTP and network errors retry
+        return _failed(row, exc, now, retry=True)
+    _ours(row).update(status=Delivery.SENT, sent_at=timezone.now(), error="")
+    return "sent"
 
 
 def _send_one(row: Notification, event, mail, now: dt.datetime) -> str:

@@ -5,6 +5,7 @@ Both go through the same checks."""
 from __future__ import annotations
 
 import re
+import zoneinfo
 from decimal import Decimal, InvalidOperation
 
 from django import forms
@@ -13,7 +14,14 @@ from django.core.validators import validate_email
 from django.http import QueryDict
 
 from accounts.permissions import is_admin
-from alerts.models import MAX_RECIPIENTS, METRIC_CONDITIONS, AlertRule, Condition, TargetLevel
+from alerts.models import (
+    MAX_RECIPIENTS,
+    METRIC_CONDITIONS,
+    AlertRule,
+    Condition,
+    DigestSettings,
+    TargetLevel,
+)
 from alerts.webhooks import WebhookRefused, check_url
 from metrics.definitions import METRICS
 from metrics.filters import (
@@ -260,3 +268,35 @@ class RuleForm(forms.ModelForm):
         condition = self["condition"].value() or ""
         unit = input_unit(metric, condition)
         return "%" if unit == "percent" else INPUT_UNITS.get(unit, ("", 0))[0]
+
+
+WEEKDAYS = [
+    (0, "Monday"),
+    (1, "Tuesday"),
+    (2, "Wednesday"),
+    (3, "Thursday"),
+    (4, "Friday"),
+    (5, "Saturday"),
+    (6, "Sunday"),
+]
+
+
+class DigestSettingsForm(forms.ModelForm):
+    """How often the digest comes, at what local time (weekly: on which day), in which zone."""
+
+    weekday = forms.TypedChoiceField(choices=WEEKDAYS, coerce=int, label="Day (weekly)")
+    timezone = forms.ChoiceField(label="Time zone", required=False)
+
+    class Meta:
+        model = DigestSettings
+        fields = ["cadence", "send_time", "weekday", "timezone"]
+        labels = {"cadence": "Digest", "send_time": "Send at (local time)"}
+        widgets = {"send_time": forms.TimeInput(attrs={"type": "time", "step": 900})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        org = self.instance.organization
+        zones = sorted(z for z in zoneinfo.available_timezones() if "/" in z)
+        self.fields["timezone"].choices = [("", f"The organisation's ({org.timezone})")] + [
+            (z, z.replace("_", " ")) for z in zones
+        ]

@@ -10,14 +10,16 @@ senders run (alerts.delivery).
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
+import zoneinfo
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from accounts.models import Organization
+from accounts.models import Organization, validate_timezone
 from accounts.tenancy import OrgQuerySet
 from metrics.periods import COMPARISONS, PRESETS
 
@@ -203,11 +205,110 @@ class Delivery(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-class Notification(models.Model):
-    """The outbox: one row per (event, channel, target)."""
+class Cadence(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    OFF = "off", "Off"
+
+
+class Follow(models.Model):
+    """A user follows one metric with one set of dashboard filters (docs/digests.md).
+
+    `filters` is the card's canonical filter state: the validated (param, value) pairs of
+    `DashboardState.filters` as an object, so the same card always gives the same row."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    event = models.ForeignKey(AlertEvent, on_delete=models.CASCADE, related_name="notifications")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows"
+    )
+    metric = models.CharField(max_length=50)  # a metrics.definitions key
+    filters = models.JSONField(default=dict, blank=True)  # {param: value}, metrics.filters
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "metric", "filters"], name="alerts_one_follow_per_card"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} follows {self.metric} {self.filters or ''}"
+
+
+class DigestSettings(models.Model):
+    """When a user's digest goes out: cadence, local send time (weekly: and weekday), and the
+    timezone (blank: the organisation's). `last_slot` is the last slot a digest run settled
+    for this user (mailed or found nothing to say), claimed under a row lock."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digest_settings"
+    )
+    cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.DAILY)
+    send_time = models.TimeField(default=dt.time(7, 0))
+    weekday = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(6)]
+    )  # Monday = 0, for weekly digests
+    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone])
+    # The role's default follows were considered (added when the user followed nothing yet).
+    defaults_applied = models.BooleanField(default=False)
+    last_slot = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["cadence", "last_slot"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.cadence} at {self.send_time}"
+
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone or self.organization.timezone)
+
+
+class Digest(models.Model):
+    """One user's digest for one slot, unique (user, slot): what it said, rendered once so
+    every send attempt mails the same message. `mailed` is false when nothing had changed
+    (no outbox row then)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests"
+    )
+    slot = models.DateTimeField()
+    period_start = models.DateField()
+    period_end = models.DateField()
+    mailed = models.BooleanField(default=False)
+    items = models.JSONField(default=list)  # the ranked items, as built (alerts.digest)
+    subject = models.CharField(max_length=200, blank=True)
+    text = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-slot"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "slot"], name="alerts_one_digest_per_slot")
+        ]
+
+    def __str__(self) -> str:
+        return f"digest {self.user_id} @ {self.slot:%Y-%m-%d %H:%M}"
+
+
+class Notification(models.Model):
+    """The outbox: one row per (event, channel, target), or per (digest, channel, target)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    event = models.ForeignKey(
+        AlertEvent, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
+    )
+    digest = models.ForeignKey(
+        Digest, on_delete=models.CASCADE, related_name="notifications", null=True, blank=True
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     target = models.CharField(max_length=500)  # an e-mail address or the webhook URL
     status = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.PENDING)
@@ -224,7 +325,17 @@ class Notification(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["event", "channel", "target"], name="alerts_one_notification_per_target"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["digest", "channel", "target"],
+                condition=Q(digest__isnull=False),
+                name="alerts_one_digest_notification_per_target",
+            ),
+            models.CheckConstraint(
+                condition=Q(event__isnull=True, digest__isnull=False)
+                | Q(event__isnull=False, digest__isnull=True),
+                name="alerts_notification_of_event_or_digest",
+            ),
         ]
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 

@@ -7,7 +7,8 @@ from django.http import Http404
 
 from accounts.permissions import is_admin
 from accounts.tenancy import scoped
-from alerts.models import AlertEvent, AlertRule, AlertState, Kind
+from alerts.models import AlertEvent, AlertRule, AlertState, DigestSettings, Follow, Kind
+from infra.contextcache import context_cache
 
 HISTORY_LIMIT = 200
 
@@ -78,3 +79,50 @@ def rule_json(rule: AlertRule, states: list[AlertState] | None = None) -> dict:
         ),
         "series": {s.series: s.state for s in states} if rule.kind == Kind.SYSTEM else None,
     }
+
+
+def follow_of(user, pk) -> Follow | None:
+    """One of the user's own follows, or None (someone else's, or no such id)."""
+    try:
+        return scoped(Follow, user).filter(user=user, pk=int(pk)).first()
+    except (ValueError, TypeError):
+        return None
+
+
+def follows_of(user) -> list[Follow]:
+    """The user's follows, oldest first (their organisation's only)."""
+    return list(scoped(Follow, user).filter(user=user).order_by("created_at", "pk"))
+
+
+FOLLOWS_CACHE_SECONDS = 24 * 3600
+
+
+def follows_key(user_id: int) -> str:
+    return f"follows:{user_id}"
+
+
+def followed_cards(user) -> set[tuple[str, tuple]]:
+    """{(metric, filter pairs)} the user follows, to mark the cards of a page: kept with the
+    request context in Redis (infra.contextcache) so a cached page reads no more statements;
+    alerts.actions forgets it on every change."""
+    cached = context_cache.get(follows_key(user.pk))
+    if cached is None:
+        rows = scoped(Follow, user).filter(user=user).values_list("metric", "filters")
+        cached = [(metric, tuple(sorted((filters or {}).items()))) for metric, filters in rows]
+        context_cache.set(follows_key(user.pk), cached, FOLLOWS_CACHE_SECONDS)
+    return {(metric, tuple(tuple(p) for p in pairs)) for metric, pairs in cached}
+
+
+def follow_json(follow: Follow) -> dict:
+    return {
+        "id": follow.pk,
+        "metric": follow.metric,
+        "filters": follow.filters,
+        "created_at": follow.created_at.isoformat(),
+    }
+
+
+def digest_settings_of(user) -> DigestSettings:
+    """The user's digest settings (unsaved defaults when they have none yet)."""
+    row = DigestSettings.objects.filter(user=user).select_related("organization").first()
+    return row or DigestSettings(user=user, organization=user.organization)

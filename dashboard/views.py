@@ -106,6 +106,7 @@ def _slot(widget: dict, index: int, count: int, request, state, *, data=None, er
         "id": widget["id"],
         "type": widget["type"],
         "kind": spec.kind,
+        "metric": widget["settings"].get("metric"),  # a KPI's, for its follow control
         "size": widget["size"],
         "title": spec.title_for(widget["settings"]),
         "url": reverse("dashboard-widget", args=[widget["id"]]) + "?" + state.querystring(),

@@ -391,3 +391,60 @@ def _legend_layout(traces: list[dict], width: int) -> list[list[tuple[float, dic
         rows[-1].append((x, trace))
         x += item + 10
     return rows
+
+
+SPARK_WIDTH, SPARK_HEIGHT = 120, 32
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(
+    values: list, *, width: int = SPARK_WIDTH, height: int = SPARK_HEIGHT, label: str = ""
+) -> str:
+    """A small <svg> line of the values (a missing value breaks it) with its last point marked,
+    drawn with attributes only (no CSS, no script), so an HTML mail can carry it inline. Named by
+    `label` for screen readers; "" when there is nothing to draw."""
+    numbers = [_number(v) for v in values]
+    known = [v for v in numbers if v is not None]
+    if not known:
+        return ""
+    top, bottom = max(max(known), 0.0), min(min(known), 0.0)
+    span = (top - bottom) or 1.0
+    pad = 3.0
+    step = (width - 2 * pad) / max(len(numbers) - 1, 1)
+
+    def at(i: int, v: float) -> tuple[float, float]:
+        return (round(pad + i * step, 1), round(pad + (height - 2 * pad) * (top - v) / span, 1))
+
+    points = [None if v is None else at(i, v) for i, v in enumerate(numbers)]
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{_attr(label)}">'
+    ]
+    if label:
+        out.append(f"<title>{escape(label)}</title>")
+    for run in _runs(points):
+        joined = " ".join(f"{x},{y}" for x, y in run)
+        out.append(
+            f'<polyline points="{joined}" fill="none" stroke="#0b6e4f" stroke-width="1.6" '
+            'stroke-linejoin="round" stroke-linecap="round"/>'
+        )
+    last = next((p for p in reversed(points) if p is not None), None)
+    if last is not None:
+        out.append(f'<circle cx="{last[0]}" cy="{last[1]}" r="2.4" fill="#0b6e4f"/>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def sparkline_text(values: list) -> str:
+    """The same line as block characters ("▁▃▅█"), for the text part of a mail and for mail
+    clients that drop SVG; a missing value is a space."""
+    numbers = [_number(v) for v in values]
+    known = [v for v in numbers if v is not None]
+    if not known:
+        return ""
+    low, high = min(known), max(known)
+    span = (high - low) or 1.0
+    top = len(SPARK_BLOCKS) - 1
+    return "".join(
+        " " if v is None else SPARK_BLOCKS[round((v - low) / span * top)] for v in numbers
+    )

@@ -90,5 +90,10 @@ BEAT_SCHEDULE |= {
         "task": "alerts.tasks.evaluate_alerts",
         "schedule": crontab(minute="*/5"),
     },
+    # Digests of followed metrics: each user's at their local send time (docs/digests.md).
+    "alerts-digests-every-15-min": {
+        "task": "alerts.tasks.send_digests",
+        "schedule": crontab(minute="*/15"),
+    },
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -295,6 +295,7 @@ TASK_KINDS = {
     "dashboard.tasks.build_export": "reports",
     # Alert checks and their sends: never behind a render or a refresh (docs/alerts.md).
     "alerts.tasks.evaluate_alerts": "alerts",
+    "alerts.tasks.send_digests": "alerts",
     # Xero syncs wait on Xero's rate limits: their own queue, so nothing waits behind them.
     "xero.tasks.sync_xero_organizations": "xero",
     "xero.tasks.sync_xero_organization": "xero",

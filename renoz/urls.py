@@ -25,5 +25,6 @@ urlpatterns = [
     path("dashboard/reports/", include("reports.urls")),
     path("dashboard/alerts/", include("alerts.urls")),
     path("dashboard/annotations/", include("annotations.urls")),
+    path("dashboard/", include("alerts.follow_urls")),
     path("", include("dashboard.urls")),
 ]

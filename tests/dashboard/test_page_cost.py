@@ -59,9 +59,10 @@ BUDGETS = {
     "my_jobs": (5, 2),
 }
 # What the request context adds when Redis was emptied: session, user with organisation,
-# layout, each read once; and the page's annotations, one read for every chart (the world's
-# targets added some; tests/annotations/test_budget.py has the page with and without).
-EMPTIED_REDIS = 4
+# layout, and the cards the user follows (alerts.queries.followed_cards), each read once; and
+# the page's annotations, one read for every chart (the world's targets added some;
+# tests/annotations/test_budget.py has the page with and without).
+EMPTIED_REDIS = 5
 WHOLE_PAGE_COLD, WHOLE_PAGE_CACHED = 30, 3
 
 

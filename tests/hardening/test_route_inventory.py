@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile
 
 from accounts.models import Role
 from annotations.models import Annotation
+from alerts.actions import do_follow_metric
 from dashboard import layouts
 from dashboard.models import ExportJob
 from targets.models import Target
@@ -173,6 +174,14 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     "annotations-delete": ("POST", {"pk": "annotation"}, only(["admin"], code=302)),
     "api-annotations": ("GET", {}, everyone(200, anonymous=401)),
     "api-alert-events": ("GET", {"pk": "alert"}, only(["admin"], denied=404, anonymous=401)),
+    # Following and digests (docs/digests.md): every follow is the user's own.
+    "alerts-follow": ("POST", {}, everyone(302)),  # no metric: a message and back
+    "alerts-settings": ("GET", {}, everyone(200)),
+    "alerts-digest-preview": ("GET", {}, everyone(200)),
+    "api-follows": ("GET", {}, everyone(200, anonymous=401)),
+    "api-follow": ("GET", {"pk": "follow"}, only(["admin"], denied=404, anonymous=401)),
+    # Last of the follow routes: the admin's unfollow removes the follow the others read.
+    "alerts-unfollow": ("POST", {"pk": "follow"}, only(["admin"], code=302, denied=404)),
 }
 # Django's admin: non-staff are sent to the admin login; anonymous too.
 ADMIN_FAMILY = everyone(302, anonymous=302)
@@ -230,6 +239,7 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
     annotation = Annotation.objects.create(
         organization=org, author=users["admin"], title="Storm", starts_at=dt.datetime.now(dt.UTC)
     )
+    follow, _new = do_follow_metric(users["admin"], "revenue", {})
     routes = {r.name: r for r in all_routes()}
     failures = []
     for name, (method, kwargs, expected) in MATRIX.items():
@@ -249,6 +259,7 @@ def test_each_route_answers_each_caller_as_decided(client, org, other_org, who):
             "export": str(export_job.pk),
             "alert": str(alert.pk),
             "annotation": str(annotation.pk),
+            "follow": str(follow.pk),
             "token": "not-a-signed-token",
             "uid": "MQ",
             "widget": private_widget["id"] if who in ("other_org", "admin") else layout[0]["id"],

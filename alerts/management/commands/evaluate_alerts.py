@@ -3,11 +3,10 @@ alert rules that are due, then send the pending notifications (docs/alerts.md, "
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from alerts import delivery, evaluate
+from alerts.management.clock import parse_at
 
 
 class Command(BaseCommand):
@@ -22,14 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--deliver-only", action="store_true", help="send only")
 
     def handle(self, *args, **opts):
-        now = None
-        if opts["at"]:
-            try:
-                now = dt.datetime.fromisoformat(opts["at"])
-            except ValueError:
-                raise CommandError("--at must be an ISO date-time") from None
-            if now.tzinfo is None:
-                raise CommandError("--at needs a timezone, e.g. 2026-07-01T09:00:00+10:00")
+        now = parse_at(opts["at"])
         if not opts["deliver_only"]:
             outcome = evaluate.evaluate(now, everything=opts["now"])
             self.stdout.write(
