@@ -57,7 +57,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy renoz accounts operations xero infra metrics targets insights presentation alerts dashboard reports bench
+	$(BIN)/mypy renoz accounts operations xero infra metrics targets insights presentation alerts ask dashboard reports bench
 	$(BIN)/lint-imports
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
@@ -78,6 +78,7 @@ bench: db
 	$(PYTHON) manage.py bench_insights
 	$(PYTHON) manage.py bench_reports
 	$(PYTHON) manage.py bench_alerts
+	$(PYTHON) manage.py bench_ask
 	$(PYTHON) manage.py bench_xero
 	$(PYTHON) manage.py bench_page
 	$(PYTHON) manage.py bench_resilience
