@@ -353,7 +353,9 @@ class Parser:
         mine = any(t.word in ("my", "mine") for t in toks)
         top = self._top(toks)
         metrics: list[str] = []
+        soft: list[str] = []  # "government customers": a metric only if nothing else is
         filters: dict[str, str] = {}
+        last_kind = None
         by = interval = None
         refusal = None
         # The phrases, read over the free words that carry meaning.
@@ -393,7 +395,9 @@ class Parser:
                 chosen = next((m for m in meanings if m[0] != "dim"), None)
             if chosen is not None:
                 kind, value = chosen
-                if kind == "metric" and value not in metrics:
+                if kind == "metric" and last_kind == "filter" and n == 1:
+                    soft.append(str(value))
+                elif kind == "metric" and value not in metrics:
                     metrics.append(str(value))
                 elif kind == "filter":
                     param, val = value  # type: ignore[misc]
@@ -411,6 +415,9 @@ class Parser:
                     refusal = refusal or str(value)
                 for _, t in free[j : j + n]:
                     t.used = True
+                last_kind = kind
+            else:
+                last_kind = None
             j += n
         unused = [
             t.raw
@@ -418,6 +425,8 @@ class Parser:
             if not t.used and t.word not in v.STOPWORDS and t.word not in MARKERS
             and t.word not in ("my", "mine")
         ]
+        if not metrics:
+            metrics = soft[:1]
         if by and not metrics and by in v.DEFAULT_METRIC_BY:
             metrics.append(v.DEFAULT_METRIC_BY[by])
         if refusal or not metrics:
@@ -425,6 +434,10 @@ class Parser:
             return Reading(None, unused, reason, self.suggest(toks, metrics), mine)
         if len(metrics) > MAX_METRICS:
             metrics = metrics[:MAX_METRICS]
+        if by and interval:
+            return Reading(
+                None, unused, "a breakdown and a series cannot be read at once", metrics, mine
+            )
         if (by or interval) and len(metrics) > 1:
             return Reading(
                 None,
@@ -442,10 +455,8 @@ class Parser:
             filters=filters,
             by="owner" if by == OWNER else by,
             top=top if by else None,
-            interval=None if by else interval,
+            interval=interval,
         )
-        if interval and by:
-            unused.append(interval)
         return Reading(intent, unused, None, [], mine)
 
     def _comparison(self, toks: list[Token]) -> str | None:

@@ -205,6 +205,16 @@ REFUSALS: dict[str, tuple[str, ...]] = {
         "reason",
         "cause",
     ),
+    "questions only read numbers; nothing is changed from here": (
+        "delete",
+        "remove",
+        "erase",
+        "update",
+        "edit",
+        "cancel",
+        "create",
+        "send",
+    ),
     "there is no metric for that": (
         "profit",
         "profits",
@@ -327,8 +337,11 @@ def build(organization) -> Vocabulary:
             if param == "state" and value in AMBIGUOUS_CODES:
                 continue  # read by the parser with their capitals (parser._state_codes)
             if param == "claim_kind":
-                # "installation" alone is the jobs; a claim kind is said with "claims".
+                # "installation" alone is the jobs; a claim kind is said with "claims", and
+                # means the claims too ("defect claims").
                 vocab.add(f"{label} claims", ("filter", (param, value)))
+                for meaning in vocab.phrases.get(("claims",), []):
+                    vocab.add(f"{label} claims", meaning)
                 continue
             vocab.add(value, ("filter", (param, value)))
             vocab.add(label, ("filter", (param, value)))
