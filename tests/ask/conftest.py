@@ -37,7 +37,7 @@ def people(ask_org) -> dict[str, User]:
     out = {}
     for person in DEMO_USERS:
         out[person.full_name] = User.objects.create_user(
-            email=person.email.replace("renoz.demo", "renoz.test"),
+            email=person.email.replace("renoz.demo", "ask.renoz.test"),
             password=PASSWORD,
             organization=ask_org,
             role=person.role,
