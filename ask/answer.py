@@ -202,7 +202,7 @@ def resolve(organization, user, intent: Intent, now: dt.datetime | None = None):
             ]
             raise _refuse(
                 f"{metric.label} cannot be broken down by {_dim_word(intent.by)}",
-                _visible(user, able),
+                _visible(user, able) or list(intent.metrics),
             )
         if intent.top is not None and not 0 < intent.top <= MAX_TOP:
             raise _refuse(f"Top takes 1 to {MAX_TOP}", intent.metrics)

@@ -313,7 +313,8 @@ def dimension_label(dim: str) -> str:
     spec = next((f for f in FILTERS.values() if f.dimension == dim), None)
     if spec is not None:
         return spec.label
-    return DIMENSION_WORDS[dim][0].capitalize()
+    words = DIMENSION_WORDS.get(dim)
+    return words[0].capitalize() if words else dim[:40]
 
 
 def breakdown_dims() -> set[str]:
