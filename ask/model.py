@@ -13,6 +13,7 @@ name customers, are not sent.
 
 from __future__ import annotations
 
+import calendar
 import json
 import logging
 import re
@@ -28,6 +29,7 @@ from metrics.definitions import METRICS
 from metrics.filters import FILTERS
 from metrics.periods import COMPARISONS, PRESETS
 from metrics.queries import INTERVALS
+from operations.models import AustralianState
 
 log = logging.getLogger("renoz.ask")
 
@@ -44,6 +46,9 @@ WORDING_PROMPT = (
     "write money as the given dollar amounts. Answer with JSON only: {\"text\": \"…\"}."
 )
 MAX_TEXT = 400
+MONTH_NAMES = frozenset(
+    name for name in (*calendar.month_name, *calendar.month_abbr) if name
+)
 # Capitalised words a sentence may start with that name nothing.
 PLAIN_WORDS = frozenset(
     "The In Over From Compared Up Down Your This Last For By It Since Across At On During "
@@ -160,9 +165,10 @@ def propose(organization, question: str, now) -> tuple[Intent | None, str]:
 
 
 def _aggregates(answer: dict) -> dict:
-    """The answer's numbers and vocabulary labels, for the wording: never breakdown rows."""
+    """The answer's numbers and the vocabulary's labels, for the wording: never breakdown rows
+    or the computed sentence (which may name customers), never a person's name."""
     result = answer["result"]
-    out = {"question": answer["question"], "computed": answer["text"]}
+    out: dict = {"question": answer["question"]}
     if "metrics" in result:
         out["metrics"] = {
             METRICS[k].label: {
@@ -170,7 +176,9 @@ def _aggregates(answer: dict) -> dict:
             }
             for k, e in result["metrics"].items()
         }
-    out["interpretation"] = {c["label"]: c["value"] for c in answer["chips"]}
+    out["interpretation"] = {
+        c["label"]: c["value"] for c in answer["chips"] if c["label"] != FILTERS["owner"].label
+    }
     return out
 
 
@@ -194,7 +202,9 @@ def check_names(text: str, answer: dict) -> None:
     """Raise Rejected unless every capitalised word is in the computed sentence or the
     interpretation (a name the answer does not hold is a guess)."""
     known = answer["text"] + " " + " ".join(str(c["value"]) for c in answer["chips"])
-    known_words = set(re.findall(r"[A-Za-z']+", known))
+    states = dict(AustralianState.choices)
+    known += " ".join(states.get(v, "") for v in answer["intent"]["filters"].values())
+    known_words = set(re.findall(r"[A-Za-z']+", known)) | MONTH_NAMES
     for word in re.findall(r"\b[A-Z][A-Za-z']*", text):
         if word not in known_words and word not in PLAIN_WORDS:
             raise Rejected(f"the name {word!r} is not in the answer")
