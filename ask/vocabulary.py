@@ -16,6 +16,7 @@ dimension, a comparison or a period), once each, and the questions we refuse and
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -301,9 +302,10 @@ class Vocabulary:
         for phrase in variants(base) if plural else {base}:
             if not phrase:
                 continue
-            meanings = self.phrases.setdefault(phrase, [])
+            # Copied on write: the registry's phrases are shared by every organisation's.
+            meanings = self.phrases.get(phrase, [])
             if meaning not in meanings:
-                meanings.append(meaning)
+                self.phrases[phrase] = [*meanings, meaning]
             self.known.update(phrase)
             self.longest = max(self.longest, len(phrase))
 
@@ -325,6 +327,19 @@ def breakdown_dims() -> set[str]:
 
 def build(organization) -> Vocabulary:
     """The organisation's vocabulary: the registry's words and its people's names."""
+    base = registry_vocabulary()
+    vocab = Vocabulary(dict(base.phrases), {}, set(base.known), base.longest)
+    for owner_id, name in owner_choices(organization):
+        vocab.people[owner_id] = name
+        parts = name.split()
+        for text in {name, parts[0], parts[-1]}:
+            vocab.add(text, ("filter", ("owner", owner_id)), plural=False)
+    return vocab
+
+
+@functools.cache
+def registry_vocabulary() -> Vocabulary:
+    """The words of the registry and of this module, built once per process."""
     vocab = Vocabulary()
     for metric in METRICS.values():
         for text in (metric.key.replace("_", " "), metric.label, *SYNONYMS.get(metric.key, ())):
@@ -351,11 +366,6 @@ def build(organization) -> Vocabulary:
     for (param, value), texts in VALUE_WORDS.items():
         for text in texts:
             vocab.add(text, ("filter", (param, value)), plural=False)
-    for owner_id, name in owner_choices(organization):
-        vocab.people[owner_id] = name
-        parts = name.split()
-        for text in {name, parts[0], parts[-1]}:
-            vocab.add(text, ("filter", ("owner", owner_id)), plural=False)
     for dim in breakdown_dims():
         for text in DIMENSION_WORDS[dim]:
             vocab.add(text, ("dim", dim))
