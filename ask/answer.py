@@ -366,11 +366,12 @@ def sentence(organization, intent: Intent, state: DashboardState, result: dict) 
 # --- Links and chips --------------------------------------------------------------------
 
 
-def ask_url(intent: Intent, question: str = "") -> str:
+def ask_url(intent: Intent, question: str = "", base: str | None = None) -> str:
+    """The ask page for the intent (the question kept for display)."""
     params = intent.params()
     if question:
         params["q"] = question
-    return f"{reverse('dashboard-ask')}?{urlencode(params)}"
+    return f"{base or reverse('dashboard-ask')}?{urlencode(params)}"
 
 
 def links(intent: Intent, state: DashboardState) -> dict:
@@ -385,8 +386,10 @@ def links(intent: Intent, state: DashboardState) -> dict:
 def chips(organization, user, intent: Intent, state: DashboardState, question: str) -> list[dict]:
     """The interpretation as chips, each a set of links that re-ask with one part changed."""
 
+    base = reverse("dashboard-ask")
+
     def option(label: str, changed: Intent, current: bool = False) -> dict:
-        return {"label": label, "url": ask_url(changed, question), "current": current}
+        return {"label": label, "url": ask_url(changed, question, base), "current": current}
 
     out = []
     visible = _visible(user, METRICS)
@@ -405,7 +408,7 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
                     )
                     for k in others
                 ],
-                "remove_url": ask_url(intent.changed(metrics=tuple(m for m in intent.metrics if m != key)), question)
+                "remove_url": ask_url(intent.changed(metrics=tuple(m for m in intent.metrics if m != key)), question, base)
                 if len(intent.metrics) > 1
                 else None,
             }
@@ -453,7 +456,7 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
                     ), val == value)
                     for val, label in spec.choices
                 ],
-                "remove_url": ask_url(intent.without_filter(param), question),
+                "remove_url": ask_url(intent.without_filter(param), question, base),
             }
         )
     if intent.by:
@@ -466,7 +469,7 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
                 "label": "Broken down by",
                 "value": _dim_word(intent.by) + (f", top {intent.top}" if intent.top else ""),
                 "options": [option(_dim_word(d), intent.changed(by=d), d == intent.by) for d in dims],
-                "remove_url": ask_url(intent.changed(by=None, top=None), question),
+                "remove_url": ask_url(intent.changed(by=None, top=None), question, base),
             }
         )
     if intent.interval:
@@ -476,7 +479,7 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
                 "label": "Every",
                 "value": intent.interval,
                 "options": [option(i, intent.changed(interval=i), i == intent.interval) for i in INTERVALS],
-                "remove_url": ask_url(intent.changed(interval=None), question),
+                "remove_url": ask_url(intent.changed(interval=None), question, base),
             }
         )
     return out

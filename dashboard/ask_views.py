@@ -42,8 +42,9 @@ def suggestions(keys: list[str]) -> list[dict]:
     return out
 
 
-def _answer(request) -> tuple[dict | None, dict | None, int]:
-    """(answer, refusal, status) for the request's question or intent."""
+def _answer(request, *, remember: bool = False) -> tuple[dict | None, dict | None, int]:
+    """(answer, refusal, status) for the request's question or intent; `remember` keeps an
+    answered question among the user's recent ones (the box's, not the API's)."""
     try:
         answer = ask(request.user.organization, request.user, request.GET)
     except BadQuestion as exc:
@@ -53,7 +54,7 @@ def _answer(request) -> tuple[dict | None, dict | None, int]:
         if exc.unused:
             refusal["unused"] = exc.unused
         return None, refusal, 422
-    if request.GET.get("q") and not has_intent_params(request.GET):
+    if remember and request.GET.get("q") and not has_intent_params(request.GET):
         do_record_question(request.user, answer["question"])
     return answer, None, 200
 
@@ -122,7 +123,7 @@ def _table(answer: dict) -> dict | None:
 def ask_page(request):
     """The answer page; htmx gets its `answer` partial to swap under the box."""
     asked = request.GET.get("q") or has_intent_params(request.GET)
-    answer, refusal, status = _answer(request) if asked else (None, None, 200)
+    answer, refusal, status = _answer(request, remember=True) if asked else (None, None, 200)
     context = {
         "answer": answer,
         "refusal": refusal,

@@ -146,10 +146,11 @@ def test_recent_questions_are_kept_per_user_newest_first_and_capped(people, sett
     admin, sales = client_for(people["admin"]), client_for(people["sales"])
     questions = [f"revenue last {n} days" for n in range(1, RECENT_KEPT + 3)]
     for q in questions:
-        assert admin.get("/api/dashboard/ask", {"q": q}).status_code == 200
-    admin.get("/api/dashboard/ask", {"q": questions[2]})  # asked again: moves up
-    admin.get("/api/dashboard/ask", {"q": "profit"})  # refused: not kept
-    sales.get("/api/dashboard/ask", {"q": "orders this month"})
+        assert admin.get("/dashboard/ask/", {"q": q}).status_code == 200
+    admin.get("/dashboard/ask/", {"q": questions[2]}, HTTP_HX_REQUEST="true")  # moves up
+    admin.get("/dashboard/ask/", {"q": "profit"})  # refused: not kept
+    admin.get("/api/dashboard/ask", {"q": "orders last month"})  # the API keeps nothing
+    sales.get("/dashboard/ask/", {"q": "orders this month"})
     page = admin.get("/dashboard/ask/")
     assert page.context["recent"] == [questions[2], *questions[::-1][: RECENT_KEPT - 1]]
     assert client_for(people["sales"]).get("/dashboard/ask/").context["recent"] == [
