@@ -138,7 +138,9 @@ def has_intent_params(params) -> bool:
 
 
 def _refuse(error: str, suggestions, unused=()) -> Unanswerable:
-    return Unanswerable(error, [k for k in dict.fromkeys(suggestions) if k in METRICS][:3], list(unused))
+    return Unanswerable(
+        error, [k for k in dict.fromkeys(suggestions) if k in METRICS][:3], list(unused)
+    )
 
 
 def _visible(user, keys) -> list[str]:
@@ -174,14 +176,18 @@ def resolve(organization, user, intent: Intent, now: dt.datetime | None = None):
     except (InvalidPeriod, InvalidFilter) as exc:
         raise _refuse(str(exc), intent.metrics) from None
     if state.range.start > state.now.astimezone(state.tz).date():
-        raise _refuse("That period has not started yet; only what has happened is counted", intent.metrics)
+        raise _refuse(
+            "That period has not started yet; only what has happened is counted", intent.metrics
+        )
     state = dataclasses.replace(state, filters=filters)
     for key in intent.metrics:
         metric = METRICS[key]
         missing = not_applying(filters, [metric.source])
         if missing:
             others = [
-                k for k, m in METRICS.items() if not not_applying(filters, [m.source]) and m.unit == metric.unit
+                k
+                for k, m in METRICS.items()
+                if not not_applying(filters, [m.source]) and m.unit == metric.unit
             ]
             raise _refuse(
                 f"{metric.label} cannot be filtered by {describe(missing)}",
@@ -269,7 +275,12 @@ def compute(organization, user, intent: Intent, state: DashboardState) -> dict:
                 "top": intent.top,
                 "count": len(rows),
                 "rows": [
-                    {**row, "label": labels.get(row["key"], "None") if row["key"] is not None else "None"}
+                    {
+                        **row,
+                        "label": labels.get(row["key"], "None")
+                        if row["key"] is not None
+                        else "None",
+                    }
                     for row in shown
                 ],
             },
@@ -292,8 +303,14 @@ def _filter_words(organization, state: DashboardState) -> str:
         return ""
     owners = {}
     if any(p == "owner" for p, _ in state.filters):
-        owners = {str(u.pk): u.full_name or u.email for u in User.objects.filter(organization=organization)}
-    parts = [f"{FILTERS[p].label.lower()} {FILTERS[p].value_label(val, owners)}" for p, val in state.filters]
+        owners = {
+            str(u.pk): u.full_name or u.email
+            for u in User.objects.filter(organization=organization)
+        }
+    parts = [
+        f"{FILTERS[p].label.lower()} {FILTERS[p].value_label(val, owners)}"
+        for p, val in state.filters
+    ]
     return " for " + " and ".join(parts)
 
 
@@ -375,7 +392,7 @@ def ask_url(intent: Intent, question: str = "", base: str | None = None) -> str:
 
 
 def links(intent: Intent, state: DashboardState) -> dict:
-    """"Open this on the dashboard" (its URL state) and "see the records" (the drill-down)."""
+    """ "Open this on the dashboard" (its URL state) and "see the records" (the drill-down)."""
     query = state.querystring()
     return {
         "dashboard": f"{reverse('dashboard-home')}?{query}",
@@ -408,7 +425,11 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
                     )
                     for k in others
                 ],
-                "remove_url": ask_url(intent.changed(metrics=tuple(m for m in intent.metrics if m != key)), question, base)
+                "remove_url": ask_url(
+                    intent.changed(metrics=tuple(m for m in intent.metrics if m != key)),
+                    question,
+                    base,
+                )
                 if len(intent.metrics) > 1
                 else None,
             }
@@ -439,7 +460,10 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
     )
     owners = {}
     if any(p == "owner" for p, _ in state.filters):
-        owners = {str(u.pk): u.full_name or u.email for u in User.objects.filter(organization=organization)}
+        owners = {
+            str(u.pk): u.full_name or u.email
+            for u in User.objects.filter(organization=organization)
+        }
     for param, value in state.filters:
         spec = FILTERS[param]
         out.append(
@@ -448,12 +472,18 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
                 "label": spec.label,
                 "value": spec.value_label(value, owners),
                 "options": [
-                    option(label, intent.without_filter(param).changed(
-                        filters=tuple(sorted(
-                            [*intent.without_filter(param).filters, (param, val)],
-                            key=lambda f: list(FILTERS).index(f[0]),
-                        ))
-                    ), val == value)
+                    option(
+                        label,
+                        intent.without_filter(param).changed(
+                            filters=tuple(
+                                sorted(
+                                    [*intent.without_filter(param).filters, (param, val)],
+                                    key=lambda f: list(FILTERS).index(f[0]),
+                                )
+                            )
+                        ),
+                        val == value,
+                    )
                     for val, label in spec.choices
                 ],
                 "remove_url": ask_url(intent.without_filter(param), question, base),
@@ -462,13 +492,17 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
     if intent.by:
         metric = METRICS[intent.metrics[0]]
         source = SOURCES[metric.source]
-        dims = [d for d in source.dims if d in v.DIMENSION_WORDS] + (["owner"] if source.has_owner else [])
+        dims = [d for d in source.dims if d in v.DIMENSION_WORDS] + (
+            ["owner"] if source.has_owner else []
+        )
         out.append(
             {
                 "kind": "by",
                 "label": "Broken down by",
                 "value": _dim_word(intent.by) + (f", top {intent.top}" if intent.top else ""),
-                "options": [option(_dim_word(d), intent.changed(by=d), d == intent.by) for d in dims],
+                "options": [
+                    option(_dim_word(d), intent.changed(by=d), d == intent.by) for d in dims
+                ],
                 "remove_url": ask_url(intent.changed(by=None, top=None), question, base),
             }
         )
@@ -478,7 +512,9 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
                 "kind": "interval",
                 "label": "Every",
                 "value": intent.interval,
-                "options": [option(i, intent.changed(interval=i), i == intent.interval) for i in INTERVALS],
+                "options": [
+                    option(i, intent.changed(interval=i), i == intent.interval) for i in INTERVALS
+                ],
                 "remove_url": ask_url(intent.changed(interval=None), question, base),
             }
         )
@@ -549,6 +585,4 @@ def ask(organization, user, params, now: dt.datetime | None = None) -> dict:
             answer["text_source"] = "llm" if text else "computed"
             answer["text"] = text or answer["text"]
             return answer
-    raise _refuse(
-        f"I can't answer that: {reading.refusal}.", reading.suggestions, reading.unused
-    )
+    raise _refuse(f"I can't answer that: {reading.refusal}.", reading.suggestions, reading.unused)

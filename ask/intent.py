@@ -51,7 +51,9 @@ class Intent:
     def state_params(self) -> dict[str, str]:
         """The dashboard's URL state for this intent (range, compare, filters)."""
         rng = self.range_dict
-        out = {"range": rng["preset"]} if "preset" in rng else {"from": rng["from"], "to": rng["to"]}
+        out = (
+            {"range": rng["preset"]} if "preset" in rng else {"from": rng["from"], "to": rng["to"]}
+        )
         out["compare"] = self.compare
         out.update(self.filters)
         return out

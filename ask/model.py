@@ -22,9 +22,15 @@ from decimal import Decimal
 from ask import vocabulary as v
 from ask.intent import MAX_METRICS, Intent, make
 from insights.actions import do_claim_narration_call
-from insights.narration import MODEL_ERRORS, Rejected, check_numbers, complete, failure_reason
-from insights.narration import model_configured as model_configured
-from insights.narration import numbers_in
+from insights.narration import (
+    MODEL_ERRORS,
+    Rejected,
+    check_numbers,
+    complete,
+    failure_reason,
+    model_configured as model_configured,
+    numbers_in,
+)
 from metrics.definitions import METRICS
 from metrics.filters import FILTERS
 from metrics.periods import COMPARISONS, PRESETS
@@ -43,12 +49,10 @@ INTENT_PROMPT = (
 WORDING_PROMPT = (
     "You word the answer to a question about a business dashboard in one or two short "
     "sentences of plain Australian English. Use only the numbers and names in the JSON; "
-    "write money as the given dollar amounts. Answer with JSON only: {\"text\": \"…\"}."
+    'write money as the given dollar amounts. Answer with JSON only: {"text": "…"}.'
 )
 MAX_TEXT = 400
-MONTH_NAMES = frozenset(
-    name for name in (*calendar.month_name, *calendar.month_abbr) if name
-)
+MONTH_NAMES = frozenset(name for name in (*calendar.month_name, *calendar.month_abbr) if name)
 # Capitalised words a sentence may start with that name nothing.
 PLAIN_WORDS = frozenset(
     "The In Over From Compared Up Down Your This Last For By It Since Across At On During "
@@ -65,7 +69,16 @@ def intent_schema() -> dict:
     return {
         "type": "object",
         "additionalProperties": False,
-        "required": ["answerable", "metrics", "range", "compare", "filters", "by", "top", "interval"],
+        "required": [
+            "answerable",
+            "metrics",
+            "range",
+            "compare",
+            "filters",
+            "by",
+            "top",
+            "interval",
+        ],
         "properties": {
             "answerable": {"type": "boolean"},
             "metrics": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_METRICS},
@@ -185,11 +198,12 @@ def _aggregates(answer: dict) -> dict:
 def allowed_numbers(answer: dict) -> set[Decimal]:
     """Every number the wording may write: the result's values in the units people read
     (money in dollars, ratios as percentages) and every number of the computed sentence."""
-    raw: list[float] = []
-    for entry in answer["result"].get("metrics", {}).values():
-        for f in ("value", "previous", "change", "change_pct"):
-            if isinstance(entry.get(f), (int, float)) and not isinstance(entry.get(f), bool):
-                raw.append(float(entry[f]))
+    raw = [
+        float(entry[f])
+        for entry in answer["result"].get("metrics", {}).values()
+        for f in ("value", "previous", "change", "change_pct")
+        if isinstance(entry.get(f), (int, float)) and not isinstance(entry.get(f), bool)
+    ]
     out: set[Decimal] = set()
     for number in raw:
         for candidate in (number, number / 100, number * 100):

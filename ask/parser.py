@@ -78,7 +78,7 @@ class Token:
 
 def tokens_of(question: str) -> list[Token]:
     text = unicodedata.normalize("NFKC", question).replace("’", "'")
-    out = []
+    out: list[Token] = []
     for match in _TOKEN.finditer(text):
         raw = match.group(0).strip(".'\"")
         word = raw.lower()
@@ -174,16 +174,16 @@ class Parser:
             except ValueError:
                 return None
         if m := _DMY.match(w):
-            day, month = int(m[1]), int(m[2])
+            d, mo = int(m[1]), int(m[2])
             try:
                 if m[3]:
-                    year = int(m[3]) + (2000 if len(m[3]) == 2 else 0)
-                    return 1, dt.date(year, month, day)
+                    return 1, dt.date(int(m[3]) + (2000 if len(m[3]) == 2 else 0), mo, d)
             except ValueError:
                 return None
-            date = self._latest(month, day)
+            date = self._latest(mo, d) if 1 <= mo <= 12 else None
             return (1, date) if date else None
-        day = month = None
+        day: int | None = None
+        month: int | None = None
         n = 0
         if (m := _ORDINAL.match(w)) and i + 1 < len(toks) and toks[i + 1].word in MONTHS:
             day, month, n = int(m[1]), MONTHS[toks[i + 1].word], 2
@@ -293,14 +293,20 @@ class Parser:
                         return 3, {"preset": preset}
                     return 3, dates(today - dt.timedelta(days=days - 1), today)
                 start = add_months(today.replace(day=1), -count)
-                start = start.replace(day=min(today.day, calendar.monthrange(start.year, start.month)[1]))
+                start = start.replace(
+                    day=min(today.day, calendar.monthrange(start.year, start.month)[1])
+                )
                 return 3, dates(start + dt.timedelta(days=1), today)
         if w == "this" and i + 1 < len(toks):
             nxt = toks[i + 1].word
             if nxt == "week":
                 return 2, dates(today - dt.timedelta(days=today.weekday()), today)
             if nxt in ("year", "calendar"):
-                n = 3 if nxt == "calendar" and i + 2 < len(toks) and toks[i + 2].word == "year" else 2
+                n = (
+                    3
+                    if nxt == "calendar" and i + 2 < len(toks) and toks[i + 2].word == "year"
+                    else 2
+                )
                 return n, dates(dt.date(today.year, 1, 1), today)
         if w in ("last", "previous") and i + 1 < len(toks):
             nxt = toks[i + 1].word
@@ -422,7 +428,9 @@ class Parser:
         unused = [
             t.raw
             for t in toks
-            if not t.used and t.word not in v.STOPWORDS and t.word not in MARKERS
+            if not t.used
+            and t.word not in v.STOPWORDS
+            and t.word not in MARKERS
             and t.word not in ("my", "mine")
         ]
         if not metrics:
@@ -527,4 +535,3 @@ class Parser:
             if key not in out:
                 out.append(key)
         return out[:3]
-

@@ -369,10 +369,10 @@ def registry_vocabulary() -> Vocabulary:
     for dim in breakdown_dims():
         for text in DIMENSION_WORDS[dim]:
             vocab.add(text, ("dim", dim))
-        spec = next((f for f in FILTERS.values() if f.dimension == dim), None)
-        if spec is not None:
-            vocab.add(spec.label, ("dim", dim))
-            vocab.add(spec.param.replace("_", " "), ("dim", dim))
+        over = next((f for f in FILTERS.values() if f.dimension == dim), None)
+        if over is not None:
+            vocab.add(over.label, ("dim", dim))
+            vocab.add(over.param.replace("_", " "), ("dim", dim))
     for interval in INTERVALS:
         for text in INTERVAL_WORDS.get(interval, ()):
             vocab.add(text, ("interval", interval), plural=False)

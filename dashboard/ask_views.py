@@ -83,7 +83,9 @@ def _numbers(answer: dict) -> list[dict]:
                 "label": METRICS[key].label,
                 "own": entry.get("scope") == "own",
                 "value": short(entry["value"], unit),
-                "previous": short(entry["previous"], unit) if entry.get("previous") is not None else "",
+                "previous": short(entry["previous"], unit)
+                if entry.get("previous") is not None
+                else "",
                 "change": format_change(entry, unit) or "",
                 "direction": direction(entry.get("trend")),
                 "good": entry.get("good"),
@@ -101,7 +103,11 @@ def _table(answer: dict) -> dict | None:
         return {
             "head": ("", "Value", "Comparison"),
             "rows": [
-                (r["label"], short(r["value"], unit), short(r["previous"], unit) if r["previous"] is not None else "")
+                (
+                    r["label"],
+                    short(r["value"], unit),
+                    short(r["previous"], unit) if r["previous"] is not None else "",
+                )
                 for r in result["breakdown"]["rows"]
             ],
         }
@@ -109,7 +115,11 @@ def _table(answer: dict) -> dict | None:
         return {
             "head": ("", "Value", "Comparison"),
             "rows": [
-                (p["date"], short(p["value"], unit), short(p["previous"], unit) if p.get("previous") is not None else "")
+                (
+                    p["date"],
+                    short(p["value"], unit),
+                    short(p["previous"], unit) if p.get("previous") is not None else "",
+                )
                 for p in result["points"]
             ],
         }

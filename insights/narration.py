@@ -219,13 +219,13 @@ def client() -> openai.OpenAI:
 def complete(system: str, payload: dict, *, response_format: dict, max_tokens: int = 400) -> str:
     """The model's raw answer to a JSON payload under a system prompt; raises openai errors
     or Rejected when it is empty."""
-    response = client().chat.completions.create(
+    response = client().chat.completions.create(  # type: ignore[call-overload]
         model=settings.OPENAI_MODEL or "gpt-4o-mini",
         messages=[
             {"role": "system", "content": system},
             {"role": "user", "content": json.dumps(payload, default=str)},
         ],
-        response_format=response_format,  # type: ignore[arg-type]
+        response_format=response_format,
         temperature=0.2,
         max_tokens=max_tokens,
     )

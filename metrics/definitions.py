@@ -533,7 +533,12 @@ SYNONYMS: MappingProxyType = MappingProxyType(
             "conversion",
             "win percentage",
         ),
-        "new_customers": ("new clients", "new accounts", "customer acquisition", "customers signed"),
+        "new_customers": (
+            "new clients",
+            "new accounts",
+            "customer acquisition",
+            "customers signed",
+        ),
         "warranty_claims": ("claims", "warranty", "warranties", "claims opened", "new claims"),
         "activities": ("activity", "sales activity", "touchpoints"),
         "pipeline_value": ("pipeline", "open pipeline", "pipe", "opportunities", "pipeline total"),

@@ -93,8 +93,13 @@ def test_a_series_is_the_timeseries_api(rows, people):
     assert points == [("2025-08-01", 3_000_000), ("2025-09-01", 1_000_000)]
     api = client.get(
         "/api/dashboard/timeseries",
-        {"from": "2025-08-01", "to": "2025-09-30", "state": "NSW", "metric": "revenue",
-         "interval": "month"},
+        {
+            "from": "2025-08-01",
+            "to": "2025-09-30",
+            "state": "NSW",
+            "metric": "revenue",
+            "interval": "month",
+        },
     ).json()
     assert [(p["date"], p["value"], p["previous"]) for p in api["points"]] == [
         (p["date"], p["value"], p["previous"]) for p in body["result"]["points"]

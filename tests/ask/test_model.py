@@ -24,8 +24,13 @@ GOOD_INTENT = {
     "metrics": ["revenue"],
     "range": {"preset": None, "from": "2025-09-01", "to": "2025-09-30"},
     "compare": "previous_period",
-    "filters": {"state": "QLD", "customer_kind": None, "category": None, "stage": None,
-                "claim_kind": None},
+    "filters": {
+        "state": "QLD",
+        "customer_kind": None,
+        "category": None,
+        "stage": None,
+        "claim_kind": None,
+    },
     "by": None,
     "top": None,
     "interval": None,
@@ -51,8 +56,11 @@ class AskModel(FakeModel):
             "created": 0,
             "model": "fake",
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content},
-                 "finish_reason": "stop"}
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
             ],
             "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
         }

@@ -97,8 +97,11 @@ class Command(BaseCommand):
                 # (which has no API of its own) adds the metric layer's breakdown, cold.
                 metric_cache.bump_data_version(org.pk)
                 if intent.interval:
-                    params = {**intent.state_params(), "metric": intent.metrics[0],
-                              "interval": "month" if intent.interval == "auto" else intent.interval}
+                    params = {
+                        **intent.state_params(),
+                        "metric": intent.metrics[0],
+                        "interval": "month" if intent.interval == "auto" else intent.interval,
+                    }
                     api_cold.append(self._get(client, "/api/dashboard/timeseries", params))
                     continue
                 params = {**intent.state_params(), "metrics": ",".join(intent.metrics)}
@@ -141,7 +144,10 @@ class Command(BaseCommand):
         )
         self.stdout.write("| ask | median ms | p95 ms | max ms | budget |")
         self.stdout.write("|---|---|---|---|---|")
-        budgets = {"cached": f"≤ {CACHED_BUDGET_MS}", "cold": f"≤ {cold_limit} (metrics API + parse)"}
+        budgets = {
+            "cached": f"≤ {CACHED_BUDGET_MS}",
+            "cold": f"≤ {cold_limit} (metrics API + parse)",
+        }
         for kind in ("parse", "cached", "cold", "metrics_api_cold"):
             row = results[kind]
             self.stdout.write(
