@@ -14,6 +14,28 @@ WIDE = (560, 240)
 NARROW = (340, 220)
 
 
+def _compared(make, labels: list, rows: list[dict], unit: str, **style) -> list:
+    """The traces of this period and, when there is one, its comparison, over `labels`."""
+    traces = [
+        make(
+            x=labels,
+            y=[charts.plot_value(r["value"], unit) for r in rows],
+            name="This period",
+            **style["current"],
+        )
+    ]
+    if any(r.get("previous") is not None for r in rows):
+        traces.append(
+            make(
+                x=labels,
+                y=[charts.plot_value(r.get("previous"), unit) for r in rows],
+                name="Comparison",
+                **style["previous"],
+            )
+        )
+    return traces
+
+
 def figure(answer: dict) -> dict | None:
     """The plotly figure of a series or a breakdown answer, or None."""
     result = answer["result"]
@@ -22,25 +44,17 @@ def figure(answer: dict) -> dict | None:
         unit = result["unit"]
         points = result["points"]
         labels, xaxis = charts.bucket_axis([p["date"] for p in points], intent["interval"])
-        traces = [
-            go.Scatter(
-                x=labels,
-                y=[charts.plot_value(p["value"], unit) for p in points],
-                name="This period",
-                mode="lines+markers",
-                line={"color": charts.BRAND, "width": 2.5},
-            )
-        ]
-        if any(p.get("previous") is not None for p in points):
-            traces.append(
-                go.Scatter(
-                    x=labels,
-                    y=[charts.plot_value(p.get("previous"), unit) for p in points],
-                    name="Comparison",
-                    mode="lines",
-                    line={"color": charts.COMPARE, "width": 1.5, "dash": "dot"},
-                )
-            )
+        traces = _compared(
+            go.Scatter,
+            labels,
+            points,
+            unit,
+            current={"mode": "lines+markers", "line": {"color": charts.BRAND, "width": 2.5}},
+            previous={
+                "mode": "lines",
+                "line": {"color": charts.COMPARE, "width": 1.5, "dash": "dot"},
+            },
+        )
         top = max((p["value"] or 0 for p in points), default=0)
         layout = charts.base_layout(xaxis=xaxis, yaxis=charts.axis_for(unit, top))
         return charts.make_figure(traces, layout)
@@ -49,23 +63,14 @@ def figure(answer: dict) -> dict | None:
         unit = METRICS[table["metric"]].unit
         rows = table["rows"][:12]
         labels = [r["label"] for r in rows]
-        traces = [
-            go.Bar(
-                x=labels,
-                y=[charts.plot_value(r["value"], unit) for r in rows],
-                name="This period",
-                marker={"color": charts.BRAND},
-            )
-        ]
-        if any(r.get("previous") is not None for r in rows):
-            traces.append(
-                go.Bar(
-                    x=labels,
-                    y=[charts.plot_value(r.get("previous"), unit) for r in rows],
-                    name="Comparison",
-                    marker={"color": charts.COMPARE},
-                )
-            )
+        traces = _compared(
+            go.Bar,
+            labels,
+            rows,
+            unit,
+            current={"marker": {"color": charts.BRAND}},
+            previous={"marker": {"color": charts.COMPARE}},
+        )
         top = max((r["value"] or 0 for r in rows), default=0)
         layout = charts.base_layout(yaxis=charts.axis_for(unit, top), barmode="group")
         return charts.make_figure(traces, layout)

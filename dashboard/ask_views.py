@@ -95,35 +95,23 @@ def _numbers(answer: dict) -> list[dict]:
 
 
 def _table(answer: dict) -> dict | None:
+    """A breakdown's rows or a series' points as a table: label, value, comparison."""
     result = answer["result"]
-    intent = answer["intent"]
-    key = intent["metrics"][0]
-    unit = METRICS[key].unit
+    unit = METRICS[answer["intent"]["metrics"][0]].unit
     if result.get("breakdown"):
-        return {
-            "head": ("", "Value", "Comparison"),
-            "rows": [
-                (
-                    r["label"],
-                    short(r["value"], unit),
-                    short(r["previous"], unit) if r["previous"] is not None else "",
-                )
-                for r in result["breakdown"]["rows"]
-            ],
-        }
-    if result.get("points"):
-        return {
-            "head": ("", "Value", "Comparison"),
-            "rows": [
-                (
-                    p["date"],
-                    short(p["value"], unit),
-                    short(p["previous"], unit) if p.get("previous") is not None else "",
-                )
-                for p in result["points"]
-            ],
-        }
-    return None
+        rows = [(r["label"], r) for r in result["breakdown"]["rows"]]
+    elif result.get("points"):
+        rows = [(p["date"], p) for p in result["points"]]
+    else:
+        return None
+
+    def cell(value) -> str:
+        return short(value, unit) if value is not None else ""
+
+    return {
+        "head": ("", "Value", "Comparison"),
+        "rows": [(label, cell(r["value"]), cell(r.get("previous"))) for label, r in rows],
+    }
 
 
 @login_required

@@ -16,7 +16,7 @@ from django.test import Client
 from ask.model import INTENT_PROMPT
 from insights.models import NarrationUsage
 from tests.insights.builders import customers, orders_on, qld_and_nsw_orders
-from tests.insights.test_narration import INJECTION, FakeModel
+from tests.insights.test_narration import INJECTION, FakeModel, completion, serving
 
 QUESTION = "how did the sunshine state go in spring 2025"  # the parser reads no metric here
 GOOD_INTENT = {
@@ -50,32 +50,12 @@ class AskModel(FakeModel):
             content = json.dumps(self.intent)
         else:
             content = json.dumps({"text": self.text})
-        return 200, {
-            "id": "chatcmpl-test",
-            "object": "chat.completion",
-            "created": 0,
-            "model": "fake",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-        }
+        return 200, completion(content)
 
 
 @pytest.fixture
 def model(settings):
-    fake = AskModel()
-    settings.OPENAI_API_KEY = "test-key"
-    settings.OPENAI_BASE_URL = fake.url
-    settings.OPENAI_MODEL = "fake-model"
-    settings.INSIGHTS_LLM_TIMEOUT_SECONDS = 1
-    settings.INSIGHTS_DAILY_LLM_CALLS = 20
-    yield fake
-    fake.close()
+    yield from serving(AskModel(), settings)
 
 
 @pytest.fixture

@@ -42,13 +42,17 @@ def test_the_dashboard_box_answers_in_place_and_a_chip_re_asks(page, live_server
     expect(page.locator(".ask-number .ask-value").first).to_have_text("$40,000")
 
 
-def test_a_technician_asks_from_the_field_view_on_a_phone_without_htmx(phone, live_server, org):
-    tech = technician_jobs(org)
-    login(phone, live_server, tech)
+def ask_from_the_field_view(phone, live_server, org, question: str) -> None:
+    """As a technician with the hand-worked jobs, ask from the field view's box."""
+    login(phone, live_server, technician_jobs(org))
     phone.goto(f"{live_server.url}/dashboard/field/")
-    phone.fill("#ask-q", "my installs in September 2025")
+    phone.fill("#ask-q", question)
     with phone.expect_navigation():
         phone.click(".ask-form button[type=submit]")
+
+
+def test_a_technician_asks_from_the_field_view_on_a_phone_without_htmx(phone, live_server, org):
+    ask_from_the_field_view(phone, live_server, org, "my installs in September 2025")
     assert "/dashboard/ask/?q=my+installs" in phone.url
     expect(phone.locator(".ask-text")).to_have_text(
         "Your jobs completed, 1 – 30 Sep 2025: 30, up 200.0% vs previous period (10)."
@@ -62,12 +66,7 @@ def test_a_technician_asks_from_the_field_view_on_a_phone_without_htmx(phone, li
 # Tricky: the refusal page is a 422, which Chromium logs as a failed resource load.
 @pytest.mark.allow_console_errors
 def test_a_technician_asking_for_sales_figures_is_refused_with_their_own(phone, live_server, org):
-    tech = technician_jobs(org)
-    login(phone, live_server, tech)
-    phone.goto(f"{live_server.url}/dashboard/field/")
-    phone.fill("#ask-q", "revenue in September 2025")
-    with phone.expect_navigation():
-        phone.click(".ask-form button[type=submit]")
+    ask_from_the_field_view(phone, live_server, org, "revenue in September 2025")
     expect(phone.locator(".ask-error")).to_have_text(
         "Revenue is not among the numbers your role sees"
     )
