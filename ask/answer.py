@@ -37,6 +37,7 @@ from metrics.filters import (
 from metrics.formatting import format_change, short
 from metrics.periods import (
     COMPARISONS,
+    DEFAULT_PRESET,
     PRESETS,
     DashboardState,
     InvalidPeriod,
@@ -117,7 +118,7 @@ def read_params(params) -> Intent:
     if params.get("from") or params.get("to"):
         rng = {"from": params.get("from") or "", "to": params.get("to") or ""}
     else:
-        rng = {"preset": params.get("range") or "this_month"}
+        rng = {"preset": params.get("range") or DEFAULT_PRESET}
     top = params.get("top")
     if top and not (top.isascii() and top.isdigit() and 0 < int(top) <= MAX_TOP):
         raise BadQuestion(f"'top' is a number from 1 to {MAX_TOP}")

@@ -33,7 +33,7 @@ from insights.narration import (
 )
 from metrics.definitions import METRICS
 from metrics.filters import FILTERS
-from metrics.periods import COMPARISONS, PRESETS
+from metrics.periods import COMPARISONS, DEFAULT_PRESET, PRESETS
 from metrics.queries import INTERVALS
 from operations.models import AustralianState
 
@@ -137,7 +137,7 @@ def parse_intent(content: str) -> Intent | None:
     if rng.get("from") or rng.get("to"):
         rng = {"from": str(rng.get("from") or ""), "to": str(rng.get("to") or "")}
     else:
-        rng = {"preset": str(rng.get("preset") or "this_month")}
+        rng = {"preset": str(rng.get("preset") or DEFAULT_PRESET)}
     filters = data.get("filters") or {}
     if not isinstance(filters, dict):
         raise Rejected("the filters were not an object")
