@@ -8,6 +8,10 @@ that exist, and every number in it must be one of the cited findings' numbers, a
 formatting ($1.23M, 1,234,567, 24%, 5.2 pts). Any failure (a timeout, an HTTP error, a 429,
 malformed JSON, an invented number) falls back to the computed wording, and the reason is
 logged. Without OPENAI_API_KEY the computed wording is all there is.
+
+`client`, `complete`, `failure_reason` and `MODEL_ERRORS` are the one way to call the model:
+the ask app's model path (`ask/model.py`, docs/ask.md) uses them, under the same timeouts and
+the same daily budget (`insights.actions.do_claim_narration_call`).
 """
 
 from __future__ import annotations
