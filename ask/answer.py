@@ -586,4 +586,6 @@ def ask(organization, user, params, now: dt.datetime | None = None) -> dict:
             answer["text_source"] = "llm" if text else "computed"
             answer["text"] = text or answer["text"]
             return answer
-    raise _refuse(f"I can't answer that: {reading.refusal}.", reading.suggestions, reading.unused)
+    # The closest metrics the asker may see (a technician: their own sources' only).
+    suggestions = _visible(user, reading.suggestions) or _visible(user, METRICS)[:3]
+    raise _refuse(f"I can't answer that: {reading.refusal}.", suggestions, reading.unused)

@@ -195,6 +195,9 @@ def test_a_technician_gets_their_own_figures_and_never_anyone_elses(ask_org, peo
     for question in (f"{other.full_name}'s kWh in September 2025", "revenue in September 2025"):
         response = ask(client, question)
         assert response.status_code == 422, question
+    # What it suggests instead is theirs to see: jobs and activities, never sales.
+    suggested = [s["metric"] for s in ask(client, "what's the weather").json()["suggestions"]]
+    assert suggested and {METRICS[k].source for k in suggested} <= {"jobs", "activities"}
     # A chip's link naming another owner is refused too.
     response = client.get(
         "/api/dashboard/ask", {"metrics": "kwh_deployed", **SEPTEMBER, "owner": str(other.pk)}
