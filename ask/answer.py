@@ -299,15 +299,18 @@ def _period_words(state: DashboardState) -> str:
     return f"{dates}{' (to date)' if state.to_date else ''}"
 
 
+def _owner_names(organization, state: DashboardState) -> dict[str, str]:
+    """{id: name} of the organisation's people when an owner filter is set (else no query)."""
+    if not any(p == "owner" for p, _ in state.filters):
+        return {}
+    users = User.objects.filter(organization=organization)
+    return {str(u.pk): u.full_name or u.email for u in users}
+
+
 def _filter_words(organization, state: DashboardState) -> str:
     if not state.filters:
         return ""
-    owners = {}
-    if any(p == "owner" for p, _ in state.filters):
-        owners = {
-            str(u.pk): u.full_name or u.email
-            for u in User.objects.filter(organization=organization)
-        }
+    owners = _owner_names(organization, state)
     parts = [
         f"{FILTERS[p].label.lower()} {FILTERS[p].value_label(val, owners)}"
         for p, val in state.filters
@@ -459,12 +462,7 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
             "remove_url": None,
         }
     )
-    owners = {}
-    if any(p == "owner" for p, _ in state.filters):
-        owners = {
-            str(u.pk): u.full_name or u.email
-            for u in User.objects.filter(organization=organization)
-        }
+    owners = _owner_names(organization, state)
     for param, value in state.filters:
         spec = FILTERS[param]
         out.append(
@@ -473,18 +471,7 @@ def chips(organization, user, intent: Intent, state: DashboardState, question: s
                 "label": spec.label,
                 "value": spec.value_label(value, owners),
                 "options": [
-                    option(
-                        label,
-                        intent.without_filter(param).changed(
-                            filters=tuple(
-                                sorted(
-                                    [*intent.without_filter(param).filters, (param, val)],
-                                    key=lambda f: list(FILTERS).index(f[0]),
-                                )
-                            )
-                        ),
-                        val == value,
-                    )
+                    option(label, intent.with_filter(param, val), val == value)
                     for val, label in spec.choices
                 ],
                 "remove_url": ask_url(intent.without_filter(param), question, base),

@@ -75,6 +75,11 @@ class Intent:
     def without_filter(self, param: str) -> Intent:
         return replace(self, filters=tuple(f for f in self.filters if f[0] != param))
 
+    def with_filter(self, param: str, value: str) -> Intent:
+        """The intent with `param` set to `value`, the filters kept in FILTERS order."""
+        filters = {**dict(self.filters), param: value}
+        return replace(self, filters=tuple((p, filters[p]) for p in FILTERS if p in filters))
+
 
 def make(
     metrics,
