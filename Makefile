@@ -58,7 +58,7 @@ beat: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy renoz accounts operations xero infra metrics targets annotations insights presentation alerts dashboard reports bench
+	$(BIN)/mypy renoz accounts operations xero infra metrics targets annotations insights presentation alerts ask dashboard reports bench
 	$(BIN)/lint-imports
 	$(PYTHON) manage.py check
 	$(PYTHON) manage.py makemigrations --check --dry-run
@@ -80,6 +80,7 @@ bench: db
 	$(PYTHON) manage.py bench_reports
 	$(PYTHON) manage.py bench_alerts
 	$(PYTHON) manage.py bench_digest
+	$(PYTHON) manage.py bench_ask
 	$(PYTHON) manage.py bench_xero
 	$(PYTHON) manage.py bench_page
 	$(PYTHON) manage.py bench_resilience

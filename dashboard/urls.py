@@ -1,6 +1,7 @@
 from django.urls import path
 
 from dashboard import (
+    ask_views,
     export_views,
     field_views,
     insights_views,
@@ -13,6 +14,7 @@ urlpatterns = [
     path("dashboard/", views.dashboard, name="dashboard-home"),
     path("dashboard/kpis/", views.kpis, name="dashboard-kpis"),
     path("dashboard/widgets/<str:widget_id>/", views.widget, name="dashboard-widget"),
+    path("dashboard/ask/", ask_views.ask_page, name="dashboard-ask"),
     path("dashboard/me/", personal_views.me, name="dashboard-me"),
     path("dashboard/me/layout/add/", personal_views.me_layout_add, name="dashboard-me-add"),
     path("dashboard/me/layout/reset/", personal_views.me_layout_reset, name="dashboard-me-reset"),

@@ -20,6 +20,7 @@ from infra.errors import error_response
 GROUP_SETTINGS = {
     "export": "RATELIMIT_EXPORT",
     "heavy": "RATELIMIT_HEAVY",
+    "ask": "RATELIMIT_ASK",
     "password_reset_address": "RATELIMIT_PASSWORD_RESET_ADDRESS",
     "password_reset_email": "RATELIMIT_PASSWORD_RESET_EMAIL",
 }

@@ -8,6 +8,10 @@ that exist, and every number in it must be one of the cited findings' numbers, a
 formatting ($1.23M, 1,234,567, 24%, 5.2 pts). Any failure (a timeout, an HTTP error, a 429,
 malformed JSON, an invented number) falls back to the computed wording, and the reason is
 logged. Without OPENAI_API_KEY the computed wording is all there is.
+
+`client`, `complete`, `failure_reason` and `MODEL_ERRORS` are the one way to call the model:
+the ask app's model path (`ask/model.py`, docs/ask.md) uses them, under the same timeouts and
+the same daily budget (`insights.actions.do_claim_narration_call`).
 """
 
 from __future__ import annotations
@@ -142,7 +146,7 @@ def prompt_payload(findings: list[Finding], period_label: str, compare_label: st
 # --- Checking numbers ---------------------------------------------------------------------
 
 
-def _numbers_in(text: str) -> list[tuple[Decimal, Decimal]]:
+def numbers_in(text: str) -> list[tuple[Decimal, Decimal]]:
     """(value, half a unit of its last digit) of each number written in `text`, scaled."""
     out = []
     for match in NUMBER_RE.finditer(PLACEHOLDER_RE.sub(" ", text)):
@@ -183,13 +187,13 @@ def allowed_numbers(finding: Finding, names: dict[Subject, str]) -> set[Decimal]
     for number in raw:
         for candidate in (number, number / 100, number * 100):
             out.add(abs(Decimal(str(round(candidate, 6)))))
-    out.update(abs(n) for n, _ in _numbers_in(finding.title(names)))
+    out.update(abs(n) for n, _ in numbers_in(finding.title(names)))
     return out
 
 
 def check_numbers(text: str, allowed: set[Decimal]) -> None:
     """Raise Rejected unless every number in `text` is an allowed number, as rounded."""
-    for number, half in _numbers_in(text):
+    for number, half in numbers_in(text):
         if not any(abs(abs(number) - a) <= half for a in allowed):
             raise Rejected(f"the number {number} is not in the cited findings")
 
@@ -201,7 +205,8 @@ def model_configured() -> bool:
     return bool(settings.OPENAI_API_KEY)
 
 
-def _client() -> openai.OpenAI:
+def client() -> openai.OpenAI:
+    """The one model client (narration here, questions in `ask`): its timeouts, no retries."""
     return openai.OpenAI(
         api_key=settings.OPENAI_API_KEY,
         base_url=settings.OPENAI_BASE_URL or None,
@@ -215,22 +220,45 @@ def _client() -> openai.OpenAI:
     )
 
 
-def ask_model(payload: dict) -> str:
-    """The model's raw answer to the findings payload; raises openai errors."""
-    response = _client().chat.completions.create(
+def complete(system: str, payload: dict, *, response_format: dict, max_tokens: int = 400) -> str:
+    """The model's raw answer to a JSON payload under a system prompt; raises openai errors
+    or Rejected when it is empty."""
+    response = client().chat.completions.create(  # type: ignore[call-overload]
         model=settings.OPENAI_MODEL or "gpt-4o-mini",
         messages=[
-            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "system", "content": system},
             {"role": "user", "content": json.dumps(payload, default=str)},
         ],
-        response_format={"type": "json_object"},
+        response_format=response_format,
         temperature=0.2,
-        max_tokens=400,
+        max_tokens=max_tokens,
     )
     content = response.choices[0].message.content if response.choices else None
     if not content:
         raise Rejected("the answer was empty")
     return content
+
+
+def ask_model(payload: dict) -> str:
+    """The model's raw answer to the findings payload; raises openai errors."""
+    return complete(SYSTEM_PROMPT, payload, response_format={"type": "json_object"})
+
+
+def failure_reason(exc: Exception) -> str:
+    """Why a model's answer was not used, for the log and the fallback's reason."""
+    if isinstance(exc, openai.APITimeoutError):
+        return "the model timed out"
+    if isinstance(exc, openai.RateLimitError):
+        return "the model is rate-limited (429)"
+    if isinstance(exc, openai.APIStatusError):
+        return f"the model answered HTTP {exc.status_code}"
+    if isinstance(exc, Rejected):
+        return f"the answer was rejected: {exc}"
+    return f"the model could not be reached: {type(exc).__name__}"
+
+
+# What a call to the model may raise that falls back to computed wording.
+MODEL_ERRORS = (openai.APIError, Rejected)
 
 
 def parse_answer(content: str, findings: list[Finding]) -> Narrative:
@@ -278,15 +306,7 @@ def narrate(findings: list[Finding], period_label: str, compare_label: str) -> N
     payload = prompt_payload(findings, period_label, compare_label)
     try:
         return parse_answer(ask_model(payload), findings)
-    except openai.APITimeoutError:
-        reason = "the model timed out"
-    except openai.RateLimitError:
-        reason = "the model is rate-limited (429)"
-    except openai.APIStatusError as exc:
-        reason = f"the model answered HTTP {exc.status_code}"
-    except openai.APIError as exc:
-        reason = f"the model could not be reached: {type(exc).__name__}"
-    except Rejected as exc:
-        reason = f"the answer was rejected: {exc}"
+    except MODEL_ERRORS as exc:
+        reason = failure_reason(exc)
     log.warning("insights narration fell back to computed wording: %s", reason)
     return computed_narrative(findings, period_label, reason=reason)

@@ -465,3 +465,126 @@ def owned_metrics(*kinds: str) -> tuple[str, ...]:
         for m in METRICS.values()
         if SOURCES[m.source].has_owner and (not kinds or m.kind in kinds)
     )
+
+
+# --- Synonyms ----------------------------------------------------------------------------------
+
+# The words people use for a metric besides its key and label ("sales" and "turnover" are
+# revenue), written once, here: the question parser (`ask/vocabulary.py`, docs/ask.md) reads
+# them with the keys and labels and keeps no list of its own. Each word names one metric only.
+SYNONYMS: MappingProxyType = MappingProxyType(
+    {
+        "revenue": ("sales", "turnover", "takings", "income", "sold", "sell", "gross sales"),
+        "orders": ("number of orders", "order count", "orders placed", "purchases"),
+        "average_order_value": (
+            "aov",
+            "average order",
+            "average sale",
+            "average order size",
+            "avg order value",
+        ),
+        "kwh_sold": ("energy sold", "storage sold", "capacity sold", "kilowatt hours sold"),
+        "kwh_deployed": (
+            "kwh",
+            "energy installed",
+            "kwh installed",
+            "energy deployed",
+            "capacity installed",
+            "storage installed",
+            "kilowatt hours",
+        ),
+        "jobs_completed": (
+            "installations",
+            "installs",
+            "jobs",
+            "jobs done",
+            "completed jobs",
+            "installations completed",
+            "jobs finished",
+            "installation jobs",
+        ),
+        "labor_hours": ("labour", "labor", "hours", "hours worked", "labour time"),
+        "quotes_won": (
+            "wins",
+            "deals won",
+            "won deals",
+            "won quotes",
+            "closed quotes",
+            "quotes closed",
+            "closed deals",
+            "deals closed",
+            "won",
+        ),
+        "quotes_lost": ("losses", "lost deals", "deals lost", "lost quotes", "lost"),
+        "quotes_won_value": (
+            "won value",
+            "value won",
+            "value of quotes won",
+            "value of deals won",
+            "value of won quotes",
+        ),
+        "quote_win_rate": (
+            "win rate",
+            "conversion rate",
+            "close rate",
+            "strike rate",
+            "hit rate",
+            "win ratio",
+            "conversion",
+            "win percentage",
+        ),
+        "new_customers": (
+            "new clients",
+            "new accounts",
+            "customer acquisition",
+            "customers signed",
+        ),
+        "warranty_claims": ("claims", "warranty", "warranties", "claims opened", "new claims"),
+        "activities": ("activity", "sales activity", "touchpoints"),
+        "pipeline_value": ("pipeline", "open pipeline", "pipe", "opportunities", "pipeline total"),
+        "weighted_pipeline": ("weighted pipe", "probability weighted pipeline"),
+        "active_installations": (
+            "active jobs",
+            "open jobs",
+            "jobs in progress",
+            "installations in progress",
+            "active installs",
+            "ongoing installs",
+        ),
+        "open_warranty_claims": (
+            "open claims",
+            "unresolved claims",
+            "outstanding claims",
+            "open warranty",
+        ),
+        "customer_count": (
+            "customers",
+            "clients",
+            "customer base",
+            "active customers",
+            "number of customers",
+        ),
+        "invoiced_revenue": ("invoiced", "invoices", "billed", "billings", "invoice total"),
+        "cash_collected": ("cash", "payments", "collections", "cash received", "receipts"),
+        "unbilled_revenue": ("unbilled", "not invoiced", "uninvoiced"),
+        "revenue_gap": ("gap", "billing gap", "invoicing gap"),
+    }
+)
+
+
+def _check_synonyms() -> None:
+    """The registry's word list holds: each synonym names a metric that exists, and no word
+    names two metrics (nor another metric's key or label)."""
+    owner: dict[str, str] = {}
+    for metric in METRICS.values():
+        for word in (metric.key.replace("_", " "), metric.label.lower()):
+            owner.setdefault(word, metric.key)
+    for key, words in SYNONYMS.items():
+        if key not in METRICS:
+            raise ValueError(f"Synonyms for unknown metric {key!r}")
+        for word in words:
+            if owner.setdefault(word, key) != key:
+                raise ValueError(f"The word {word!r} names both {owner[word]} and {key}")
+
+
+_check_synonyms()

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "annotations",
     "reports",
     "alerts",
+    "ask",
     "infra.audit",
     "infra.outbox",
     "bench",
@@ -405,6 +406,8 @@ EXPORT_RETENTION_HOURS = env_int("EXPORT_RETENTION_HOURS", 72, minimum=1)
 # Rate limits ("count/period", period s, m, h or d), per user; a 429 with Retry-After past them.
 RATELIMIT_EXPORT = env_str("RATELIMIT_EXPORT", "20/m")
 RATELIMIT_HEAVY = env_str("RATELIMIT_HEAVY", "10/m")  # PDF, insights, refresh
+# Questions in plain words (docs/ask.md), per user: the API and the page share it.
+RATELIMIT_ASK = env_str("RATELIMIT_ASK", "30/m")
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True  # Redis down: nothing is counted, nothing is refused

@@ -7,8 +7,8 @@
 "use strict";
 var CACHE = "renoz-field-v1";
 var PAGES = /^\/dashboard\/(field\/|jobs\/\d+\/)$/;
-// The assets the field pages load, with or without the manifest's content hash in the name.
-var ASSETS = /^\/static\/(css\/(app|field)|js\/field)(\.[0-9a-f]{12})?\.(css|js)$/;
+// The assets the field pages load (the ask box's stylesheet too), with or without the manifest's content hash in the name.
+var ASSETS = /^\/static\/(css\/(app|field|ask)|js\/field)(\.[0-9a-f]{12})?\.(css|js)$/;
 
 self.addEventListener("install", function () {
   self.skipWaiting();

@@ -123,6 +123,9 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
     # POSTs that name the finding: without one, a 400 (a finding id that is not among the
     # caller's findings is a 404: tests/insights/test_page.py).
     "dashboard-insights": ("GET", {}, everyone(200)),
+    # Questions in plain words: everyone, each in their own scope (docs/ask.md).
+    "api-ask": ("GET", {}, everyone(200, anonymous=401)),
+    "dashboard-ask": ("GET", {}, everyone(200)),
     "dashboard-insights-hide": ("POST", {}, everyone(400)),
     "dashboard-insights-show": ("POST", {}, everyone(400)),
     # Scheduled reports: admins only; another organisation's report is a 404.
@@ -186,7 +189,7 @@ MATRIX: dict[str, tuple[str, dict[str, str], dict]] = {
 # Django's admin: non-staff are sent to the admin login; anonymous too.
 ADMIN_FAMILY = everyone(302, anonymous=302)
 VALUES = {"metric": "revenue"}
-QUERY = {"api-timeseries": "?metric=revenue"}
+QUERY = {"api-timeseries": "?metric=revenue", "api-ask": "?q=kWh+deployed+this+month"}
 
 
 def _decided(name: str) -> bool:

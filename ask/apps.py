@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AskConfig(AppConfig):
+    name = "ask"
+    default_auto_field = "django.db.models.BigAutoField"
