@@ -32,6 +32,7 @@ demo: db
 	$(PYTHON) manage.py seed_demo_annotations
 	$(PYTHON) manage.py seed_demo_reports
 	$(PYTHON) manage.py backfill_user_statistics --days 120
+	$(PYTHON) manage.py send_digests --defaults-only
 	$(PYTHON) manage.py collectstatic --noinput -v 0
 	@bash scripts/demo.sh $(HOST) $(PORT)
 

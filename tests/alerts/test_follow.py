@@ -5,15 +5,17 @@ form; every follow is the user's own; bad input is a 400, another user's follow 
 from __future__ import annotations
 
 import html
+import io
 import json
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import Role
 from alerts.actions import do_follow_metric
 from alerts.digest import apply_role_defaults
-from alerts.models import DigestSettings, Follow
+from alerts.models import Digest, DigestSettings, Follow
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db
@@ -185,6 +187,16 @@ def test_role_defaults_are_given_once_to_users_who_follow_nothing(org, owner):
     Follow.objects.filter(user=owner).delete()
     assert apply_role_defaults() == 0
     assert follows(owner) == []
+
+
+def test_the_demo_fills_role_defaults_from_the_command(org, owner):
+    tech = make_user(org, Role.TECHNICIAN)
+    out = io.StringIO()
+    call_command("send_digests", "--defaults-only", stdout=out)
+    assert "considered for 2 users" in out.getvalue()
+    assert follows(tech) == [("jobs_completed", {}), ("kwh_deployed", {})]
+    assert len(follows(owner)) == 9
+    assert not Digest.objects.exists()  # nothing settled, nothing mailed
 
 
 def test_a_cached_card_never_carries_another_users_follow_or_token(client, org, owner):
