@@ -416,6 +416,51 @@ def make_key(org_id: int, widget: str, state, parts=None, slice_token: str = "")
     return key
 
 
+def value_key(org_id: int, name: str, parts, slice_token: str = "") -> str | None:
+    """The key of a value that does not depend on the period (the activity feed's newest
+    rows): the data versions of `parts` and the slice (a user's scope, filters). None when
+    Redis is unreachable."""
+    version = data_version(org_id, parts)
+    if version is None:
+        return None
+    digest = hashlib.sha256(slice_token.encode()).hexdigest()[:16]
+    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:{version}:{name}:{digest}"
+
+
+def latest_key(org_id: int, name: str) -> str:
+    """The key of the last value stored under a name, whatever versions it was computed
+    from: what a reader that must not compute shows while a fresh one is stored."""
+    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:latest:{name}"
+
+
+def peek_many(keys: list[str | None]) -> list | None:
+    """The cached values for these keys (None where absent), in one round trip, never
+    computing nor counting; None when Redis is unreachable."""
+    wanted = [k for k in keys if k is not None]
+    raw = _call(lambda client: client.mget(wanted)) if wanted else []
+    if raw is None:
+        return None
+    found = dict(zip(wanted, raw, strict=True))
+    return [
+        pickle.loads(found[k]) if k is not None and found[k] is not None else None  # noqa: S301
+        for k in keys
+    ]
+
+
+def store(key: str | None, value, ttl: int = TTL_SECONDS) -> None:
+    if key is None:
+        return
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    _call(lambda client: client.set(key, payload, ex=ttl))
+
+
+def claim(org_id: int, name: str, seconds: int) -> bool:
+    """True for the first caller within `seconds` (a debounce: queue a job once per window);
+    False when Redis is unreachable."""
+    key = f"{namespace()}:{SCHEMA_VERSION}:{org_id}:claim:{name}"
+    return bool(_call(lambda client: client.set(key, b"1", nx=True, ex=seconds), False))
+
+
 def _stats_key() -> str:
     return f"{namespace()}:stats"
 
@@ -540,15 +585,18 @@ def history_enabled() -> bool:
     return _history_cache.get() is not None
 
 
-def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS):
-    """Return the cached value for `key`, computing it at most once at a time across workers."""
+def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS, counted: bool = True):
+    """Return the cached value for `key`, computing it at most once at a time across workers.
+    `counted=False` leaves the lookup out of the hit rate (lists that are not metric values)."""
     if key is None:  # Redis is down: straight to the database
         return compute()
     raw = _call(lambda client: client.get(key))
     if raw is not None:
-        _record(True)
+        if counted:
+            _record(True)
         return pickle.loads(raw)  # noqa: S301
-    _record(False)
+    if counted:
+        _record(False)
     lock_key = f"{key}:lock"
     got_lock = _call(lambda client: client.set(lock_key, b"1", nx=True, ex=LOCK_SECONDS))
     done_key = f"{key}:done"

@@ -234,13 +234,15 @@ def unfiltered_context(spec: WidgetType, settings: dict, state: DashboardState) 
     }
 
 
-def build_widget(widget: dict, organization, user, state: DashboardState) -> dict:
+def build_widget(
+    widget: dict, organization, user, state: DashboardState, *, ready: bool = False
+) -> dict:
     """The context of one widget, computed (or read from the cache for org-wide widgets and
-    owner slices)."""
+    owner slices). `ready`: the dashboard page, where insights show what is stored."""
     spec = CATALOGUE[widget["type"]]
     settings = widget.get("settings") or {}
     owner = spec.owner_for(user, settings) if user is not None else None
-    ctx = WidgetContext(organization, user, state, settings, owner)
+    ctx = WidgetContext(organization, user, state, settings, owner, ready=ready)
     if spec.per_user:
         return spec.build(ctx)
     unfiltered = unfiltered_context(spec, settings, state)
