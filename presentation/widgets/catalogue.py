@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from insights.findings import payload_keys, scope_for
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, SOURCES
 from metrics.filters import describe, not_applying
@@ -292,14 +291,11 @@ def peek_widget(widget: dict, organization, state: DashboardState, user=None) ->
 def build_kpis(layout: list[dict], organization, user, state: DashboardState) -> dict[str, dict]:
     """{widget id: context} of the layout's KPI cards, as build_widget would give each, from one
     get_metrics over their metrics and one targets read per owner slice (a technician's cards
-    of jobs are their own): never one computation, or one wait on another's, per card. With an
-    insights widget on the layout, that get_metrics is the one its findings start from."""
+    of jobs are their own): never one computation, or one wait on another's, per card. The
+    cards read only their own metrics: the page never computes findings (they are stored,
+    insights.queries), so it does not read the metrics only findings need."""
     out: dict[str, dict] = {}
     groups: dict[int | None, list[dict]] = {}
-    shared: tuple[int | None, list[str]] | None = None
-    if any(w["type"] == "insights" for w in layout):
-        findings_scope = scope_for(user)
-        shared = (findings_scope.owner, payload_keys(findings_scope))
     for widget in (w for w in layout if CATALOGUE[w["type"]].kind == "kpi"):
         spec = CATALOGUE[widget["type"]]
         settings = widget.get("settings") or {}
@@ -312,10 +308,7 @@ def build_kpis(layout: list[dict], organization, user, state: DashboardState) ->
     for owner, members in groups.items():
         ctx = WidgetContext(organization, user, state, {}, owner)
         keys = sorted({w["settings"]["metric"] for w in members})
-        computed = keys
-        if shared is not None and shared[0] == owner and set(keys) <= set(shared[1]):
-            computed = shared[1]
-        entries = metric_entries(ctx, keys, computed)
+        entries = metric_entries(ctx, keys, keys)
         for widget in members:
             metric = METRICS[widget["settings"]["metric"]]
             out[widget["id"]] = kpi_card(ctx, metric, *entries[metric.key])
