@@ -134,12 +134,13 @@ def stored_findings(organization, state: DashboardState, scope: Scope) -> list[F
 QUEUE_DEBOUNCE_SECONDS = 30
 
 
-def _queue_store(organization, state: DashboardState, user) -> None:
-    """Queue insights.tasks.store_findings_for once per debounce window, after the request's
-    transaction commits (the outbox's bounded publish: a broker that is down costs nothing,
-    and the next page queues it again)."""
+def _queue_store(organization, state: DashboardState, user, *versions: str | None) -> None:
+    """Queue insights.tasks.store_findings_for once per debounce window and data version
+    (`versions`: the keys found missing), after the request's transaction commits (the
+    outbox's bounded publish: a broker that is down costs nothing, and the next page queues
+    it again)."""
     scope = scope_for(user, state.filters)
-    name = _name("queued", state, scope)
+    name = _name("queued", state, scope, *versions)
     if not metric_cache.claim(organization.pk, name, QUEUE_DEBOUNCE_SECONDS):
         return
     args = [organization.pk, user.pk if user is not None else None, state.params()]
@@ -147,11 +148,12 @@ def _queue_store(organization, state: DashboardState, user) -> None:
 
 
 def ready_findings(
-    organization, state: DashboardState, scope: Scope
+    organization, state: DashboardState, user, scope: Scope
 ) -> tuple[list[Finding] | None, bool]:
     """(findings, fresh) without computing anything: the stored findings when both parts are
     stored for the current data (fresh), else the last ones stored for the period and scope
-    (None when there are none). Redis down: computed (there is no store to read)."""
+    (None when there are none) with their store queued. Redis down: computed (there is no
+    store to read)."""
     if not payload_keys(scope):
         return [], True
     closed_key = _closed_key(organization, state, scope)
@@ -164,6 +166,7 @@ def ready_findings(
     closed, tail, latest = found
     if closed is not None and tail is not None:
         return finish(closed[1] + tail, scope), True
+    _queue_store(organization, state, user, closed_key, tail_key)
     return latest, False
 
 
@@ -272,9 +275,7 @@ def get_insights(organization, state: DashboardState, user=None, *, ready=False)
     waits for a daily series of every source (docs/architecture.md, "Insights")."""
     scope = scope_for(user, state.filters)
     if ready:
-        stored, fresh = ready_findings(organization, state, scope)
-        if not fresh:
-            _queue_store(organization, state, user)
+        stored, fresh = ready_findings(organization, state, user, scope)
     else:
         stored, fresh = stored_findings(organization, state, scope), True
     findings = stored or []
@@ -282,7 +283,7 @@ def get_insights(organization, state: DashboardState, user=None, *, ready=False)
     visible = [f for f in findings if f.id not in marks]
     narrative = narrative_for(organization, state, scope, findings, ready=ready)
     if ready and fresh and findings and model_configured() and narrative.source != "llm":
-        _queue_store(organization, state, user)  # the model's wording is not stored yet
+        _queue_store(organization, state, user, "narrative")  # the model's wording is not stored
     if set(marks) & set(narrative.finding_ids):
         narrative = computed_narrative(visible, range_label(state))
     return {

@@ -75,15 +75,36 @@ def compute_values(
 ) -> dict[str, tuple]:
     """{metric: (value, previous)} for the state's range and comparison, in the slice `where`.
     A metric whose rows have no owner has no value in an owner's slice (None)."""
+    return compute_values_and(organization, state, keys, mode=mode, where=where)[0]
+
+
+def compute_values_and(
+    organization,
+    state: DashboardState,
+    keys: list[str],
+    *,
+    mode: str = "hybrid",
+    where: Slice = WHOLE,
+    extra: TimeWindow | None = None,
+    extra_keys: tuple[str, ...] = (),
+) -> tuple[dict[str, tuple], dict[str, object]]:
+    """compute_values, and the range metrics `extra_keys` over one more window `extra`, in the
+    same read of each source (targets' pace: last year's whole month beside the month and last
+    year's same days, one statement per source and path instead of two)."""
     tz = state.tz
     coverage = LazyCoverage(organization.pk, tz) if mode == "hybrid" else None
     out: dict[str, tuple] = {}
+    beside: dict[str, object] = {}
     for source_name, metrics in _by_source(keys).items():
         source = SOURCES[source_name]
         if where.owner is not None and not source.has_owner:
             out.update({m.key: (None, None) for m in metrics})
+            beside.update({m.key: None for m in metrics if m.key in extra_keys})
             continue
         windows, slots = _windows(state, metrics)
+        also = [m for m in metrics if m.key in extra_keys and not m.is_state]
+        if extra is not None and also:
+            windows.append(extra)
         frame = read(
             organization.pk,
             tz,
@@ -98,7 +119,10 @@ def compute_values(
             value = metric.value(_totals_fn(frame, cur_idx))
             previous = metric.value(_totals_fn(frame, prev_idx)) if prev_idx is not None else None
             out[metric.key] = (value, previous)
-    return out
+        if extra is not None:
+            for metric in also:
+                beside[metric.key] = metric.value(_totals_fn(frame, len(windows) - 1))
+    return out, beside
 
 
 def window_values(
