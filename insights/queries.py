@@ -27,7 +27,6 @@ from insights import actions
 from insights.findings import (
     Finding,
     Scope,
-    Series,
     closed_part,
     finish,
     payload_keys,
@@ -61,9 +60,20 @@ def _name(part: str, state: DashboardState, scope: Scope, *extra: object) -> str
     return f"insights:v{CACHE_VERSION}:{part}:{digest}"
 
 
+def _sliced(spans: dict, scope: Scope) -> dict:
+    """The spans, with the per-dimension parts of the sources the filters slice by a live
+    dimension (metrics/cache.py): a write moving only that dimension drops the findings."""
+    dims = [FILTERS[param].dimension for param, _ in scope.filters]
+    return spans | {
+        part: span
+        for source, span in spans.items()
+        for part in metric_cache.dimension_parts([source], dims)
+    }
+
+
 def _closed_key(organization, state: DashboardState, scope: Scope) -> str | None:
     first, last, interval, complete_until = series_window(state)
-    spans = {METRICS[k].source: (first, last + ONE_DAY) for k in scanned(scope)}
+    spans = _sliced({METRICS[k].source: (first, last + ONE_DAY) for k in scanned(scope)}, scope)
     return metric_cache.inputs_key(
         organization.pk,
         _name("closed", state, scope, first, last, interval, complete_until),
@@ -80,7 +90,9 @@ def _tail_key(organization, state: DashboardState, scope: Scope) -> str | None:
     today = _today(state)
     # Tricky: state metrics (pipeline, open claims…) sum every day since ever, and targets' pace
     # reads last year's shape, so the tail's inputs start at the beginning of time.
-    spans = {source: (None, state.range.last_day + ONE_DAY) for source in scope.sources}
+    spans = _sliced(
+        {source: (None, state.range.last_day + ONE_DAY) for source in scope.sources}, scope
+    )
     return metric_cache.inputs_key(
         organization.pk,
         # Targets' phase and pace depend on the day; the name carries it.
@@ -158,9 +170,7 @@ def ready_findings(
         return [], True
     closed_key = _closed_key(organization, state, scope)
     tail_key = _tail_key(organization, state, scope)
-    found = metric_cache.peek_many(
-        [closed_key, tail_key, _latest_key(organization, state, scope)]
-    )
+    found = metric_cache.peek_many([closed_key, tail_key, _latest_key(organization, state, scope)])
     if closed_key is None or tail_key is None or found is None:
         return stored_findings(organization, state, scope), True
     closed, tail, latest = found

@@ -97,7 +97,30 @@ def _call(fn, default=None):
 # Tricky: versions are per organisation *and* per data source, so a logged call (activities)
 # does not drop the cached revenue. A key carries the organisation's epoch (bumped when
 # everything must go) and the version of each source it was computed from.
-PARTS = (*SOURCES, "targets")
+#
+# Per-dimension versions: a write that moves only a source's live dimensions (those no daily
+# summary keeps: an order fulfilled changes its `status`, nothing else its events carry)
+# bumps only "<source>.<dimension>" (metrics/signals.py), so it drops only the values that
+# filter or break down by that dimension: their keys name it (make_key's `dims`, the
+# engine's blocks of a sliced read), every other value of the source is still valid.
+DIMENSION_PARTS = tuple(
+    source.dimension_part(dim) for source in SOURCES.values() for dim in source.live_dims
+)
+HISTORY_PARTS = (*SOURCES, *DIMENSION_PARTS)
+PARTS = (*HISTORY_PARTS, "targets")
+
+
+def dimension_parts(sources, dims) -> list[str]:
+    """The per-dimension version parts of values reading these sources sliced or broken down
+    by these dimensions (only live dimensions have one)."""
+    dims = set(dims)
+    return sorted(
+        SOURCES[name].dimension_part(dim)
+        for name in set(sources)
+        if name in SOURCES
+        for dim in SOURCES[name].live_dims
+        if dim in dims
+    )
 
 
 def namespace() -> str:
@@ -172,6 +195,7 @@ def closed_version(org_id: int, parts, end: dt.date) -> str | None:
     after `end`) drops none of them; targets by their version. None when Redis is down."""
     sources = sorted(set(parts or PARTS) - {"targets"})
     others = sorted(set(parts or PARTS) & {"targets"})
+    # (a dimension part counts its writes per day like a source: history() reads both)
     tokens = []
     with history_cache():  # every source's history versions in one round trip
         for part in sources:
@@ -278,6 +302,28 @@ class History:
     def key(self, shape: str, lo: dt.date | None, hi: dt.date) -> str:
         return f"{self._prefix(shape)}:{lo or 'ever'}_{hi}:{self.written(lo, hi)}"
 
+    def joined(self, other: History) -> History:
+        """These versions with a per-dimension part's (a sliced read's): its blocks and tail
+        change with the writes to either."""
+        return _Joined(self, other)
+
+
+class _Joined(History):
+    def __init__(self, base: History, other: History):
+        super().__init__(base.org_id, base.part, base.token, {}, base.version)
+        self.base, self.other = base, other
+
+    def written(self, lo: dt.date | None, hi: dt.date) -> int:
+        return self.base.written(lo, hi)
+
+    def key(self, shape: str, lo: dt.date | None, hi: dt.date) -> str:
+        mark = f"{self.other.part}{self.other.token}~{self.other.written(lo, hi)}"
+        return f"{self.base.key(shape, lo, hi)}:{mark}"
+
+    def tail_key(self, shape: str, parts) -> str:
+        mark = f"{self.other.part}{self.other.token}v{self.other.version}"
+        return f"{self.base.tail_key(shape, parts)}:{mark}"
+
 
 def history(org_id: int, part: str) -> History | None:
     """The closed-day versions of a source, or None when Redis is unreachable. Inside one
@@ -289,7 +335,7 @@ def history(org_id: int, part: str) -> History | None:
     def load(client):
         pipe = client.pipeline(transaction=False)
         pipe.get(_version_key(org_id))
-        for name in SOURCES:
+        for name in HISTORY_PARTS:
             counters, epoch = _history_keys(org_id, name)
             pipe.get(epoch)
             pipe.hgetall(counters)
@@ -301,7 +347,7 @@ def history(org_id: int, part: str) -> History | None:
         return None
     org_epoch, *per_part = raw
     loaded = {}
-    for n, name in enumerate(SOURCES):
+    for n, name in enumerate(HISTORY_PARTS):
         source_epoch, written, version = per_part[3 * n : 3 * n + 3]
         loaded[name] = History(
             org_id,
@@ -397,12 +443,18 @@ def set_blocks(values: dict[str, object], ttl: int = HISTORY_TTL_SECONDS) -> Non
     _call(store)
 
 
-def make_key(org_id: int, widget: str, state, parts=None, slice_token: str = "") -> str | None:
+def make_key(
+    org_id: int, widget: str, state, parts=None, slice_token: str = "", dims=()
+) -> str | None:
     """The cache key of a value for a state, or None when Redis is unreachable.
 
     `parts` names the data sources the value is computed from; None means all of them.
-    `slice_token` names an owner or dimension slice (empty for the whole organisation).
+    `slice_token` names an owner or dimension slice (empty for the whole organisation);
+    `dims` the dimensions it filters or breaks down by, whose per-dimension versions it
+    carries too.
     """
+    if parts is not None and dims:
+        parts = sorted(set(parts) | set(dimension_parts(parts, dims)))
     end = closed_end(state)
     version = closed_version(org_id, parts, end) if end is not None else data_version(org_id, parts)
     if version is None:

@@ -232,6 +232,11 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
     versions = None
     if mode == "hybrid" and metric_cache.history_enabled():
         versions = metric_cache.history(org_id, source.name)
+        # A read sliced or broken down by a live dimension carries its per-dimension
+        # versions too (metrics/cache.py): a write moving only that dimension drops it.
+        for part in metric_cache.dimension_parts([source.name], (*by, *where.dims)):
+            extra = metric_cache.history(org_id, part)
+            versions = None if versions is None or extra is None else versions.joined(extra)
     if versions is None:
         _read_exact(org_id, tz, source, windows, daily, mode, coverage, where, frame)
         return frame

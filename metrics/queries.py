@@ -271,7 +271,12 @@ def get_metrics(
     if not use_cache:
         return compute()
     key = metric_cache.make_key(
-        organization.pk, "metrics:" + ",".join(sorted(keys)), state, _parts(keys), where.token()
+        organization.pk,
+        "metrics:" + ",".join(sorted(keys)),
+        state,
+        _parts(keys),
+        where.token(),
+        dims=where.dims,
     )
     return metric_cache.get_or_compute(key, compute)
 
@@ -385,7 +390,12 @@ def get_breakdown(
     if not use_cache:
         return compute()
     key = metric_cache.make_key(
-        organization.pk, f"by:{metric.key}:{','.join(dims)}", state, {metric.source}, where.token()
+        organization.pk,
+        f"by:{metric.key}:{','.join(dims)}",
+        state,
+        {metric.source},
+        where.token(),
+        dims=(*dims, *where.dims),
     )
     return metric_cache.get_or_compute(key, compute)
 
@@ -575,6 +585,11 @@ def get_timeseries(
     if not use_cache or mode != "hybrid":
         return compute()
     key = metric_cache.make_key(
-        organization.pk, f"ts:{metric.key}:{interval}", state, {metric.source}, where.token()
+        organization.pk,
+        f"ts:{metric.key}:{interval}",
+        state,
+        {metric.source},
+        where.token(),
+        dims=where.dims,
     )
     return metric_cache.get_or_compute(key, compute)

@@ -19,7 +19,7 @@ from typing import Any
 
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, SOURCES
-from metrics.filters import describe, not_applying
+from metrics.filters import FILTERS, describe, not_applying
 from metrics.periods import DashboardState
 from presentation.widgets.base import WidgetContext, WidgetType
 from presentation.widgets.charts import (
@@ -210,7 +210,11 @@ def _key(spec: WidgetType, widget: dict, organization, state, owner) -> str | No
     if state.filters:
         # Tricky: the filters change the numbers and every link the widget holds.
         token += "|" + ";".join(f"{k}={v}" for k, v in state.filters)
-    return metric_cache.make_key(organization.pk, cache_name(widget), state, parts, token)
+    # A filter by a live dimension (metrics/cache.py, per-dimension versions) names it.
+    # Tricky: a widget that broke its numbers down by a live dimension would have to name it
+    # here too; none does (stage, claim kind and status, product category are summary ones).
+    dims = [FILTERS[param].dimension for param, _ in state.filters if param in FILTERS]
+    return metric_cache.make_key(organization.pk, cache_name(widget), state, parts, token, dims)
 
 
 def unfiltered_context(spec: WidgetType, settings: dict, state: DashboardState) -> dict | None:

@@ -23,6 +23,7 @@ from presentation.widgets.base import WidgetContext, drill_url, job_url
 from presentation.wording import exact_time, time_ago
 
 FEED_PAGE_SIZE = 15
+FEED_DIMS = ("customer_state", "customer_kind")  # what an activity's row moves besides its sums
 MY_JOBS_LIMIT = 20
 
 
@@ -123,10 +124,12 @@ def build_feed(ctx: WidgetContext) -> dict:
     rows it shows) for the user's scope and the filters; "when" is worded at each read."""
     now = timezone.now()
     own = owner_for(ctx.user, "activities")
+    # Every part of activities: the rows show the records, not sums (a moved customer too).
+    parts = ("activities", "customers", *metric_cache.dimension_parts(["activities"], FEED_DIMS))
     key = metric_cache.value_key(
         ctx.organization.pk,
         "feed",
-        ("activities", "customers"),
+        parts,
         f"{own}|{ctx.state.filters}",
     )
     page = metric_cache.get_or_compute(

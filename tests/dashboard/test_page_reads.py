@@ -119,9 +119,7 @@ def test_a_write_into_the_period_shows_the_last_findings_while_new_ones_are_stor
     assert "Revenue up 275.0%" in fresh and UP_225 not in fresh and UPDATING not in fresh
 
 
-def test_the_widgets_poll_computes_the_findings_when_no_worker_stored_them(
-    client, owner, history
-):
+def test_the_widgets_poll_computes_the_findings_when_no_worker_stored_them(client, owner, history):
     client.force_login(owner)
     page = client.get(SEPTEMBER).content.decode()  # its queued store never runs here
     (url,) = re.findall(r'hx-get="([^"]+)"[^>]*\s+' + re.escape(POLL), page)
@@ -129,7 +127,13 @@ def test_the_widgets_poll_computes_the_findings_when_no_worker_stored_them(
     assert UP_225 in fragment and POLL not in fragment
 
 
-def test_with_redis_down_the_page_computes_its_findings(client, owner, history, blackhole):
+def test_with_redis_down_the_page_computes_its_findings(
+    client,
+    owner,
+    history,
+    blackhole,  # noqa: F811 - the fixture
+    long_breakers,  # noqa: F811 - the fixture
+):
     with override_settings(CACHES=_cache_settings(blackhole.url)):
         client.force_login(owner)
         page = client.get(SEPTEMBER).content.decode()
