@@ -14,6 +14,7 @@ import datetime as dt
 import zoneinfo
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.apps import apps
 from django.db.models import QuerySet
@@ -87,14 +88,14 @@ def compute_values_and(
     where: Slice = WHOLE,
     extra: TimeWindow | None = None,
     extra_keys: tuple[str, ...] = (),
-) -> tuple[dict[str, tuple], dict[str, object]]:
+) -> tuple[dict[str, tuple], dict[str, Any]]:
     """compute_values, and the range metrics `extra_keys` over one more window `extra`, in the
     same read of each source (targets' pace: last year's whole month beside the month and last
     year's same days, one statement per source and path instead of two)."""
     tz = state.tz
     coverage = LazyCoverage(organization.pk, tz) if mode == "hybrid" else None
     out: dict[str, tuple] = {}
-    beside: dict[str, object] = {}
+    beside: dict[str, Any] = {}
     for source_name, metrics in _by_source(keys).items():
         source = SOURCES[source_name]
         if where.owner is not None and not source.has_owner:

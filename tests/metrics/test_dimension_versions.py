@@ -55,9 +55,7 @@ def orders(org, time_machine, django_capture_on_commit_callbacks):
 def _revenue(org, **filters) -> int:
     state = parse_state({"range": "this_month", "compare": "none"}, org)
     filters = {k: [v] for k, v in filters.items()} or None
-    return get_metrics(org, state, ["revenue"], filters=filters)["metrics"]["revenue"][
-        "value"
-    ]
+    return get_metrics(org, state, ["revenue"], filters=filters)["metrics"]["revenue"]["value"]
 
 
 def _by_status(org) -> dict:
