@@ -45,19 +45,19 @@ ROLES = {
 # each source's history versions once. Cold means the organisation's cache was dropped whole
 # (closed-day blocks too); after a write to today, closed days come from the cache and only
 # tails are read (see test_a_page_after_a_write_reads_only_the_open_tail). Time is pinned, so
-# the counts are exact. What the executive page's 28 cold statements are: coverage 1; the KPI
-# cards' metrics 10, a summary and a tail read per source (sales, pipeline, jobs, customers,
-# warranty); targets 9 (the targets 1; the target month with last year's same days and last
-# year's whole month in one read per source: a summary and a tail for each of the four);
-# charts 7 (revenue trend 2, pipeline by stage 1, installations 2, sales by category 2;
-# warranty shares the cards' read); the feed 1. Insights read none: the page never computes
-# findings (they are stored, or queued: tests/dashboard/test_page_reads.py). A cached page
-# reads the feed, the hidden findings and the owner choices from the cache too: no statement,
-# but a technician's open jobs (1).
+# the counts are exact. What the executive page's 16 cold statements are: coverage 1; the KPI
+# cards' metrics 5, one per source (sales, pipeline, jobs, customers, warranty: its closed
+# days from the summary and its open tail from the event view in one statement); targets 5
+# (the targets 1; the target month with last year's same days and last year's whole month in
+# one read of each of the four sources); charts 4 (revenue trend, pipeline by stage,
+# installations, sales by category; warranty shares the cards' read); the feed 1. Insights
+# read none: the page never computes findings (they are stored, or queued:
+# tests/dashboard/test_page_reads.py). A cached page reads the feed, the hidden findings and
+# the owner choices from the cache too: no statement, but a technician's open jobs (1).
 BUDGETS = {
-    "executive": (28, 0),
-    "pipeline": (20, 0),
-    "installations": (11, 0),
+    "executive": (16, 0),
+    "pipeline": (12, 0),
+    "installations": (7, 0),
     "my_jobs": (5, 1),
 }
 # What the request context adds when Redis was emptied: session, user with organisation,

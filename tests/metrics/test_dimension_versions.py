@@ -140,3 +140,35 @@ def test_a_save_that_moves_nothing_drops_nothing(org, orders, django_capture_on_
     hits, misses = _lookups()
     assert _revenue(org) == 700_000
     assert _lookups() == (hits + 1, misses)
+
+
+def test_a_cold_read_of_a_source_is_one_statement_and_equals_the_live_one(
+    org, orders, django_capture_on_commit_callbacks
+):
+    """The closed days from the summary and the open tail from the event view, in one
+    statement (UNION ALL) when nothing is cached: A, B, C ($7,000) and a $500 order today."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from metrics.queries import get_metrics_comparison
+
+    with django_capture_on_commit_callbacks(execute=True):
+        Order.objects.create(
+            organization=org,
+            customer=orders["qld"],
+            number="DV-TODAY",
+            status="confirmed",
+            ordered_at=local(2026, 11, 20, 11),
+            created_at=local(2026, 11, 20, 11),
+            total_cents=50_000,
+        )
+    metric_cache.bump_data_version(org.pk)  # cold: every value and closed-day block dropped
+    state = parse_state({"range": "this_month", "compare": "none"}, org)
+    with CaptureQueriesContext(connection) as sql:
+        got = get_metrics(org, state, ["revenue", "orders"])["metrics"]
+    sales = [q["sql"] for q in sql.captured_queries if "sales" in q["sql"]]
+    assert len(sales) == 1
+    assert "FROM daily_sales" in sales[0] and "FROM metric_events_sales" in sales[0]
+    assert (got["revenue"]["value"], got["orders"]["value"]) == (750_000, 4)
+    live = get_metrics_comparison(org, state, ["revenue", "orders"], mode="live")
+    assert live["revenue"]["value"] == 750_000 and live["orders"]["value"] == 4
