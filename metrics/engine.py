@@ -285,12 +285,9 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
         if using != DEFAULT_DB_ALIAS:
             coverage = LazyCoverage(org_id, tz, using)
         beside = (tail, live) if live is not None and using == DEFAULT_DB_ALIAS else None
-        if _read_exact(
+        tail_done = _read_exact(
             org_id, tz, source, block_windows, daily, mode, coverage, where, computed, using, beside
-        ):
-            tail_done = True
-        else:
-            tail_done = False
+        )
         fresh = {}
         for i, n in enumerate(missing):
             cached[n] = dict(computed.data[i])
@@ -302,7 +299,7 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
                 frame.add(idx, key, values)
     if tail:
         if sums is None:
-            assert live is not None
+            assert live is not None and tail_key is not None  # both set when tail is
             if not (missing and tail_done):
                 _read_live(org_id, tz, source, tail, daily, live, where)
             sums = [dict(window) for window in live.data]
