@@ -71,36 +71,34 @@ def _sliced(spans: dict, scope: Scope) -> dict:
     }
 
 
-def _closed_key(organization, state: DashboardState, scope: Scope) -> str | None:
+def _closed_spec(state: DashboardState, scope: Scope) -> tuple:
     first, last, interval, complete_until = series_window(state)
     spans = _sliced({METRICS[k].source: (first, last + ONE_DAY) for k in scanned(scope)}, scope)
-    return metric_cache.inputs_key(
-        organization.pk,
-        _name("closed", state, scope, first, last, interval, complete_until),
-        spans,
-        _today(state),
-    )
+    return _name("closed", state, scope, first, last, interval, complete_until), spans, ()
+
+
+def _closed_key(organization, state: DashboardState, scope: Scope) -> str | None:
+    name, spans, parts = _closed_spec(state, scope)
+    return metric_cache.inputs_key(organization.pk, name, spans, _today(state), parts)
 
 
 def _running(state: DashboardState) -> bool:
     return state.range.last_day + ONE_DAY > _today(state)
 
 
-def _tail_key(organization, state: DashboardState, scope: Scope) -> str | None:
-    today = _today(state)
+def _tail_spec(state: DashboardState, scope: Scope) -> tuple:
     # Tricky: state metrics (pipeline, open claims…) sum every day since ever, and targets' pace
     # reads last year's shape, so the tail's inputs start at the beginning of time.
-    spans = _sliced(
-        {source: (None, state.range.last_day + ONE_DAY) for source in scope.sources}, scope
-    )
-    return metric_cache.inputs_key(
-        organization.pk,
-        # Targets' phase and pace depend on the day; the name carries it.
-        _name("tail", state, scope, today),
-        spans,
-        today,
-        parts=() if scope.filters else ("targets",),
-    )
+    end = state.range.last_day + ONE_DAY
+    spans = _sliced({source: (None, end) for source in scope.sources}, scope)
+    # Targets' phase and pace depend on the day; the name carries it.
+    name = _name("tail", state, scope, _today(state))
+    return name, spans, () if scope.filters else ("targets",)
+
+
+def _tail_key(organization, state: DashboardState, scope: Scope) -> str | None:
+    name, spans, parts = _tail_spec(state, scope)
+    return metric_cache.inputs_key(organization.pk, name, spans, _today(state), parts)
 
 
 def _latest_key(organization, state: DashboardState, scope: Scope) -> str:
@@ -168,8 +166,9 @@ def ready_findings(
     store to read)."""
     if not payload_keys(scope):
         return [], True
-    closed_key = _closed_key(organization, state, scope)
-    tail_key = _tail_key(organization, state, scope)
+    closed_key, tail_key = metric_cache.inputs_keys(
+        organization.pk, [_closed_spec(state, scope), _tail_spec(state, scope)], _today(state)
+    )
     found = metric_cache.peek_many([closed_key, tail_key, _latest_key(organization, state, scope)])
     if closed_key is None or tail_key is None or found is None:
         return stored_findings(organization, state, scope), True

@@ -375,8 +375,13 @@ def inputs_key(
     today (the open tail), with every write to the source; `parts` (e.g. "targets") add their
     whole versions. So a value over closed days survives every write to today. One round trip.
     """
-    sources = sorted(spans)
-    extra = sorted(set(parts))
+    return inputs_keys(org_id, [(name, spans, parts)], today, slice_token)[0]
+
+
+def inputs_keys(org_id: int, wanted, today: dt.date, slice_token: str = "") -> list[str | None]:
+    """inputs_key of each (name, spans, parts) in `wanted`, in one round trip for all."""
+    sources = sorted({source for _, spans, _ in wanted for source in spans})
+    extra = sorted({part for _, _, parts in wanted for part in parts})
 
     def load(client):
         pipe = client.pipeline(transaction=False)
@@ -392,26 +397,28 @@ def inputs_key(
 
     raw = _call(load)
     if raw is None:
-        return None
+        return [None] * len(wanted)
     org_epoch, *rest = raw
-    tokens = [f"e{int(org_epoch or 0)}"]
+    loaded = {}
     for n, source in enumerate(sources):
         source_epoch, written, version = rest[3 * n : 3 * n + 3]
-        lo, hi = spans[source]
-        days = History(
-            org_id,
-            source,
-            "",
-            {dt.date.fromisoformat(k.decode()): int(v) for k, v in written.items()},
-        )
-        token = f"{source[:2]}{int(source_epoch or 0)}w{days.written(lo, min(hi, today))}"
-        if hi > today:
-            token += f"v{int(version or 0)}"
-        tokens.append(token)
-    for part, version in zip(extra, rest[3 * len(sources) :], strict=True):
-        tokens.append(f"{part[:2]}{int(version or 0)}")
-    digest = hashlib.sha256(f"{slice_token}|{'.'.join(tokens)}".encode()).hexdigest()[:24]
-    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:in:{name}:{digest}"
+        counts = {dt.date.fromisoformat(k.decode()): int(v) for k, v in written.items()}
+        loaded[source] = (int(source_epoch or 0), History(org_id, source, "", counts), version)
+    versions = dict(zip(extra, rest[3 * len(sources) :], strict=True))
+    out: list[str | None] = []
+    for name, spans, parts in wanted:
+        tokens = [f"e{int(org_epoch or 0)}"]
+        for source in sorted(spans):
+            source_epoch, days, version = loaded[source]
+            lo, hi = spans[source]
+            token = f"{source[:2]}{source_epoch}w{days.written(lo, min(hi, today))}"
+            if hi > today:
+                token += f"v{int(version or 0)}"
+            tokens.append(token)
+        tokens += [f"{part[:2]}{int(versions[part] or 0)}" for part in sorted(set(parts))]
+        digest = hashlib.sha256(f"{slice_token}|{'.'.join(tokens)}".encode()).hexdigest()[:24]
+        out.append(f"{namespace()}:{SCHEMA_VERSION}:{org_id}:in:{name}:{digest}")
+    return out
 
 
 def get_blocks(keys: list[str], counted: bool = True) -> list | None:
