@@ -26,6 +26,11 @@ def organization_key(org_id) -> str:
     return f"org:{org_id}"
 
 
+def owners_key(org_id) -> str:
+    """The organisation's people an owner filter can pick (metrics.filters.owner_choices)."""
+    return f"owners:{org_id}"
+
+
 def _forget(keys: list[str]) -> None:
     def drop():
         for key in keys:
@@ -35,8 +40,9 @@ def _forget(keys: list[str]) -> None:
     transaction.on_commit(drop)
 
 
-def forget_users(user_ids: Iterable) -> None:
-    _forget([user_key(pk) for pk in user_ids])
+def forget_users(user_ids: Iterable, org_ids: Iterable = ()) -> None:
+    """Drop the users' cached rows and their organisations' owner choices."""
+    _forget([user_key(pk) for pk in user_ids] + [owners_key(pk) for pk in set(org_ids)])
 
 
 def forget_organizations(org_ids: Iterable) -> None:
@@ -45,7 +51,7 @@ def forget_organizations(org_ids: Iterable) -> None:
 
 def user_changed(sender, instance, **kwargs) -> None:
     """post_save / post_delete of a User (connected in accounts.apps)."""
-    forget_users([instance.pk])
+    forget_users([instance.pk], [instance.organization_id])
 
 
 def organization_changed(sender, instance, **kwargs) -> None:

@@ -73,9 +73,9 @@ class UserQuerySet(models.QuerySet):
     def update(self, **kwargs):
         """An update that also drops the users' cached rows (accounts.cache): a user disabled
         or demoted in bulk loses their access at once too."""
-        ids = list(self.values_list("pk", flat=True))
+        rows = list(self.values_list("pk", "organization_id"))
         count = super().update(**kwargs)
-        forget_users(ids)
+        forget_users([pk for pk, _ in rows], [org for _, org in rows])
         return count
 
 

@@ -162,7 +162,9 @@ def _fragment_keys(request, state, layout: list[dict]) -> dict[str, str]:
 def _build(request, state, widget: dict) -> tuple[dict | None, str | None]:
     try:
         with server_timing.section(widget["type"]):
-            built = widgets.build_widget(widget, request.user.organization, request.user, state)
+            built = widgets.build_widget(
+                widget, request.user.organization, request.user, state, ready=True
+            )
         return built, None
     except Exception:
         log.exception("widget %s (%s) failed", widget["type"], widget["id"])

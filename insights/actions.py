@@ -9,9 +9,24 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from infra.contextcache import context_cache
 from insights.models import DismissedFinding, NarrationUsage
 
 MAX_FINDING_ID = 200
+DISMISSED_CACHE_SECONDS = 3600
+
+
+def dismissed_key(user_id: int) -> str:
+    """The request context cache's entry of a user's hidden findings (insights.queries)."""
+    return f"insights:dismissed:{user_id}"
+
+
+def _forget_dismissed(user) -> None:
+    """Drop the user's cached marks now and again when the transaction commits, so no reader
+    caches the rows being replaced (as accounts.cache does for users)."""
+    key = dismissed_key(user.pk)
+    context_cache.delete(key)
+    transaction.on_commit(lambda: context_cache.delete(key))
 
 
 def do_dismiss_finding(user, finding_id: str, reason: str = DismissedFinding.NOT_USEFUL) -> bool:
@@ -31,6 +46,7 @@ def do_dismiss_finding(user, finding_id: str, reason: str = DismissedFinding.NOT
     if not created and mark.reason != reason:
         mark.reason = reason
         mark.save(update_fields=["reason"])
+    _forget_dismissed(user)
     return created
 
 
@@ -41,6 +57,7 @@ def do_restore_finding(user, finding_id: str) -> bool:
         .filter(user=user, finding_id=finding_id.strip())
         .delete()
     )
+    _forget_dismissed(user)
     return bool(deleted)
 
 

@@ -20,12 +20,15 @@ import dataclasses
 import datetime as dt
 import hashlib
 
+from django.db import transaction
+
 from annotations.queries import applies, days_of, window_notes
+from infra.contextcache import context_cache
+from infra.outbox.queue import publish
 from insights import actions
 from insights.findings import (
     Finding,
     Scope,
-    Series,
     closed_part,
     finish,
     payload_keys,
@@ -60,42 +63,51 @@ def _name(part: str, state: DashboardState, scope: Scope, *extra: object) -> str
     return f"insights:v{CACHE_VERSION}:{part}:{digest}"
 
 
-def _closed(organization, state: DashboardState, scope: Scope) -> tuple[Series, list[Finding]]:
+def _sliced(spans: dict, scope: Scope) -> dict:
+    """The spans, with the per-dimension parts of the sources the filters slice by a live
+    dimension (metrics/cache.py): a write moving only that dimension drops the findings."""
+    dims = [FILTERS[param].dimension for param, _ in scope.filters]
+    return spans | {
+        part: span
+        for source, span in spans.items()
+        for part in metric_cache.dimension_parts([source], dims)
+    }
+
+
+def _closed_spec(state: DashboardState, scope: Scope) -> tuple:
     first, last, interval, complete_until = series_window(state)
-    spans = {METRICS[k].source: (first, last + ONE_DAY) for k in scanned(scope)}
-    key = metric_cache.inputs_key(
-        organization.pk,
-        _name("closed", state, scope, first, last, interval, complete_until),
-        spans,
-        _today(state),
-    )
-    return metric_cache.get_or_compute(
-        key,
-        lambda: closed_part(organization, state, scope),
-        ttl=metric_cache.HISTORY_TTL_SECONDS,
-    )
+    spans = _sliced({METRICS[k].source: (first, last + ONE_DAY) for k in scanned(scope)}, scope)
+    return _name("closed", state, scope, first, last, interval, complete_until), spans, ()
 
 
-def _tail(organization, state: DashboardState, scope: Scope, series: Series) -> list[Finding]:
-    today = _today(state)
-    end = state.range.last_day + ONE_DAY
+def _closed_key(organization, state: DashboardState, scope: Scope) -> str | None:
+    name, spans, parts = _closed_spec(state, scope)
+    return metric_cache.inputs_key(organization.pk, name, spans, _today(state), parts)
+
+
+def _running(state: DashboardState) -> bool:
+    return state.range.last_day + ONE_DAY > _today(state)
+
+
+def _tail_spec(state: DashboardState, scope: Scope) -> tuple:
     # Tricky: state metrics (pipeline, open claims…) sum every day since ever, and targets' pace
     # reads last year's shape, so the tail's inputs start at the beginning of time.
-    spans = {source: (None, end) for source in scope.sources}
-    running = end > today
-    key = metric_cache.inputs_key(
-        organization.pk,
-        # Targets' phase and pace depend on the day; the name carries it.
-        _name("tail", state, scope, today),
-        spans,
-        today,
-        parts=() if scope.filters else ("targets",),
-    )
-    return metric_cache.get_or_compute(
-        key,
-        lambda: tail_part(organization, state, scope, series),
-        ttl=metric_cache.TTL_SECONDS if running else metric_cache.HISTORY_TTL_SECONDS,
-    )
+    end = state.range.last_day + ONE_DAY
+    spans = _sliced({source: (None, end) for source in scope.sources}, scope)
+    # Targets' phase and pace depend on the day; the name carries it.
+    name = _name("tail", state, scope, _today(state))
+    return name, spans, () if scope.filters else ("targets",)
+
+
+def _tail_key(organization, state: DashboardState, scope: Scope) -> str | None:
+    name, spans, parts = _tail_spec(state, scope)
+    return metric_cache.inputs_key(organization.pk, name, spans, _today(state), parts)
+
+
+def _latest_key(organization, state: DashboardState, scope: Scope) -> str:
+    """The last findings stored for the period and scope, whatever data they were computed
+    from (what the dashboard shows while fresher ones are stored)."""
+    return metric_cache.latest_key(organization.pk, _name("latest", state, scope))
 
 
 def stored_findings(organization, state: DashboardState, scope: Scope) -> list[Finding]:
@@ -103,8 +115,71 @@ def stored_findings(organization, state: DashboardState, scope: Scope) -> list[F
     once when missing)."""
     if not payload_keys(scope):
         return []
-    series, history = _closed(organization, state, scope)
-    return finish(history + _tail(organization, state, scope, series), scope)
+    computed = []
+
+    def compute(part):
+        def run():
+            computed.append(part)
+            return part()
+
+        return run
+
+    series, history = metric_cache.get_or_compute(
+        _closed_key(organization, state, scope),
+        compute(lambda: closed_part(organization, state, scope)),
+        ttl=metric_cache.HISTORY_TTL_SECONDS,
+    )
+    tail = metric_cache.get_or_compute(
+        _tail_key(organization, state, scope),
+        compute(lambda: tail_part(organization, state, scope, series)),
+        ttl=metric_cache.TTL_SECONDS if _running(state) else metric_cache.HISTORY_TTL_SECONDS,
+    )
+    findings = finish(history + tail, scope)
+    if computed:
+        metric_cache.store(
+            _latest_key(organization, state, scope), findings, metric_cache.HISTORY_TTL_SECONDS
+        )
+    return findings
+
+
+# A page that finds its findings missing queues their store at most once per this many
+# seconds (per period and scope).
+QUEUE_DEBOUNCE_SECONDS = 30
+
+
+def _queue_store(organization, state: DashboardState, user, *versions: str | None) -> None:
+    """Queue insights.tasks.store_findings_for once per debounce window and data version
+    (`versions`: the keys found missing), after the request's transaction commits (the
+    outbox's bounded publish: a broker that is down costs nothing, and the next page queues
+    it again)."""
+    scope = scope_for(user, state.filters)
+    name = _name("queued", state, scope, *versions)
+    if not metric_cache.claim(organization.pk, name, QUEUE_DEBOUNCE_SECONDS):
+        return
+    args = [organization.pk, user.pk if user is not None else None, state.params()]
+    transaction.on_commit(lambda: publish("insights.tasks.store_findings_for", args))
+
+
+def ready_findings(
+    organization, state: DashboardState, user, scope: Scope
+) -> tuple[list[Finding] | None, bool]:
+    """(findings, fresh) without computing anything: the stored findings when both parts are
+    stored for the current data (fresh), else the last ones stored for the period and scope
+    (None when there are none) with their store queued. Redis down: computed (there is no
+    store to read)."""
+    if not payload_keys(scope):
+        return [], True
+    closed_key, tail_key = metric_cache.inputs_keys(
+        organization.pk, [_closed_spec(state, scope), _tail_spec(state, scope)], _today(state)
+    )
+    found = metric_cache.peek_many([closed_key, tail_key, _latest_key(organization, state, scope)])
+    if closed_key is None or tail_key is None or found is None:
+        return stored_findings(organization, state, scope), True
+    closed, tail, latest = found
+    if closed is not None and tail is not None:
+        return finish(closed[1] + tail, scope), True
+    _queue_store(organization, state, user, closed_key, tail_key)
+    return latest, False
 
 
 def warm_findings(organization, states) -> int:
@@ -117,14 +192,20 @@ def warm_findings(organization, states) -> int:
 
 
 def dismissed_marks(user) -> dict[str, str]:
-    """{finding id: "dismissed" | "not_useful"} of what the user hid."""
+    """{finding id: "dismissed" | "not_useful"} of what the user hid, kept in the request
+    context cache until they hide or show one again (insights.actions)."""
     if user is None:
         return {}
-    return dict(
-        DismissedFinding.objects.for_org(user.organization_id)
-        .filter(user=user)
-        .values_list("finding_id", "reason")
-    )
+    key = actions.dismissed_key(user.pk)
+    marks = context_cache.get(key)
+    if marks is None:
+        marks = dict(
+            DismissedFinding.objects.for_org(user.organization_id)
+            .filter(user=user)
+            .values_list("finding_id", "reason")
+        )
+        context_cache.set(key, marks, actions.DISMISSED_CACHE_SECONDS)
+    return marks
 
 
 def cite_annotations(organization, state: DashboardState, findings: list[Finding]) -> list:
@@ -205,10 +286,11 @@ def coverage_note(scope: Scope) -> str:
 
 
 def narrative_for(
-    organization, state: DashboardState, scope: Scope, findings: list[Finding]
+    organization, state: DashboardState, scope: Scope, findings: list[Finding], *, ready=False
 ) -> Narrative:
     """The narrative over the findings: the model's wording (one call per set of findings,
-    within the daily budget) or the computed one."""
+    within the daily budget) or the computed one. `ready`: never call the model, use the
+    computed wording until the model's is stored (None then, so the caller queues it)."""
     label = range_label(state)
     if not findings or not model_configured():
         return computed_narrative(findings, label)
@@ -222,6 +304,9 @@ def narrative_for(
         scope.token(),
     )
 
+    if ready:
+        return metric_cache.peek(key) or computed_narrative(findings, label)
+
     def compute() -> Narrative:
         if not actions.do_claim_narration_call(organization, state.now):
             return computed_narrative(findings, label, reason="the daily budget is spent")
@@ -230,15 +315,27 @@ def narrative_for(
     return metric_cache.get_or_compute(key, compute)
 
 
-def get_insights(organization, state: DashboardState, user=None) -> dict:
-    """{"findings": [Finding…], "narrative": Narrative, "scope": Scope, "note": str} as `user`
-    sees them: their scope and the state's filters, without the findings they hid. A narrative
-    citing a hidden finding is replaced by the computed wording of what is left."""
+def get_insights(organization, state: DashboardState, user=None, *, ready=False) -> dict:
+    """{"findings": [Finding…], "narrative": Narrative, "scope": Scope, "note": str, "pending":
+    bool} as `user` sees them: their scope and the state's filters, without the findings they
+    hid. A narrative citing a hidden finding is replaced by the computed wording of what is
+    left.
+
+    `ready` (the dashboard page): compute nothing. When the findings are not stored for the
+    current data, show the last ones stored for the period and scope (or none yet), say they
+    are `pending`, and queue their store (insights.tasks.store_findings_for), so a page never
+    waits for a daily series of every source (docs/architecture.md, "Insights")."""
     scope = scope_for(user, state.filters)
-    findings = cite_annotations(organization, state, stored_findings(organization, state, scope))
+    if ready:
+        stored, fresh = ready_findings(organization, state, user, scope)
+    else:
+        stored, fresh = stored_findings(organization, state, scope), True
+    findings = cite_annotations(organization, state, stored or [])
     marks = dismissed_marks(user)
     visible = [f for f in findings if f.id not in marks]
-    narrative = narrative_for(organization, state, scope, findings)
+    narrative = narrative_for(organization, state, scope, findings, ready=ready)
+    if ready and fresh and findings and model_configured() and narrative.source != "llm":
+        _queue_store(organization, state, user, "narrative")  # the model's wording is not stored
     if set(marks) & set(narrative.finding_ids):
         narrative = computed_narrative(visible, range_label(state))
     return {
@@ -247,6 +344,8 @@ def get_insights(organization, state: DashboardState, user=None) -> dict:
         "narrative": narrative,
         "scope": scope,
         "note": coverage_note(scope),
+        "pending": not fresh,
+        "none_yet": stored is None,
     }
 
 

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from celery import shared_task
 
-from accounts.models import Organization
-from insights.queries import warm_findings
+from accounts.models import Organization, User
+from insights.queries import get_insights, warm_findings
+from metrics.filters import InvalidFilter, parse_filters
+from metrics.periods import InvalidPeriod, parse_state
 from metrics.warming import common_states
 
 log = logging.getLogger("renoz.insights.tasks")
@@ -23,6 +26,28 @@ def store_findings(org_id: int) -> None:
         return
     count = warm_findings(organization, common_states(organization))
     log.info("stored findings of %s for %d period(s)", organization.name, count)
+
+
+@shared_task(ignore_result=True, soft_time_limit=60, time_limit=90)
+def store_findings_for(org_id: int, user_id: int | None, params: dict) -> None:
+    """Compute and store the findings (and their narrative) of one period and scope: the
+    dashboard page queues this when it found them missing (insights.queries.get_insights with
+    `ready`), instead of computing them while a person waits."""
+    organization = Organization.objects.filter(pk=org_id).first()
+    if organization is None:
+        return
+    user = None
+    if user_id is not None:
+        user = User.objects.filter(pk=user_id, organization=organization).first()
+        if user is None:
+            return
+    try:
+        state = parse_state(params, organization)
+        state = dataclasses.replace(state, filters=parse_filters(params, organization))
+    except (InvalidPeriod, InvalidFilter) as exc:
+        log.warning("findings of %s not stored: %s", organization.name, exc)
+        return
+    get_insights(organization, state, user)
 
 
 def queue_after_refresh(sender, organization_ids, **kwargs) -> None:

@@ -99,7 +99,30 @@ def _call(fn, default=None):
 # everything must go) and the version of each source it was computed from.
 # Parts that are not metric sources: versioned whole, with no per-day history.
 WHOLE_PARTS = ("targets", "annotations")
-PARTS = (*SOURCES, *WHOLE_PARTS)
+#
+# Per-dimension versions: a write that moves only a source's live dimensions (those no daily
+# summary keeps: an order fulfilled changes its `status`, nothing else its events carry)
+# bumps only "<source>.<dimension>" (metrics/signals.py), so it drops only the values that
+# filter or break down by that dimension: their keys name it (make_key's `dims`, the
+# engine's blocks of a sliced read), every other value of the source is still valid.
+DIMENSION_PARTS = tuple(
+    source.dimension_part(dim) for source in SOURCES.values() for dim in source.live_dims
+)
+HISTORY_PARTS = (*SOURCES, *DIMENSION_PARTS)
+PARTS = (*HISTORY_PARTS, *WHOLE_PARTS)
+
+
+def dimension_parts(sources, dims) -> list[str]:
+    """The per-dimension version parts of values reading these sources sliced or broken down
+    by these dimensions (only live dimensions have one)."""
+    dims = set(dims)
+    return sorted(
+        SOURCES[name].dimension_part(dim)
+        for name in set(sources)
+        if name in SOURCES
+        for dim in SOURCES[name].live_dims
+        if dim in dims
+    )
 
 
 def namespace() -> str:
@@ -174,6 +197,7 @@ def closed_version(org_id: int, parts, end: dt.date) -> str | None:
     after `end`) drops none of them; targets by their version. None when Redis is down."""
     sources = sorted(set(parts or PARTS) - set(WHOLE_PARTS))
     others = sorted(set(parts or PARTS) & set(WHOLE_PARTS))
+    # (a dimension part counts its writes per day like a source: history() reads both)
     tokens = []
     with history_cache():  # every source's history versions in one round trip
         for part in sources:
@@ -292,6 +316,28 @@ class History:
     def key(self, shape: str, lo: dt.date | None, hi: dt.date) -> str:
         return f"{self._prefix(shape)}:{lo or 'ever'}_{hi}:{self.written(lo, hi)}"
 
+    def joined(self, other: History) -> History:
+        """These versions with a per-dimension part's (a sliced read's): its blocks and tail
+        change with the writes to either."""
+        return _Joined(self, other)
+
+
+class _Joined(History):
+    def __init__(self, base: History, other: History):
+        super().__init__(base.org_id, base.part, base.token, {}, base.version)
+        self.base, self.other = base, other
+
+    def written(self, lo: dt.date | None, hi: dt.date) -> int:
+        return self.base.written(lo, hi)
+
+    def key(self, shape: str, lo: dt.date | None, hi: dt.date) -> str:
+        mark = f"{self.other.part}{self.other.token}~{self.other.written(lo, hi)}"
+        return f"{self.base.key(shape, lo, hi)}:{mark}"
+
+    def tail_key(self, shape: str, parts) -> str:
+        mark = f"{self.other.part}{self.other.token}v{self.other.version}"
+        return f"{self.base.tail_key(shape, parts)}:{mark}"
+
 
 def history(org_id: int, part: str) -> History | None:
     """The closed-day versions of a source, or None when Redis is unreachable. Inside one
@@ -303,7 +349,7 @@ def history(org_id: int, part: str) -> History | None:
     def load(client):
         pipe = client.pipeline(transaction=False)
         pipe.get(_version_key(org_id))
-        for name in SOURCES:
+        for name in HISTORY_PARTS:
             counters, epoch = _history_keys(org_id, name)
             pipe.get(epoch)
             pipe.hgetall(counters)
@@ -315,7 +361,7 @@ def history(org_id: int, part: str) -> History | None:
         return None
     org_epoch, *per_part = raw
     loaded = {}
-    for n, name in enumerate(SOURCES):
+    for n, name in enumerate(HISTORY_PARTS):
         source_epoch, written, version = per_part[3 * n : 3 * n + 3]
         loaded[name] = History(
             org_id,
@@ -343,8 +389,13 @@ def inputs_key(
     today (the open tail), with every write to the source; `parts` (e.g. "targets") add their
     whole versions. So a value over closed days survives every write to today. One round trip.
     """
-    sources = sorted(spans)
-    extra = sorted(set(parts))
+    return inputs_keys(org_id, [(name, spans, parts)], today, slice_token)[0]
+
+
+def inputs_keys(org_id: int, wanted, today: dt.date, slice_token: str = "") -> list[str | None]:
+    """inputs_key of each (name, spans, parts) in `wanted`, in one round trip for all."""
+    sources = sorted({source for _, spans, _ in wanted for source in spans})
+    extra = sorted({part for _, _, parts in wanted for part in parts})
 
     def load(client):
         pipe = client.pipeline(transaction=False)
@@ -360,26 +411,28 @@ def inputs_key(
 
     raw = _call(load)
     if raw is None:
-        return None
+        return [None] * len(wanted)
     org_epoch, *rest = raw
-    tokens = [f"e{int(org_epoch or 0)}"]
+    loaded = {}
     for n, source in enumerate(sources):
         source_epoch, written, version = rest[3 * n : 3 * n + 3]
-        lo, hi = spans[source]
-        days = History(
-            org_id,
-            source,
-            "",
-            {dt.date.fromisoformat(k.decode()): int(v) for k, v in written.items()},
-        )
-        token = f"{source[:2]}{int(source_epoch or 0)}w{days.written(lo, min(hi, today))}"
-        if hi > today:
-            token += f"v{int(version or 0)}"
-        tokens.append(token)
-    for part, version in zip(extra, rest[3 * len(sources) :], strict=True):
-        tokens.append(f"{part[:2]}{int(version or 0)}")
-    digest = hashlib.sha256(f"{slice_token}|{'.'.join(tokens)}".encode()).hexdigest()[:24]
-    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:in:{name}:{digest}"
+        counts = {dt.date.fromisoformat(k.decode()): int(v) for k, v in written.items()}
+        loaded[source] = (int(source_epoch or 0), History(org_id, source, "", counts), version)
+    versions = dict(zip(extra, rest[3 * len(sources) :], strict=True))
+    out: list[str | None] = []
+    for name, spans, parts in wanted:
+        tokens = [f"e{int(org_epoch or 0)}"]
+        for source in sorted(spans):
+            source_epoch, days, version = loaded[source]
+            lo, hi = spans[source]
+            token = f"{source[:2]}{source_epoch}w{days.written(lo, min(hi, today))}"
+            if hi > today:
+                token += f"v{int(version or 0)}"
+            tokens.append(token)
+        tokens += [f"{part[:2]}{int(versions[part] or 0)}" for part in sorted(set(parts))]
+        digest = hashlib.sha256(f"{slice_token}|{'.'.join(tokens)}".encode()).hexdigest()[:24]
+        out.append(f"{namespace()}:{SCHEMA_VERSION}:{org_id}:in:{name}:{digest}")
+    return out
 
 
 def get_blocks(keys: list[str], counted: bool = True) -> list | None:
@@ -411,12 +464,18 @@ def set_blocks(values: dict[str, object], ttl: int = HISTORY_TTL_SECONDS) -> Non
     _call(store)
 
 
-def make_key(org_id: int, widget: str, state, parts=None, slice_token: str = "") -> str | None:
+def make_key(
+    org_id: int, widget: str, state, parts=None, slice_token: str = "", dims=()
+) -> str | None:
     """The cache key of a value for a state, or None when Redis is unreachable.
 
     `parts` names the data sources the value is computed from; None means all of them.
-    `slice_token` names an owner or dimension slice (empty for the whole organisation).
+    `slice_token` names an owner or dimension slice (empty for the whole organisation);
+    `dims` the dimensions it filters or breaks down by, whose per-dimension versions it
+    carries too.
     """
+    if parts is not None and dims:
+        parts = sorted(set(parts) | set(dimension_parts(parts, dims)))
     end = closed_end(state)
     version = closed_version(org_id, parts, end) if end is not None else data_version(org_id, parts)
     if version is None:
@@ -428,6 +487,51 @@ def make_key(org_id: int, widget: str, state, parts=None, slice_token: str = "")
     if slice_token:
         key += ":" + hashlib.sha256(slice_token.encode()).hexdigest()[:16]
     return key
+
+
+def value_key(org_id: int, name: str, parts, slice_token: str = "") -> str | None:
+    """The key of a value that does not depend on the period (the activity feed's newest
+    rows): the data versions of `parts` and the slice (a user's scope, filters). None when
+    Redis is unreachable."""
+    version = data_version(org_id, parts)
+    if version is None:
+        return None
+    digest = hashlib.sha256(slice_token.encode()).hexdigest()[:16]
+    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:{version}:{name}:{digest}"
+
+
+def latest_key(org_id: int, name: str) -> str:
+    """The key of the last value stored under a name, whatever versions it was computed
+    from: what a reader that must not compute shows while a fresh one is stored."""
+    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:latest:{name}"
+
+
+def peek_many(keys: list[str | None]) -> list | None:
+    """The cached values for these keys (None where absent), in one round trip, never
+    computing nor counting; None when Redis is unreachable."""
+    wanted = [k for k in keys if k is not None]
+    raw = _call(lambda client: client.mget(wanted)) if wanted else []
+    if raw is None:
+        return None
+    found = dict(zip(wanted, raw, strict=True))
+    return [
+        pickle.loads(found[k]) if k is not None and found[k] is not None else None  # noqa: S301
+        for k in keys
+    ]
+
+
+def store(key: str | None, value, ttl: int = TTL_SECONDS) -> None:
+    if key is None:
+        return
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    _call(lambda client: client.set(key, payload, ex=ttl))
+
+
+def claim(org_id: int, name: str, seconds: int) -> bool:
+    """True for the first caller within `seconds` (a debounce: queue a job once per window);
+    False when Redis is unreachable."""
+    key = f"{namespace()}:{SCHEMA_VERSION}:{org_id}:claim:{name}"
+    return bool(_call(lambda client: client.set(key, b"1", nx=True, ex=seconds), False))
 
 
 def _stats_key() -> str:
@@ -554,15 +658,18 @@ def history_enabled() -> bool:
     return _history_cache.get() is not None
 
 
-def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS):
-    """Return the cached value for `key`, computing it at most once at a time across workers."""
+def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS, counted: bool = True):
+    """Return the cached value for `key`, computing it at most once at a time across workers.
+    `counted=False` leaves the lookup out of the hit rate (lists that are not metric values)."""
     if key is None:  # Redis is down: straight to the database
         return compute()
     raw = _call(lambda client: client.get(key))
     if raw is not None:
-        _record(True)
+        if counted:
+            _record(True)
         return pickle.loads(raw)  # noqa: S301
-    _record(False)
+    if counted:
+        _record(False)
     lock_key = f"{key}:lock"
     got_lock = _call(lambda client: client.set(lock_key, b"1", nx=True, ex=LOCK_SECONDS))
     done_key = f"{key}:done"

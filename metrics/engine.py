@@ -232,6 +232,11 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
     versions = None
     if mode == "hybrid" and metric_cache.history_enabled():
         versions = metric_cache.history(org_id, source.name)
+        # A read sliced or broken down by a live dimension carries its per-dimension
+        # versions too (metrics/cache.py): a write moving only that dimension drops it.
+        for part in metric_cache.dimension_parts([source.name], (*by, *where.dims)):
+            extra = metric_cache.history(org_id, part)
+            versions = None if versions is None or extra is None else versions.joined(extra)
     if versions is None:
         _read_exact(org_id, tz, source, windows, daily, mode, coverage, where, frame)
         return frame
@@ -257,6 +262,14 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
     if cached is None:
         cached = [None] * len(blocks)
     missing = [n for n, value in enumerate(cached) if value is None]
+    # The open tail moves only with writes to the source, and each write bumps its version.
+    tail_key = versions.tail_key(shape, tail) if tail else None
+    sums = None
+    if tail_key is not None:
+        (sums,) = metric_cache.get_blocks([tail_key], counted=False) or [None]
+    live = None
+    if tail and sums is None:
+        live = Frame(source, len(windows), dims)
     if missing:
         computed = Frame(source, len(missing), dims)
         block_windows = [
@@ -271,8 +284,9 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
         using = replica.history_alias(org_id)
         if using != DEFAULT_DB_ALIAS:
             coverage = LazyCoverage(org_id, tz, using)
-        _read_exact(
-            org_id, tz, source, block_windows, daily, mode, coverage, where, computed, using
+        beside = (tail, live) if live is not None and using == DEFAULT_DB_ALIAS else None
+        tail_done = _read_exact(
+            org_id, tz, source, block_windows, daily, mode, coverage, where, computed, using, beside
         )
         fresh = {}
         for i, n in enumerate(missing):
@@ -284,12 +298,10 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
             for key, values in data.items():
                 frame.add(idx, key, values)
     if tail:
-        # The open tail moves only with writes to the source, and each write bumps its version.
-        tail_key = versions.tail_key(shape, tail)
-        (sums,) = metric_cache.get_blocks([tail_key], counted=False) or [None]
         if sums is None:
-            live = Frame(source, len(windows), dims)
-            _read_live(org_id, tz, source, tail, daily, live, where)
+            assert live is not None and tail_key is not None  # both set when tail is
+            if not (missing and tail_done):
+                _read_live(org_id, tz, source, tail, daily, live, where)
             sums = [dict(window) for window in live.data]
             metric_cache.set_blocks({tail_key: sums}, ttl=metric_cache.TTL_SECONDS)
         for idx, window in enumerate(sums):
@@ -309,9 +321,11 @@ def _read_exact(
     where: Slice,
     frame: Frame,
     using: str = DEFAULT_DB_ALIAS,
-) -> None:
+    beside: tuple[list, Frame] | None = None,
+) -> bool:
     """Fill `frame` from the database `using`: summary parts where the summary is trusted, the rest
-    live."""
+    live. `beside` (the open tail's parts and frame): read in the same statement as the summary
+    when the window needs nothing else live; returns whether it was."""
     cov = None
     if mode == "hybrid" and where.owner is None and source.covers((*frame.dims, *where.dims)):
         # LazyCoverage shares one coverage read with every read of the same computation.
@@ -322,10 +336,21 @@ def _read_exact(
         spans, live = _plan(window, cov, tz)
         view_parts += [(idx, lo, hi) for lo, hi in spans]
         live_parts += [(idx, lo, hi) for lo, hi in live]
+    if view_parts and not live_parts and beside is not None and _plain_live(beside[0], tz):
+        _read_view(org_id, source, view_parts, daily, frame, where, using, beside=(tz, *beside))
+        return True
     if view_parts:
         _read_view(org_id, source, view_parts, daily, frame, where, using)
     if live_parts:
         _read_live(org_id, tz, source, live_parts, daily, frame, where, using)
+    return False
+
+
+def _plain_live(parts, tz) -> bool:
+    """Whether _read_live reads these parts with live_sql (not bucketed)."""
+    return not (
+        len(parts) > 2 and all(_at_midnight(b, tz) for _, lo, hi in parts for b in (lo, hi))
+    )
 
 
 def group_by_positions(n: int) -> str:
@@ -375,10 +400,13 @@ def _read_view(
     frame: Frame,
     where: Slice,
     using: str = DEFAULT_DB_ALIAS,
+    beside: tuple | None = None,
 ) -> None:
     """Sum the daily summary over many day-ranges [lo, hi) in one index range scan: by day for
     daily frames, else by month, and by day only at part-month edges; the rows are then
-    shared out among the parts."""
+    shared out among the parts. `beside` (tz, the open tail's parts, its frame): the tail's
+    live sums in the same statement (UNION ALL), so a cold read of a source is one statement
+    (issue 25)."""
     params: dict = {"org": org_id, "hi": max(hi for _, _, hi in parts)}
     lower = ""
     if all(lo is not None for _, lo, _ in parts):
@@ -401,11 +429,40 @@ def _read_view(
     sql = (
         f"SELECT {bucket}, {whole_month}{dims}, {sums} FROM {source.summary} "
         f"WHERE organization_id = %(org)s AND day < %(hi)s{lower}{sliced} "
-        f"GROUP BY {group} ORDER BY 1"
+        f"GROUP BY {group}"
     )
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    if beside is None:
+        sql += " ORDER BY 1"
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    else:
+        tz, tail, tail_frame = beside
+        tail_sql, tail_params = live_sql(org_id, tz, source, tail, daily, tail_frame.dims, where)
+        params.update(tail_params)  # the same organisation and slice: the same values
+        # Tricky: one column list for both arms. The summary's rows are (NULL, bucket, whole
+        # month, …), the tail's (idx, day or NULL, NULL, …); measures sum to the same types.
+        width = len(frame.dims)
+        names = ", ".join(f"t.{d}" for d in tail_frame.dims)
+        measures = ", ".join(f"t.{m}" for m in source.measures)
+        tail_day = "t.day" if daily else "NULL::date"
+        sql = (
+            f"SELECT NULL::integer, v.* FROM ({sql}) v UNION ALL "
+            f"SELECT t.idx, {tail_day}, NULL::boolean{', ' + names if names else ''}, {measures} "
+            f"FROM ({tail_sql}) t"
+        )
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            both = cursor.fetchall()
+        rows = sorted((row[1:] for row in both if row[0] is None), key=lambda row: row[0])
+        tail_rows = [row for row in both if row[0] is not None]
+        tail_frame.add_rows(
+            [
+                (row[0], *((row[1],) if daily else ()), *row[3 : 3 + width], *row[3 + width :])
+                for row in tail_rows
+            ],
+            daily,
+        )
     starts = [row[0] for row in rows]
     width = len(frame.dims)
     for idx, lo, hi in parts:

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from accounts.cache import USER_CACHE_SECONDS, owners_key
 from accounts.models import Role, User
+from infra.contextcache import context_cache
 from infra.numbers import parse_id
 from metrics.definitions import CUSTOMER_DIMS, OWNER, SOURCES, Metric, Source
 from operations.models import AustralianState, ClaimKind, CustomerKind, ProductCategory, Stage
@@ -91,11 +93,18 @@ class InvalidFilter(ValueError):
 
 
 def owner_choices(organization) -> list[tuple[str, str]]:
-    """(id, name) of the people whose rows the owner filter can pick: sales reps, technicians."""
-    users = User.objects.filter(
-        organization=organization, is_active=True, role__in=OWNER_ROLES
-    ).order_by("full_name", "email")
-    return [(str(u.pk), u.full_name or u.email) for u in users]
+    """(id, name) of the people whose rows the owner filter can pick: sales reps, technicians.
+    Kept in the request context cache until one of the organisation's users is saved
+    (accounts.cache), so a cached dashboard page does not read them."""
+    key = owners_key(organization.pk)
+    choices = context_cache.get(key)
+    if choices is None:
+        users = User.objects.filter(
+            organization=organization, is_active=True, role__in=OWNER_ROLES
+        ).order_by("full_name", "email")
+        choices = [(str(u.pk), u.full_name or u.email) for u in users]
+        context_cache.set(key, choices, USER_CACHE_SECONDS)
+    return choices
 
 
 def parse_filters(params, organization, *, aliases: bool = False) -> Filters:

@@ -13,7 +13,7 @@ from functools import partial
 
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -75,13 +75,17 @@ def _after_commit(org_id: int, source: Source, days: set) -> None:
         schedule_refresh([grain.summary for grain in source.grains])
 
 
-def note_change(org_id: int, source: Source, days: set) -> None:
-    for moved in (source, *(s for s in SOURCES.values() if source.name in s.follows)):
+def _followers(source: Source) -> list[Source]:
+    return [s for s in SOURCES.values() if source.name in s.follows]
+
+
+def note_change(org_id: int, source: Source, days: set, *, followers_only: bool = False) -> None:
+    for moved in ([] if followers_only else [source]) + _followers(source):
         # Every grain's summary holds the record's rows (sales: by order and by category).
         for grain in moved.grains:
             mark_dirty(org_id, grain.summary, days)
         transaction.on_commit(partial(_after_commit, org_id, moved, days))
-    if source.has_owner:
+    if source.has_owner and not followers_only:
         # Past days may already be in the nightly per-user table: recompute them there too
         # (queued in this transaction, through the outbox).
         today = timezone.now().astimezone(_tz(org_id)).date()
@@ -125,6 +129,57 @@ def _moved_related(sender, instance) -> None:
         note_change(instance.organization_id, source, days)
 
 
+def _event_rows(source: Source, org_id: int, record_id) -> list[tuple]:
+    """The record's rows in the source's event view, as comparable tuples (column, value)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT * FROM {source.events} WHERE organization_id = %s AND record_id = %s",  # noqa: S608 - our own view name
+            [org_id, record_id],
+        )
+        names = [c.name for c in cursor.description]
+        return sorted((tuple(zip(names, row, strict=True)) for row in cursor.fetchall()), key=repr)
+
+
+def moved_dimensions(source: Source, before: list[tuple], after: list[tuple]) -> set | None:
+    """The live dimensions a write moved when it moved nothing else of the record's event rows
+    (the same rows, instants, measures and summary dimensions): empty when it moved nothing
+    at all; None when it moved more."""
+    if before == after:
+        return set()
+    if len(before) != len(after):
+        return None
+    live = set(source.live_dims)
+
+    def paired(rows):
+        # Each row as (what a summary or a sum reads, the row): rows pair up by the former.
+        return sorted(
+            ((tuple(kv for kv in row if kv[0] not in live), row) for row in rows), key=repr
+        )
+
+    moved: set = set()
+    for (rest_b, row_b), (rest_a, row_a) in zip(paired(before), paired(after), strict=True):
+        if rest_b != rest_a:
+            return None
+        moved |= {k for (k, v), (_, w) in zip(row_b, row_a, strict=True) if v != w}
+    return moved
+
+
+def note_dimensions(org_id: int, source: Source, dims: set, days: set) -> None:
+    """A write moved only these live dimensions of the source's rows on these days: no
+    summary row changed, so no day is dirty; the values sliced by them are dropped through
+    their per-dimension versions, and sources reading this one's events get the whole change
+    (their own rows may carry other columns)."""
+    for dim in sorted(dims):
+        transaction.on_commit(
+            partial(note_write, org_id, source.dimension_part(dim), days, _today(org_id))
+        )
+    note_change(org_id, source, days, followers_only=True)
+
+
+def _today(org_id: int):
+    return timezone.now().astimezone(_tz(org_id)).date()
+
+
 @receiver(pre_save)
 def remember_old_days(sender, instance, **kwargs):
     source = TRACKED.get(sender)
@@ -133,6 +188,9 @@ def remember_old_days(sender, instance, **kwargs):
     instance._metrics_old = (
         sender._default_manager.filter(pk=instance.pk).values(*source.timestamps).first()
     )
+    if instance._metrics_old and source.live_dims:
+        # Its event rows as they were: a write that moves only live dimensions drops less.
+        instance._metrics_old_rows = _event_rows(source, instance.organization_id, instance.pk)
 
 
 @receiver(post_save)
@@ -161,4 +219,13 @@ def record_change(sender, instance, **kwargs):
     old = getattr(instance, "_metrics_old", None)
     if old:
         days |= _days(old, source.timestamps, tz)
+    before = getattr(instance, "_metrics_old_rows", None)
+    if before is not None and kwargs.get("signal") is post_save:
+        instance._metrics_old_rows = None
+        after = _event_rows(source, instance.organization_id, instance.pk)
+        dims = moved_dimensions(source, before, after)
+        if dims is not None:
+            if dims:
+                note_dimensions(instance.organization_id, source, dims, days)
+            return  # nothing a number reads moved, or only live dimensions
     note_change(instance.organization_id, source, days)

@@ -68,6 +68,19 @@ class Source:
         """Whether the daily summary can answer a query sliced by these dimensions."""
         return set(dims) <= set(self.summary_dims)
 
+    @property
+    def live_dims(self) -> tuple[str, ...]:
+        """The dimensions no daily summary of this source keeps (an order's status, its
+        customer's state): a write that moves only these leaves every summary row and every
+        unsliced number as it was, so it drops only what slices by them (metrics/cache.py,
+        per-dimension versions)."""
+        kept = {d for grain in self.grains for d in grain.summary_dims}
+        return tuple(d for d in self.dims if d not in kept)
+
+    def dimension_part(self, dim: str) -> str:
+        """The cache version part of values that slice this source by a live dimension."""
+        return f"{self.name}.{dim}"
+
 
 _SALES_DIMS = ("status", *CUSTOMER_DIMS, "customer_id", "product_category")
 _SALES_MEASURES = ("revenue_cents", "orders", "kwh_sold")

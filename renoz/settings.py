@@ -290,6 +290,7 @@ TASK_KINDS = {
     "reports.tasks.deliver_report_run": "reports",
     # Findings stored ahead of the readers after a refresh (insights.tasks).
     "insights.tasks.store_findings": "insights",
+    "insights.tasks.store_findings_for": "insights",
     # Publishes what a write could not (broker down): must not wait behind anything.
     "infra.outbox.tasks.drain_outbox": "default",
     # Large drill-down exports, written to storage off the web thread.

@@ -44,7 +44,7 @@ from django.db.models import Q
 
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS
-from metrics.engine import WHOLE, Slice
+from metrics.engine import WHOLE, Slice, TimeWindow
 from metrics.periods import (
     DashboardState,
     add_months,
@@ -53,7 +53,7 @@ from metrics.periods import (
     shift_year,
     unit_bounds,
 )
-from metrics.queries import compute_values
+from metrics.queries import compute_values_and
 from targets.models import (
     MONTHS_IN,
     PERIOD_KINDS_BY_SIZE,
@@ -153,27 +153,22 @@ def read_period(organization, kind: str, start: dt.date, keys: list[str], at, us
     state = parse_state(
         {**params, "compare": "previous_year" if paced else "none"}, organization, now=cut
     )
-    values = _values(organization, state, keys, user)
+    # Last year's whole period (the pace's denominator) is read beside the period and last
+    # year's same days, in the same read of each source.
+    ly_start = shift_year(start)
+    ly_whole = TimeWindow(
+        local_midnight(ly_start, tz),
+        local_midnight(period_bounds(kind, ly_start)[1] + dt.timedelta(days=1), tz),
+    )
+    where = WHOLE if user is None else Slice.of(owner=user.pk)
+    values, totals = compute_values_and(
+        organization, state, keys, where=where, extra=ly_whole, extra_keys=tuple(paced)
+    )
     reading.actual = {k: v for k, (v, _) in values.items()}
     if paced:
         reading.last_year_to_date = {k: values[k][1] for k in paced}
-        ly_start = shift_year(start)
-        ly_end = period_bounds(kind, ly_start)[1]
-        ly_state = parse_state(
-            {"from": ly_start.isoformat(), "to": ly_end.isoformat(), "compare": "none"},
-            organization,
-            now=cut,
-        )
-        reading.last_year_total = {
-            k: v for k, (v, _) in _values(organization, ly_state, paced, user).items()
-        }
+        reading.last_year_total = {k: totals[k] for k in paced}
     return reading
-
-
-def _values(organization, state: DashboardState, keys: list[str], user) -> dict[str, tuple]:
-    """The organisation's values, or `user`'s own (the metric layer's owner slice)."""
-    where = WHOLE if user is None else Slice.of(owner=user.pk)
-    return compute_values(organization, state, keys, where=where)
 
 
 # --- Progress --------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ class WidgetContext:
     owner: int | None = None  # read only this user's rows (a technician's own)
     period: str = "day"  # personal widgets: day, 7d or mtd (metrics.personal.PERIODS)
     keys: tuple[str, ...] = ()  # personal widgets: every metric on the page, computed together
+    ready: bool = False  # the dashboard page: show what is stored, never compute findings
 
 
 @dataclass(frozen=True)

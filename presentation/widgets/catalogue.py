@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from insights.findings import payload_keys, scope_for
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, SOURCES
-from metrics.filters import describe, not_applying
+from metrics.filters import FILTERS, describe, not_applying
 from metrics.periods import DashboardState
 from presentation.widgets.base import WidgetContext, WidgetType
 from presentation.widgets.charts import (
@@ -211,7 +210,11 @@ def _key(spec: WidgetType, widget: dict, organization, state, owner) -> str | No
     if state.filters:
         # Tricky: the filters change the numbers and every link the widget holds.
         token += "|" + ";".join(f"{k}={v}" for k, v in state.filters)
-    return metric_cache.make_key(organization.pk, cache_name(widget), state, parts, token)
+    # A filter by a live dimension (metrics/cache.py, per-dimension versions) names it.
+    # Tricky: a widget that broke its numbers down by a live dimension would have to name it
+    # here too; none does (stage, claim kind and status, product category are summary ones).
+    dims = [FILTERS[param].dimension for param, _ in state.filters if param in FILTERS]
+    return metric_cache.make_key(organization.pk, cache_name(widget), state, parts, token, dims)
 
 
 def unfiltered_context(spec: WidgetType, settings: dict, state: DashboardState) -> dict | None:
@@ -234,13 +237,15 @@ def unfiltered_context(spec: WidgetType, settings: dict, state: DashboardState) 
     }
 
 
-def build_widget(widget: dict, organization, user, state: DashboardState) -> dict:
+def build_widget(
+    widget: dict, organization, user, state: DashboardState, *, ready: bool = False
+) -> dict:
     """The context of one widget, computed (or read from the cache for org-wide widgets and
-    owner slices)."""
+    owner slices). `ready`: the dashboard page, where insights show what is stored."""
     spec = CATALOGUE[widget["type"]]
     settings = widget.get("settings") or {}
     owner = spec.owner_for(user, settings) if user is not None else None
-    ctx = WidgetContext(organization, user, state, settings, owner)
+    ctx = WidgetContext(organization, user, state, settings, owner, ready=ready)
     if spec.per_user:
         return spec.build(ctx)
     unfiltered = unfiltered_context(spec, settings, state)
@@ -290,14 +295,11 @@ def peek_widget(widget: dict, organization, state: DashboardState, user=None) ->
 def build_kpis(layout: list[dict], organization, user, state: DashboardState) -> dict[str, dict]:
     """{widget id: context} of the layout's KPI cards, as build_widget would give each, from one
     get_metrics over their metrics and one targets read per owner slice (a technician's cards
-    of jobs are their own): never one computation, or one wait on another's, per card. With an
-    insights widget on the layout, that get_metrics is the one its findings start from."""
+    of jobs are their own): never one computation, or one wait on another's, per card. The
+    cards read only their own metrics: the page never computes findings (they are stored,
+    insights.queries), so it does not read the metrics only findings need."""
     out: dict[str, dict] = {}
     groups: dict[int | None, list[dict]] = {}
-    shared: tuple[int | None, list[str]] | None = None
-    if any(w["type"] == "insights" for w in layout):
-        findings_scope = scope_for(user)
-        shared = (findings_scope.owner, payload_keys(findings_scope))
     for widget in (w for w in layout if CATALOGUE[w["type"]].kind == "kpi"):
         spec = CATALOGUE[widget["type"]]
         settings = widget.get("settings") or {}
@@ -310,10 +312,7 @@ def build_kpis(layout: list[dict], organization, user, state: DashboardState) ->
     for owner, members in groups.items():
         ctx = WidgetContext(organization, user, state, {}, owner)
         keys = sorted({w["settings"]["metric"] for w in members})
-        computed = keys
-        if shared is not None and shared[0] == owner and set(keys) <= set(shared[1]):
-            computed = shared[1]
-        entries = metric_entries(ctx, keys, computed)
+        entries = metric_entries(ctx, keys, keys)
         for widget in members:
             metric = METRICS[widget["settings"]["metric"]]
             out[widget["id"]] = kpi_card(ctx, metric, *entries[metric.key])

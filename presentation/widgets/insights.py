@@ -181,7 +181,7 @@ def build_insights(ctx: WidgetContext) -> dict:
     """The narrative, then the top findings with their number, a sparkline and a drill link
     (the user's own scope under the dashboard's filters, without what they hid), and a link to
     the insights page with every finding."""
-    result = get_insights(ctx.organization, ctx.state, ctx.user)
+    result = get_insights(ctx.organization, ctx.state, ctx.user, ready=ctx.ready)
     findings = result["findings"]
     narrative = result["narrative"]
     return {
@@ -201,4 +201,7 @@ def build_insights(ctx: WidgetContext) -> dict:
         "period": range_label(ctx.state),
         "can_dismiss": ctx.user is not None,
         "yours": result["scope"].owner is not None,
+        # Not stored for the current data yet: the last stored (or none), updating.
+        "pending": result["pending"],
+        "none_yet": result["none_yet"],
     }

@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from infra.numbers import parse_id
+from metrics import cache as metric_cache
 from metrics.filters import FILTERS, Filters, describe, record_lookups
 from metrics.formatting import short
 from metrics.periods import local_midnight, unit_bounds
@@ -22,6 +23,7 @@ from presentation.widgets.base import WidgetContext, drill_url, job_url
 from presentation.wording import exact_time, time_ago
 
 FEED_PAGE_SIZE = 15
+FEED_DIMS = ("customer_state", "customer_kind")  # what an activity's row moves besides its sums
 MY_JOBS_LIMIT = 20
 
 
@@ -118,7 +120,25 @@ def feed_page(
 
 
 def build_feed(ctx: WidgetContext) -> dict:
-    page = feed_page(ctx.organization, ctx.user, now=timezone.now(), filters=ctx.state.filters)
+    """The feed's newest page, cached until the next write to activities or customers (the
+    rows it shows) for the user's scope and the filters; "when" is worded at each read."""
+    now = timezone.now()
+    own = owner_for(ctx.user, "activities")
+    # Every part of activities: the rows show the records, not sums (a moved customer too).
+    parts = ("activities", "customers", *metric_cache.dimension_parts(["activities"], FEED_DIMS))
+    key = metric_cache.value_key(
+        ctx.organization.pk,
+        "feed",
+        parts,
+        f"{own}|{ctx.state.filters}",
+    )
+    page = metric_cache.get_or_compute(
+        key,
+        lambda: feed_page(ctx.organization, ctx.user, now=now, filters=ctx.state.filters),
+        counted=False,
+    )
+    for item in page["items"]:
+        item["when"] = time_ago(dt.datetime.fromisoformat(item["iso"]), now)
     if not page["newest"]:
         page["newest"] = f"{timezone.now().isoformat()}~0"
     page["own_only"] = owner_for(ctx.user, "activities") is not None

@@ -219,10 +219,12 @@ def test_a_write_only_drops_the_values_built_from_its_source(
     client.get("/api/dashboard/metrics", params)
     assert metric_cache.cache_stats()["misses"] == 0  # revenue does not read activities
     with django_capture_on_commit_callbacks(execute=True):
-        Order.objects.filter(number="SO-2").get().save()
+        order = Order.objects.filter(number="SO-2").get()
+        order.total_cents = 900_000  # 30 September's order: $7,000 → $9,000
+        order.save()
     body = client.get("/api/dashboard/metrics", params).json()
     assert metric_cache.cache_stats()["misses"] >= 1
-    assert body["metrics"]["revenue"]["value"] == 4_200_000
+    assert body["metrics"]["revenue"]["value"] == 4_400_000  # $10,000 + $25,000 + $9,000
 
 
 def test_a_ten_year_daily_series_is_refused_at_once_with_a_coarser_suggestion(client, owner):

@@ -35,6 +35,7 @@ KIND_OF = {
     "reports.tasks.dispatch_reports": "default",
     "reports.tasks.deliver_report_run": "reports",
     "insights.tasks.store_findings": "insights",
+    "insights.tasks.store_findings_for": "insights",
     "infra.outbox.tasks.drain_outbox": "default",
     "dashboard.tasks.build_export": "reports",
     "alerts.tasks.evaluate_alerts": "alerts",

@@ -1,0 +1,189 @@
+"""The dashboard page reads, it does not compute (issue 25): its insights are the stored
+findings, or the last ones stored while their store is queued; the feed, the findings a user
+hid and the owner filter's choices come from the cache until their rows change.
+
+The history (tests/insights/builders.py, as the browser test of the widget has it): ten
+$5,000 orders every weekday from May to September 2025, forty on 17 September, and two
+$1,000,000 orders from Big Co on 24 September. September's 22 weekdays make $1,100,000, plus
+$150,000 on the 17th and $2,000,000 from Big Co: $3,250,000. Its previous period is the 30
+days before, 2–31 August: 20 weekdays, $1,000,000. So revenue is up 225.0%.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+
+import pytest
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from accounts.models import Role
+from insights import queries as insight_queries
+from insights.models import DismissedFinding
+from operations.models import Activity, Order
+from tests.conftest import make_user
+from tests.dashboard.test_resilience import (  # noqa: F401 - fixtures
+    _cache_settings,
+    blackhole,
+    long_breakers,
+)
+from tests.insights.builders import SYDNEY, customers, orders_on, weekdays
+
+pytestmark = pytest.mark.django_db
+SEPTEMBER = "/dashboard/?from=2025-09-01&to=2025-09-30&compare=previous_period"
+UP_225 = "Revenue up 225.0%"
+PENDING = "Working out the findings for this period"
+UPDATING = "Updating with the latest data"
+POLL = 'hx-trigger="every 3s, dashboard:refresh from:body"'
+
+
+@pytest.fixture
+def history(org):
+    cycle = itertools.cycle(customers(org, 20))
+    for day in weekdays(dt.date(2025, 5, 1), dt.date(2025, 9, 30)):
+        orders_on(org, day, [500_000] * (40 if day == dt.date(2025, 9, 17) else 10), cycle)
+    big = customers(org, 1, prefix="Big Co")[0]
+    orders_on(org, dt.date(2025, 9, 24), [100_000_000] * 2, itertools.repeat(big))
+    return big
+
+
+@pytest.fixture
+def computed(monkeypatch):
+    """Every computation of a findings part (closed days, or the period's tail)."""
+    calls: list[str] = []
+    for name in ("closed_part", "tail_part"):
+        real = getattr(insight_queries, name)
+        monkeypatch.setattr(
+            insight_queries,
+            name,
+            lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw),
+        )
+    return calls
+
+
+def test_the_page_queues_missing_findings_and_shows_them_once_stored(
+    client, owner, history, computed, django_capture_on_commit_callbacks
+):
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks() as queued:
+        first = client.get(SEPTEMBER).content.decode()
+    # Nothing stored yet: the page says so, polls, and computed nothing; the store is queued
+    # once, after the request's transaction commits.
+    assert computed == []
+    assert PENDING in first and POLL in first and UP_225 not in first
+    assert len(queued) == 1
+    with django_capture_on_commit_callbacks():
+        client.get(SEPTEMBER)  # a second page within the debounce window queues nothing more
+    assert len(queued) == 1
+
+    queued[0]()  # the worker (eager here): insights.tasks.store_findings_for
+    assert computed == ["closed_part", "tail_part"]
+
+    page = client.get(SEPTEMBER).content.decode()
+    assert UP_225 in page
+    assert PENDING not in page and UPDATING not in page and POLL not in page
+    assert computed == ["closed_part", "tail_part"]  # read, not computed again
+
+
+def test_a_write_into_the_period_shows_the_last_findings_while_new_ones_are_stored(
+    client, owner, history, computed, django_capture_on_commit_callbacks
+):
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(SEPTEMBER)  # queues the store, which runs at the commit
+    assert UP_225 in client.get(SEPTEMBER).content.decode()
+    # A back-dated $500,000 order on 10 September: September is $3,750,000, up 275.0%.
+    with django_capture_on_commit_callbacks(execute=True):
+        at = dt.datetime(2025, 9, 10, 10, tzinfo=SYDNEY)
+        Order.objects.create(
+            organization=owner.organization,
+            customer=history,
+            number="SO-LATE",
+            status="confirmed",
+            ordered_at=at,
+            created_at=at,
+            total_cents=50_000_000,
+        )
+    computed.clear()
+    with django_capture_on_commit_callbacks() as queued:
+        stale = client.get(SEPTEMBER).content.decode()
+    assert computed == []
+    assert UP_225 in stale and UPDATING in stale and POLL in stale
+    assert len(queued) == 1
+
+    queued[0]()
+    fresh = client.get(SEPTEMBER).content.decode()
+    assert "Revenue up 275.0%" in fresh and UP_225 not in fresh and UPDATING not in fresh
+
+
+def test_the_widgets_poll_computes_the_findings_when_no_worker_stored_them(client, owner, history):
+    client.force_login(owner)
+    page = client.get(SEPTEMBER).content.decode()  # its queued store never runs here
+    (url,) = re.findall(r'hx-get="([^"]+)"[^>]*\s+' + re.escape(POLL), page)
+    fragment = client.get(url.replace("&amp;", "&"), HTTP_HX_REQUEST="true").content.decode()
+    assert UP_225 in fragment and POLL not in fragment
+
+
+def test_with_redis_down_the_page_computes_its_findings(
+    client,
+    owner,
+    history,
+    blackhole,  # noqa: F811 - the fixture
+    long_breakers,  # noqa: F811 - the fixture
+):
+    with override_settings(CACHES=_cache_settings(blackhole.url)):
+        client.force_login(owner)
+        page = client.get(SEPTEMBER).content.decode()
+    assert UP_225 in page and PENDING not in page and POLL not in page
+
+
+def test_a_hidden_finding_leaves_the_page_at_once(
+    client, owner, history, django_capture_on_commit_callbacks
+):
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(SEPTEMBER)
+    page = client.get(SEPTEMBER).content.decode()
+    ids = re.findall(r'name="finding" value="([^"]+)"', page)
+    assert len(ids) == 3  # the top three findings, each with "Not useful"
+    url = re.search(r'action="(/dashboard/widgets/[^"]+/dismiss/[^"]*)"', page)
+    assert url is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url[1].replace("&amp;", "&"), {"finding": ids[0]})
+    assert response.status_code in (200, 302)
+    assert DismissedFinding.objects.filter(user=owner, finding_id=ids[0]).exists()
+    again = client.get(SEPTEMBER).content.decode()
+    assert ids[0] not in again and "1 hidden" in again
+
+
+def test_a_cached_page_runs_no_sql_and_follows_new_rows(
+    client, owner, history, django_capture_on_commit_callbacks
+):
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(SEPTEMBER)
+    client.get(SEPTEMBER)
+    with CaptureQueriesContext(connection) as sql:
+        page = client.get(SEPTEMBER).content.decode()
+    assert [q["sql"] for q in sql.captured_queries] == []
+    assert "Tia Nguyen" not in page and "Called about the inverter" not in page
+
+    # A new sales rep is in the owner filter, and a logged call in the feed, on the next page.
+    with django_capture_on_commit_callbacks(execute=True):
+        rep = make_user(owner.organization, Role.SALES)
+        rep.full_name = "Tia Nguyen"
+        rep.save()
+        Activity.objects.create(
+            organization=owner.organization,
+            user=rep,
+            kind="call",
+            subject="Called about the inverter",
+            customer=history,
+            occurred_at=dt.datetime(2025, 10, 1, 9, tzinfo=SYDNEY),
+        )
+    page = client.get(SEPTEMBER).content.decode()
+    assert f'<option value="{rep.pk}">Tia Nguyen</option>' in page
+    assert "Called about the inverter" in page
