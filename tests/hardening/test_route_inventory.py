@@ -15,8 +15,8 @@ import pytest
 from django.core.files.base import ContentFile
 
 from accounts.models import Role
-from annotations.models import Annotation
 from alerts.actions import do_follow_metric
+from annotations.models import Annotation
 from dashboard import layouts
 from dashboard.models import ExportJob
 from targets.models import Target
