@@ -13,7 +13,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -29,8 +29,12 @@ from presentation.wording import exact_time
 
 
 def _back(request) -> str:
+    """Where the card's form came from: a path on this site, else the dashboard (never a view
+    name: redirect() would try to reverse one)."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return target
     return "/dashboard/"
 
@@ -48,7 +52,7 @@ def follow_toggle(request):
                 request, "alerts/_follow_error.html", {"error": exc}, status=400
             )
         messages.error(request, str(exc))
-        return redirect(_back(request))
+        return HttpResponseRedirect(_back(request))
     following = actions.do_toggle_follow(request.user, metric, filters)
     label = METRICS[metric].label
     if request.htmx:
@@ -68,7 +72,7 @@ def follow_toggle(request):
         if following
         else f"You no longer follow {label}.",
     )
-    return redirect(_back(request))
+    return HttpResponseRedirect(_back(request))
 
 
 def _following_rows(user) -> list[dict]:

@@ -295,6 +295,8 @@ TASK_KINDS = {
     "infra.outbox.tasks.drain_outbox": "default",
     # Large drill-down exports, written to storage off the web thread.
     "dashboard.tasks.build_export": "reports",
+    # Deleting expired export files: a short sweep, hourly.
+    "dashboard.tasks.purge_expired_exports": "default",
     # Alert checks and their sends: never behind a render or a refresh (docs/alerts.md).
     "alerts.tasks.evaluate_alerts": "alerts",
     "alerts.tasks.send_digests": "alerts",

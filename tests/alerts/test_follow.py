@@ -63,6 +63,11 @@ def test_a_viewer_follows_too_and_an_open_redirect_goes_home(client, org):
     response = client.post("/dashboard/follow/", {"metric": "orders", "next": "https://evil.test/"})
     assert response["Location"] == "/dashboard/"
     assert follows(viewer) == [("orders", {})]
+    # A "next" that is no path (a view's name, a scheme-relative address) goes home too, and an
+    # unknown metric is a message, not a 500.
+    for bad in ("²", "alerts-settings", "//evil.test/x", "javascript:alert(1)"):
+        response = client.post("/dashboard/follow/", {"metric": "²", "next": bad})
+        assert response.status_code == 302 and response["Location"] == "/dashboard/"
 
 
 @pytest.mark.parametrize(

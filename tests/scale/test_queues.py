@@ -38,7 +38,9 @@ KIND_OF = {
     "insights.tasks.store_findings_for": "insights",
     "infra.outbox.tasks.drain_outbox": "default",
     "dashboard.tasks.build_export": "reports",
+    "dashboard.tasks.purge_expired_exports": "default",
     "alerts.tasks.evaluate_alerts": "alerts",
+    "alerts.tasks.send_digests": "alerts",
     "xero.tasks.sync_xero_organizations": "xero",
     "xero.tasks.sync_xero_organization": "xero",
 }
