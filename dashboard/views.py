@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 from urllib.parse import urlencode
 
@@ -200,7 +201,45 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
             slot["html"] = mark_safe(html) if html else None  # noqa: S308 - our own template
             slots.append(slot)
         metric_cache.set_fragments(fresh)
+        _personal_bodies(request, state, slots)
     return slots
+
+
+# Per-user widgets whose rendered body depends only on their data (no CSRF token, no request):
+# cached under a digest of that data (metrics.cache.content_key).
+CONTENT_KEYED = frozenset({"feed"})
+
+
+def _personal_bodies(request, state, slots: list[dict]) -> None:
+    """Fill in the rendered body of each per-user widget in CONTENT_KEYED from the cache (one
+    round trip for all of them), rendering and storing those not found. Its key is a digest of
+    everything the partial reads (the slot and its data, which holds the feed's rows with
+    "when" worded now), so a new row, another wording of "when" or another filter is another
+    key, and nothing has to drop one."""
+    org_id = request.user.organization_id
+    keys = {}
+    for slot in slots:
+        if slot["html"] or slot["kind"] not in CONTENT_KEYED or slot["data"] is None:
+            continue
+        content = json.dumps(
+            [FRAGMENT_VERSION, {k: v for k, v in slot.items() if k != "html"}],
+            sort_keys=True,
+            default=str,
+        )
+        key = metric_cache.content_key(org_id, slot["kind"], content)
+        if key is not None:
+            keys[key] = slot
+    if not keys:
+        return
+    found = metric_cache.get_fragments(list(keys), counted=False)
+    fresh = {}
+    for (key, slot), html in zip(keys.items(), found, strict=True):
+        if not html:
+            html = fresh[key] = render_to_string(
+                f"{TEMPLATE}#widget_body", {"w": slot, "state": state}, request
+            )
+        slot["html"] = mark_safe(html)  # noqa: S308 - our own template
+    metric_cache.set_fragments(fresh)
 
 
 def _page_context(request, state, *, editing: bool, layout=None) -> dict:
