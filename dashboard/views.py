@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -205,24 +206,28 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
     return slots
 
 
-# Per-user widgets whose rendered body depends only on their data (no CSRF token, no request):
-# cached under a digest of that data (metrics.cache.content_key).
-CONTENT_KEYED = frozenset({"feed"})
+# Per-user widgets whose rendered body is cached under a digest of what it shows
+# (metrics.cache.content_key): the activity feed, and insights (with the page's URL, which its
+# "Reload" link carries, and its "Not useful" forms' CSRF token left as CSRF_SLOT, filled in
+# at each read: the token is the reader's own).
+CONTENT_KEYED = frozenset({"feed", "insights"})
+CSRF_SLOT = "__renoz_csrf_token__"
 
 
 def _personal_bodies(request, state, slots: list[dict]) -> None:
     """Fill in the rendered body of each per-user widget in CONTENT_KEYED from the cache (one
     round trip for all of them), rendering and storing those not found. Its key is a digest of
-    everything the partial reads (the slot and its data, which holds the feed's rows with
-    "when" worded now), so a new row, another wording of "when" or another filter is another
-    key, and nothing has to drop one."""
+    everything the partial reads (the slot and its data: the feed's rows with "when" worded
+    now, the findings the user has not hidden), so a new row, another wording of "when", a
+    hidden finding or another filter is another key, and nothing has to drop one."""
     org_id = request.user.organization_id
+    path = request.get_full_path()
     keys = {}
     for slot in slots:
         if slot["html"] or slot["kind"] not in CONTENT_KEYED or slot["data"] is None:
             continue
         content = json.dumps(
-            [FRAGMENT_VERSION, {k: v for k, v in slot.items() if k != "html"}],
+            [FRAGMENT_VERSION, path, {k: v for k, v in slot.items() if k != "html"}],
             sort_keys=True,
             default=str,
         )
@@ -233,11 +238,14 @@ def _personal_bodies(request, state, slots: list[dict]) -> None:
         return
     found = metric_cache.get_fragments(list(keys), counted=False)
     fresh = {}
+    context = {"state": state, "qs": state.querystring(), "csrf_token": CSRF_SLOT}
     for (key, slot), html in zip(keys.items(), found, strict=True):
         if not html:
             html = fresh[key] = render_to_string(
-                f"{TEMPLATE}#widget_body", {"w": slot, "state": state}, request
+                f"{TEMPLATE}#widget_body", {**context, "w": slot}, request
             )
+        if CSRF_SLOT in html:
+            html = html.replace(CSRF_SLOT, get_token(request))
         slot["html"] = mark_safe(html)  # noqa: S308 - our own template
     metric_cache.set_fragments(fresh)
 
