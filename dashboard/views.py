@@ -24,7 +24,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, reswap
 
+from accounts.cache import owners_key
 from accounts.permissions import can_save_layout, require, sees_own_rows_only
+from alerts.queries import follows_key
 from annotations.actions import may_add
 from dashboard import layouts
 from dashboard.forms import (
@@ -38,7 +40,8 @@ from dashboard.forms import (
     range_choices,
 )
 from infra import server_timing
-from insights.actions import do_dismiss_finding
+from infra.contextcache import context_cache
+from insights.actions import dismissed_key, do_dismiss_finding
 from insights.queries import findings_for
 from metrics import cache as metric_cache
 from metrics.filters import BAR_FILTERS, FILTERS, InvalidFilter, owner_choices, parse_filters
@@ -250,6 +253,17 @@ def _personal_bodies(request, state, slots: list[dict]) -> None:
     metric_cache.set_fragments(fresh)
 
 
+def context_keys(user) -> list[str]:
+    """The request context cache entries a dashboard page reads besides its session and user:
+    read in one round trip (infra.contextcache, prefetched) instead of one each."""
+    return [
+        layouts.version_key(user.organization_id),
+        follows_key(user.pk),  # the cards' follow stars (alerts.queries.followed_cards)
+        owners_key(user.organization_id),  # the owner filter's choices
+        dismissed_key(user.pk),  # the findings the user hid
+    ]
+
+
 def _page_context(request, state, *, editing: bool, layout=None) -> dict:
     if layout is None:
         layout, _own = layouts.get_layout(request.user)
@@ -323,11 +337,13 @@ def dashboard(request):
         }
         template = f"{TEMPLATE}#dashboard" if _is_partial(request) else TEMPLATE
         return TemplateResponse(request, template, context, status=400)
-    context = _page_context(request, state, editing=editing)
-    if _is_partial(request):
-        response = TemplateResponse(request, f"{TEMPLATE}#dashboard", context)
-        return push_url(response, _home_url(state, editing=editing))
-    return TemplateResponse(request, TEMPLATE, context)
+    # Rendered inside too: the cards' follow stars are read while the template renders.
+    with context_cache.prefetched(context_keys(request.user)):
+        context = _page_context(request, state, editing=editing)
+        if _is_partial(request):
+            response = TemplateResponse(request, f"{TEMPLATE}#dashboard", context)
+            return push_url(response.render(), _home_url(state, editing=editing))
+        return TemplateResponse(request, TEMPLATE, context).render()
 
 
 @login_required
