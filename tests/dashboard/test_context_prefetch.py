@@ -24,7 +24,9 @@ def reads(monkeypatch):
     for name in ("get", "get_many"):
         real = getattr(client, name)
         monkeypatch.setattr(
-            client, name, lambda *a, _real=real, _name=name, **kw: sent.append(_name) or _real(*a, **kw)
+            client,
+            name,
+            lambda *a, _real=real, _name=name, **kw: sent.append(_name) or _real(*a, **kw),
         )
     return sent
 

@@ -17,10 +17,11 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
+from dashboard import views
 from insights import queries as insight_queries
 from insights.models import DismissedFinding
 from operations.models import Activity, Order
@@ -189,31 +190,41 @@ def test_a_cached_page_runs_no_sql_and_follows_new_rows(
     assert "Called about the inverter" in page
 
 
-def test_the_feed_body_is_kept_by_its_content_and_reworded_as_time_passes(
-    client, owner, time_machine, monkeypatch, django_capture_on_commit_callbacks
-):
-    """The feed's rendered body is cached under a digest of what it shows (dashboard.views,
-    CONTENT_KEYED): the next page reads it instead of rendering it; "when" worded otherwise
-    (two hours later) or a new row is another body, rendered once."""
-    from dashboard import views
-
-    time_machine.move_to(dt.datetime(2025, 10, 1, 12, tzinfo=SYDNEY), tick=False)
-    Activity.objects.create(
-        organization=owner.organization,
-        user=owner,
-        kind="call",
-        subject="Called about the battery",
-        occurred_at=dt.datetime(2025, 10, 1, 11, 50, tzinfo=SYDNEY),
+def logged(user, kind: str, subject: str, at: dt.datetime) -> Activity:
+    """An activity of `user` at `at` (Sydney time)."""
+    return Activity.objects.create(
+        organization=user.organization,
+        user=user,
+        kind=kind,
+        subject=subject,
+        occurred_at=at.replace(tzinfo=SYDNEY),
     )
-    client.force_login(owner)
-    rendered: list[str] = []
+
+
+@pytest.fixture
+def rendered(monkeypatch) -> list[str]:
+    """The kind of every widget body the page view renders itself (not read from the cache)."""
+    kinds: list[str] = []
     real = views.render_to_string
     monkeypatch.setattr(
         views,
         "render_to_string",
-        lambda name, context, request=None: rendered.append(context["w"]["kind"])
-        or real(name, context, request),
+        lambda name, context, request=None: (
+            kinds.append(context["w"]["kind"]) or real(name, context, request)
+        ),
     )
+    return kinds
+
+
+def test_the_feed_body_is_kept_by_its_content_and_reworded_as_time_passes(
+    client, owner, time_machine, rendered, django_capture_on_commit_callbacks
+):
+    """The feed's rendered body is cached under a digest of what it shows (dashboard.views,
+    CONTENT_KEYED): the next page reads it instead of rendering it; "when" worded otherwise
+    (two hours later) or a new row is another body, rendered once."""
+    time_machine.move_to(dt.datetime(2025, 10, 1, 12, tzinfo=SYDNEY), tick=False)
+    logged(owner, "call", "Called about the battery", dt.datetime(2025, 10, 1, 11, 50))
+    client.force_login(owner)
 
     def feed_times() -> list[str]:
         page = client.get("/dashboard/").content.decode()
@@ -230,35 +241,18 @@ def test_the_feed_body_is_kept_by_its_content_and_reworded_as_time_passes(
     assert rendered.count("feed") == 1
     rendered.clear()
     with django_capture_on_commit_callbacks(execute=True):  # the write drops the feed's rows
-        Activity.objects.create(
-            organization=owner.organization,
-            user=owner,
-            kind="email",
-            subject="Sent the quote",
-            occurred_at=dt.datetime(2025, 10, 1, 13, 59, tzinfo=SYDNEY),
-        )
+        logged(owner, "email", "Sent the quote", dt.datetime(2025, 10, 1, 13, 59))
     assert feed_times() == ["1 min ago", "2 h ago"]
     assert rendered.count("feed") == 1
 
 
 def test_a_cached_insights_body_carries_each_readers_own_csrf_token(
-    owner, history, monkeypatch, django_capture_on_commit_callbacks
+    owner, history, rendered, django_capture_on_commit_callbacks
 ):
     """Two admins see the same findings: the second reads the first's rendered insights from
     the cache (dashboard.views, CONTENT_KEYED), and its "Not useful" forms still post with
     their own CSRF token (a client that enforces CSRF checks, as a browser's session is)."""
-    from django.test import Client
 
-    from dashboard import views
-
-    rendered: list[str] = []
-    real = views.render_to_string
-    monkeypatch.setattr(
-        views,
-        "render_to_string",
-        lambda name, context, request=None: rendered.append(context["w"]["kind"])
-        or real(name, context, request),
-    )
     first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
     first.force_login(owner)
     with django_capture_on_commit_callbacks(execute=True):
