@@ -13,7 +13,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from alerts import actions, digest, queries
 from alerts.follows import InvalidFollow, canonical_filters, check_metric, filters_text
 from alerts.forms import DigestSettingsForm
+from alerts.templatetags.follow import control_html
 from metrics.definitions import METRICS
 from metrics.filters import owner_choices
 from presentation.wording import exact_time
@@ -56,14 +57,15 @@ def follow_toggle(request):
     following = actions.do_toggle_follow(request.user, metric, filters)
     label = METRICS[metric].label
     if request.htmx:
-        context = {
-            "show": True,
-            "metric": {"key": metric, "label": label},
-            "filters": tuple(filters.items()),
-            "following": following,
-            "next": _back(request),
-        }
-        response = TemplateResponse(request, "alerts/_follow.html", context)
+        response = HttpResponse(
+            control_html(
+                request,
+                METRICS[metric],
+                tuple(filters.items()),
+                following=following,
+                next_url=_back(request),
+            )
+        )
         response["HX-Trigger"] = "followChanged"
         return response
     messages.success(

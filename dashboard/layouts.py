@@ -294,6 +294,12 @@ def _layout_key(user, version: str) -> str:
     return f"layout:{user.organization_id}:{version}:{user.pk}:{user.role}"
 
 
+def version_key(org_id: int) -> str:
+    """The request context cache's entry of the organisation's layout version (public for
+    the page's one read of its request context: dashboard.views, context_keys)."""
+    return _version_key(org_id)
+
+
 def _cached_layout(user) -> tuple[list[dict], bool]:
     """_stored_layout from Redis when the organisation's layouts have not changed since."""
     version = context_cache.get(_version_key(user.organization_id))

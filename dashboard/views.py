@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -22,7 +24,9 @@ from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, reswap
 
+from accounts.cache import owners_key
 from accounts.permissions import can_save_layout, require, sees_own_rows_only
+from alerts.queries import follows_key
 from annotations.actions import may_add
 from dashboard import layouts
 from dashboard.forms import (
@@ -36,7 +40,8 @@ from dashboard.forms import (
     range_choices,
 )
 from infra import server_timing
-from insights.actions import do_dismiss_finding
+from infra.contextcache import context_cache
+from insights.actions import dismissed_key, do_dismiss_finding
 from insights.queries import findings_for
 from metrics import cache as metric_cache
 from metrics.filters import BAR_FILTERS, FILTERS, InvalidFilter, owner_choices, parse_filters
@@ -200,7 +205,63 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
             slot["html"] = mark_safe(html) if html else None  # noqa: S308 - our own template
             slots.append(slot)
         metric_cache.set_fragments(fresh)
+        _personal_bodies(request, state, slots)
     return slots
+
+
+# Per-user widgets whose rendered body is cached under a digest of what it shows
+# (metrics.cache.content_key): the activity feed, and insights (with the page's URL, which its
+# "Reload" link carries, and its "Not useful" forms' CSRF token left as CSRF_SLOT, filled in
+# at each read: the token is the reader's own).
+CONTENT_KEYED = frozenset({"feed", "insights"})
+CSRF_SLOT = "__renoz_csrf_token__"
+
+
+def _personal_bodies(request, state, slots: list[dict]) -> None:
+    """Fill in the rendered body of each per-user widget in CONTENT_KEYED from the cache (one
+    round trip for all of them), rendering and storing those not found. Its key is a digest of
+    everything the partial reads (the slot and its data: the feed's rows with "when" worded
+    now, the findings the user has not hidden), so a new row, another wording of "when", a
+    hidden finding or another filter is another key, and nothing has to drop one."""
+    org_id = request.user.organization_id
+    path = request.get_full_path()
+    keys = {}
+    for slot in slots:
+        if slot["html"] or slot["kind"] not in CONTENT_KEYED or slot["data"] is None:
+            continue
+        content = json.dumps(
+            [FRAGMENT_VERSION, path, {k: v for k, v in slot.items() if k != "html"}],
+            sort_keys=True,
+            default=str,
+        )
+        key = metric_cache.content_key(org_id, slot["kind"], content)
+        if key is not None:
+            keys[key] = slot
+    if not keys:
+        return
+    found = metric_cache.get_fragments(list(keys), counted=False)
+    fresh = {}
+    context = {"state": state, "qs": state.querystring(), "csrf_token": CSRF_SLOT}
+    for (key, slot), html in zip(keys.items(), found, strict=True):
+        if not html:
+            html = fresh[key] = render_to_string(
+                f"{TEMPLATE}#widget_body", {**context, "w": slot}, request
+            )
+        if CSRF_SLOT in html:
+            html = html.replace(CSRF_SLOT, get_token(request))
+        slot["html"] = mark_safe(html)  # noqa: S308 - our own template
+    metric_cache.set_fragments(fresh)
+
+
+def context_keys(user) -> list[str]:
+    """The request context cache entries a dashboard page reads besides its session and user:
+    read in one round trip (infra.contextcache, prefetched) instead of one each."""
+    return [
+        layouts.version_key(user.organization_id),
+        follows_key(user.pk),  # the cards' follow stars (alerts.queries.followed_cards)
+        owners_key(user.organization_id),  # the owner filter's choices
+        dismissed_key(user.pk),  # the findings the user hid
+    ]
 
 
 def _page_context(request, state, *, editing: bool, layout=None) -> dict:
@@ -276,11 +337,13 @@ def dashboard(request):
         }
         template = f"{TEMPLATE}#dashboard" if _is_partial(request) else TEMPLATE
         return TemplateResponse(request, template, context, status=400)
-    context = _page_context(request, state, editing=editing)
-    if _is_partial(request):
-        response = TemplateResponse(request, f"{TEMPLATE}#dashboard", context)
-        return push_url(response, _home_url(state, editing=editing))
-    return TemplateResponse(request, TEMPLATE, context)
+    # Rendered inside too: the cards' follow stars are read while the template renders.
+    with context_cache.prefetched(context_keys(request.user)):
+        context = _page_context(request, state, editing=editing)
+        if _is_partial(request):
+            response = TemplateResponse(request, f"{TEMPLATE}#dashboard", context)
+            return push_url(response.render(), _home_url(state, editing=editing))
+        return TemplateResponse(request, TEMPLATE, context).render()
 
 
 @login_required

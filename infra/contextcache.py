@@ -9,8 +9,10 @@ metrics.cache does for the metric values). Sessions are still written to the dat
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
+from contextlib import contextmanager
 from typing import Any
 
 from django.contrib.sessions.backends import cached_db
@@ -49,17 +51,47 @@ def _call(fn, default=None):
         return default
 
 
+# Inside prefetched(): {key: value or None} read in one round trip for the request.
+_prefetched: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "contextcache_prefetched", default=None
+)
+
+
 class ContextCache:
     """The few cache methods the session store and the layout cache use, through the breaker."""
 
     def get(self, key: str, default: Any = None) -> Any:
+        memo = _prefetched.get()
+        if memo is not None and key in memo:
+            value = memo[key]
+            return default if value is None else value
         return _call(lambda client: client.get(key, default), default)
 
     def set(self, key: str, value: Any, timeout: Any = DEFAULT_TIMEOUT) -> None:
+        self._forget(key)
         _call(lambda client: client.set(key, value, timeout))
 
     def delete(self, key: str) -> None:
+        self._forget(key)
         _call(lambda client: client.delete(key))
+
+    @staticmethod
+    def _forget(key: str) -> None:
+        memo = _prefetched.get()
+        if memo is not None:
+            memo.pop(key, None)
+
+    @contextmanager
+    def prefetched(self, keys: list[str]):
+        """Inside, get() of these keys answers from one MGET made on entry (a page that will
+        read several small values of its request context pays one round trip, not one each);
+        a set() or delete() of one forgets what was read, so the next get() asks Redis."""
+        found = _call(lambda client: client.get_many(keys), {}) or {}
+        token = _prefetched.set({key: found.get(key) for key in keys})
+        try:
+            yield
+        finally:
+            _prefetched.reset(token)
 
     def __contains__(self, key: str) -> bool:
         return bool(_call(lambda client: client.has_key(key), False))

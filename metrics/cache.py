@@ -608,14 +608,25 @@ def fragment_key(value_key: str | None, name: str) -> str | None:
     return None if value_key is None else f"{value_key}:html:{name}"
 
 
-def get_fragments(keys: list[str | None]) -> list[str | None]:
+def content_key(org_id: int, name: str, content: str) -> str | None:
+    """The key of a rendered per-user fragment (the activity feed), named by a digest of
+    everything it was rendered from (`content`): any change to it is another key, so no
+    write has to drop it; it lives TTL_SECONDS. None when Redis is unreachable."""
+    if time.monotonic() < _breaker_open_until:
+        return None
+    digest = hashlib.sha256(content.encode()).hexdigest()[:32]
+    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:html:{name}:{digest}"
+
+
+def get_fragments(keys: list[str | None], *, counted: bool = True) -> list[str | None]:
     """Rendered fragments for these keys, in one round trip (None where absent, or for every
-    key when Redis is down), counting hits and misses with the whole values'."""
+    key when Redis is down), counting hits and misses with the whole values' (`counted=False`:
+    per-user fragments, not metric values, are left out of the hit rate)."""
     wanted = [k for k in keys if k is not None]
     raw = _call(lambda client: client.mget(wanted)) if wanted else []
     found = dict(zip(wanted, raw or [None] * len(wanted), strict=True))
     out = [found.get(k) if k is not None else None for k in keys]
-    if raw is not None and wanted:
+    if raw is not None and wanted and counted:
         hits = sum(found[k] is not None for k in wanted)
         _count("fragment_hits", hits)
         _count("fragment_misses", len(wanted) - hits)

@@ -17,10 +17,11 @@ import re
 
 import pytest
 from django.db import connection
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import Role
+from dashboard import views
 from insights import queries as insight_queries
 from insights.models import DismissedFinding
 from operations.models import Activity, Order
@@ -187,3 +188,94 @@ def test_a_cached_page_runs_no_sql_and_follows_new_rows(
     page = client.get(SEPTEMBER).content.decode()
     assert f'<option value="{rep.pk}">Tia Nguyen</option>' in page
     assert "Called about the inverter" in page
+
+
+def logged(user, kind: str, subject: str, at: dt.datetime) -> Activity:
+    """An activity of `user` at `at` (Sydney time)."""
+    return Activity.objects.create(
+        organization=user.organization,
+        user=user,
+        kind=kind,
+        subject=subject,
+        occurred_at=at.replace(tzinfo=SYDNEY),
+    )
+
+
+@pytest.fixture
+def rendered(monkeypatch) -> list[str]:
+    """The kind of every widget body the page view renders itself (not read from the cache)."""
+    kinds: list[str] = []
+    real = views.render_to_string
+    monkeypatch.setattr(
+        views,
+        "render_to_string",
+        lambda name, context, request=None: (
+            kinds.append(context["w"]["kind"]) or real(name, context, request)
+        ),
+    )
+    return kinds
+
+
+def test_the_feed_body_is_kept_by_its_content_and_reworded_as_time_passes(
+    client, owner, time_machine, rendered, django_capture_on_commit_callbacks
+):
+    """The feed's rendered body is cached under a digest of what it shows (dashboard.views,
+    CONTENT_KEYED): the next page reads it instead of rendering it; "when" worded otherwise
+    (two hours later) or a new row is another body, rendered once."""
+    time_machine.move_to(dt.datetime(2025, 10, 1, 12, tzinfo=SYDNEY), tick=False)
+    logged(owner, "call", "Called about the battery", dt.datetime(2025, 10, 1, 11, 50))
+    client.force_login(owner)
+
+    def feed_times() -> list[str]:
+        page = client.get("/dashboard/").content.decode()
+        return re.findall(r'class="feed-time"[^>]*>([^<]+)<', page)
+
+    assert feed_times() == ["10 min ago"]
+    assert rendered.count("feed") == 1
+    rendered.clear()
+    assert feed_times() == ["10 min ago"]
+    assert rendered == []  # every body from the cache, the feed's too
+
+    time_machine.move_to(dt.datetime(2025, 10, 1, 14, tzinfo=SYDNEY), tick=False)
+    assert feed_times() == ["2 h ago"]
+    assert rendered.count("feed") == 1
+    rendered.clear()
+    with django_capture_on_commit_callbacks(execute=True):  # the write drops the feed's rows
+        logged(owner, "email", "Sent the quote", dt.datetime(2025, 10, 1, 13, 59))
+    assert feed_times() == ["1 min ago", "2 h ago"]
+    assert rendered.count("feed") == 1
+
+
+def test_a_cached_insights_body_carries_each_readers_own_csrf_token(
+    owner, history, rendered, django_capture_on_commit_callbacks
+):
+    """Two admins see the same findings: the second reads the first's rendered insights from
+    the cache (dashboard.views, CONTENT_KEYED), and its "Not useful" forms still post with
+    their own CSRF token (a client that enforces CSRF checks, as a browser's session is)."""
+
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        first.get(SEPTEMBER)  # queues the store, which runs at the commit
+    assert UP_225 in first.get(SEPTEMBER).content.decode()
+    assert rendered.count("insights") == 2  # pending, then the stored findings
+
+    colleague = make_user(owner.organization, Role.ADMIN, email="second-admin@renoz.test")
+    second.force_login(colleague)
+    page = second.get(SEPTEMBER).content.decode()
+    assert UP_225 in page
+    assert rendered.count("insights") == 2  # the same body, from the cache
+    assert views.CSRF_SLOT not in page
+    ids = re.findall(r'name="finding" value="([^"]+)"', page)
+    tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page))
+    url = re.search(r'action="(/dashboard/widgets/[^"]+/dismiss/[^"]*)"', page)
+    assert len(ids) == 3 and len(tokens) >= 1 and url is not None
+    response = second.post(
+        url[1].replace("&amp;", "&"), {"finding": ids[0], "csrfmiddlewaretoken": tokens.pop()}
+    )
+    assert response.status_code == 302  # not 403: the token is the colleague's own
+    assert DismissedFinding.objects.filter(user=colleague, finding_id=ids[0]).exists()
+    assert not DismissedFinding.objects.filter(user=owner).exists()
+    again = second.get(SEPTEMBER).content.decode()
+    assert ids[0] not in again and "1 hidden" in again
+    assert "1 hidden" not in first.get(SEPTEMBER).content.decode()
