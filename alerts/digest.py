@@ -368,7 +368,9 @@ def build(
             item.change_text, item.vs_text = card["change_text"], card["vs_text"]
             item.tone, item.yours = card["tone"], card["yours"]
             if card["target"]:
-                item.target = f"{card['target']['text']} · {card['target']['status_label']}"
+                words = f"{card['target']['text']} · {card['target']['status_label']}"
+                # A target of another period than the digest's names it ("Aug 2026 target:").
+                item.target = words if not card["target"]["own_period"] else f"Target: {words}"
                 item.target_status = card["target"]["status"]
             mine = [f for f in findings if f.metric == metric.key]
             _classify(item, entry, alert_lines.get((metric.key, pairs), []), mine)

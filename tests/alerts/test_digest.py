@@ -404,3 +404,28 @@ def test_annotations_whose_scope_touches_a_followed_card_are_in_the_digest(smtp,
         assert absent not in text
     html = message.get_body(("html",)).get_content()
     assert "Notes on the period" in html and "Sydney storm · 3–4 Aug 2026" in html
+
+
+def test_a_target_of_another_period_is_named_once_not_target_target(smtp, org, owner, sales):
+    """A daily digest's day is not its monthly target's period, so the card's sentence names
+    the period itself ("Aug 2026 target: …"); the mail printed "Target: Aug 2026 target: …"."""
+    from targets.models import Target
+
+    Target.objects.create(
+        organization=org,
+        metric="revenue",
+        period_kind="month",
+        period_start=dt.date(2026, 8, 1),
+        value=100_000_000,
+    )
+    do_follow_metric(owner, "revenue", {})
+    assert digest.send_digests(NOW).mailed == 1
+    delivery.deliver(NOW)
+    [message] = smtp.messages
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content()
+    # 1–4 Aug: $12,000 on the 3rd and $36,000 on the 4th, of $1,000,000 ($1.00M).
+    assert "\n  Aug 2026 target: $48,000 of $1.00M" in text, text
+    assert "Target: Aug 2026" not in text
+    assert ">Aug 2026 target: $48,000 of $1.00M" in html
+    assert "Target: Aug 2026" not in html
