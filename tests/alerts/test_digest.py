@@ -429,3 +429,21 @@ def test_a_target_of_another_period_is_named_once_not_target_target(smtp, org, o
     assert "Target: Aug 2026" not in text
     assert ">Aug 2026 target: $48,000 of $1.00M" in html
     assert "Target: Aug 2026" not in html
+
+
+def test_a_follow_filtered_to_a_person_names_them_in_the_mail(smtp, org, owner):
+    """An admin follows Sam's kWh: the item says "Owner: Sam Nguyen" (it said "Owner: #12").
+    Sam's jobs: 5 + 6 + 7 = 18 kWh on 4 Aug against 8 kWh on 3 Aug, up 125.0%."""
+    sam = make_user(org, Role.TECHNICIAN, "sam@renoz.test")
+    sam.full_name = "Sam Nguyen"
+    sam.save()
+    for kwh in (5, 6, 7):
+        _job(org, sam, DAY, kwh)
+    _job(org, sam, BEFORE, 8)
+    do_follow_metric(owner, "kwh_deployed", {"owner": str(sam.pk)})
+    assert digest.send_digests(NOW).mailed == 2  # Sam's own digest (role defaults) too
+    delivery.deliver(NOW)
+    [message] = [m for m in smtp.messages if m["To"] == owner.email]
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "* kWh deployed (Owner: Sam Nguyen): 18 kWh, up 125.0% vs 8 kWh previous period" in text
+    assert f"#{sam.pk}" not in text
