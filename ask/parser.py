@@ -256,13 +256,17 @@ class Parser:
             # "since July 2025" is from 1 July 2025 (the year was left unused: the latest
             # July was read instead); "since March", the latest March.
             if i + 2 < len(toks) and _YEAR.match(toks[i + 2].word):
-                return 3, dates(dt.date(int(toks[i + 2].word), MONTHS[toks[i + 1].word], 1), today)
+                start = dt.date(int(toks[i + 2].word), MONTHS[toks[i + 1].word], 1)
+                # A month to come is that month alone: refused as a period not started.
+                return 3, dates(start, max(start, today))
             start = self._latest(MONTHS[toks[i + 1].word])
             if start:
                 return 2, dates(start, today)
         if w == "since" and i + 1 < len(toks) and _YEAR.match(toks[i + 1].word):
-            # "since 2025" is from 1 January 2025 to today, not the year 2025 alone.
-            return 2, dates(dt.date(int(toks[i + 1].word), 1, 1), today)
+            # "since 2025" is from 1 January 2025 to today, not the year 2025 alone ("since
+            # 2027" starts after today: refused as a period not started).
+            start = dt.date(int(toks[i + 1].word), 1, 1)
+            return 2, dates(start, max(start, today))
         if w in ("between", "from") and (a := self._date_at(toks, i + 1)):
             j = i + 1 + a[0]
             if j < len(toks) and toks[j].word in ("and", "to", "until", "till", "-"):
