@@ -280,9 +280,8 @@ class Parser:
                 start = dt.date(int(toks[i + 2].word), MONTHS[toks[i + 1].word], 1)
                 # A month to come is that month alone: refused as a period not started.
                 return 3, dates(start, max(start, today))
-            start = self._latest(MONTHS[toks[i + 1].word])
-            if start:
-                return 2, dates(start, today)
+            if latest := self._latest(MONTHS[toks[i + 1].word]):
+                return 2, dates(latest, today)
         if w == "since" and i + 1 < len(toks) and _YEAR.match(toks[i + 1].word):
             # "since 2025" is from 1 January 2025 to today, not the year 2025 alone ("since
             # 2027" starts after today: refused as a period not started).
