@@ -15,7 +15,7 @@ from django.http import Http404, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from alerts import actions, queries
-from alerts.follows import canonical_filters, check_metric
+from alerts.follows import canonical_filters, check_metric, check_scope
 from alerts.forms import FILTER_PARAMS, RuleForm
 from alerts.models import AlertRule
 
@@ -135,7 +135,7 @@ def follows(request, pk=None):
         if not isinstance(filters, dict):
             raise ValueError('\'filters\' must be an object, e.g. {"state": "QLD"}')
         metric = check_metric(body.get("metric"))
-        filters = canonical_filters(filters, user.organization, strict=True)
+        filters = check_scope(user, canonical_filters(filters, user.organization, strict=True))
     except ValueError as exc:
         return _error(str(exc))
     if request.method == "DELETE":

@@ -60,7 +60,7 @@ from insights.findings.base import MIN_CHANGE_PCT
 from insights.narration import model_configured
 from insights.queries import findings_for, narrative_for
 from metrics.definitions import METRICS
-from metrics.filters import InvalidFilter, parse_filters, slice_args
+from metrics.filters import InvalidFilter, owner_choices, parse_filters, slice_args
 from metrics.periods import DashboardState, InvalidPeriod, dates_label, parse_state
 from metrics.queries import get_timeseries
 from metrics.scope import owner_for
@@ -329,7 +329,10 @@ def build(
     site = settings.SITE_URL
     items: list[Item] = []
     unfiltered_findings: list = []
+    owners: dict[str, str] | None = None  # read once, for a follow with an owner filter
     for pairs, members in _filter_group(user, follows).items():
+        if owners is None and any(name == "owner" for name, _ in pairs):
+            owners = dict(owner_choices(user.organization))
         try:
             filters = parse_filters(dict(pairs), user.organization)
         except InvalidFilter as exc:
@@ -351,7 +354,7 @@ def build(
                 metric=metric.key,
                 label=metric.label,
                 filters=dict(follow.filters or {}),
-                filters_text=filters_text(follow.filters or {}),
+                filters_text=filters_text(follow.filters or {}, owners),
             )
             item.dashboard_url = f"{site}/dashboard/?{state.querystring()}"
             item.drill_url = site + drill_url(metric.key, state)
@@ -368,7 +371,9 @@ def build(
             item.change_text, item.vs_text = card["change_text"], card["vs_text"]
             item.tone, item.yours = card["tone"], card["yours"]
             if card["target"]:
-                item.target = f"{card['target']['text']} · {card['target']['status_label']}"
+                words = f"{card['target']['text']} · {card['target']['status_label']}"
+                # A target of another period than the digest's names it ("Aug 2026 target:").
+                item.target = words if not card["target"]["own_period"] else f"Target: {words}"
                 item.target_status = card["target"]["status"]
             mine = [f for f in findings if f.metric == metric.key]
             _classify(item, entry, alert_lines.get((metric.key, pairs), []), mine)

@@ -21,7 +21,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts import actions, digest, queries
-from alerts.follows import InvalidFollow, canonical_filters, check_metric, filters_text
+from alerts.follows import (
+    InvalidFollow,
+    canonical_filters,
+    check_metric,
+    check_scope,
+    filters_text,
+)
 from alerts.forms import DigestSettingsForm
 from alerts.templatetags.follow import control_html
 from metrics.definitions import METRICS
@@ -46,7 +52,9 @@ def follow_toggle(request):
     """The card's one click: follow the metric with the card's filters, or unfollow it."""
     try:
         metric = check_metric(request.POST.get("metric"))
-        filters = canonical_filters(request.POST, request.user.organization)
+        filters = check_scope(
+            request.user, canonical_filters(request.POST, request.user.organization)
+        )
     except InvalidFollow as exc:
         if request.htmx:
             return TemplateResponse(

@@ -40,6 +40,15 @@ def canonical_filters(params, organization, *, strict: bool = False) -> dict[str
         raise InvalidFollow(str(exc)) from None
 
 
+def check_scope(user, filters: dict[str, str]) -> dict[str, str]:
+    """`filters`, unless they name another person to a user who sees their own rows only (a
+    technician: accounts.permissions); raises InvalidFollow, as the ask API refuses it."""
+    owner = filters.get("owner")
+    if sees_own_rows_only(user) and owner is not None and owner != str(user.pk):
+        raise InvalidFollow("You see your own figures only, not another person's")
+    return filters
+
+
 def check_metric(key) -> str:
     if not isinstance(key, str) or key not in METRICS:
         shown = str(key)[:40]

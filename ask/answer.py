@@ -274,7 +274,9 @@ def compute(organization, user, intent: Intent, state: DashboardState) -> dict:
                 "metric": key,
                 "by": intent.by,
                 "top": intent.top,
-                "count": len(rows),
+                # Rows with records in the range: a row of the comparison period only (a
+                # customer who bought last year, not this) is not one of "N in all".
+                "count": sum(1 for r in rows if r.get("records")),
                 "rows": [
                     {
                         **row,
@@ -371,7 +373,7 @@ def sentence(organization, intent: Intent, state: DashboardState, result: dict) 
     if intent.by and result.get("breakdown"):
         table = result["breakdown"]
         metric = METRICS[table["metric"]]
-        rows = [r for r in table["rows"] if r["value"] is not None]
+        rows = [r for r in table["rows"] if r["value"] is not None and r.get("records")]
         if rows:
             lead = rows[0]
             text = f"By {_dim_word(intent.by)}, {lead['label']} leads with {short(lead['value'], metric.unit)}"

@@ -163,6 +163,27 @@ class Parser:
                 return date
         return None
 
+    def _month_span_at(self, toks, i) -> tuple[int, dt.date, dt.date] | None:
+        """Whole months written at token i: "March and May" (the latest March, to the May
+        after it), "September to November 2025": (tokens it takes, first day, last day)."""
+        if i + 2 >= len(toks) or toks[i].word not in MONTHS or toks[i + 2].word not in MONTHS:
+            return None
+        if toks[i + 1].word not in ("and", "to", "until", "till", "-"):
+            return None
+        first_month, last_month = MONTHS[toks[i].word], MONTHS[toks[i + 2].word]
+        n = 3
+        if i + 3 < len(toks) and _YEAR.match(toks[i + 3].word):
+            last_year = int(toks[i + 3].word)
+            first = dt.date(last_year - (first_month > last_month), first_month, 1)
+            n = 4
+        elif first_start := self._latest(first_month):
+            first = first_start
+            last_year = first.year + (first_month > last_month)
+        else:
+            return None
+        last = add_months(dt.date(last_year, last_month, 1), 1) - dt.timedelta(days=1)
+        return n, first, last
+
     def _date_at(self, toks, i) -> tuple[int, dt.date] | None:
         """A date written at token i: 2025-07-01, 1/7/2025, 1 July (2025), July 1st."""
         if i >= len(toks) or toks[i].used:
@@ -253,9 +274,21 @@ class Parser:
         if w == "since" and (d := self._date_at(toks, i + 1)):
             return 1 + d[0], dates(d[1], today)
         if w == "since" and i + 1 < len(toks) and toks[i + 1].word in MONTHS:
-            start = self._latest(MONTHS[toks[i + 1].word])
-            if start:
-                return 2, dates(start, today)
+            # "since July 2025" is from 1 July 2025 (the year was left unused: the latest
+            # July was read instead); "since March", the latest March.
+            if i + 2 < len(toks) and _YEAR.match(toks[i + 2].word):
+                start = dt.date(int(toks[i + 2].word), MONTHS[toks[i + 1].word], 1)
+                # A month to come is that month alone: refused as a period not started.
+                return 3, dates(start, max(start, today))
+            if latest := self._latest(MONTHS[toks[i + 1].word]):
+                return 2, dates(latest, today)
+        if w == "since" and i + 1 < len(toks) and _YEAR.match(toks[i + 1].word):
+            # "since 2025" is from 1 January 2025 to today, not the year 2025 alone ("since
+            # 2027" starts after today: refused as a period not started).
+            start = dt.date(int(toks[i + 1].word), 1, 1)
+            return 2, dates(start, max(start, today))
+        if w in ("between", "from") and (span := self._month_span_at(toks, i + 1)):
+            return 1 + span[0], dates(span[1], span[2])
         if w in ("between", "from") and (a := self._date_at(toks, i + 1)):
             j = i + 1 + a[0]
             if j < len(toks) and toks[j].word in ("and", "to", "until", "till", "-"):

@@ -1,7 +1,8 @@
 """Error answers (docs/architecture.md, "Errors"): one styled page per status for people,
 JSON `{"error": …}` for the API.
 
-- 403, 404 and 500 are Django's error handlers (renoz/urls.py: handler403 …), 429 comes from
+- 403, 404 and 500 are Django's error handlers (renoz/urls.py: handler403 …), a missing CSRF
+  token is a 403 from `csrf_failure` (settings.CSRF_FAILURE_VIEW), 429 comes from
   the rate limits (infra/ratelimit.py), 503 from `DatabaseTimeoutMiddleware`.
 - Each HTML page (templates/403.html …) extends base.html, so a signed-in user keeps the
   navigation, and offers a way back: the page they came from when it is ours, and the dashboard.
@@ -71,6 +72,17 @@ def permission_denied(request: HttpRequest, exception: Exception | None = None) 
     """handler403: the reason PermissionDenied was raised with, when it gave one."""
     reason = str(exception) if exception is not None and str(exception) else ""
     return error_response(request, 403, reason or "Your role cannot open this page.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a POST without its token says so, as JSON on the API (Django's own
+    page is HTML, which an API client cannot read)."""
+    return error_response(
+        request,
+        403,
+        "This request has no valid CSRF token. Reload the page and try again; an API client "
+        "sends the csrftoken cookie's value in the X-CSRFToken header.",
+    )
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

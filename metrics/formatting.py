@@ -92,7 +92,12 @@ def format_change(entry: dict, unit: str) -> str | None:
     if unit == "ratio":
         return f"{round_half_up(abs(Decimal(str(change)) * 100), 1)} pts"
     if entry.get("change_pct") is not None:
-        return f"{round_half_up(abs(entry['change_pct']), 1)}%"
+        pct = Decimal(str(entry["change_pct"]))
+        if entry.get("previous"):
+            # From the exact change, not the payload's percent (already at two places):
+            # rounding twice makes 14 vs 17 (-17.647%) -17.65, then "17.7%".
+            pct = Decimal(str(change)) / abs(Decimal(str(entry["previous"]))) * 100
+        return f"{round_half_up(abs(pct), 1)}%"
     return short(abs(change), unit)
 
 

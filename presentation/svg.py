@@ -77,6 +77,16 @@ def x_label(value, axis: dict) -> str:
     return str(value)
 
 
+# Tricky: an estimate, not a measure: the widest common glyphs of the 10 px sans-serif.
+LABEL_CHAR_PX = 6.2
+
+
+def fit_label(text: str, room: float) -> str:
+    """`text` cut with "…" to fit `room` pixels of 10 px text (at least 3 characters)."""
+    most = max(int((room - 4) // LABEL_CHAR_PX), 3)
+    return text if len(text) <= most else text[: most - 1].rstrip() + "…"
+
+
 def _number(value) -> float | None:
     if value is None:
         return None
@@ -215,7 +225,8 @@ def render_figure(
                 f'width="{max(x1 - x0, 1):.1f}" height="{plot_h:.1f}" '
                 f'fill="{_attr(shape.get("fillcolor") or GRID)}"/>'
             )
-    # X labels, thinned so they never overlap.
+    # X labels, thinned so they never overlap, and each cut to the room it has (long category
+    # names, e.g. customers, ran into each other; the whole names are in the chart's table).
     step = max(1, math.ceil(n / MAX_X_LABELS))
     for i, x in enumerate(categories):
         if i % step:
@@ -223,7 +234,7 @@ def render_figure(
         cx = left + band * (i + 0.5)
         out.append(
             f'<text x="{cx:.1f}" y="{top + plot_h + 15:.1f}" text-anchor="middle" '
-            f'fill="{MUTED}">{escape(x_label(x, xaxis))}</text>'
+            f'fill="{MUTED}">{escape(fit_label(x_label(x, xaxis), band * step))}</text>'
         )
     # Bars.
     inner = band * (1 - bargap)

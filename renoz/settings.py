@@ -44,6 +44,8 @@ else:
         secret_key.require_strong("Each of SECRET_KEY_FALLBACKS", old_key)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# A POST without its CSRF token: JSON on /api/, the styled 403 page elsewhere (infra/errors.py).
+CSRF_FAILURE_VIEW = "infra.errors.csrf_failure"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

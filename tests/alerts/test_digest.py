@@ -404,3 +404,46 @@ def test_annotations_whose_scope_touches_a_followed_card_are_in_the_digest(smtp,
         assert absent not in text
     html = message.get_body(("html",)).get_content()
     assert "Notes on the period" in html and "Sydney storm · 3–4 Aug 2026" in html
+
+
+def test_a_target_of_another_period_is_named_once_not_target_target(smtp, org, owner, sales):
+    """A daily digest's day is not its monthly target's period, so the card's sentence names
+    the period itself ("Aug 2026 target: …"); the mail printed "Target: Aug 2026 target: …"."""
+    from targets.models import Target
+
+    Target.objects.create(
+        organization=org,
+        metric="revenue",
+        period_kind="month",
+        period_start=dt.date(2026, 8, 1),
+        value=100_000_000,
+    )
+    do_follow_metric(owner, "revenue", {})
+    assert digest.send_digests(NOW).mailed == 1
+    delivery.deliver(NOW)
+    [message] = smtp.messages
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = message.get_body(("html",)).get_content()
+    # 1–4 Aug: $12,000 on the 3rd and $36,000 on the 4th, of $1,000,000 ($1.00M).
+    assert "\n  Aug 2026 target: $48,000 of $1.00M" in text, text
+    assert "Target: Aug 2026" not in text
+    assert ">Aug 2026 target: $48,000 of $1.00M" in html
+    assert "Target: Aug 2026" not in html
+
+
+def test_a_follow_filtered_to_a_person_names_them_in_the_mail(smtp, org, owner):
+    """An admin follows Sam's kWh: the item says "Owner: Sam Nguyen" (it said "Owner: #12").
+    Sam's jobs: 5 + 6 + 7 = 18 kWh on 4 Aug against 8 kWh on 3 Aug, up 125.0%."""
+    sam = make_user(org, Role.TECHNICIAN, "sam@renoz.test")
+    sam.full_name = "Sam Nguyen"
+    sam.save()
+    for kwh in (5, 6, 7):
+        _job(org, sam, DAY, kwh)
+    _job(org, sam, BEFORE, 8)
+    do_follow_metric(owner, "kwh_deployed", {"owner": str(sam.pk)})
+    assert digest.send_digests(NOW).mailed == 2  # Sam's own digest (role defaults) too
+    delivery.deliver(NOW)
+    [message] = [m for m in smtp.messages if m["To"] == owner.email]
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "* kWh deployed (Owner: Sam Nguyen): 18 kWh, up 125.0% vs 8 kWh previous period" in text
+    assert f"#{sam.pk}" not in text

@@ -163,6 +163,29 @@ def test_the_api_refuses_bad_input_with_a_400(client, owner, body, message):
     assert response.status_code == 400 and message in response.json()["error"]
 
 
+def test_a_technician_cannot_follow_another_persons_numbers(client, org):
+    """A technician sees their own work only: following a card filtered to a colleague is
+    refused (400 on the API, a message on the card), as asking for their figures is."""
+    tech = make_user(org, Role.TECHNICIAN, "kai@renoz.test")
+    other = make_user(org, Role.TECHNICIAN, "sam@renoz.test")
+    client.force_login(tech)
+    body = {"metric": "kwh_deployed", "filters": {"owner": str(other.pk)}}
+    response = client.post("/api/follows", json.dumps(body), content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"] == "You see your own figures only, not another person's"
+    card = {"metric": "kwh_deployed", "owner": str(other.pk), "next": "/dashboard/me/"}
+    response = client.post("/dashboard/follow/", card, follow=True)
+    assert "You see your own figures only" in response.content.decode()
+    assert follows(tech) == []
+    # Their own owner filter, and no owner filter, are theirs to follow.
+    own = {"metric": "kwh_deployed", "filters": {"owner": str(tech.pk)}}
+    assert (
+        client.post("/api/follows", json.dumps(own), content_type="application/json").status_code
+        == 201
+    )
+    assert follows(tech) == [("kwh_deployed", {"owner": str(tech.pk)})]
+
+
 def test_the_api_wants_a_login(client):
     assert client.get("/api/follows").status_code == 401
 

@@ -221,3 +221,27 @@ def test_another_organisation_is_never_read(rows, people, outsider):
 def test_anonymous_callers_get_a_401(db):
     response = Client().get("/api/dashboard/ask", {"q": "revenue"})
     assert response.status_code == 401
+
+
+def test_a_breakdown_counts_only_the_rows_of_its_range(rows, people):
+    """A customer who bought in August only is in the comparison, not among September's
+    customers: September has 20 (10 in QLD, 10 in NSW), so "20 in all", not 21."""
+    import datetime as dt
+
+    from tests.insights.builders import customers, orders_on
+
+    gone = customers(rows, 1, state="VIC", prefix="Gone")
+    orders_on(rows, dt.date(2025, 8, 12), [5_000_000], iter(gone))
+    body = ask(client_for(people["admin"]), "top 3 customers in September 2025").json()
+    assert body["intent"]["by"] == "customer_id"
+    assert body["result"]["breakdown"]["count"] == 20
+    assert body["text"].endswith("; 20 in all.")
+
+
+def test_a_breakdown_with_nothing_in_its_range_names_no_leader(rows, people):
+    """October 2025 has no orders; September's states are only its comparison: no state
+    "leads with 0"."""
+    body = ask(client_for(people["admin"]), "orders by state in October 2025").json()
+    assert body["result"]["breakdown"]["count"] == 0
+    assert "leads" not in body["text"]
+    assert body["text"].endswith("By customer state: no data.")

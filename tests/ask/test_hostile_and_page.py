@@ -141,6 +141,20 @@ def test_the_box_is_on_the_dashboard_and_the_field_view(people):
         assert 'id="ask-q"' in html and 'action="/dashboard/ask/"' in html, who
 
 
+def test_the_box_suggests_a_question_the_asker_is_answered(people):
+    """A technician sees their own work only: their box's example is their own kWh (answered,
+    "yours"), not the organisation's revenue they would be refused with a 422."""
+    tech = client_for(people["technician"])
+    html = tech.get("/dashboard/field/").content.decode()
+    assert 'placeholder="e.g. my kWh deployed this month"' in html
+    answer = tech.get("/api/dashboard/ask", {"q": "my kWh deployed this month"})
+    assert answer.status_code == 200
+    assert answer.json()["result"]["metrics"]["kwh_deployed"]["scope"] == "own"
+    assert tech.get("/api/dashboard/ask", {"q": "revenue in NSW last quarter"}).status_code == 422
+    html = client_for(people["admin"]).get("/dashboard/").content.decode()
+    assert 'placeholder="e.g. revenue in NSW last quarter vs last year"' in html
+
+
 def test_recent_questions_are_kept_per_user_newest_first_and_capped(people, settings):
     settings.RATELIMIT_ASK = "1000/m"
     admin, sales = client_for(people["admin"]), client_for(people["sales"])

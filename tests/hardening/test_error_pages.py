@@ -198,3 +198,25 @@ def test_the_500_page_renders_without_request_context_or_database():
     assert b"Something went wrong" in response.content
     api = errors.server_error(RequestFactory().get("/api/dashboard/metrics"))
     assert json.loads(api.content)["error"].startswith("Something went wrong on our side")
+
+
+@pytest.mark.django_db
+def test_a_post_without_its_csrf_token_is_a_403_saying_so_json_on_the_api(owner):
+    """The new JSON APIs (annotations, follows) take session cookies, so a cross-site POST
+    is refused; the API client is told why in JSON, a person on the styled page."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    for url, body in (
+        ("/api/annotations", {"title": "Storm", "starts_at": "2026-07-03"}),
+        ("/api/follows", {"metric": "revenue"}),
+    ):
+        response = client.post(url, json.dumps(body), content_type="application/json")
+        assert response.status_code == 403, url
+        assert response["Content-Type"] == "application/json", url
+        assert "CSRF token" in json.loads(response.content)["error"], url
+    page = client.post("/dashboard/follow/", {"metric": "revenue"})
+    assert page.status_code == 403
+    assert [t.name for t in page.templates][:2] == ["403.html", "error.html"]
+    assert "no valid CSRF token" in page.content.decode()

@@ -79,14 +79,17 @@ class FormFinder(HTMLParser):
             self._fields = None
 
 
-def discover_forms(client, users, values) -> list[tuple[str, str, dict[str, str]]]:
-    """(role, action path, fields) for every POST form on every GET route, per role."""
+def discover_forms(
+    client, users, values, extra_pages: tuple[str, ...] = ()
+) -> list[tuple[str, str, dict[str, str]]]:
+    """(role, action path, fields) for every POST form on every GET route, per role, and on
+    `extra_pages` (routes whose id is not the report's, e.g. an annotation's edit page)."""
     found: dict[tuple[str, str, tuple[str, ...]], dict[str, str]] = {}
     pages = [
         fill(r.pattern, values)
         for r in all_routes()
         if not r.name.startswith("admin:") and "<path:" not in r.pattern
-    ] + ["/dashboard/?edit=1"]  # the layout editor's forms show in edit mode
+    ] + ["/dashboard/?edit=1", *extra_pages]  # the layout editor's forms show in edit mode
     for role in ROLES:
         client.logout()
         if role != "anonymous":
@@ -128,7 +131,23 @@ def world(client, org):
         "metric": "revenue",
         "widget_id": "abc",
     }
-    forms = discover_forms(client, users, values)
+    # An annotation of each author (its edit and delete forms) and a follow of each user (the
+    # settings page's unfollow form, the card's follow-or-unfollow form).
+    from alerts.actions import do_follow_metric
+    from annotations.actions import do_add_annotation
+
+    edits = []
+    for role in ("admin", "technician"):
+        note = do_add_annotation(
+            org,
+            author=users[role],
+            title="Storm",
+            starts_at=dt.datetime(2026, 7, 3, tzinfo=dt.UTC),
+            tags=["weather"],
+        )
+        edits.append(f"/dashboard/annotations/{note.pk}/edit/")
+        do_follow_metric(users[role], "revenue", {"state": "QLD"})
+    forms = discover_forms(client, users, values, tuple(edits))
     del target
     return users, forms
 
@@ -149,6 +168,18 @@ def test_the_form_inventory_finds_the_forms_that_take_text(world):
     assert any(a.endswith("/start/") for a in job_forms), job_forms  # start
     assert any(a.count("/") == 4 for a in job_forms), job_forms  # complete posts to the page
     assert any("/layout/" in a for r, a in actions if r == "admin"), sorted(actions)
+    # The new screens' forms: following, digest settings, annotations (docs/digests.md,
+    # docs/annotations.md).
+    for role in ("admin", "technician"):
+        assert (role, "/dashboard/follow/") in actions, sorted(actions)
+        assert (role, "/dashboard/settings/") in actions, sorted(actions)
+        assert (role, "/dashboard/annotations/new/") in actions, sorted(actions)
+        assert any(a.endswith("/unfollow/") for r, a in actions if r == role), sorted(actions)
+    assert any(
+        a.startswith("/dashboard/annotations/") and a.endswith("/edit/")
+        for r, a in actions
+        if r == "admin"
+    ), sorted(actions)
 
 
 @pytest.mark.django_db

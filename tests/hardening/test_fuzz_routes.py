@@ -93,6 +93,13 @@ PARAMS = [
     "date",
     "user",
     "e",
+    # The ask intent (docs/ask.md), the annotations list and add form (docs/annotations.md).
+    "by",
+    "top",
+    "tag",
+    "starts_at",
+    "ends_at",
+    "customer_kind",
 ]
 HEADERS = [
     "HX-Request",

@@ -77,6 +77,15 @@ def test_percent_and_ratio():
     assert format_change({"change": 90_000, "change_pct": 20.55}, "aud_cents") == "20.6%"
 
 
+def test_a_change_is_rounded_once_from_the_numbers():
+    """14 against 17 is down 3/17 = 17.647…%: "17.6%". The payload's percent is already at two
+    places (-17.65); rounding that again would say "17.7%" (seen in a digest)."""
+    entry = {"value": 14, "previous": 17, "change": -3, "change_pct": -17.65}
+    assert format_change(entry, "count") == "17.6%"
+    # Without the previous value the payload's percent is all there is.
+    assert format_change({"change": -3, "change_pct": -17.65}, "count") == "17.7%"
+
+
 def test_comparison_words():
     assert comparison_name("previous_period") == "previous period"
     assert comparison_name("previous_year") == "previous year"

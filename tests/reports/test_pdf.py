@@ -127,3 +127,27 @@ def test_svg_draws_grouped_bars_a_dotted_line_and_a_legend():
     assert ">5</text>" in svg and ">2.5</text>" not in svg
     assert 'stroke-dasharray="2 3"' in svg
     assert "Trend &lt;&amp;&gt;" in svg
+
+
+def test_long_category_labels_are_cut_to_their_room_not_run_together():
+    """Five customers on a 560 px chart (the ask page's): the y labels are one digit, so the
+    plot is 560 - 18.2 - 12 = 529.8 px and each band 105.96 px, room for (105.96 - 4) / 6.2
+    = 16 characters. A longer name is cut to 15 and "…"; one that fits is whole."""
+    names = [
+        "O'Brien Foods Pty Ltd",
+        "Logan Foods & Co",
+        "Chen Plastics",
+        "Anderson Office Park Group",
+        "Toowoomba Steel Fabrication",
+    ]
+    figure = {
+        "data": [{"type": "bar", "x": names, "y": [5, 4, 3, 2, 1], "name": "Now"}],
+        "layout": {"yaxis": {"tickformat": ",d"}},
+    }
+    svg = render_figure(figure, width=560, height=240, title="Top customers")
+    assert ">O'Brien Foods P…</text>" in svg
+    assert ">Logan Foods &amp; Co</text>" in svg
+    assert ">Chen Plastics</text>" in svg
+    assert ">Anderson Office…</text>" in svg
+    assert ">Toowoomba Steel…</text>" in svg
+    assert "Fabrication" not in svg
