@@ -160,13 +160,19 @@ class Item:
         return f"{self.label} ({self.filters_text})" if self.filters_text else self.label
 
     @property
+    def change_words(self) -> str:
+        """The change inside a sentence ("$0, no change vs $0"): the card's "No change" starts
+        a line on the card, not here."""
+        return "no change" if self.change_text == "No change" else self.change_text
+
+    @property
     def headline(self) -> str:
         """The item in a few words, for the subject line."""
         if self.why == "target":
             return f"{self.name} {self.target.rpartition(' · ')[2].lower()}"
         if self.why == "alert":
             return f"{self.name}: alert {self.alerts[-1].partition(': ')[2].split(' ')[0]}"
-        change = f", {self.change_text}" if self.change_text else ""
+        change = f", {self.change_words}" if self.change_words else ""
         return f"{self.name} {self.value}{change}"
 
     def as_json(self) -> dict:

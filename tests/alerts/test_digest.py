@@ -447,3 +447,22 @@ def test_a_follow_filtered_to_a_person_names_them_in_the_mail(smtp, org, owner):
     text = message.get_body(("plain",)).get_content().replace("\r\n", "\n")
     assert "* kWh deployed (Owner: Sam Nguyen): 18 kWh, up 125.0% vs 8 kWh previous period" in text
     assert f"#{sam.pk}" not in text
+
+
+def test_no_change_reads_in_lower_case_inside_a_sentence():
+    flat = digest.Item(
+        follow_id=1, metric="revenue", label="Revenue", filters={}, filters_text="", why="target",
+        value="$0", change_text="No change", vs_text="vs $0 previous period",
+        target="Dec 2026 target: $0 of $10,000 · At risk",
+    )  # fmt: skip
+    assert flat.change_words == "no change"
+    moved = digest.Item(
+        follow_id=2, metric="orders", label="Orders", filters={}, filters_text="", why="mover",
+        value="36", change_text="up 200.0%",
+    )  # fmt: skip
+    assert moved.headline == "Orders 36, up 200.0%"
+    quiet = digest.Item(
+        follow_id=2, metric="orders", label="Orders", filters={}, filters_text="", why="mover",
+        value="12", change_text="No change",
+    )  # fmt: skip
+    assert quiet.headline == "Orders 12, no change"
