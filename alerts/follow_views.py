@@ -17,7 +17,6 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alerts import actions, digest, queries
@@ -30,20 +29,15 @@ from alerts.follows import (
 )
 from alerts.forms import DigestSettingsForm
 from alerts.templatetags.follow import control_html
+from infra.validation import next_path
 from metrics.definitions import METRICS
 from metrics.filters import owner_choices
 from presentation.wording import exact_time
 
 
 def _back(request) -> str:
-    """Where the card's form came from: a path on this site, else the dashboard (never a view
-    name: redirect() would try to reverse one)."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, {request.get_host()}, request.is_secure()
-    ):
-        return target
-    return "/dashboard/"
+    """Where the card's form came from (a path on this site), else the dashboard."""
+    return next_path(request) or "/dashboard/"
 
 
 @login_required

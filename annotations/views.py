@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import require
@@ -26,6 +25,7 @@ from annotations.actions import (
 )
 from annotations.forms import AnnotationForm, initial_for
 from annotations.models import Annotation
+from infra.validation import next_path
 from metrics.definitions import METRICS
 
 add_required = require(may_add, "Viewers can read annotations but not add them")
@@ -146,8 +146,4 @@ def annotation_import(request):
 
 def _next(request) -> str:
     """A same-site path to return to (the chart the annotation was added from)."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    safe = target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target[:2000] if safe else ""
+    return next_path(request)[:2000]

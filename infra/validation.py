@@ -13,6 +13,7 @@ import unicodedata
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.http import url_has_allowed_host_and_scheme
 
 # RFC 5321 §4.5.3.1: a local part holds at most 64 octets, a forward path 256 (254 usable).
 MAX_EMAIL_LOCAL_PART = 64
@@ -84,3 +85,14 @@ def harden_form_fields(fields: dict[str, forms.Field]) -> None:
             field.widget, (forms.Textarea, forms.PasswordInput)
         ):
             field.validators.append(validate_single_line)
+
+
+def next_path(request) -> str:
+    """The request's "next" (POST, else GET) when it is a path on this site, else "": never
+    another host, a scheme-relative address, or a word redirect() would take for a view name."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return ""

@@ -8,12 +8,12 @@ import csv
 import datetime as dt
 import io
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from accounts.models import Organization
 from annotations.actions import do_import_csv
 from annotations.models import Annotation, Source
+from operations.management.demo import add_org_argument, demo_organization
 
 
 def demo_rows(today: dt.date) -> list[dict[str, str]]:
@@ -72,12 +72,10 @@ class Command(BaseCommand):
     help = "Add the demo's past events as annotations (once)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--org", default="Renoz Energy", help="Organisation name")
+        add_org_argument(parser)
 
     def handle(self, *args, org, **options):
-        organization = Organization.objects.filter(name=org).order_by("pk").first()
-        if organization is None:
-            raise CommandError(f"No organisation named {org!r}; run `manage.py seed_demo` first")
+        organization = demo_organization(org)
         if Annotation.objects.filter(organization=organization, source=Source.MANUAL).exists():
             self.stdout.write(f"{organization.name}: demo annotations already there")
             return

@@ -1,6 +1,6 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from accounts.models import Organization
+from operations.management.demo import add_org_argument, demo_organization
 from targets.seeding import seed_demo_targets
 
 
@@ -8,11 +8,9 @@ class Command(BaseCommand):
     help = "Create a year of demo monthly targets (last and this financial year) from actuals."
 
     def add_arguments(self, parser):
-        parser.add_argument("--org", default="Renoz Energy", help="Organisation name")
+        add_org_argument(parser)
 
     def handle(self, *args, org, **options):
-        organization = Organization.objects.filter(name=org).order_by("pk").first()
-        if organization is None:
-            raise CommandError(f"No organisation named {org!r}; run `manage.py seed_demo` first")
+        organization = demo_organization(org)
         created = seed_demo_targets(organization)
         self.stdout.write(f"{organization.name}: created {created} demo targets")

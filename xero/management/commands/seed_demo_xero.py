@@ -3,10 +3,11 @@ local fake Xero through the real SDK (xero/demo.py). Run by `make demo`; needs n
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from accounts.models import Organization, Role
+from accounts.models import Role
+from operations.management.demo import add_org_argument, demo_organization
 from xero.demo import seed_books
 from xero.models import XeroInvoice
 
@@ -15,12 +16,10 @@ class Command(BaseCommand):
     help = "Seed the demo organisation's Xero books (with known discrepancies) and sync them."
 
     def add_arguments(self, parser):
-        parser.add_argument("--org", default="Renoz Energy", help="Organisation name")
+        add_org_argument(parser)
 
     def handle(self, *args, org, **options):
-        organization = Organization.objects.filter(name=org).order_by("pk").first()
-        if organization is None:
-            raise CommandError(f"No organisation named {org!r}; run seed_demo first")
+        organization = demo_organization(org)
         if XeroInvoice.objects.filter(organization=organization).exists():
             self.stdout.write("Xero demo books already seeded; nothing to do.")
             return
