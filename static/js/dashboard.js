@@ -643,17 +643,6 @@
         toggleAnnotate(link);
       }
     });
-    document.addEventListener("keydown", function (event) {
-      var control = event.target.closest && event.target.closest("[data-annotate]");
-      if (control && event.key === " ") {
-        event.preventDefault(); // a button's key: Space presses it, as Enter does
-        toggleAnnotate(control);
-        return;
-      }
-      if (event.key === "Escape") {
-        document.querySelectorAll("[data-annotate][aria-pressed='true']").forEach(toggleAnnotate);
-      }
-    });
 
     ["pointerover", "pointerdown", "focusin"].forEach(function (name) {
       document.addEventListener(name, onChartInteraction, { passive: true });
@@ -789,6 +778,7 @@
         return;
       }
       if (event.key === "Escape") {
+        document.querySelectorAll("[data-annotate][aria-pressed='true']").forEach(toggleAnnotate);
         closePopover();
       }
     });

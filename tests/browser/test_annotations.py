@@ -89,3 +89,17 @@ def test_viewers_see_annotations_but_no_annotate_control(page, live_server, demo
     page.goto("/dashboard/?range=last_30_days")
     wait_settled(page)
     expect(page.locator("[data-annotate]").first).to_be_hidden()
+
+
+def test_space_presses_the_annotate_control_once_and_escape_leaves_annotate_mode(
+    page, live_server, demo
+):
+    _login(page, live_server, demo["sales"])
+    page.goto("/dashboard/?range=last_7_days")
+    wait_settled(page)
+    control = _trend(page).get_by_role("button", name="Annotate")
+    control.focus()
+    page.keyboard.press("Space")
+    expect(control).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("Escape")
+    expect(control).to_have_attribute("aria-pressed", "false")
