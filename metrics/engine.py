@@ -113,6 +113,21 @@ class Frame:
         for i, value in enumerate(values):
             acc[i] += _num(value)
 
+    def merge(self, idx: int, data: dict[Key, list]) -> None:
+        """Add a cached block's or tail's sums (never None) into window `idx`: wholesale when
+        the window is still empty, the usual case of a window that one block fills."""
+        target = self.data[idx]
+        if not target:
+            target.update((key, list(values)) for key, values in data.items())
+            return
+        for key, values in data.items():
+            acc = target.get(key)
+            if acc is None:
+                target[key] = list(values)
+            else:
+                for i, value in enumerate(values):
+                    acc[i] += value
+
     def add_rows(self, rows, daily: bool) -> None:
         """Add query rows shaped (idx, [day,] *dims, *measures)."""
         width = daily + len(self.dims)
@@ -258,18 +273,22 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
     shape = hashlib.sha256(f"{daily}:{','.join(dims)}:{where.token()}".encode()).hexdigest()[:12]
     blocks = list(needed)
     keys = [versions.key(shape, lo, hi) for lo, hi in blocks]
-    cached = metric_cache.get_blocks(keys)
-    if cached is None:
-        cached = [None] * len(blocks)
-    missing = [n for n, value in enumerate(cached) if value is None]
+    # Tricky: the open tail is cached by its distinct spans, not by which window holds them,
+    # so the cards' read of a source (a range and a since-ever window, both ending now) and a
+    # chart's read of its range share one tail.
+    spans = list(dict.fromkeys((lo, hi) for _, lo, hi in tail))
+    span_parts = [(n, lo, hi) for n, (lo, hi) in enumerate(spans)]
     # The open tail moves only with writes to the source, and each write bumps its version.
-    tail_key = versions.tail_key(shape, tail) if tail else None
-    sums = None
-    if tail_key is not None:
-        (sums,) = metric_cache.get_blocks([tail_key], counted=False) or [None]
+    tail_key = versions.tail_key(shape, span_parts) if tail else None
+    # The blocks and the tail in one round trip.
+    found = metric_cache.get_blocks(keys, also=[tail_key] if tail_key is not None else [])
+    if found is None:
+        found = [None] * (len(blocks) + (tail_key is not None))
+    cached, sums = found[: len(blocks)], (found[len(blocks)] if tail_key is not None else None)
+    missing = [n for n, value in enumerate(cached) if value is None]
     live = None
     if tail and sums is None:
-        live = Frame(source, len(windows), dims)
+        live = Frame(source, len(spans), dims)
     if missing:
         computed = Frame(source, len(missing), dims)
         block_windows = [
@@ -284,7 +303,7 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
         using = replica.history_alias(org_id)
         if using != DEFAULT_DB_ALIAS:
             coverage = LazyCoverage(org_id, tz, using)
-        beside = (tail, live) if live is not None and using == DEFAULT_DB_ALIAS else None
+        beside = (span_parts, live) if live is not None and using == DEFAULT_DB_ALIAS else None
         tail_done = _read_exact(
             org_id, tz, source, block_windows, daily, mode, coverage, where, computed, using, beside
         )
@@ -295,18 +314,17 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
         metric_cache.set_blocks(fresh)
     for block, data in zip(blocks, cached, strict=True):
         for idx in needed[block]:
-            for key, values in data.items():
-                frame.add(idx, key, values)
+            frame.merge(idx, data)
     if tail:
         if sums is None:
             assert live is not None and tail_key is not None  # both set when tail is
             if not (missing and tail_done):
-                _read_live(org_id, tz, source, tail, daily, live, where)
+                _read_live(org_id, tz, source, span_parts, daily, live, where)
             sums = [dict(window) for window in live.data]
             metric_cache.set_blocks({tail_key: sums}, ttl=metric_cache.TTL_SECONDS)
-        for idx, window in enumerate(sums):
-            for key, values in window.items():
-                frame.add(idx, key, values)
+        at = {span: n for n, span in enumerate(spans)}
+        for idx, lo, hi in tail:
+            frame.merge(idx, sums[at[(lo, hi)]])
     return frame
 
 
