@@ -279,7 +279,11 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
     spans = list(dict.fromkeys((lo, hi) for _, lo, hi in tail))
     span_parts = [(n, lo, hi) for n, (lo, hi) in enumerate(spans)]
     # The open tail moves only with writes to the source, and each write bumps its version.
-    tail_key = versions.tail_key(shape, span_parts) if tail else None
+    # Tricky: it is read and cached by day whatever the frame (a tail lies within one local
+    # day: today, or a comparison's partial last day, so that costs no rows), so the cards'
+    # totals and a chart's daily series of a source share one tail read.
+    tail_shape = hashlib.sha256(f"tail:{','.join(dims)}:{where.token()}".encode()).hexdigest()
+    tail_key = versions.tail_key(tail_shape[:12], span_parts) if tail else None
     # The blocks and the tail in one round trip.
     found = metric_cache.get_blocks(keys, also=[tail_key] if tail_key is not None else [])
     if found is None:
@@ -319,12 +323,17 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
         if sums is None:
             assert live is not None and tail_key is not None  # both set when tail is
             if not (missing and tail_done):
-                _read_live(org_id, tz, source, span_parts, daily, live, where)
+                _read_live(org_id, tz, source, span_parts, True, live, where)
             sums = [dict(window) for window in live.data]
             metric_cache.set_blocks({tail_key: sums}, ttl=metric_cache.TTL_SECONDS)
         at = {span: n for n, span in enumerate(spans)}
         for idx, lo, hi in tail:
-            frame.merge(idx, sums[at[(lo, hi)]])
+            by_day = sums[at[(lo, hi)]]
+            if daily:
+                frame.merge(idx, by_day)
+            else:
+                for key, values in by_day.items():
+                    frame.add(idx, (None, *key[1:]), values)
     return frame
 
 
@@ -456,17 +465,17 @@ def _read_view(
             rows = cursor.fetchall()
     else:
         tz, tail, tail_frame = beside
-        tail_sql, tail_params = live_sql(org_id, tz, source, tail, daily, tail_frame.dims, where)
+        tail_sql, tail_params = live_sql(org_id, tz, source, tail, True, tail_frame.dims, where)
         params.update(tail_params)  # the same organisation and slice: the same values
         # Tricky: one column list for both arms. The summary's rows are (NULL, bucket, whole
-        # month, …), the tail's (idx, day or NULL, NULL, …); measures sum to the same types.
+        # month, …), the tail's (idx, day, NULL, …): the tail is read by day whatever the
+        # frame (see _read); measures sum to the same types.
         width = len(frame.dims)
         names = ", ".join(f"t.{d}" for d in tail_frame.dims)
         measures = ", ".join(f"t.{m}" for m in source.measures)
-        tail_day = "t.day" if daily else "NULL::date"
         sql = (
             f"SELECT NULL::integer, v.* FROM ({sql}) v UNION ALL "
-            f"SELECT t.idx, {tail_day}, NULL::boolean{', ' + names if names else ''}, {measures} "
+            f"SELECT t.idx, t.day, NULL::boolean{', ' + names if names else ''}, {measures} "
             f"FROM ({tail_sql}) t"
         )
         with connections[using].cursor() as cursor:
@@ -475,11 +484,8 @@ def _read_view(
         rows = sorted((row[1:] for row in both if row[0] is None), key=lambda row: row[0])
         tail_rows = [row for row in both if row[0] is not None]
         tail_frame.add_rows(
-            [
-                (row[0], *((row[1],) if daily else ()), *row[3 : 3 + width], *row[3 + width :])
-                for row in tail_rows
-            ],
-            daily,
+            [(row[0], row[1], *row[3 : 3 + width], *row[3 + width :]) for row in tail_rows],
+            True,
         )
     starts = [row[0] for row in rows]
     width = len(frame.dims)
