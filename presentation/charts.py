@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import plotly.graph_objects as go
 import plotly.io as pio
 
 from operations.models import ClaimStatus
@@ -107,15 +106,33 @@ def base_layout(**extra) -> dict:
     return layout
 
 
+def trace(kind: str, **props) -> dict:
+    """A plotly trace as plain JSON data, spelled as plotly's own trace object would spell it
+    (`go.Scatter(**props)`), without its validation: building the page's traces through
+    plotly cost several ms a page (issue 25). tests/presentation/test_charts.py checks every
+    chart against plotly's validated figure."""
+    return {"type": kind, **props}
+
+
+_TEMPLATES: dict[str, str] = {}
+
+
+def _template(name: str) -> dict:
+    """A named template spelled out as go.Figure spells it (read from plotly once)."""
+    if name not in _TEMPLATES:
+        _TEMPLATES[name] = json.dumps(pio.templates[name].to_plotly_json())
+    return json.loads(_TEMPLATES[name])
+
+
 def make_figure(traces: list, layout: dict) -> dict:
-    """A plotly figure as plain JSON data: the traces are plotly's (checked when built), the
-    layout ours. Tricky: not through go.Figure, whose validation of the whole figure cost
+    """A plotly figure as plain JSON data: the traces are `trace` dicts (or plotly's objects),
+    the layout ours. Tricky: not through go.Figure, whose validation of the whole figure cost
     1–12 ms a chart (issue 25); a named template is expanded as go.Figure would, so the JSON
     is the same (tests/presentation/test_charts.py)."""
     data = [t if isinstance(t, dict) else t.to_plotly_json() for t in traces]
     spelled = dict(layout)
     if isinstance(spelled.get("template"), str):
-        spelled["template"] = pio.templates[spelled["template"]].to_plotly_json()
+        spelled["template"] = _template(spelled["template"])
     return json.loads(pio.to_json({"data": data, "layout": spelled}, validate=False))
 
 
@@ -158,7 +175,8 @@ def line_traces(
     running = bool(partial) and partial[-1]
     solid_y = list(y[:-1]) + [None] if running else list(y)
     traces = [
-        go.Scatter(
+        trace(
+            "scatter",
             x=x,
             y=solid_y,
             name=name,
@@ -177,7 +195,8 @@ def line_traces(
     # line down to "$0 so far" would read as a collapse.
     extra = {k: v for k, v in extra.items() if k == "yaxis"}
     traces.append(
-        go.Scatter(
+        trace(
+            "scatter",
             x=x[-1:],
             y=y[-1:],
             name=so_far,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import plotly.graph_objects as go
-
 from metrics.definitions import METRICS, Metric
 from metrics.formatting import format_value, short
 from metrics.periods import comparison_label, comparison_name, range_label
@@ -32,6 +30,7 @@ from presentation.charts import (
     line_traces,
     make_figure,
     plot_value,
+    trace,
 )
 from presentation.widgets.base import (
     WidgetContext,
@@ -75,7 +74,8 @@ def build_trend(ctx: WidgetContext) -> dict:
     if state.comparison:
         assert compare is not None  # a comparison is always named (metrics.periods)
         traces.append(
-            go.Scatter(
+            trace(
+                "scatter",
                 x=labels,
                 y=[plot_value(p.get("previous"), metric.unit) for p in points],
                 name=f"{compare.capitalize()} ({comparison_label(state)})",
@@ -202,7 +202,8 @@ def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
         ]
 
     traces = [
-        go.Bar(
+        trace(
+            "bar",
             x=labels,
             y=[values[s.value] / 100 for s in stages],
             name=f"Open at {at}",
@@ -216,7 +217,8 @@ def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
     if previous is not None:
         assert state.comparison is not None  # previous is only read for a comparison
         traces.append(
-            go.Bar(
+            trace(
+                "bar",
                 x=labels,
                 y=[previous[s.value] / 100 for s in stages],
                 name=f"Open at {state.comparison.last_day:%-d %b %Y}",
@@ -227,7 +229,8 @@ def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
         )
     if since:
         traces.append(
-            go.Bar(
+            trace(
+                "bar",
                 x=[f"{s.label} since" for s in since],
                 y=[values[s.value] / 100 for s in since],
                 name=f"Open at {at}, closed since",
@@ -312,7 +315,8 @@ def build_installations(ctx: WidgetContext) -> dict:
         return out
 
     traces = [
-        go.Bar(
+        trace(
+            "bar",
             x=labels,
             y=job_values,
             name="Jobs completed",
@@ -342,7 +346,8 @@ def build_installations(ctx: WidgetContext) -> dict:
         # bars beside this period's, kWh as a dashed line; a click opens that period's rows.
         traces.insert(
             1,
-            go.Bar(
+            trace(
+                "bar",
                 x=labels,
                 y=[v or 0 for v in previous_jobs],
                 name=f"Jobs, {compare_label}",
@@ -352,7 +357,8 @@ def build_installations(ctx: WidgetContext) -> dict:
             ),
         )
         traces.append(
-            go.Scatter(
+            trace(
+                "scatter",
                 x=labels,
                 y=[float(v) if v is not None else None for v in previous_kwh],
                 name=f"kWh, {compare_label}",
@@ -443,7 +449,8 @@ def build_warranty(ctx: WidgetContext) -> dict:
     compare_label = comparison_name(state.compare) or ""
     kinds = list(ClaimKind)
     traces = [
-        go.Bar(
+        trace(
+            "bar",
             x=[k.label for k in kinds],
             y=[grid[(k.value, status.value)] for k in kinds],
             name=status.label,
@@ -463,7 +470,8 @@ def build_warranty(ctx: WidgetContext) -> dict:
     ]
     if compared:
         traces.append(
-            go.Scatter(
+            trace(
+                "scatter",
                 x=[k.label for k in kinds],
                 y=[previous_by_kind[k.value] for k in kinds],
                 name=f"Total, {compare_label}",

@@ -9,8 +9,6 @@ can add up to more than the orders card; the revenue of the bars adds up to the 
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-
 from metrics.definitions import average_order_value
 from metrics.formatting import format_value, short
 from metrics.periods import comparison_name, range_label
@@ -26,6 +24,7 @@ from presentation.charts import (
     hover_format,
     make_figure,
     plot_value,
+    trace,
 )
 from presentation.widgets.base import (
     WidgetContext,
@@ -66,7 +65,8 @@ def build_sales_by_category(ctx: WidgetContext) -> dict:
         ]
 
     traces = [
-        go.Bar(
+        trace(
+            "bar",
             x=labels,
             y=[plot_value(v, "aud_cents") for v in values],
             name=range_label(state),
@@ -78,7 +78,8 @@ def build_sales_by_category(ctx: WidgetContext) -> dict:
     previous = [int(revenue[k]["previous"] or 0) for k in keys] if compared else []
     if compared:
         traces.append(
-            go.Scatter(
+            trace(
+                "scatter",
                 x=labels,
                 y=[plot_value(v, "aud_cents") for v in previous],
                 name=compare_label.capitalize(),
