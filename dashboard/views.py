@@ -149,18 +149,20 @@ def _kpi_results(request, state, layout: list[dict]) -> dict[str, tuple[dict | N
 FRAGMENT_VERSION = 3
 
 
-def _fragment_keys(request, state, layout: list[dict]) -> dict[str, str]:
-    """{widget id: the key of its rendered body} for every widget whose body is the same for
-    everyone who reads its value (not per user), keyed by its value's key (so by the data
-    versions it was computed from), the widget and the page's URL state."""
+def _fragment_keys(request, state, layout: list[dict]) -> dict[str, tuple[str, str]]:
+    """{widget id: (the key of its value, the key of its rendered body)} for every widget
+    whose body is the same for everyone who reads its value (not per user), keyed by its
+    value's key (so by the data versions it was computed from), the widget and the page's URL
+    state."""
     org = request.user.organization
     page = f"{FRAGMENT_VERSION}:{state.querystring()}:{int(state.to_date)}"
     out = {}
     for w in layout:
         name = f"{w['id']}:{hashlib.sha256(page.encode()).hexdigest()[:16]}"
-        key = metric_cache.fragment_key(widgets.widget_key(w, org, state, request.user), name)
-        if key is not None:
-            out[w["id"]] = key
+        value = widgets.widget_key(w, org, state, request.user)
+        key = metric_cache.fragment_key(value, name)
+        if value is not None and key is not None:
+            out[w["id"]] = (value, key)
     return out
 
 
@@ -184,10 +186,13 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
     (metrics.cache.page_pass). htmx fetches a widget again only to refresh it."""
     org = request.user.organization
     with metric_cache.page_pass(org.pk):
-        keys = _fragment_keys(request, state, layout)
+        both = _fragment_keys(request, state, layout)
+        keys = {i: fragment for i, (_value, fragment) in both.items()}
         ids = list(keys)
         rendered = dict(zip(ids, metric_cache.get_fragments([keys[i] for i in ids]), strict=True))
         missing = [w for w in layout if not rendered.get(w["id"])]
+        # The values behind the bodies not found, looked up (and locked) in one round trip.
+        metric_cache.prefetch([both[w["id"]][0] for w in missing if w["id"] in both])
         with server_timing.section("kpis"):
             kpis = _kpi_results(request, state, missing) if any(map(_is_kpi, missing)) else {}
         slots, fresh = [], {}

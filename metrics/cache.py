@@ -221,14 +221,17 @@ class _PageWrites:
     def __init__(self) -> None:
         self.pending: dict[str, tuple[bytes, int]] = {}
         self.locks: list[str] = []
+        self.prefetched: dict[str, bytes | int] = {}  # prefetch's answers not yet used
 
     def put(self, key: str, payload: bytes, ttl: int) -> None:
         self.pending[key] = (payload, ttl)
 
     def flush(self) -> None:
-        if not self.pending and not self.locks:
+        unused = [f"{key}:lock" for key, found in self.prefetched.items() if found == 1]
+        self.prefetched = {}
+        if not self.pending and not self.locks and not unused:
             return
-        pending, locks = self.pending, self.locks
+        pending, locks = self.pending, [*self.locks, *unused]
         self.pending, self.locks = {}, []
 
         def store(client):
@@ -747,22 +750,49 @@ def history_enabled() -> bool:
     return _history_cache.get() is not None
 
 
-# GET a value or, when absent, take its single-flight lock: one round trip. Returns the
-# value (bytes), else 1 when the lock was taken, 0 when another reader holds it.
+# GET each value or, when absent, take its single-flight lock ("<key>:lock"): one round trip
+# for all. Each answer is the value (bytes), else 1 when the lock was taken, 0 when another
+# reader holds it.
 _GET_OR_LOCK = """
-local value = redis.call('GET', KEYS[1])
-if value then return value end
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 1 end
-return 0
+local out = {}
+for i, key in ipairs(KEYS) do
+  local value = redis.call('GET', key)
+  if value then
+    out[i] = value
+  elseif redis.call('SET', key .. ':lock', '1', 'NX', 'EX', ARGV[1]) then
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
 """
 _scripts: dict[int, object] = {}
 
 
-def _get_or_lock(client, key: str, lock_key: str):
+def _get_or_lock(client, keys: list[str]) -> list:
     script = _scripts.get(id(client))
     if script is None:
         script = _scripts[id(client)] = client.register_script(_GET_OR_LOCK)
-    return script(keys=[key, lock_key], args=[LOCK_SECONDS])  # type: ignore[operator]
+    return script(keys=keys, args=[LOCK_SECONDS])  # type: ignore[operator]
+
+
+def prefetch(keys) -> None:
+    """Inside page_pass: look these values up, taking the lock of each one absent, in one
+    round trip for all (the page's widget values, dashboard.views._slots); get_or_compute
+    then reads its answer here. A lock the page took and never used is released with the
+    page's writes."""
+    writes = _page_writes.get()
+    if writes is None:
+        return
+    wanted = [
+        k
+        for k in dict.fromkeys(keys)
+        if k is not None and k not in writes.pending and k not in writes.prefetched
+    ]
+    found = _call(lambda client: _get_or_lock(client, wanted)) if wanted else None
+    if found is not None:
+        writes.prefetched.update(zip(wanted, found, strict=True))
 
 
 def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS, counted: bool = True):
@@ -777,7 +807,10 @@ def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS, counted:
     if writes is not None and key in writes.pending:
         return pickle.loads(writes.pending[key][0])  # noqa: S301
     lock_key = f"{key}:lock"
-    found = _call(lambda client: _get_or_lock(client, key, lock_key))
+    if writes is not None and key in writes.prefetched:
+        found = writes.prefetched.pop(key)
+    else:
+        found = (_call(lambda client: _get_or_lock(client, [key])) or [None])[0]
     if isinstance(found, bytes):
         if counted:
             _record(True)
