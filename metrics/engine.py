@@ -241,7 +241,89 @@ def read(
     return frame
 
 
+def read_sources(
+    org_id: int,
+    tz: zoneinfo.ZoneInfo,
+    reads: list[tuple[Source, list[TimeWindow], Slice]],
+    *,
+    mode: str = "hybrid",
+    coverage: dict[str, SummaryCoverage] | LazyCoverage | None = None,
+) -> list[Frame]:
+    """read() of several sources, each (source, windows, slice): totals, not daily, no
+    breakdown (the KPI cards' metrics). Their cached closed-day blocks and open tails are
+    looked up in one round trip for all, not one per source (issue 25)."""
+    frames: list[Frame | None] = []
+    plans: list[tuple[int, _Plan]] = []
+    memo = metric_cache.computation_memo()
+    memo_keys = []
+    for n, (source, windows, where) in enumerate(reads):
+        for dim in where.dims:
+            if dim != OWNER and dim not in source.dims:
+                raise ValueError(f"{source.name} has no dimension {dim!r}; it has {source.dims}")
+        source = source.grain(where.dims)
+        memo_key = ("read", org_id, source.name, tuple(windows), False, (), where, mode)
+        memo_keys.append(memo_key)
+        if memo is not None and memo_key in memo:
+            frames.append(memo[memo_key])
+            continue
+        frame, plan = _plan_read(org_id, tz, source, windows, False, mode, (), where)
+        if plan is None:
+            _read_exact(org_id, tz, source, windows, False, mode, coverage, where, frame)
+            frames.append(frame)
+        else:
+            frames.append(None)
+            plans.append((n, plan))
+    if plans:
+        keys = [key for _, plan in plans for key in plan.keys]
+        tails = [plan.tail_key for _, plan in plans if plan.tail_key is not None]
+        found = metric_cache.get_blocks(keys, also=tails)
+        if found is None:
+            found = [None] * (len(keys) + len(tails))
+        cached, sums = iter(found[: len(keys)]), iter(found[len(keys) :])
+        for n, plan in plans:
+            mine = [next(cached) for _ in plan.keys]
+            tail = next(sums) if plan.tail_key is not None else None
+            frames[n] = _finish(plan, [*mine, tail], coverage)
+    out = [frame for frame in frames if frame is not None]
+    if memo is not None:
+        memo.update(zip(memo_keys, out, strict=True))
+    return out
+
+
+@dataclass
+class _Plan:
+    """A cached read's closed-day blocks and open tail, and their keys (_read's first half)."""
+
+    org_id: int
+    tz: zoneinfo.ZoneInfo
+    source: Source
+    daily: bool
+    mode: str
+    where: Slice
+    frame: Frame
+    needed: dict[tuple[dt.date | None, dt.date], list[int]]
+    blocks: list[tuple[dt.date | None, dt.date]]
+    keys: list[str]
+    tail: list[tuple[int, dt.datetime | None, dt.datetime]]
+    spans: list[tuple[dt.datetime | None, dt.datetime]]
+    span_parts: list[tuple[int, dt.datetime | None, dt.datetime]]
+    tail_key: str | None
+
+
 def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where: Slice) -> Frame:
+    frame, plan = _plan_read(org_id, tz, source, windows, daily, mode, by, where)
+    if plan is None:
+        _read_exact(org_id, tz, source, windows, daily, mode, coverage, where, frame)
+        return frame
+    # The blocks and the tail in one round trip.
+    tail = [plan.tail_key] if plan.tail_key is not None else []
+    found = metric_cache.get_blocks(plan.keys, also=tail)
+    return _finish(plan, found, coverage)
+
+
+def _plan_read(org_id, tz, source: Source, windows, daily, mode, by, where: Slice):
+    """(the empty frame, the read's blocks and tail keyed), or (frame, None) when the read
+    does not go through the cache of closed-day blocks."""
     dims = source.summary_dims + tuple(d for d in by if d not in source.summary_dims)
     frame = Frame(source, len(windows), dims)
     versions = None
@@ -253,8 +335,7 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
             extra = metric_cache.history(org_id, part)
             versions = None if versions is None or extra is None else versions.joined(extra)
     if versions is None:
-        _read_exact(org_id, tz, source, windows, daily, mode, coverage, where, frame)
-        return frame
+        return frame, None
     today = local_date(timezone.now(), tz)
     needed: dict[tuple[dt.date | None, dt.date], list[int]] = defaultdict(list)
     tail: list[tuple[int, dt.datetime | None, dt.datetime]] = []
@@ -272,7 +353,6 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
             tail.append((idx, tail_start, window.end))
     shape = hashlib.sha256(f"{daily}:{','.join(dims)}:{where.token()}".encode()).hexdigest()[:12]
     blocks = list(needed)
-    keys = [versions.key(shape, lo, hi) for lo, hi in blocks]
     # Tricky: the open tail is cached by its distinct spans, not by which window holds them,
     # so the cards' read of a source (a range and a since-ever window, both ending now) and a
     # chart's read of its range share one tail.
@@ -283,18 +363,40 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
     # day: today, or a comparison's partial last day, so that costs no rows), so the cards'
     # totals and a chart's daily series of a source share one tail read.
     tail_shape = hashlib.sha256(f"tail:{','.join(dims)}:{where.token()}".encode()).hexdigest()
-    tail_key = versions.tail_key(tail_shape[:12], span_parts) if tail else None
-    # The blocks and the tail in one round trip.
-    found = metric_cache.get_blocks(keys, also=[tail_key] if tail_key is not None else [])
+    plan = _Plan(
+        org_id=org_id,
+        tz=tz,
+        source=source,
+        daily=daily,
+        mode=mode,
+        where=where,
+        frame=frame,
+        needed=needed,
+        blocks=blocks,
+        keys=[versions.key(shape, lo, hi) for lo, hi in blocks],
+        tail=tail,
+        spans=spans,
+        span_parts=span_parts,
+        tail_key=versions.tail_key(tail_shape[:12], span_parts) if tail else None,
+    )
+    return frame, plan
+
+
+def _finish(plan: _Plan, found: list | None, coverage) -> Frame:
+    """Fill a planned read's frame from what the cache had (`found`: its blocks' values, then
+    its tail's when it has one; None when Redis is unreachable), reading the rest."""
+    org_id, tz, source, daily, where = plan.org_id, plan.tz, plan.source, plan.daily, plan.where
+    frame, blocks, keys, tail, spans = plan.frame, plan.blocks, plan.keys, plan.tail, plan.spans
+    span_parts, tail_key = plan.span_parts, plan.tail_key
     if found is None:
         found = [None] * (len(blocks) + (tail_key is not None))
     cached, sums = found[: len(blocks)], (found[len(blocks)] if tail_key is not None else None)
     missing = [n for n, value in enumerate(cached) if value is None]
     live = None
     if tail and sums is None:
-        live = Frame(source, len(spans), dims)
+        live = Frame(source, len(spans), frame.dims)
     if missing:
-        computed = Frame(source, len(missing), dims)
+        computed = Frame(source, len(missing), frame.dims)
         block_windows = [
             TimeWindow(
                 local_midnight(blocks[n][0], tz) if blocks[n][0] is not None else None,  # type: ignore[arg-type]
@@ -309,7 +411,17 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
             coverage = LazyCoverage(org_id, tz, using)
         beside = (span_parts, live) if live is not None and using == DEFAULT_DB_ALIAS else None
         tail_done = _read_exact(
-            org_id, tz, source, block_windows, daily, mode, coverage, where, computed, using, beside
+            org_id,
+            tz,
+            source,
+            block_windows,
+            daily,
+            plan.mode,
+            coverage,
+            where,
+            computed,
+            using,
+            beside,
         )
         fresh = {}
         for i, n in enumerate(missing):
@@ -317,7 +429,7 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
             fresh[keys[n]] = cached[n]
         metric_cache.set_blocks(fresh)
     for block, data in zip(blocks, cached, strict=True):
-        for idx in needed[block]:
+        for idx in plan.needed[block]:
             frame.merge(idx, data)
     if tail:
         if sums is None:
