@@ -275,15 +275,15 @@ def read_sources(
             plans.append((n, plan))
     if plans:
         keys = [key for _, plan in plans for key in plan.keys]
-        tails = [plan.tail_key for _, plan in plans if plan.tail_key is not None]
+        tails = [key for _, plan in plans for key in plan.tail_keys]
         found = metric_cache.get_blocks(keys, also=tails)
         if found is None:
             found = [None] * (len(keys) + len(tails))
         cached, sums = iter(found[: len(keys)]), iter(found[len(keys) :])
         for n, plan in plans:
             mine = [next(cached) for _ in plan.keys]
-            tail = next(sums) if plan.tail_key is not None else None
-            frames[n] = _finish(plan, [*mine, tail], coverage)
+            spans = [next(sums) for _ in plan.tail_keys]
+            frames[n] = _finish(plan, [*mine, *spans], coverage)
     out = [frame for frame in frames if frame is not None]
     if memo is not None:
         memo.update(zip(memo_keys, out, strict=True))
@@ -306,8 +306,7 @@ class _Plan:
     keys: list[str]
     tail: list[tuple[int, dt.datetime | None, dt.datetime]]
     spans: list[tuple[dt.datetime | None, dt.datetime]]
-    span_parts: list[tuple[int, dt.datetime | None, dt.datetime]]
-    tail_key: str | None
+    tail_keys: list[str]  # one per span
 
 
 def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where: Slice) -> Frame:
@@ -316,8 +315,7 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
         _read_exact(org_id, tz, source, windows, daily, mode, coverage, where, frame)
         return frame
     # The blocks and the tail in one round trip.
-    tail = [plan.tail_key] if plan.tail_key is not None else []
-    found = metric_cache.get_blocks(plan.keys, also=tail)
+    found = metric_cache.get_blocks(plan.keys, also=plan.tail_keys)
     return _finish(plan, found, coverage)
 
 
@@ -353,16 +351,15 @@ def _plan_read(org_id, tz, source: Source, windows, daily, mode, by, where: Slic
             tail.append((idx, tail_start, window.end))
     shape = hashlib.sha256(f"{daily}:{','.join(dims)}:{where.token()}".encode()).hexdigest()[:12]
     blocks = list(needed)
-    # Tricky: the open tail is cached by its distinct spans, not by which window holds them,
-    # so the cards' read of a source (a range and a since-ever window, both ending now) and a
-    # chart's read of its range share one tail.
+    # Tricky: the open tail is cached span by span, not by which windows hold it, so every
+    # read of a source's today (the cards' range and since-ever windows, a chart's range,
+    # targets' month) shares one read of it.
     spans = list(dict.fromkeys((lo, hi) for _, lo, hi in tail))
-    span_parts = [(n, lo, hi) for n, (lo, hi) in enumerate(spans)]
     # The open tail moves only with writes to the source, and each write bumps its version.
     # Tricky: it is read and cached by day whatever the frame (a tail lies within one local
     # day: today, or a comparison's partial last day, so that costs no rows), so the cards'
     # totals and a chart's daily series of a source share one tail read.
-    tail_shape = hashlib.sha256(f"tail:{','.join(dims)}:{where.token()}".encode()).hexdigest()
+    tail_shape = hashlib.sha256(f"span:{','.join(dims)}:{where.token()}".encode()).hexdigest()
     plan = _Plan(
         org_id=org_id,
         tz=tz,
@@ -376,25 +373,24 @@ def _plan_read(org_id, tz, source: Source, windows, daily, mode, by, where: Slic
         keys=[versions.key(shape, lo, hi) for lo, hi in blocks],
         tail=tail,
         spans=spans,
-        span_parts=span_parts,
-        tail_key=versions.tail_key(tail_shape[:12], span_parts) if tail else None,
+        tail_keys=[versions.tail_key(tail_shape[:12], [(0, lo, hi)]) for lo, hi in spans],
     )
     return frame, plan
 
 
 def _finish(plan: _Plan, found: list | None, coverage) -> Frame:
     """Fill a planned read's frame from what the cache had (`found`: its blocks' values, then
-    its tail's when it has one; None when Redis is unreachable), reading the rest."""
+    its tail spans'; None when Redis is unreachable), reading the rest."""
     org_id, tz, source, daily, where = plan.org_id, plan.tz, plan.source, plan.daily, plan.where
-    frame, blocks, keys, tail, spans = plan.frame, plan.blocks, plan.keys, plan.tail, plan.spans
-    span_parts, tail_key = plan.span_parts, plan.tail_key
+    frame, blocks, keys, spans = plan.frame, plan.blocks, plan.keys, plan.spans
     if found is None:
-        found = [None] * (len(blocks) + (tail_key is not None))
-    cached, sums = found[: len(blocks)], (found[len(blocks)] if tail_key is not None else None)
+        found = [None] * (len(blocks) + len(spans))
+    cached, by_span = found[: len(blocks)], found[len(blocks) :]
     missing = [n for n, value in enumerate(cached) if value is None]
-    live = None
-    if tail and sums is None:
-        live = Frame(source, len(spans), frame.dims)
+    absent = [n for n, value in enumerate(by_span) if value is None]
+    live_parts = [(i, *spans[n]) for i, n in enumerate(absent)]
+    live = Frame(source, len(absent), frame.dims) if absent else None
+    tail_done = False
     if missing:
         computed = Frame(source, len(missing), frame.dims)
         block_windows = [
@@ -409,7 +405,7 @@ def _finish(plan: _Plan, found: list | None, coverage) -> Frame:
         using = replica.history_alias(org_id)
         if using != DEFAULT_DB_ALIAS:
             coverage = LazyCoverage(org_id, tz, using)
-        beside = (span_parts, live) if live is not None and using == DEFAULT_DB_ALIAS else None
+        beside = (live_parts, live) if live is not None and using == DEFAULT_DB_ALIAS else None
         tail_done = _read_exact(
             org_id,
             tz,
@@ -431,21 +427,22 @@ def _finish(plan: _Plan, found: list | None, coverage) -> Frame:
     for block, data in zip(blocks, cached, strict=True):
         for idx in plan.needed[block]:
             frame.merge(idx, data)
-    if tail:
-        if sums is None:
-            assert live is not None and tail_key is not None  # both set when tail is
-            if not (missing and tail_done):
-                _read_live(org_id, tz, source, span_parts, True, live, where)
-            sums = [dict(window) for window in live.data]
-            metric_cache.set_blocks({tail_key: sums}, ttl=metric_cache.TTL_SECONDS)
-        at = {span: n for n, span in enumerate(spans)}
-        for idx, lo, hi in tail:
-            by_day = sums[at[(lo, hi)]]
-            if daily:
-                frame.merge(idx, by_day)
-            else:
-                for key, values in by_day.items():
-                    frame.add(idx, (None, *key[1:]), values)
+    if live is not None:
+        if not tail_done:
+            _read_live(org_id, tz, source, live_parts, True, live, where)
+        fresh = {}
+        for i, n in enumerate(absent):
+            by_span[n] = dict(live.data[i])
+            fresh[plan.tail_keys[n]] = by_span[n]
+        metric_cache.set_blocks(fresh, ttl=metric_cache.TTL_SECONDS)
+    at = {span: n for n, span in enumerate(spans)}
+    for idx, lo, hi in plan.tail:
+        by_day = by_span[at[(lo, hi)]]
+        if daily:
+            frame.merge(idx, by_day)
+        else:
+            for key, values in by_day.items():
+                frame.add(idx, (None, *key[1:]), values)
     return frame
 
 

@@ -231,6 +231,30 @@ def test_a_page_after_a_write_reads_only_the_open_tail(signed_in, org, layout):
     assert len(everything) <= WHOLE_PAGE_COLD
 
 
+def test_a_page_whose_values_expired_reads_each_open_tail_once(client, world, org):
+    """The usual morning: a write to today to every source drops every value, and the closed
+    days stay cached. Every read of a source's today (the cards' range and since-ever
+    windows, targets' month, a chart's daily series) shares one read of its open tail, so the
+    executive page reads each event view once: the cards' five sources, sales by category's
+    finer grain, and the feed's activities (its own query). Compared with last year, targets'
+    last-year days to date are the cards' comparison too (against the previous period they
+    are one more tail per paced source)."""
+    client.force_login(world["executive"])
+    path = "/dashboard/?range=this_month&compare=previous_year"
+    client.get(path)
+    today = timezone.localdate(NOW, timezone=org.tz)
+    for source in metric_cache.SOURCES:
+        metric_cache.note_write(org.pk, source, {today}, today)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    sql = [q["sql"] for q in captured.captured_queries]
+    views = Counter(v for q in sql for v in set(re.findall(r"FROM (metric_events_\w+)", q)))
+    assert len(views) == 6 and set(views.values()) == {1}, _cost([("page", sql)])
+    assert not [q for q in sql if "daily_" in q], _cost([("page", sql)])
+    # Five sources' tails, sales by category's grain, the targets (1) and the feed (1).
+    assert len(sql) == 8, _cost([("page", sql)])
+
+
 def test_the_kpi_cards_share_one_metrics_computation(client, world, org, monkeypatch):
     calls = []
     real = kpis.get_metrics
