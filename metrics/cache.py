@@ -804,7 +804,9 @@ def get_or_compute(key: str | None, compute, *, ttl: int = TTL_SECONDS, counted:
     if key is None:  # Redis is down: straight to the database
         return compute()
     writes = _page_writes.get()
-    if writes is not None and key in writes.pending:
+    if writes is not None and key in writes.pending:  # stored earlier in this page
+        if counted:
+            _record(True)
         return pickle.loads(writes.pending[key][0])  # noqa: S301
     lock_key = f"{key}:lock"
     if writes is not None and key in writes.prefetched:
