@@ -35,6 +35,49 @@ def test_concurrent_misses_compute_once():
     assert results == [{"value": 42}] * 5
 
 
+def _raw(key):
+    return metric_cache._call(lambda client: client.get(key))
+
+
+def test_a_page_stores_its_values_in_one_pipeline_when_it_is_done():
+    """Inside page_pass a computed value, its lock and its blocks stay with the page (read
+    back from there) until the page ends; then they are in Redis and the lock is released."""
+    metric_cache.reset_breaker()
+    key = f"dash:test:page-writes:{time.monotonic_ns()}"
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return {"value": 7}
+
+    with metric_cache.page_pass(991):
+        assert metric_cache.get_or_compute(key, compute) == {"value": 7}
+        metric_cache.set_blocks({f"{key}:block": {"a": [1]}})
+        assert _raw(key) is None and _raw(f"{key}:lock") == b"1"  # held by the page
+        assert metric_cache.get_or_compute(key, compute) == {"value": 7}  # from the page
+        assert metric_cache.get_blocks([f"{key}:block"]) == [{"a": [1]}]
+        assert calls == [1]
+    assert _raw(key) is not None and _raw(f"{key}:block") is not None
+    assert _raw(f"{key}:lock") is None
+    assert metric_cache.get_or_compute(key, compute) == {"value": 7}
+    assert calls == [1]
+
+
+def test_a_page_prefetches_its_values_and_releases_the_locks_it_did_not_use():
+    metric_cache.reset_breaker()
+    base = f"dash:test:prefetch:{time.monotonic_ns()}"
+    metric_cache.store(f"{base}:cached", {"value": 1})
+    with metric_cache.page_pass(992):
+        metric_cache.prefetch([f"{base}:cached", f"{base}:used", f"{base}:unused"])
+        # One round trip took the locks of the two values absent.
+        assert _raw(f"{base}:used:lock") == b"1" and _raw(f"{base}:unused:lock") == b"1"
+        assert metric_cache.get_or_compute(f"{base}:cached", lambda: {"value": 2}) == {"value": 1}
+        assert metric_cache.get_or_compute(f"{base}:used", lambda: {"value": 3}) == {"value": 3}
+    assert _raw(f"{base}:used:lock") is None and _raw(f"{base}:unused:lock") is None
+    assert _raw(f"{base}:unused") is None
+    assert metric_cache.get_or_compute(f"{base}:used", lambda: {"value": 4}) == {"value": 3}
+
+
 def test_versions_move_per_source_and_all_at_once():
     before_sales = metric_cache.data_version(77, ["sales"])
     before_jobs = metric_cache.data_version(77, ["jobs"])
