@@ -191,8 +191,17 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
         ids = list(keys)
         rendered = dict(zip(ids, metric_cache.get_fragments([keys[i] for i in ids]), strict=True))
         missing = [w for w in layout if not rendered.get(w["id"])]
-        # The values behind the bodies not found, looked up (and locked) in one round trip.
-        metric_cache.prefetch([both[w["id"]][0] for w in missing if w["id"] in both])
+        # The values behind the bodies not found, and the payloads each chart reads, looked
+        # up (and locked) in one round trip.
+        metric_cache.prefetch(
+            [both[w["id"]][0] for w in missing if w["id"] in both]
+            + [
+                key
+                for w in missing
+                if w["id"] in both
+                for key in widgets.payload_keys(w, org, request.user, state)
+            ]
+        )
         with server_timing.section("kpis"):
             kpis = _kpi_results(request, state, missing) if any(map(_is_kpi, missing)) else {}
         slots, fresh = [], {}

@@ -392,7 +392,25 @@ def get_breakdown(
 
     if not use_cache:
         return compute()
-    key = metric_cache.make_key(
+    key = breakdown_key(organization, state, metric_key, by, owner=owner, filters=filters)
+    return metric_cache.get_or_compute(key, compute)
+
+
+def breakdown_key(
+    organization,
+    state: DashboardState,
+    metric_key: str,
+    by: str | tuple[str, ...],
+    *,
+    owner: int | None = None,
+    filters: dict | None = None,
+) -> str | None:
+    """The cache key of get_breakdown's payload (a page looks it up ahead: issue 25)."""
+    metric = get_metric(metric_key)
+    names = (by,) if isinstance(by, str) else tuple(by)
+    dims = tuple(OWNER if name == "owner" else name for name in names)
+    where = Slice.of(owner, filters)
+    return metric_cache.make_key(
         organization.pk,
         f"by:{metric.key}:{','.join(dims)}",
         state,
@@ -400,7 +418,6 @@ def get_breakdown(
         where.token(),
         dims=(*dims, *where.dims),
     )
-    return metric_cache.get_or_compute(key, compute)
 
 
 def metric_records(
@@ -587,12 +604,27 @@ def get_timeseries(
 
     if not use_cache or mode != "hybrid":
         return compute()
-    key = metric_cache.make_key(
+    key = timeseries_key(organization, state, metric_key, interval, owner=owner, filters=filters)
+    return metric_cache.get_or_compute(key, compute)
+
+
+def timeseries_key(
+    organization,
+    state: DashboardState,
+    metric_key: str,
+    interval: str | None = None,
+    *,
+    owner: int | None = None,
+    filters: dict | None = None,
+) -> str | None:
+    """The cache key of get_timeseries's payload (a page looks it up ahead: issue 25)."""
+    metric = get_metric(metric_key)
+    where = Slice.of(owner, filters)
+    return metric_cache.make_key(
         organization.pk,
-        f"ts:{metric.key}:{interval}",
+        f"ts:{metric.key}:{interval or default_interval(state)}",
         state,
         {metric.source},
         where.token(),
         dims=where.dims,
     )
-    return metric_cache.get_or_compute(key, compute)

@@ -82,6 +82,8 @@ class WidgetType:
     metric_setting: bool = False  # settings = {"metric": <key>}
     per_user: bool = False  # depends on the user, so never cached across users
     sources: tuple[str, ...] = ()  # the cache parts it reads, beyond its metric's source
+    # The keys of the cached payloads its build reads (a page looks them up ahead).
+    payloads: Callable[[WidgetContext], list[str | None]] | None = None
 
     def cache_parts(self, settings: dict) -> set[str]:
         """The data sources (cache version parts) this widget's value is built from; a chart

@@ -27,12 +27,16 @@ from presentation.widgets.charts import (
     build_pipeline_by_stage,
     build_trend,
     build_warranty,
+    installations_payloads,
+    pipeline_payloads,
+    trend_payloads,
+    warranty_payloads,
 )
 from presentation.widgets.insights import build_insights
 from presentation.widgets.kpis import build_kpi, kpi_card, metric_entries
 from presentation.widgets.lists import build_feed, build_my_jobs, build_team_jobs
 from presentation.widgets.personal import build_personal_kpi
-from presentation.widgets.sales import build_sales_by_category
+from presentation.widgets.sales import build_sales_by_category, sales_payloads
 
 CATALOGUE: dict[str, WidgetType] = {
     w.type: w
@@ -55,6 +59,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "l",
             build_trend,
             metric_setting=True,
+            payloads=trend_payloads,
         ),
         WidgetType(
             "pipeline_by_stage",
@@ -64,6 +69,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "m",
             build_pipeline_by_stage,
             sources=("pipeline",),
+            payloads=pipeline_payloads,
         ),
         WidgetType(
             "sales_by_category",
@@ -73,6 +79,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "m",
             build_sales_by_category,
             sources=("sales",),
+            payloads=sales_payloads,
         ),
         WidgetType(
             "installations",
@@ -82,6 +89,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "m",
             build_installations,
             sources=("jobs",),
+            payloads=installations_payloads,
         ),
         WidgetType(
             "warranty_claims",
@@ -91,6 +99,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "m",
             build_warranty,
             sources=("warranty",),
+            payloads=warranty_payloads,
         ),
         WidgetType(
             "activity_feed",
@@ -254,6 +263,18 @@ def build_widget(
     return metric_cache.get_or_compute(
         _key(spec, widget, organization, state, owner), lambda: spec.build(ctx)
     )
+
+
+def payload_keys(widget: dict, organization, user, state: DashboardState) -> list[str | None]:
+    """The keys of the cached payloads build_widget would read for this widget (a chart's
+    series or breakdowns), for a page to look up with the widgets' values in one round trip;
+    none for per-user widgets and those a filter cannot narrow."""
+    spec = CATALOGUE[widget["type"]]
+    settings = widget.get("settings") or {}
+    if spec.payloads is None or spec.per_user or unfiltered_context(spec, settings, state):
+        return []
+    owner = spec.owner_for(user, settings) if user is not None else None
+    return spec.payloads(WidgetContext(organization, user, state, settings, owner))
 
 
 def build_personal_widget(

@@ -12,7 +12,13 @@ import datetime as dt
 from metrics.definitions import METRICS, Metric
 from metrics.formatting import format_value, short
 from metrics.periods import comparison_label, comparison_name, range_label
-from metrics.queries import default_interval, get_breakdown, get_timeseries
+from metrics.queries import (
+    breakdown_key,
+    default_interval,
+    get_breakdown,
+    get_timeseries,
+    timeseries_key,
+)
 from operations.models import ClaimKind, ClaimStatus, Stage
 from presentation.charts import (
     BRAND,
@@ -554,3 +560,35 @@ def build_warranty(ctx: WidgetContext) -> dict:
         "annotations": notes,
         "drill": drill_url("warranty_claims", state),
     }
+
+
+# The keys of the payloads each chart reads, which a page looks up (and locks) with the
+# widgets' own values in one round trip (metrics.cache.prefetch, issue 25). A key that no
+# longer matches its builder's read costs a lookup, never a wrong number.
+
+
+def trend_payloads(ctx: WidgetContext) -> list[str | None]:
+    metric = METRICS[ctx.settings["metric"]]
+    interval = default_interval(ctx.state)
+    sliced = slice_for(ctx, metric.source)
+    return [timeseries_key(ctx.organization, ctx.state, metric.key, interval, **sliced)]
+
+
+def pipeline_payloads(ctx: WidgetContext) -> list[str | None]:
+    sliced = slice_for(ctx, "pipeline")
+    return [breakdown_key(ctx.organization, ctx.state, "pipeline_value", "stage", **sliced)]
+
+
+def installations_payloads(ctx: WidgetContext) -> list[str | None]:
+    interval = default_interval(ctx.state)
+    sliced = slice_for(ctx, "jobs")
+    return [
+        timeseries_key(ctx.organization, ctx.state, key, interval, **sliced)
+        for key in ("jobs_completed", "kwh_deployed")
+    ]
+
+
+def warranty_payloads(ctx: WidgetContext) -> list[str | None]:
+    sliced = slice_for(ctx, "warranty")
+    by = ("kind", "status")
+    return [breakdown_key(ctx.organization, ctx.state, "warranty_claims", by, **sliced)]
