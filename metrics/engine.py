@@ -16,7 +16,7 @@ import hashlib
 import re
 import zoneinfo
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -356,6 +356,9 @@ class _Plan:
     tail: list[tuple[int, dt.datetime | None, dt.datetime]]
     spans: list[tuple[dt.datetime | None, dt.datetime]]
     tail_keys: list[str]  # one per span
+    # Part-month blocks of a closed month: block index -> (the key of that month's daily
+    # block of this shape, the block's days [lo, hi)), so a missing part can be cut out of it.
+    months: dict[int, tuple[str, dt.date, dt.date]] = field(default_factory=dict)
 
 
 def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where: Slice) -> Frame:
@@ -409,6 +412,20 @@ def _plan_read(org_id, tz, source: Source, windows, daily, mode, by, where: Slic
     # day: today, or a comparison's partial last day, so that costs no rows), so the cards'
     # totals and a chart's daily series of a source share one tail read.
     tail_shape = hashlib.sha256(f"span:{','.join(dims)}:{where.token()}".encode()).hexdigest()
+    # Tricky: a part-month block is keyed by its exact days, so every custom range's edges
+    # would be new keys. A part of a closed month is cut out of that month's daily block of
+    # the same dimensions and slice when the cache has it (metrics.warming.warm_months keeps
+    # the last MONTHS_WARMED months' whole-organisation ones; a daily chart's read leaves its
+    # whole months too), so any edge inside it is served from the cache.
+    daily_shape = hashlib.sha256(f"True:{','.join(dims)}:{where.token()}".encode()).hexdigest()
+    months = {}
+    for n, (lo, hi) in enumerate(blocks):
+        if lo is None:
+            continue
+        first = lo.replace(day=1)
+        end = _next_month(first)
+        if (lo, hi) != (first, end) and hi <= end <= today:
+            months[n] = (versions.key(daily_shape[:12], first, end), lo, hi)
     plan = _Plan(
         org_id=org_id,
         tz=tz,
@@ -423,8 +440,45 @@ def _plan_read(org_id, tz, source: Source, windows, daily, mode, by, where: Slic
         tail=tail,
         spans=spans,
         tail_keys=[versions.tail_key(tail_shape[:12], [(0, lo, hi)]) for lo, hi in spans],
+        months=months,
     )
     return frame, plan
+
+
+def _days_of(month: dict, lo: dt.date, hi: dt.date, daily: bool) -> dict:
+    """The days [lo, hi) of a month's daily block, keyed by day when `daily`, else summed
+    over the days (key (None, *dims))."""
+    out: dict = {}
+    for key, values in month.items():
+        if lo <= key[0] < hi:
+            at = key if daily else (None, *key[1:])
+            acc = out.get(at)
+            if acc is None:
+                out[at] = list(values)
+            else:
+                for i, value in enumerate(values):
+                    acc[i] += value
+    return out
+
+
+def _cut_from_months(plan: _Plan, cached: list, missing: list[int]) -> list[int]:
+    """Fill the missing part-month blocks the cache has the whole month of (daily), storing
+    them under their own keys; returns the blocks still missing. A block served so counts as
+    a hit: no database read made it."""
+    wanted = [n for n in missing if n in plan.months]
+    if not wanted:
+        return missing
+    month_keys = list(dict.fromkeys(plan.months[n][0] for n in wanted))
+    found = metric_cache.get_blocks(month_keys, counted=False) or [None] * len(month_keys)
+    by_key = dict(zip(month_keys, found, strict=True))
+    fresh: dict[str, object] = {}
+    for n in wanted:
+        key, lo, hi = plan.months[n]
+        if by_key[key] is not None:
+            cached[n] = fresh[plan.keys[n]] = _days_of(by_key[key], lo, hi, plan.daily)
+    metric_cache.set_blocks(fresh)
+    metric_cache.count_served(len(fresh))
+    return [n for n in missing if cached[n] is None]
 
 
 def _finish(plan: _Plan, found: list | None, coverage) -> Frame:
@@ -435,7 +489,7 @@ def _finish(plan: _Plan, found: list | None, coverage) -> Frame:
     if found is None:
         found = [None] * (len(blocks) + len(spans))
     cached, by_span = found[: len(blocks)], found[len(blocks) :]
-    missing = [n for n, value in enumerate(cached) if value is None]
+    missing = _cut_from_months(plan, cached, [n for n, value in enumerate(cached) if value is None])
     absent = [n for n, value in enumerate(by_span) if value is None]
     live_parts = [(i, *spans[n]) for i, n in enumerate(absent)]
     live = Frame(source, len(absent), frame.dims) if absent else None

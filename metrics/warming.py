@@ -10,8 +10,10 @@ import zoneinfo
 from django.utils import timezone
 
 from accounts.models import Organization, User
-from metrics.definitions import METRICS
-from metrics.periods import parse_state
+from metrics import cache as metric_cache
+from metrics.definitions import METRICS, SOURCES
+from metrics.engine import TimeWindow, read
+from metrics.periods import add_months, local_midnight, parse_state
 from metrics.queries import default_interval, get_metrics, get_timeseries
 
 log = logging.getLogger("renoz.metrics.warming")
@@ -48,6 +50,27 @@ def common_states(organization, presets=COMMON_PRESETS, compares=COMMON_COMPARES
     ]
 
 
+MONTHS_WARMED = 36  # closed months whose daily blocks the warm-up keeps (custom ranges' edges)
+
+
+def warm_months(organization, months: int = MONTHS_WARMED) -> int:
+    """Cache each source's daily block of every closed month of the last `months`, for the
+    whole organisation: a custom range's part-month edges are cut out of them (metrics/engine.py,
+    _cut_from_months) instead of read from the database. One read per source (its absent
+    months in one statement); a month no write touched since is found, not read again."""
+    tz = organization.tz
+    this_month = timezone.now().astimezone(tz).date().replace(day=1)
+    firsts = [add_months(this_month, -k) for k in range(months, 0, -1)]
+    windows = [
+        TimeWindow(local_midnight(first, tz), local_midnight(add_months(first, 1), tz))
+        for first in firsts
+    ]
+    with metric_cache.history_cache():
+        for source in SOURCES.values():
+            read(organization.pk, tz, source, windows, daily=True)
+    return len(SOURCES)
+
+
 def warm_organization(
     organization, presets=COMMON_PRESETS, compares=COMMON_COMPARES, widgets=None
 ) -> int:
@@ -56,6 +79,7 @@ def warm_organization(
     themselves. Returns the number of entries."""
     keys = list(METRICS)
     count = 0
+    warm_months(organization)
     states = common_states(organization, presets, compares)
     for state in states:
         get_metrics(organization, state, keys)

@@ -176,3 +176,56 @@ def test_many_whole_day_parts_in_one_scan_equal_one_read_each(org, history, dail
             _read_live(org.pk, tz, source, [part], daily, apart, where)
         assert [dict(w) for w in together.data] == [dict(w) for w in apart.data], source_name
         assert all(together.data), source_name  # every part has rows to compare
+
+
+def test_a_custom_ranges_edges_are_cut_from_the_warmed_months(
+    org, django_capture_on_commit_callbacks
+):
+    """A part of a closed month is served from that month's cached daily block (warmed by
+    metrics.warming.warm_months), never read from the database, with the same numbers."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from metrics.warming import warm_months
+    from operations.models import Customer
+
+    customer = Customer.objects.create(organization=org, name="E", kind="commercial", state="SA")
+    month = (timezone.localdate(timezone=org.tz).replace(day=1) - dt.timedelta(days=40)).replace(
+        day=1
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        for day, cents in ((3, 100_00), (10, 200_00), (14, 50_00), (20, 400_00)):
+            at = dt.datetime.combine(month.replace(day=day), dt.time(11), tzinfo=org.tz)
+            Order.objects.create(
+                organization=org,
+                customer=customer,
+                number=f"E-{day}",
+                status="confirmed",
+                ordered_at=at,
+                created_at=at,
+                total_cents=cents,
+            )
+    params = {
+        "from": month.replace(day=5).isoformat(),
+        "to": month.replace(day=15).isoformat(),
+        "compare": "none",
+    }
+    state = parse_state(params, org)
+    # Not warmed: the edge is read from the database.
+    assert get_metrics(org, state, ["revenue"])["metrics"]["revenue"]["value"] == 250_00
+    assert _history_counts() == (0, 1)
+    metric_cache.bump_data_version(org.pk)
+    metric_cache.reset_stats()
+    warm_months(org, months=3)
+    metric_cache.reset_stats()
+    with CaptureQueriesContext(connection) as queries:
+        revenue = get_metrics(org, state, ["revenue"])["metrics"]["revenue"]["value"]
+    assert revenue == 250_00  # days 10 and 14: $200 + $50
+    assert _history_counts() == (1, 0)  # served from the month's block
+    assert not [q for q in queries.captured_queries if "sales" in q["sql"]]
+    # Another range's edges in the same month: cut from it too.
+    other = parse_state({**params, "from": month.replace(day=2).isoformat()}, org)
+    assert get_metrics(org, other, ["revenue"])["metrics"]["revenue"]["value"] == 350_00
+    assert _history_counts() == (2, 0)
+    live = get_metrics_comparison(org, other, ["revenue"], mode="live")["revenue"]["value"]
+    assert live == 350_00
