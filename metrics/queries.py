@@ -245,7 +245,9 @@ def _envelope(organization, state: DashboardState) -> dict:
 
 
 def _parts(keys) -> set[str]:
-    return {METRICS[k].source for k in keys}
+    """The version parts of these metrics' values: their measures (metrics/cache.py,
+    per-measure versions), so a write that moves none of them keeps the payload."""
+    return {part for k in keys for part in METRICS[k].measure_parts}
 
 
 def get_metrics(
@@ -394,7 +396,7 @@ def get_breakdown(
         organization.pk,
         f"by:{metric.key}:{','.join(dims)}",
         state,
-        {metric.source},
+        set(metric.reads_parts),  # its values and record counts: their measures
         where.token(),
         dims=(*dims, *where.dims),
     )
@@ -589,7 +591,7 @@ def get_timeseries(
         organization.pk,
         f"ts:{metric.key}:{interval}",
         state,
-        {metric.source},
+        set(metric.measure_parts),
         where.token(),
         dims=where.dims,
     )

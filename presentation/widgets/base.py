@@ -62,6 +62,9 @@ class WidgetType:
     metric_setting: bool = False  # settings = {"metric": <key>}
     per_user: bool = False  # depends on the user, so never cached across users
     sources: tuple[str, ...] = ()  # the cache parts it reads, beyond its metric's source
+    # The metrics it reads, beyond its metric setting, when it reads nothing else of their
+    # sources: its key then carries their measures' versions, not the sources'.
+    metrics: tuple[str, ...] = ()
 
     def cache_parts(self, settings: dict) -> set[str]:
         """The data sources (cache version parts) this widget's value is built from; a chart
@@ -71,6 +74,19 @@ class WidgetType:
             parts.add("annotations")
         if self.metric_setting:
             parts.add(METRICS[settings["metric"]].source)
+        return parts
+
+    def key_parts(self, settings: dict) -> set[str]:
+        """The version parts its cached value carries: cache_parts, with each source read only
+        through metrics replaced by those metrics' measures (metrics/cache.py, per-measure
+        versions). A KPI shows its metric's value; a chart also the records behind it."""
+        read = [METRICS[key] for key in self.metrics]
+        if self.metric_setting:
+            read.append(METRICS[settings["metric"]])
+        through = {metric.source for metric in read}
+        parts = self.cache_parts(settings) - through
+        for metric in read:
+            parts |= set(metric.measure_parts if self.kind == "kpi" else metric.reads_parts)
         return parts
 
     def data_sources(self, settings: dict) -> set[str]:

@@ -64,6 +64,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "m",
             build_pipeline_by_stage,
             sources=("pipeline",),
+            metrics=("pipeline_value",),
         ),
         WidgetType(
             "sales_by_category",
@@ -73,6 +74,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "m",
             build_sales_by_category,
             sources=("sales",),
+            metrics=("revenue", "kwh_sold"),
         ),
         WidgetType(
             "installations",
@@ -82,6 +84,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "m",
             build_installations,
             sources=("jobs",),
+            metrics=("jobs_completed", "kwh_deployed"),
         ),
         WidgetType(
             "warranty_claims",
@@ -91,6 +94,7 @@ CATALOGUE: dict[str, WidgetType] = {
             "m",
             build_warranty,
             sources=("warranty",),
+            metrics=("warranty_claims",),
         ),
         WidgetType(
             "activity_feed",
@@ -205,7 +209,9 @@ def cache_name(widget: dict) -> str:
 
 
 def _key(spec: WidgetType, widget: dict, organization, state, owner) -> str | None:
-    parts = spec.cache_parts(widget.get("settings") or {})
+    # Its metrics' measures, not their whole sources (WidgetType.key_parts): a write that
+    # moves no measure it shows keeps it.
+    parts = spec.key_parts(widget.get("settings") or {})
     token = f"o{owner}" if owner is not None else ""
     if state.filters:
         # Tricky: the filters change the numbers and every link the widget holds.
