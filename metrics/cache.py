@@ -33,7 +33,9 @@ from metrics.definitions import SOURCES, measure_part
 
 log = logging.getLogger("renoz.cache")
 
-SCHEMA_VERSION = 2
+# 3: per-measure versions; a version token such as "sa5" now names a measure's version, so
+# no key written before them may be read as one.
+SCHEMA_VERSION = 3
 TTL_SECONDS = 300
 HISTORY_TTL_SECONDS = 36 * 3600  # closed-day blocks change only by version, so they live long
 MAX_TRACKED_DAYS = 2000  # back-dated days counted per organisation and source before a reset
