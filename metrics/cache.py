@@ -119,7 +119,19 @@ HISTORY_PARTS = (*SOURCES, *DIMENSION_PARTS)
 # keeps kWh deployed and an opportunity opened keeps the win rate. A write that cannot say
 # what it moved (a dependent row, a related row, a delete, the ledger) bumps every measure of
 # the source; so does bump_data_version of the source.
-MEASURE_PARTS = tuple(measure_part(name, m) for name, s in SOURCES.items() for m in s.measures)
+#
+# Each measure has two parts: "<source>/<measure>", bumped when any row carrying it changed
+# (its instant, a dimension, its value), and "<source>/<measure>/total", bumped only when the
+# measure's whole-organisation sums moved (a row carrying it appeared, vanished, moved in
+# time or changed its value). A whole, unfiltered value (Metric.value_parts) carries the
+# latter: an opportunity won whose opening day was last month moves its opened row's stage,
+# not last month's pipeline value.
+MEASURE_PARTS = tuple(
+    measure_part(name, m, total=total)
+    for name, s in SOURCES.items()
+    for m in s.measures
+    for total in (False, True)
+)
 PARTS = (*HISTORY_PARTS, *MEASURE_PARTS, *WHOLE_PARTS)
 
 
@@ -130,8 +142,12 @@ def source_of_part(part: str) -> str:
 
 
 def measure_parts(source: str) -> tuple[str, ...]:
-    """Every per-measure version part of a source."""
-    return tuple(measure_part(source, m) for m in SOURCES[source].measures)
+    """Every per-measure version part of a source (both kinds)."""
+    return tuple(
+        measure_part(source, m, total=total)
+        for m in SOURCES[source].measures
+        for total in (False, True)
+    )
 
 
 def dimension_parts(sources, dims) -> list[str]:
@@ -289,24 +305,27 @@ def bump_data_version(org_id: int, parts=None) -> None:
         _call(lambda client: client.incr(_version_key(org_id)))
 
 
-def note_write(org_id: int, part: str, days, today: dt.date, measures=None) -> None:
+def note_write(org_id: int, part: str, days, today: dt.date, measures=None, totals=None) -> None:
     """A committed write moved these local days of a source. Values that include the open
     tail (today) are dropped through the source's version; closed history is dropped only
     where it contains a written day, through that day's counter.
 
     `measures` ({measure: the days its sums moved}) names what the write moved; None: every
     measure of the source on all of `days`. Each moved measure's part is bumped the same way
-    on its own days, so a value reading only unmoved measures survives."""
+    on its own days, so a value reading only unmoved measures survives. `totals` (the same
+    shape; None: as `measures`) names the measures whose whole-organisation sums moved."""
     if part not in PARTS:
         raise ValueError(f"Unknown cache part {part!r}; known: {PARTS}")
     moved: dict[str, set] = {part: set(days)}
     if part in SOURCES:
         if measures is None:
             measures = {m: days for m in SOURCES[part].measures}
-        unknown = set(measures) - set(SOURCES[part].measures)
+        totals = measures if totals is None else totals
+        unknown = {*measures, *totals} - set(SOURCES[part].measures)
         if unknown:
             raise ValueError(f"Unknown measures {sorted(unknown)} of {part}")
         moved |= {measure_part(part, m): set(d) for m, d in measures.items()}
+        moved |= {measure_part(part, m, total=True): set(d) for m, d in totals.items()}
 
     def bump(client):
         pipe = client.pipeline(transaction=False)

@@ -50,10 +50,11 @@ from metrics.sources import (
 Total = Callable[..., "int | Decimal"]  # total(measure, **dims) -> the summed measure
 
 
-def measure_part(source: str, measure: str) -> str:
+def measure_part(source: str, measure: str, *, total: bool = False) -> str:
     """The cache version part of one measure of a source: bumped by a write only when that
-    measure's sums moved (metrics/cache.py, per-measure versions)."""
-    return f"{source}/{measure}"
+    measure's sums moved (metrics/cache.py, per-measure versions); `total`: only when its
+    whole-organisation sums moved (not when a row only moved to another dimension value)."""
+    return f"{source}/{measure}" + ("/total" if total else "")
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,14 @@ class Metric:
     def measure_parts(self) -> tuple[str, ...]:
         """The cache version parts of its value (metrics/cache.py, per-measure versions)."""
         return tuple(measure_part(self.source, m) for m in self.measures)
+
+    def value_parts(self, sliced: bool) -> tuple[str, ...]:
+        """The version parts of its value read in a slice (`sliced`: an owner's rows, a
+        dimension filter) or for the whole organisation: a whole, unfiltered value reads only
+        its measures' totals, so it carries their total parts."""
+        if sliced or self.filters:
+            return self.measure_parts
+        return tuple(measure_part(self.source, m, total=True) for m in self.measures)
 
     @property
     def reads_parts(self) -> tuple[str, ...]:

@@ -244,10 +244,11 @@ def _envelope(organization, state: DashboardState) -> dict:
     }
 
 
-def _parts(keys) -> set[str]:
-    """The version parts of these metrics' values: their measures (metrics/cache.py,
+def _parts(keys, where: Slice = WHOLE) -> set[str]:
+    """The version parts of these metrics' values in a slice: their measures (metrics/cache.py,
     per-measure versions), so a write that moves none of them keeps the payload."""
-    return {part for k in keys for part in METRICS[k].measure_parts}
+    sliced = where != WHOLE
+    return {part for k in keys for part in METRICS[k].value_parts(sliced)}
 
 
 def get_metrics(
@@ -277,7 +278,7 @@ def get_metrics(
         organization.pk,
         "metrics:" + ",".join(sorted(keys)),
         state,
-        _parts(keys),
+        _parts(keys, where),
         where.token(),
         dims=where.dims,
     )
@@ -591,7 +592,7 @@ def get_timeseries(
         organization.pk,
         f"ts:{metric.key}:{interval}",
         state,
-        set(metric.measure_parts),
+        _parts([metric.key], where),
         where.token(),
         dims=where.dims,
     )

@@ -69,7 +69,8 @@ def _days(values: dict, fields, tz) -> set:
 
 def _after_commit(org_id: int, source: Source, days: set, measures=None) -> None:
     today = timezone.now().astimezone(_tz(org_id)).date()
-    note_write(org_id, source.name, days, today, measures)
+    moved, totals = measures if measures is not None else (None, None)
+    note_write(org_id, source.name, days, today, moved, totals)
     if replica.configured():
         replica.note_write(org_id)  # history reads wait for the replica to pass this write
     if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
@@ -84,7 +85,7 @@ def note_change(
     org_id: int, source: Source, days: set, *, followers_only: bool = False, measures=None
 ) -> None:
     """A write moved these days of a source (and of the sources following it): `measures`
-    ({measure: days}) says which of its measures' sums moved, None: any of them."""
+    (moved_measures' pair) says which of its measures' sums moved, None: any of them."""
     for moved in ([] if followers_only else [source]) + _followers(source):
         # Every grain's summary holds the record's rows (sales: by order and by category).
         for grain in moved.grains:
@@ -153,30 +154,42 @@ def _grain_rows(source: Source, org_id: int, record_id) -> list[list[tuple]]:
 
 
 def moved_measures(source: Source, before: list[list[tuple]], after: list[list[tuple]], tz):
-    """{measure: the local days its sums moved} between the record's rows before and after a
-    write (each grain's): a measure moved where a row carrying it (non-zero) appeared,
-    vanished or changed any column (its instant, a dimension, its value). A row carrying zero
-    adds nothing to any sum of it, whatever its dimensions."""
+    """({measure: the local days its sums moved}, {measure: the days its whole-organisation
+    sums moved}) between the record's rows before and after a write (each grain's). A measure
+    moved where a row carrying it (non-zero) appeared, vanished or changed any column (its
+    instant, a dimension, its value); its totals only where such a row appeared, vanished,
+    moved in time or changed its value (read on the source's own grain, which whole reads
+    use). A row carrying zero adds nothing to any sum of it, whatever its dimensions."""
     measures = set(source.measures)
-    out: dict[str, set] = {}
-    for rows_b, rows_a in zip(before, after, strict=True):
+    moved: dict[str, set] = {}
+    totals: dict[str, set] = {}
+    for grain, (rows_b, rows_a) in enumerate(zip(before, after, strict=True)):
         if rows_b == rows_a:
             continue
         for measure in source.measures:
 
-            def carrying(rows, measure=measure):
+            def carrying(rows, measure=measure, whole=False):
                 return Counter(
-                    tuple(kv for kv in row if kv[0] not in measures or kv[0] == measure)
+                    tuple(
+                        kv
+                        for kv in row
+                        if kv[0] == measure
+                        or (not whole and kv[0] not in measures)
+                        or kv[0] == "ts"
+                    )
                     for row in rows
                     if dict(row)[measure]
                 )
 
-            was, now = carrying(rows_b), carrying(rows_a)
-            changed = (was - now) + (now - was)
-            days = {dict(row)["ts"].astimezone(tz).date() for row in changed}
-            if days:
-                out.setdefault(measure, set()).update(days)
-    return out
+            for whole, out in ((False, moved), (True, totals)):
+                if whole and grain:
+                    continue
+                was, now = carrying(rows_b, whole=whole), carrying(rows_a, whole=whole)
+                changed = (was - now) + (now - was)
+                days = {dict(row)["ts"].astimezone(tz).date() for row in changed}
+                if days:
+                    out.setdefault(measure, set()).update(days)
+    return moved, totals
 
 
 def moved_dimensions(source: Source, before: list[tuple], after: list[tuple]) -> set | None:
@@ -224,15 +237,19 @@ def remember_old_days(sender, instance, **kwargs):
     source = TRACKED.get(sender)
     if source is None:
         return
-    # Its event rows as they were (none for a new record): a write that moves only live
-    # dimensions, or only some measures, drops less.
-    instance._metrics_old_rows = [[] for _ in source.grains]
+    # Tricky: a follower's view mixes other records' rows under one record_id (the ledger's
+    # orders and credit notes beside its invoices), so its writes take the whole change.
+    compare = not source.follows
+    if compare:
+        # Its event rows as they were (none for a new record): a write that moves only live
+        # dimensions, or only some measures, drops less.
+        instance._metrics_old_rows = [[] for _ in source.grains]
     if instance.pk is None:
         return
     instance._metrics_old = (
         sender._default_manager.filter(pk=instance.pk).values(*source.timestamps).first()
     )
-    if instance._metrics_old:
+    if instance._metrics_old and compare:
         instance._metrics_old_rows = _grain_rows(source, instance.organization_id, instance.pk)
 
 
@@ -275,5 +292,6 @@ def record_change(sender, instance, **kwargs):
             return  # only live dimensions moved
         # Tricky: rows that changed carrying no measure at all move no sum, but say so
         # through every measure (None) rather than through none.
-        measures = moved_measures(source, before, after, tz) or None
+        moved, totals = moved_measures(source, before, after, tz)
+        measures = (moved, totals) if moved else None
     note_change(instance.organization_id, source, days, measures=measures)

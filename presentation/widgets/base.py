@@ -76,17 +76,18 @@ class WidgetType:
             parts.add(METRICS[settings["metric"]].source)
         return parts
 
-    def key_parts(self, settings: dict) -> set[str]:
+    def key_parts(self, settings: dict, sliced: bool = False) -> set[str]:
         """The version parts its cached value carries: cache_parts, with each source read only
         through metrics replaced by those metrics' measures (metrics/cache.py, per-measure
-        versions). A KPI shows its metric's value; a chart also the records behind it."""
+        versions). A KPI shows its metric's value (`sliced`: an owner's, or filtered); a
+        chart also the records behind it."""
         read = [METRICS[key] for key in self.metrics]
         if self.metric_setting:
             read.append(METRICS[settings["metric"]])
         through = {metric.source for metric in read}
         parts = self.cache_parts(settings) - through
         for metric in read:
-            parts |= set(metric.measure_parts if self.kind == "kpi" else metric.reads_parts)
+            parts |= set(metric.value_parts(sliced) if self.kind == "kpi" else metric.reads_parts)
         return parts
 
     def data_sources(self, settings: dict) -> set[str]:

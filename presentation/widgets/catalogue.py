@@ -211,7 +211,7 @@ def cache_name(widget: dict) -> str:
 def _key(spec: WidgetType, widget: dict, organization, state, owner) -> str | None:
     # Its metrics' measures, not their whole sources (WidgetType.key_parts): a write that
     # moves no measure it shows keeps it.
-    parts = spec.key_parts(widget.get("settings") or {})
+    parts = spec.key_parts(widget.get("settings") or {}, owner is not None or bool(state.filters))
     token = f"o{owner}" if owner is not None else ""
     if state.filters:
         # Tricky: the filters change the numbers and every link the widget holds.

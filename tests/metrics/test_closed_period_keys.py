@@ -34,8 +34,8 @@ def _order(org, history, at, cents):
 
 
 def _key(org, state):
-    """get_metrics' key: its metrics' measures (per-measure versions)."""
-    parts = {part for key in KEYS for part in METRICS[key].measure_parts}
+    """get_metrics' key: its metrics' measures' totals (per-measure versions)."""
+    parts = {part for key in KEYS for part in METRICS[key].value_parts(sliced=False)}
     return metric_cache.make_key(org.pk, "metrics:" + ",".join(sorted(KEYS)), state, parts)
 
 

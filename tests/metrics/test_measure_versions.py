@@ -22,8 +22,9 @@ import pytest
 from metrics import cache as metric_cache
 from metrics.definitions import METRICS, SOURCES
 from metrics.periods import parse_state
-from metrics.queries import get_metrics
+from metrics.queries import get_breakdown, get_metrics
 from metrics.refresh import refresh_summaries
+from metrics.signals import moved_measures
 from operations.models import Opportunity
 from presentation.widgets import build_widget, peek_widget
 from tests.targets.helpers import customer, local
@@ -78,6 +79,17 @@ def test_every_metric_reads_exactly_its_declared_measures(key):
 
 def test_measure_parts_name_the_source_and_the_measure():
     assert METRICS["quote_win_rate"].measure_parts == ("pipeline/closed_count",)
+    # Filtered by stage, the win rate reads its measure by stage even for the whole
+    # organisation; the pipeline value reads only its measures' totals.
+    assert METRICS["quote_win_rate"].value_parts(sliced=False) == ("pipeline/closed_count",)
+    assert METRICS["pipeline_value"].value_parts(sliced=False) == (
+        "pipeline/opened_value/total",
+        "pipeline/closed_value/total",
+    )
+    assert METRICS["pipeline_value"].value_parts(sliced=True) == (
+        "pipeline/opened_value",
+        "pipeline/closed_value",
+    )
     assert METRICS["pipeline_value"].measure_parts == (
         "pipeline/opened_value",
         "pipeline/closed_value",
@@ -176,24 +188,63 @@ def test_an_opportunity_won_today_drops_the_win_rate(
     assert _lookups() == (hits, misses + 2)
 
 
-def test_last_months_win_rate_survives_a_quote_of_last_month_won_today(
+def _last_month_by_stage(org) -> dict:
+    state = parse_state({"range": "last_month", "compare": "none"}, org)
+    return {r["key"]: r["value"] for r in get_breakdown(org, state, "pipeline_value", "stage")}
+
+
+def test_last_month_survives_a_quote_of_last_month_won_today(
     org, pipeline, django_capture_on_commit_callbacks
 ):
-    """G (created 14 Oct) won today moves its opened rows on 14 Oct (their stage) and a
-    closed row today: last month's closed quotes did not move, its opened values did."""
+    """G (created 14 Oct) won today moves its opened row's stage on 14 Oct and adds a closed
+    row today: last month's closed quotes did not move, nor did its opened totals; only what
+    reads the opened rows by stage did."""
     assert _value(org, "quote_win_rate", "last_month") == 0.5
     assert _value(org, "pipeline_value", "last_month") == 600_000
+    # Open at the end of October: G, a lead (E and F closed within October: 0 each).
+    assert _last_month_by_stage(org) == {"lead": 600_000}
 
     _win(org, "G", pipeline, django_capture_on_commit_callbacks)
 
     hits, misses = _lookups()
     assert _value(org, "quote_win_rate", "last_month") == 0.5
-    assert _lookups() == (hits + 1, misses)
-    # Still $6,000 open at the end of October, but G's opened row moved on 14 Oct: recomputed.
+    # Still $6,000 open at the end of October: the opened totals did not move, still cached.
     assert _value(org, "pipeline_value", "last_month") == 600_000
-    assert _lookups() == (hits + 1, misses + 1)
+    assert _lookups() == (hits + 2, misses)
+    # By stage it moved: G's rows carry its stage now, won (shown as "Won since").
+    assert _last_month_by_stage(org) == {"won": 600_000}
+    assert _lookups() == (hits + 2, misses + 1)
     # This month: A, G won and B lost, 2 / 3.
     assert _value(org, "quote_win_rate") == pytest.approx(0.6667, abs=1e-4)
+
+
+def test_moved_measures_of_a_quote_won(org):
+    """Hand-made rows of an opportunity ($6,000, probability 50) created 14 Oct and won on
+    20 Nov: before, one opened row (a lead); after, the opened row with stage won and a
+    closed row."""
+
+    def row(ts, stage, opened, closed):
+        return (
+            ("record_id", 7),
+            ("ts", ts),
+            ("stage", stage),
+            ("opened_count", opened),
+            ("opened_value", 600_000 * opened),
+            ("opened_weighted", 30_000_000 * opened),
+            ("closed_count", closed),
+            ("closed_value", 600_000 * closed),
+            ("closed_weighted", 30_000_000 * closed),
+        )
+
+    created, won = local(2026, 10, 14, 9), EARLIER
+    before = [[row(created, "lead", 1, 0)]]
+    after = [[row(created, "won", 1, 0), row(won, "won", 0, 1)]]
+    moved, totals = moved_measures(SOURCES["pipeline"], before, after, org.tz)
+    opened = {"opened_count", "opened_value", "opened_weighted"}
+    closed = {"closed_count", "closed_value", "closed_weighted"}
+    october, today = dt.date(2026, 10, 14), dt.date(2026, 11, 20)
+    assert moved == {**dict.fromkeys(opened, {october}), **dict.fromkeys(closed, {today})}
+    assert totals == dict.fromkeys(closed, {today})
 
 
 def test_a_kpi_card_keeps_its_measures_versions_only(
