@@ -1,5 +1,7 @@
 """Per-measure versions (issue 25, docs/architecture.md "Cache"): a value carries the versions of
-the measures it reads, so a write that moves only other measures of its source keeps it.
+the measures it reads, so a write that moves only other measures of its source keeps it; a
+whole-organisation value of an unfiltered metric carries its measures' totals, so a write that
+only moves a row to another stage keeps it too.
 
 Today is 20 November 2026, noon in Sydney. The pipeline:
   E $8,000 created 10 Oct, won 15 Oct;  F $4,000 created 12 Oct, lost 20 Oct;
