@@ -608,6 +608,34 @@ def claim(org_id: int, name: str, seconds: int) -> bool:
     return bool(_call(lambda client: client.set(key, b"1", nx=True, ex=seconds), False))
 
 
+# Readers of an organisation's dashboards: marked when a page is read (at most once per
+# process every READERS_MARK_SECONDS), kept READERS_SECONDS. The re-warm after a refresh
+# (dashboard.tasks.rewarm_after_refresh) computes again only for organisations someone reads.
+READERS_SECONDS = 3600
+READERS_MARK_SECONDS = 300
+_readers_marked: dict[int, float] = {}
+
+
+def _readers_key(org_id: int) -> str:
+    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:readers"
+
+
+def note_readers(org_id: int) -> None:
+    """Someone is reading this organisation's dashboards (one write per process every
+    READERS_MARK_SECONDS, so a cached page rarely pays a round trip for it)."""
+    now = time.monotonic()
+    if now - _readers_marked.get(org_id, -READERS_MARK_SECONDS) < READERS_MARK_SECONDS:
+        return
+    _readers_marked[org_id] = now
+    _call(lambda client: client.set(_readers_key(org_id), b"1", ex=READERS_SECONDS))
+
+
+def readers_recent(org_id: int) -> bool:
+    """Whether a dashboard of this organisation was read in the last READERS_SECONDS (False
+    when Redis is unreachable: nothing cached is worth warming then)."""
+    return bool(_call(lambda client: client.exists(_readers_key(org_id)), False))
+
+
 def _stats_key() -> str:
     return f"{namespace()}:stats"
 
