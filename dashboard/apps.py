@@ -8,6 +8,8 @@ class DashboardConfig(AppConfig):
     def ready(self):
         from dashboard.layouts import get_layout, layout_changed
         from dashboard.models import DashboardLayout
+        from dashboard.tasks import queue_rewarm
+        from metrics.tasks import summaries_refreshed
         from presentation.layouts import register_layout_reader
 
         # Reports print their owner's layout without importing the dashboard.
@@ -17,3 +19,7 @@ class DashboardConfig(AppConfig):
         # cached layouts of its organisation go.
         post_save.connect(layout_changed, sender=DashboardLayout, dispatch_uid="layout-saved")
         post_delete.connect(layout_changed, sender=DashboardLayout, dispatch_uid="layout-deleted")
+
+        # After a refresh, the screens' values the writes dropped are computed again for the
+        # organisations someone reads (dashboard.tasks.rewarm_after_refresh).
+        summaries_refreshed.connect(queue_rewarm, dispatch_uid="dashboard-rewarm-after-refresh")

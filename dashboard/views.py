@@ -351,6 +351,9 @@ def dashboard(request):
         }
         template = f"{TEMPLATE}#dashboard" if _is_partial(request) else TEMPLATE
         return TemplateResponse(request, template, context, status=400)
+    # Someone reads this organisation's dashboards: the re-warm after a refresh keeps its
+    # common states' values computed (dashboard.tasks.rewarm_after_refresh).
+    metric_cache.note_readers(request.user.organization_id)
     # Rendered inside too: the cards' follow stars are read while the template renders.
     with context_cache.prefetched(context_keys(request.user)):
         context = _page_context(request, state, editing=editing)

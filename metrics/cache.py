@@ -29,11 +29,13 @@ from django.core.cache import cache
 
 from infra import breaker
 from infra.env import deployment_namespace
-from metrics.definitions import SOURCES
+from metrics.definitions import SOURCES, measure_part
 
 log = logging.getLogger("renoz.cache")
 
-SCHEMA_VERSION = 2
+# 3: per-measure versions; a version token such as "sa5" now names a measure's version, so
+# no key written before them may be read as one.
+SCHEMA_VERSION = 3
 TTL_SECONDS = 300
 HISTORY_TTL_SECONDS = 36 * 3600  # closed-day blocks change only by version, so they live long
 MAX_TRACKED_DAYS = 2000  # back-dated days counted per organisation and source before a reset
@@ -109,16 +111,53 @@ DIMENSION_PARTS = tuple(
     source.dimension_part(dim) for source in SOURCES.values() for dim in source.live_dims
 )
 HISTORY_PARTS = (*SOURCES, *DIMENSION_PARTS)
-PARTS = (*HISTORY_PARTS, *WHOLE_PARTS)
+#
+# Per-measure versions: a write bumps "<source>/<measure>" (metrics.definitions.measure_part)
+# only for the measures whose sums it moved, on the days it moved them (metrics/signals.py
+# compares the record's event rows before and after). A value that reads only some measures
+# (a KPI: Metric.measures) carries their versions instead of its source's, so a job scheduled
+# keeps kWh deployed and an opportunity opened keeps the win rate. A write that cannot say
+# what it moved (a dependent row, a related row, a delete, the ledger) bumps every measure of
+# the source; so does bump_data_version of the source.
+#
+# Each measure has two parts: "<source>/<measure>", bumped when any row carrying it changed
+# (its instant, a dimension, its value), and "<source>/<measure>/total", bumped only when the
+# measure's whole-organisation sums moved (a row carrying it appeared, vanished, moved in
+# time or changed its value). A whole, unfiltered value (Metric.value_parts) carries the
+# latter: an opportunity won whose opening day was last month moves its opened row's stage,
+# not last month's pipeline value.
+MEASURE_PARTS = tuple(
+    measure_part(name, m, total=total)
+    for name, s in SOURCES.items()
+    for m in s.measures
+    for total in (False, True)
+)
+PARTS = (*HISTORY_PARTS, *MEASURE_PARTS, *WHOLE_PARTS)
+
+
+def source_of_part(part: str) -> str:
+    """The source a version part belongs to ("jobs/completed_kwh", "sales.status": its
+    source; a source or a whole part: itself)."""
+    return part.split("/", 1)[0].split(".", 1)[0]
+
+
+def measure_parts(source: str) -> tuple[str, ...]:
+    """Every per-measure version part of a source (both kinds)."""
+    return tuple(
+        measure_part(source, m, total=total)
+        for m in SOURCES[source].measures
+        for total in (False, True)
+    )
 
 
 def dimension_parts(sources, dims) -> list[str]:
-    """The per-dimension version parts of values reading these sources sliced or broken down
-    by these dimensions (only live dimensions have one)."""
+    """The per-dimension version parts of values reading these sources (or measure parts of
+    them) sliced or broken down by these dimensions (only live dimensions have one)."""
     dims = set(dims)
+    names = {source_of_part(part) for part in sources}
     return sorted(
         SOURCES[name].dimension_part(dim)
-        for name in set(sources)
+        for name in names
         if name in SOURCES
         for dim in SOURCES[name].live_dims
         if dim in dims
@@ -197,13 +236,15 @@ def closed_version(org_id: int, parts, end: dt.date) -> str | None:
     after `end`) drops none of them; targets by their version. None when Redis is down."""
     sources = sorted(set(parts or PARTS) - set(WHOLE_PARTS))
     others = sorted(set(parts or PARTS) & set(WHOLE_PARTS))
-    # (a dimension part counts its writes per day like a source: history() reads both)
+    # (a dimension or measure part counts its writes per day like a source: history() reads
+    # them all)
     tokens = []
-    with history_cache():  # every source's history versions in one round trip
+    with history_cache():  # every part's history versions in one round trip
+        loaded = histories(org_id, sources)
+        if loaded is None:
+            return None
         for part in sources:
-            versions = history(org_id, part)
-            if versions is None:
-                return None
+            versions = loaded[part]
             tokens.append(f"{part[:2]}{versions.token}~{versions.written(None, end)}")
     if others:
         version = data_version(org_id, others)
@@ -299,11 +340,13 @@ def _history_keys(org_id: int, part: str) -> tuple[str, str]:
 
 def bump_data_version(org_id: int, parts=None) -> None:
     """Invalidate an organisation's cached values: those built from `parts`, or all of them
-    (closed-day history included; a write that knows its days calls note_write instead)."""
+    (closed-day history included; a write that knows its days calls note_write instead). A
+    source bumps its measures' versions too."""
     if parts:
         unknown = set(parts) - set(PARTS)
         if unknown:
             raise ValueError(f"Unknown cache parts {sorted(unknown)}; known: {PARTS}")
+        parts = {*parts, *(m for p in parts if p in SOURCES for m in measure_parts(p))}
 
         def bump(client):
             pipe = client.pipeline(transaction=False)
@@ -317,27 +360,46 @@ def bump_data_version(org_id: int, parts=None) -> None:
         _call(lambda client: client.incr(_version_key(org_id)))
 
 
-def note_write(org_id: int, part: str, days, today: dt.date) -> None:
+def note_write(org_id: int, part: str, days, today: dt.date, measures=None, totals=None) -> None:
     """A committed write moved these local days of a source. Values that include the open
     tail (today) are dropped through the source's version; closed history is dropped only
-    where it contains a written day, through that day's counter."""
-    past = sorted({d for d in days if d < today})
-    counters, epoch = _history_keys(org_id, part)
+    where it contains a written day, through that day's counter.
+
+    `measures` ({measure: the days its sums moved}) names what the write moved; None: every
+    measure of the source on all of `days`. Each moved measure's part is bumped the same way
+    on its own days, so a value reading only unmoved measures survives. `totals` (the same
+    shape; None: as `measures`) names the measures whose whole-organisation sums moved."""
+    if part not in PARTS:
+        raise ValueError(f"Unknown cache part {part!r}; known: {PARTS}")
+    moved: dict[str, set] = {part: set(days)}
+    if part in SOURCES:
+        if measures is None:
+            measures = {m: days for m in SOURCES[part].measures}
+        totals = measures if totals is None else totals
+        unknown = {*measures, *totals} - set(SOURCES[part].measures)
+        if unknown:
+            raise ValueError(f"Unknown measures {sorted(unknown)} of {part}")
+        moved |= {measure_part(part, m): set(d) for m, d in measures.items()}
+        moved |= {measure_part(part, m, total=True): set(d) for m, d in totals.items()}
 
     def bump(client):
         pipe = client.pipeline(transaction=False)
-        pipe.incr(_version_key(org_id, part))
-        for day in past:
-            pipe.hincrby(counters, day.isoformat(), 1)
-        pipe.hlen(counters)
-        if pipe.execute()[-1] > MAX_TRACKED_DAYS:
-            # Tricky: bump the epoch before dropping the counters, so no block key computed
-            # from the emptied counters can equal an older one.
-            client.incr(epoch)
-            client.delete(counters)
+        for name, written in moved.items():
+            counters = _history_keys(org_id, name)[0]
+            pipe.incr(_version_key(org_id, name))
+            for day in sorted(d for d in written if d < today):
+                pipe.hincrby(counters, day.isoformat(), 1)
+        for name in moved:
+            pipe.hlen(_history_keys(org_id, name)[0])
+        sizes = pipe.execute()[-len(moved) :]
+        for name, size in zip(moved, sizes, strict=True):
+            if size > MAX_TRACKED_DAYS:
+                counters, epoch = _history_keys(org_id, name)
+                # Tricky: bump the epoch before dropping the counters, so no block key
+                # computed from the emptied counters can equal an older one.
+                client.incr(epoch)
+                client.delete(counters)
 
-    if part not in PARTS:
-        raise ValueError(f"Unknown cache part {part!r}; known: {PARTS}")
     _call(bump)
 
 
@@ -397,14 +459,26 @@ class _Joined(History):
 def history(org_id: int, part: str) -> History | None:
     """The closed-day versions of a source, or None when Redis is unreachable. Inside one
     cached computation, every source's versions are read once, in one round trip."""
+    loaded = histories(org_id, [part] if part in MEASURE_PARTS else [])
+    return None if loaded is None else loaded.get(part)
+
+
+def histories(org_id: int, parts) -> dict[str, History] | None:
+    """The closed-day versions of every source and dimension part, and of the given measure
+    parts (read only when asked for: only closed-day value keys carry them), in one round
+    trip; None when Redis is unreachable. Inside one cached computation, each is read once."""
     memo = _history_cache.get()
+    loaded: dict[str, History] = {}
     if isinstance(memo, dict) and org_id in memo:
-        return memo[org_id].get(part)
+        loaded = memo[org_id]
+    names = [p for p in (*HISTORY_PARTS, *sorted(set(parts))) if p not in loaded]
+    if not names:
+        return loaded
 
     def load(client):
         pipe = client.pipeline(transaction=False)
         pipe.get(_version_key(org_id))
-        for name in HISTORY_PARTS:
+        for name in names:
             counters, epoch = _history_keys(org_id, name)
             pipe.get(epoch)
             pipe.hgetall(counters)
@@ -415,8 +489,8 @@ def history(org_id: int, part: str) -> History | None:
     if raw is None:
         return None
     org_epoch, *per_part = raw
-    loaded = {}
-    for n, name in enumerate(HISTORY_PARTS):
+    loaded = dict(loaded)
+    for n, name in enumerate(names):
         source_epoch, written, version = per_part[3 * n : 3 * n + 3]
         loaded[name] = History(
             org_id,
@@ -427,7 +501,7 @@ def history(org_id: int, part: str) -> History | None:
         )
     if isinstance(memo, dict):
         memo[org_id] = loaded
-    return loaded.get(part)
+    return loaded
 
 
 def inputs_key(
@@ -606,6 +680,34 @@ def claim(org_id: int, name: str, seconds: int) -> bool:
     False when Redis is unreachable."""
     key = f"{namespace()}:{SCHEMA_VERSION}:{org_id}:claim:{name}"
     return bool(_call(lambda client: client.set(key, b"1", nx=True, ex=seconds), False))
+
+
+# Readers of an organisation's dashboards: marked when a page is read (at most once per
+# process every READERS_MARK_SECONDS), kept READERS_SECONDS. The re-warm after a refresh
+# (dashboard.tasks.rewarm_after_refresh) computes again only for organisations someone reads.
+READERS_SECONDS = 3600
+READERS_MARK_SECONDS = 300
+_readers_marked: dict[int, float] = {}
+
+
+def _readers_key(org_id: int) -> str:
+    return f"{namespace()}:{SCHEMA_VERSION}:{org_id}:readers"
+
+
+def note_readers(org_id: int) -> None:
+    """Someone is reading this organisation's dashboards (one write per process every
+    READERS_MARK_SECONDS, so a cached page rarely pays a round trip for it)."""
+    now = time.monotonic()
+    if now - _readers_marked.get(org_id, -READERS_MARK_SECONDS) < READERS_MARK_SECONDS:
+        return
+    _readers_marked[org_id] = now
+    _call(lambda client: client.set(_readers_key(org_id), b"1", ex=READERS_SECONDS))
+
+
+def readers_recent(org_id: int) -> bool:
+    """Whether a dashboard of this organisation was read in the last READERS_SECONDS (False
+    when Redis is unreachable: nothing cached is worth warming then)."""
+    return bool(_call(lambda client: client.exists(_readers_key(org_id)), False))
 
 
 def _stats_key() -> str:

@@ -50,6 +50,13 @@ from metrics.sources import (
 Total = Callable[..., "int | Decimal"]  # total(measure, **dims) -> the summed measure
 
 
+def measure_part(source: str, measure: str, *, total: bool = False) -> str:
+    """The cache version part of one measure of a source: bumped by a write only when that
+    measure's sums moved (metrics/cache.py, per-measure versions); `total`: only when its
+    whole-organisation sums moved (not when a row only moved to another dimension value)."""
+    return f"{source}/{measure}" + ("/total" if total else "")
+
+
 @dataclass(frozen=True)
 class Metric:
     key: str
@@ -69,6 +76,35 @@ class Metric:
     # The model of its records when not its source's ("app_label.Model"): the ledger's
     # unbilled revenue lists orders.
     records_model: str | None = None
+    # The source's measures its value reads (`compute`, through `total`): a cached value
+    # carries only their versions, so a write that moves none of them keeps it
+    # (metrics/cache.py, per-measure versions). tests/metrics/test_measure_versions.py proves
+    # every metric reads only these.
+    measures: tuple[str, ...] = ()
+
+    @property
+    def record_measures(self) -> tuple[str, ...]:
+        """The measures its record count reads (`records`)."""
+        return ("opened_count", "closed_count") if self.is_state else (self.record_measure,)
+
+    @property
+    def measure_parts(self) -> tuple[str, ...]:
+        """The cache version parts of its value (metrics/cache.py, per-measure versions)."""
+        return tuple(measure_part(self.source, m) for m in self.measures)
+
+    def value_parts(self, sliced: bool) -> tuple[str, ...]:
+        """The version parts of its value read in a slice (`sliced`: an owner's rows, a
+        dimension filter) or for the whole organisation: a whole, unfiltered value reads only
+        its measures' totals, so it carries their total parts."""
+        if sliced or self.filters:
+            return self.measure_parts
+        return tuple(measure_part(self.source, m, total=True) for m in self.measures)
+
+    @property
+    def reads_parts(self) -> tuple[str, ...]:
+        """The version parts of its value and its record count (a breakdown shows both)."""
+        measures = dict.fromkeys((*self.measures, *self.record_measures))
+        return tuple(measure_part(self.source, m) for m in measures)
 
     @property
     def is_state(self) -> bool:
@@ -155,6 +191,7 @@ _REGISTRY = [
         "Order totals (ex GST), confirmed or fulfilled, by order date; by product category, "
         "the order lines in it",
         record_measure="orders",
+        measures=("revenue_cents",),
     ),
     Metric(
         "orders",
@@ -167,6 +204,7 @@ _REGISTRY = [
         "orders",
         "Confirmed or fulfilled orders, by order date",
         record_measure="orders",
+        measures=("orders",),
     ),
     Metric(
         "average_order_value",
@@ -179,6 +217,7 @@ _REGISTRY = [
         "orders",
         "Revenue divided by orders; by product category, its revenue over the orders with it",
         record_measure="orders",
+        measures=("revenue_cents", "orders"),
     ),
     Metric(
         "kwh_sold",
@@ -191,6 +230,7 @@ _REGISTRY = [
         "orders",
         "kWh of the items of confirmed or fulfilled orders, by order date",
         record_measure="orders",
+        measures=("kwh_sold",),
     ),
     Metric(
         "kwh_deployed",
@@ -203,6 +243,7 @@ _REGISTRY = [
         "jobs",
         "kWh of installation jobs completed, by completion date",
         record_measure="completed_count",
+        measures=("completed_kwh",),
     ),
     Metric(
         "jobs_completed",
@@ -215,6 +256,7 @@ _REGISTRY = [
         "jobs",
         "Installation jobs completed, by completion date",
         record_measure="completed_count",
+        measures=("completed_count",),
     ),
     Metric(
         "labor_hours",
@@ -227,6 +269,7 @@ _REGISTRY = [
         "jobs",
         "Labour hours of jobs completed, by completion date",
         record_measure="completed_count",
+        measures=("labor_hours",),
     ),
     Metric(
         "quotes_won",
@@ -240,6 +283,7 @@ _REGISTRY = [
         "Opportunities closed won, by close date",
         record_measure="closed_count",
         filters=MappingProxyType({"stage": (WON,)}),
+        measures=("closed_count",),
     ),
     Metric(
         "quotes_lost",
@@ -253,6 +297,7 @@ _REGISTRY = [
         "Opportunities closed lost, by close date",
         record_measure="closed_count",
         filters=MappingProxyType({"stage": (LOST,)}),
+        measures=("closed_count",),
     ),
     Metric(
         "quotes_won_value",
@@ -266,6 +311,7 @@ _REGISTRY = [
         "Value of opportunities closed won, by close date",
         record_measure="closed_count",
         filters=MappingProxyType({"stage": (WON,)}),
+        measures=("closed_value",),
     ),
     Metric(
         "quote_win_rate",
@@ -279,6 +325,7 @@ _REGISTRY = [
         "Won / (won + lost), by close date",
         record_measure="closed_count",
         filters=_CLOSED,
+        measures=("closed_count",),
     ),
     Metric(
         "new_customers",
@@ -290,6 +337,7 @@ _REGISTRY = [
         lambda t: int(t("opened_count")),
         "customers",
         "Customers created in the range",
+        measures=("opened_count",),
     ),
     Metric(
         "warranty_claims",
@@ -301,6 +349,7 @@ _REGISTRY = [
         lambda t: int(t("opened_count")),
         "claims",
         "Warranty claims opened, by open date",
+        measures=("opened_count",),
     ),
     Metric(
         "activities",
@@ -313,6 +362,7 @@ _REGISTRY = [
         "activities",
         "Calls, emails, meetings, site visits and notes",
         record_measure="activity_count",
+        measures=("activity_count",),
     ),
     Metric(
         "pipeline_value",
@@ -324,6 +374,7 @@ _REGISTRY = [
         lambda t: int(t("opened_value") - t("closed_value")),
         "opportunities_open",
         "Value of opportunities open at the end of the range",
+        measures=("opened_value", "closed_value"),
     ),
     Metric(
         "weighted_pipeline",
@@ -335,6 +386,7 @@ _REGISTRY = [
         lambda t: _cents_from_weighted(t("opened_weighted") - t("closed_weighted")),
         "opportunities_open",
         "Open pipeline value × probability",
+        measures=("opened_weighted", "closed_weighted"),
     ),
     Metric(
         "active_installations",
@@ -346,6 +398,7 @@ _REGISTRY = [
         lambda t: int(t("opened_count") - t("closed_count")),
         "jobs_active",
         "Installation jobs neither completed nor cancelled at the end of the range",
+        measures=("opened_count", "closed_count"),
     ),
     Metric(
         "open_warranty_claims",
@@ -357,6 +410,7 @@ _REGISTRY = [
         lambda t: int(t("opened_count") - t("closed_count")),
         "claims_open",
         "Claims opened and not yet resolved or rejected at the end of the range",
+        measures=("opened_count", "closed_count"),
     ),
     Metric(
         "customer_count",
@@ -368,6 +422,7 @@ _REGISTRY = [
         lambda t: int(t("opened_count") - t("closed_count")),
         "customers_active",
         "Customers created and not archived at the end of the range",
+        measures=("opened_count", "closed_count"),
     ),
 ]
 
@@ -384,6 +439,7 @@ _LEDGER_METRICS = [
         "invoices",
         "Sales invoices in Xero (ex GST, authorised or paid) less credit notes, by invoice date",
         record_measure="invoices",
+        measures=("invoiced_cents",),
     ),
     Metric(
         "cash_collected",
@@ -396,6 +452,7 @@ _LEDGER_METRICS = [
         "invoices",
         "Payments received on sales invoices in Xero (incl. GST), by payment date",
         record_measure="payments",
+        measures=("collected_cents",),
     ),
     Metric(
         "unbilled_revenue",
@@ -409,6 +466,7 @@ _LEDGER_METRICS = [
         "Fulfilled orders with no invoice in Xero, by order date",
         record_measure="unbilled_orders",
         records_model="operations.Order",
+        measures=("unbilled_cents",),
     ),
     Metric(
         "revenue_gap",
@@ -421,10 +479,23 @@ _LEDGER_METRICS = [
         "invoices",
         "Revenue from orders less invoiced revenue in Xero",
         record_measure="invoices",
+        measures=("orders_cents", "invoiced_cents"),
     ),
 ]
 
 METRICS: dict[str, Metric] = {m.key: m for m in (*_REGISTRY, *_LEDGER_METRICS)}
+
+
+def _check_measures() -> None:
+    """Every metric declares measures, and only measures its source has."""
+    for metric in METRICS.values():
+        known = set(SOURCES[metric.source].measures)
+        wanted = {*metric.measures, *metric.record_measures}
+        if not metric.measures or not wanted <= known:
+            raise ValueError(f"{metric.key}: measures {sorted(wanted - known)} not of its source")
+
+
+_check_measures()
 
 
 class UnknownMetric(ValueError):

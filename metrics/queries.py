@@ -246,8 +246,11 @@ def _envelope(organization, state: DashboardState) -> dict:
     }
 
 
-def _parts(keys) -> set[str]:
-    return {METRICS[k].source for k in keys}
+def _parts(keys, where: Slice = WHOLE) -> set[str]:
+    """The version parts of these metrics' values in a slice: their measures (metrics/cache.py,
+    per-measure versions), so a write that moves none of them keeps the payload."""
+    sliced = where != WHOLE
+    return {part for k in keys for part in METRICS[k].value_parts(sliced)}
 
 
 def get_metrics(
@@ -277,7 +280,7 @@ def get_metrics(
         organization.pk,
         "metrics:" + ",".join(sorted(keys)),
         state,
-        _parts(keys),
+        _parts(keys, where),
         where.token(),
         dims=where.dims,
     )
@@ -414,7 +417,7 @@ def breakdown_key(
         organization.pk,
         f"by:{metric.key}:{','.join(dims)}",
         state,
-        {metric.source},
+        set(metric.reads_parts),  # its values and record counts: their measures
         where.token(),
         dims=(*dims, *where.dims),
     )
@@ -624,7 +627,7 @@ def timeseries_key(
         organization.pk,
         f"ts:{metric.key}:{interval or default_interval(state)}",
         state,
-        {metric.source},
+        _parts([metric.key], where),
         where.token(),
         dims=where.dims,
     )

@@ -9,6 +9,7 @@ definitions (metrics.definitions): a source's own model by its `timestamps`, and
 from __future__ import annotations
 
 import zoneinfo
+from collections import Counter
 from functools import partial
 
 from django.apps import apps
@@ -66,9 +67,10 @@ def _days(values: dict, fields, tz) -> set:
     return {values[f].astimezone(tz).date() for f in fields if values.get(f)}
 
 
-def _after_commit(org_id: int, source: Source, days: set) -> None:
+def _after_commit(org_id: int, source: Source, days: set, measures=None) -> None:
     today = timezone.now().astimezone(_tz(org_id)).date()
-    note_write(org_id, source.name, days, today)
+    moved, totals = measures if measures is not None else (None, None)
+    note_write(org_id, source.name, days, today, moved, totals)
     if replica.configured():
         replica.note_write(org_id)  # history reads wait for the replica to pass this write
     if getattr(settings, "DASHBOARD_REFRESH_ON_WRITE", True):
@@ -79,12 +81,18 @@ def _followers(source: Source) -> list[Source]:
     return [s for s in SOURCES.values() if source.name in s.follows]
 
 
-def note_change(org_id: int, source: Source, days: set, *, followers_only: bool = False) -> None:
+def note_change(
+    org_id: int, source: Source, days: set, *, followers_only: bool = False, measures=None
+) -> None:
+    """A write moved these days of a source (and of the sources following it): `measures`
+    (moved_measures' pair) says which of its measures' sums moved, None: any of them."""
     for moved in ([] if followers_only else [source]) + _followers(source):
         # Every grain's summary holds the record's rows (sales: by order and by category).
         for grain in moved.grains:
             mark_dirty(org_id, grain.summary, days)
-        transaction.on_commit(partial(_after_commit, org_id, moved, days))
+        # (a follower's own rows are another view's: it takes the whole change)
+        what = measures if moved is source else None
+        transaction.on_commit(partial(_after_commit, org_id, moved, days, what))
     if source.has_owner and not followers_only:
         # Past days may already be in the nightly per-user table: recompute them there too
         # (queued in this transaction, through the outbox).
@@ -140,6 +148,50 @@ def _event_rows(source: Source, org_id: int, record_id) -> list[tuple]:
         return sorted((tuple(zip(names, row, strict=True)) for row in cursor.fetchall()), key=repr)
 
 
+def _grain_rows(source: Source, org_id: int, record_id) -> list[list[tuple]]:
+    """The record's rows in each grain's event view (sales: by order, and by category)."""
+    return [_event_rows(grain, org_id, record_id) for grain in source.grains]
+
+
+def moved_measures(source: Source, before: list[list[tuple]], after: list[list[tuple]], tz):
+    """({measure: the local days its sums moved}, {measure: the days its whole-organisation
+    sums moved}) between the record's rows before and after a write (each grain's). A measure
+    moved where a row carrying it (non-zero) appeared, vanished or changed any column (its
+    instant, a dimension, its value); its totals only where such a row appeared, vanished,
+    moved in time or changed its value (read on the source's own grain, which whole reads
+    use). A row carrying zero adds nothing to any sum of it, whatever its dimensions."""
+    measures = set(source.measures)
+    moved: dict[str, set] = {}
+    totals: dict[str, set] = {}
+    for grain, (rows_b, rows_a) in enumerate(zip(before, after, strict=True)):
+        if rows_b == rows_a:
+            continue
+        for measure in source.measures:
+
+            def carrying(rows, measure=measure, whole=False):
+                return Counter(
+                    tuple(
+                        kv
+                        for kv in row
+                        if kv[0] == measure
+                        or (not whole and kv[0] not in measures)
+                        or kv[0] == "ts"
+                    )
+                    for row in rows
+                    if dict(row)[measure]
+                )
+
+            for whole, out in ((False, moved), (True, totals)):
+                if whole and grain:
+                    continue
+                was, now = carrying(rows_b, whole=whole), carrying(rows_a, whole=whole)
+                changed = (was - now) + (now - was)
+                days = {dict(row)["ts"].astimezone(tz).date() for row in changed}
+                if days:
+                    out.setdefault(measure, set()).update(days)
+    return moved, totals
+
+
 def moved_dimensions(source: Source, before: list[tuple], after: list[tuple]) -> set | None:
     """The live dimensions a write moved when it moved nothing else of the record's event rows
     (the same rows, instants, measures and summary dimensions): empty when it moved nothing
@@ -183,14 +235,22 @@ def _today(org_id: int):
 @receiver(pre_save)
 def remember_old_days(sender, instance, **kwargs):
     source = TRACKED.get(sender)
-    if source is None or instance.pk is None:
+    if source is None:
+        return
+    # Tricky: a follower's view mixes other records' rows under one record_id (the ledger's
+    # orders and credit notes beside its invoices), so its writes take the whole change.
+    compare = not source.follows
+    if compare:
+        # Its event rows as they were (none for a new record): a write that moves only live
+        # dimensions, or only some measures, drops less.
+        instance._metrics_old_rows = [[] for _ in source.grains]
+    if instance.pk is None:
         return
     instance._metrics_old = (
         sender._default_manager.filter(pk=instance.pk).values(*source.timestamps).first()
     )
-    if instance._metrics_old and source.live_dims:
-        # Its event rows as they were: a write that moves only live dimensions drops less.
-        instance._metrics_old_rows = _event_rows(source, instance.organization_id, instance.pk)
+    if instance._metrics_old and compare:
+        instance._metrics_old_rows = _grain_rows(source, instance.organization_id, instance.pk)
 
 
 @receiver(post_save)
@@ -220,12 +280,18 @@ def record_change(sender, instance, **kwargs):
     if old:
         days |= _days(old, source.timestamps, tz)
     before = getattr(instance, "_metrics_old_rows", None)
+    measures = None
     if before is not None and kwargs.get("signal") is post_save:
         instance._metrics_old_rows = None
-        after = _event_rows(source, instance.organization_id, instance.pk)
-        dims = moved_dimensions(source, before, after)
-        if dims is not None:
-            if dims:
-                note_dimensions(instance.organization_id, source, dims, days)
-            return  # nothing a number reads moved, or only live dimensions
-    note_change(instance.organization_id, source, days)
+        after = _grain_rows(source, instance.organization_id, instance.pk)
+        if before == after:
+            return  # nothing a number reads moved
+        dims = moved_dimensions(source, before[0], after[0]) if source.live_dims else None
+        if dims:
+            note_dimensions(instance.organization_id, source, dims, days)
+            return  # only live dimensions moved
+        # Tricky: rows that changed carrying no measure at all move no sum, but say so
+        # through every measure (None) rather than through none.
+        moved, totals = moved_measures(source, before, after, tz)
+        measures = (moved, totals) if moved else None
+    note_change(instance.organization_id, source, days, measures=measures)

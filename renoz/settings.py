@@ -287,6 +287,7 @@ TASK_KINDS = {
     "metrics.tasks.nightly_user_statistics": "refresh",
     "metrics.tasks.recompute_user_statistics": "refresh",
     "dashboard.tasks.nightly_warm_cache": "refresh",
+    "dashboard.tasks.rewarm_after_refresh": "refresh",
     # The minute tick only creates runs and queues them: it must not wait behind a render.
     "reports.tasks.dispatch_reports": "default",
     "reports.tasks.deliver_report_run": "reports",

@@ -84,6 +84,9 @@ class WidgetType:
     sources: tuple[str, ...] = ()  # the cache parts it reads, beyond its metric's source
     # The keys of the cached payloads its build reads (a page looks them up ahead).
     payloads: Callable[[WidgetContext], list[str | None]] | None = None
+    # The metrics it reads, beyond its metric setting, when it reads nothing else of their
+    # sources: its key then carries their measures' versions, not the sources'.
+    metrics: tuple[str, ...] = ()
 
     def cache_parts(self, settings: dict) -> set[str]:
         """The data sources (cache version parts) this widget's value is built from; a chart
@@ -93,6 +96,20 @@ class WidgetType:
             parts.add("annotations")
         if self.metric_setting:
             parts.add(METRICS[settings["metric"]].source)
+        return parts
+
+    def key_parts(self, settings: dict, sliced: bool = False) -> set[str]:
+        """The version parts its cached value carries: cache_parts, with each source read only
+        through metrics replaced by those metrics' measures (metrics/cache.py, per-measure
+        versions). A KPI shows its metric's value (`sliced`: an owner's, or filtered); a
+        chart also the records behind it."""
+        read = [METRICS[key] for key in self.metrics]
+        if self.metric_setting:
+            read.append(METRICS[settings["metric"]])
+        through = {metric.source for metric in read}
+        parts = self.cache_parts(settings) - through
+        for metric in read:
+            parts |= set(metric.value_parts(sliced) if self.kind == "kpi" else metric.reads_parts)
         return parts
 
     def data_sources(self, settings: dict) -> set[str]:

@@ -70,6 +70,7 @@ CATALOGUE: dict[str, WidgetType] = {
             build_pipeline_by_stage,
             sources=("pipeline",),
             payloads=pipeline_payloads,
+            metrics=("pipeline_value",),
         ),
         WidgetType(
             "sales_by_category",
@@ -80,6 +81,7 @@ CATALOGUE: dict[str, WidgetType] = {
             build_sales_by_category,
             sources=("sales",),
             payloads=sales_payloads,
+            metrics=("revenue", "kwh_sold"),
         ),
         WidgetType(
             "installations",
@@ -90,6 +92,7 @@ CATALOGUE: dict[str, WidgetType] = {
             build_installations,
             sources=("jobs",),
             payloads=installations_payloads,
+            metrics=("jobs_completed", "kwh_deployed"),
         ),
         WidgetType(
             "warranty_claims",
@@ -100,6 +103,7 @@ CATALOGUE: dict[str, WidgetType] = {
             build_warranty,
             sources=("warranty",),
             payloads=warranty_payloads,
+            metrics=("warranty_claims",),
         ),
         WidgetType(
             "activity_feed",
@@ -214,7 +218,9 @@ def cache_name(widget: dict) -> str:
 
 
 def _key(spec: WidgetType, widget: dict, organization, state, owner) -> str | None:
-    parts = spec.cache_parts(widget.get("settings") or {})
+    # Its metrics' measures, not their whole sources (WidgetType.key_parts): a write that
+    # moves no measure it shows keeps it.
+    parts = spec.key_parts(widget.get("settings") or {}, owner is not None or bool(state.filters))
     token = f"o{owner}" if owner is not None else ""
     if state.filters:
         # Tricky: the filters change the numbers and every link the widget holds.

@@ -249,3 +249,44 @@ def test_nightly_user_statistics_match_the_records(org):
     # Idempotent: a second run rewrites, never duplicates.
     compute_user_statistics(org, day, day)
     assert UserStatisticsDaily.objects.filter(date=day).count() == 2
+
+
+def test_a_refresh_rewarms_what_writes_dropped_for_an_organisation_being_read(
+    org, django_capture_on_commit_callbacks
+):
+    from dashboard.layouts import default_widgets
+    from dashboard.tasks import rewarm_after_refresh
+    from metrics.tasks import summaries_refreshed
+    from presentation.widgets import peek_widget
+
+    revenue = next(
+        w for w in default_widgets("executive") if w["settings"].get("metric") == "revenue"
+    )
+    state = parse_state({"range": "this_month", "compare": "previous_period"}, org)
+    customer = Customer.objects.create(organization=org, name="A", kind="commercial", state="VIC")
+
+    def order(number: str, cents: int) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            Order.objects.create(
+                organization=org,
+                customer=customer,
+                number=number,
+                status="confirmed",
+                ordered_at=timezone.now(),
+                total_cents=cents,
+            )
+
+    order("R-1", 250_000)
+    rewarm_after_refresh(org.pk)  # nobody has read this organisation's dashboards
+    assert peek_widget(revenue, org, state) is None
+
+    metric_cache.note_readers(org.pk)
+    assert metric_cache.readers_recent(org.pk)
+    rewarm_after_refresh(org.pk)
+    assert peek_widget(revenue, org, state)["entry"]["value"] == 250_000  # $2,500
+
+    order("R-2", 100_000)
+    assert peek_widget(revenue, org, state) is None  # the write dropped it
+    # The refresh's signal queues the re-warm (run eagerly in tests).
+    summaries_refreshed.send(sender=None, organization_ids=[org.pk])
+    assert peek_widget(revenue, org, state)["entry"]["value"] == 350_000  # $2,500 + $1,000

@@ -10,6 +10,7 @@ import datetime as dt
 from django.utils import timezone
 
 from metrics import cache as metric_cache
+from metrics.definitions import METRICS
 from metrics.periods import parse_state
 from metrics.queries import get_metrics, get_metrics_comparison
 from operations.models import Order
@@ -33,7 +34,9 @@ def _order(org, history, at, cents):
 
 
 def _key(org, state):
-    return metric_cache.make_key(org.pk, "metrics:" + ",".join(sorted(KEYS)), state, {"sales"})
+    """get_metrics' key: its metrics' measures' totals (per-measure versions)."""
+    parts = {part for key in KEYS for part in METRICS[key].value_parts(sliced=False)}
+    return metric_cache.make_key(org.pk, "metrics:" + ",".join(sorted(KEYS)), state, parts)
 
 
 def _midday(org, day: dt.date) -> dt.datetime:

@@ -32,6 +32,7 @@ KIND_OF = {
     "metrics.tasks.nightly_user_statistics": "refresh",
     "metrics.tasks.recompute_user_statistics": "refresh",
     "dashboard.tasks.nightly_warm_cache": "refresh",
+    "dashboard.tasks.rewarm_after_refresh": "refresh",
     "reports.tasks.dispatch_reports": "default",
     "reports.tasks.deliver_report_run": "reports",
     "insights.tasks.store_findings": "insights",
