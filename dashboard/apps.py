@@ -8,10 +8,15 @@ class DashboardConfig(AppConfig):
     def ready(self):
         from dashboard.layouts import get_layout, layout_changed
         from dashboard.models import DashboardLayout
+        from dashboard.views import page_plan
+        from infra.contextcache import plan
         from presentation.layouts import register_layout_reader
 
         # Reports print their owner's layout without importing the dashboard.
         register_layout_reader(lambda user: get_layout(user)[0])
+
+        # The page's request context is read in the same round trip as its user.
+        plan(page_plan)
 
         # However a layout row changes (an edit, a reset, the admin, a deleted user), the
         # cached layouts of its organisation go.

@@ -42,7 +42,8 @@ from dashboard.forms import (
 from infra import server_timing
 from infra.contextcache import context_cache
 from insights.actions import dismissed_key, do_dismiss_finding
-from insights.queries import findings_for
+from insights.narration import model_configured
+from insights.queries import findings_for, findings_token, stored_or_queued as findings_ready
 from metrics import cache as metric_cache
 from metrics.filters import BAR_FILTERS, FILTERS, InvalidFilter, owner_choices, parse_filters
 from metrics.periods import (
@@ -190,11 +191,12 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
         missing = [w for w in layout if not rendered.get(w["id"])]
         with server_timing.section("kpis"):
             kpis = _kpi_results(request, state, missing) if any(map(_is_kpi, missing)) else {}
+        ahead = _insights_keys(request, state, [w for w in missing if w["id"] not in kpis])
         slots, fresh = [], {}
         for i, w in enumerate(layout):
             html = rendered.get(w["id"])
             data = error = None
-            if not html:
+            if not html and w["id"] not in ahead:  # insights keyed ahead: built if not found
                 data, error = kpis[w["id"]] if w["id"] in kpis else _build(request, state, w)
             slot = _slot(w, i, len(layout), request, state, data=data, error=error)
             if not html and w["id"] in keys and error is None:
@@ -205,7 +207,7 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
             slot["html"] = mark_safe(html) if html else None  # noqa: S308 - our own template
             slots.append(slot)
         metric_cache.set_fragments(fresh)
-        _personal_bodies(request, state, slots)
+        _personal_bodies(request, state, slots, ahead)
     return slots
 
 
@@ -215,14 +217,50 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
 # at each read: the token is the reader's own).
 CONTENT_KEYED = frozenset({"feed", "insights"})
 CSRF_SLOT = "__renoz_csrf_token__"
+# Marks an insights body kept ahead while its findings were not stored (_personal_bodies), and
+# how long one is kept while only the model's narrative is missing.
+WAITING = "<!--waiting-->"
+WAITING_BODY_SECONDS = 3
 
 
-def _personal_bodies(request, state, slots: list[dict]) -> None:
-    """Fill in the rendered body of each per-user widget in CONTENT_KEYED from the cache (one
-    round trip for all of them), rendering and storing those not found. Its key is a digest of
-    everything the partial reads (the slot and its data: the feed's rows with "when" worded
-    now, the findings the user has not hidden), so a new row, another wording of "when", a
-    hidden finding or another filter is another key, and nothing has to drop one."""
+def _insights_keys(request, state, widgets_: list[dict]) -> dict[str, tuple[str, dict]]:
+    """{widget id: (the key of its rendered body, the widget)} of the insights widgets among
+    these, named before their findings are read (insights.queries.findings_token: the
+    versions of what the findings are made of, the findings the user hid), with the widget
+    and the page's URL: a cached page reads that one key, not the findings' parts, the
+    annotations they cite and the narrative. Empty when Redis is down."""
+    wanted = [w for w in widgets_ if w["type"] == "insights"]
+    if not wanted:
+        return {}
+    user = request.user
+    with server_timing.section("insights"):
+        token = findings_token(user.organization, state, user)
+    if token is None:
+        return {}
+    out = {}
+    for w in wanted:
+        content = json.dumps(
+            [FRAGMENT_VERSION, request.get_full_path(), w, token, user.role],
+            sort_keys=True,
+            default=str,
+        )
+        key = metric_cache.content_key(user.organization_id, "insights-ahead", content)
+        if key is not None:
+            out[w["id"]] = (key, w)
+    return out
+
+
+def _final(slot: dict) -> bool:
+    """An insights body that stays what it is until its inputs change: its findings stored
+    for the current data and, when a model is configured, the model's narrative (else the
+    worker stores another wording later)."""
+    data = slot["data"]
+    return not data["pending"] and (data["narrative"]["source"] == "llm" or not model_configured())
+
+
+def _content_keys(request, slots: list[dict]) -> dict[str, dict]:
+    """{key: slot} of the per-user slots in CONTENT_KEYED with data and no body yet, each
+    keyed by a digest of everything its partial reads."""
     org_id = request.user.organization_id
     path = request.get_full_path()
     keys = {}
@@ -237,31 +275,78 @@ def _personal_bodies(request, state, slots: list[dict]) -> None:
         key = metric_cache.content_key(org_id, slot["kind"], content)
         if key is not None:
             keys[key] = slot
+    return keys
+
+
+def _fill(request, slot: dict, html: str) -> None:
+    if CSRF_SLOT in html:
+        html = html.replace(CSRF_SLOT, get_token(request))
+    slot["html"] = mark_safe(html)  # noqa: S308 - our own template
+
+
+def _personal_bodies(request, state, slots: list[dict], ahead: dict) -> None:
+    """Fill in the rendered body of each per-user widget in CONTENT_KEYED from the cache (one
+    round trip for all of them), rendering and storing those not found. Its key is a digest of
+    everything the partial reads (the slot and its data: the feed's rows with "when" worded
+    now, the findings the user has not hidden), so a new row, another wording of "when", a
+    hidden finding or another filter is another key, and nothing has to drop one. Insights
+    keyed `ahead` (_insights_keys, not built yet) are read in the same round trip; one not
+    found is built and rendered now, and stored for the next page once it is final."""
+    by_id = {slot["id"]: slot for slot in slots}
+    ahead_slots = {key: by_id[widget_id] for widget_id, (key, _w) in ahead.items()}
+    keys = ahead_slots | _content_keys(request, slots)
     if not keys:
         return
     found = metric_cache.get_fragments(list(keys), counted=False)
-    fresh = {}
+    fresh: dict[str, str] = {}
+    brief: dict[str, str] = {}
     context = {"state": state, "qs": state.querystring(), "csrf_token": CSRF_SLOT}
     for (key, slot), html in zip(keys.items(), found, strict=True):
+        if html and key in ahead_slots and html.startswith(WAITING):
+            # Tricky: storing the findings does not change the key ahead, so a body kept
+            # while they were missing is used only while they still are.
+            user = request.user
+            stored = findings_ready(user.organization, state, user)
+            html = None if stored else html.removeprefix(WAITING)
+        if not html and key in ahead_slots:
+            slot["data"], slot["error"] = _build(request, state, ahead[slot["id"]][1])
+            if slot["error"] is not None:
+                continue  # its error state, rendered with the page
         if not html:
-            html = fresh[key] = render_to_string(
-                f"{TEMPLATE}#widget_body", {**context, "w": slot}, request
-            )
-        if CSRF_SLOT in html:
-            html = html.replace(CSRF_SLOT, get_token(request))
-        slot["html"] = mark_safe(html)  # noqa: S308 - our own template
+            html = render_to_string(f"{TEMPLATE}#widget_body", {**context, "w": slot}, request)
+            if key not in ahead_slots or _final(slot):
+                fresh[key] = html
+            elif slot["data"]["pending"]:
+                fresh[key] = WAITING + html
+            else:  # the model's narrative is not stored yet: about one poll of the widget
+                brief[key] = html
+        _fill(request, slot, html)
     metric_cache.set_fragments(fresh)
+    metric_cache.set_fragments(brief, ttl=WAITING_BODY_SECONDS)
 
 
 def context_keys(user) -> list[str]:
     """The request context cache entries a dashboard page reads besides its session and user:
     read in one round trip (infra.contextcache, prefetched) instead of one each."""
+    return context_keys_for(user.pk, user.organization_id)
+
+
+def context_keys_for(user_id: int, org_id: int) -> list[str]:
     return [
-        layouts.version_key(user.organization_id),
-        follows_key(user.pk),  # the cards' follow stars (alerts.queries.followed_cards)
-        owners_key(user.organization_id),  # the owner filter's choices
-        dismissed_key(user.pk),  # the findings the user hid
+        layouts.version_key(org_id),
+        layouts.layout_key(user_id, org_id),
+        follows_key(user_id),  # the cards' follow stars (alerts.queries.followed_cards)
+        owners_key(org_id),  # the owner filter's choices
+        dismissed_key(user_id),  # the findings the user hid
     ]
+
+
+def page_plan(request, user_id: int, org_id: int) -> list[str]:
+    """The page's request context, read with its user (infra.contextcache.plan; registered
+    in dashboard.apps): the session, then one round trip for the user and all of it."""
+    if request.path_info != reverse("dashboard-home"):
+        return []
+    return context_keys_for(user_id, org_id)
 
 
 def _page_context(request, state, *, editing: bool, layout=None) -> dict:

@@ -160,6 +160,20 @@ def _queue_store(organization, state: DashboardState, user, *versions: str | Non
     transaction.on_commit(lambda: publish("insights.tasks.store_findings_for", args))
 
 
+def _parts_keys(organization, state: DashboardState, scope: Scope) -> list[str | None]:
+    """[closed part's key, tail part's key]: one round trip, once per page (kept in the page's
+    memo, metrics.cache.computation_memo, for findings_token and ready_findings both)."""
+    closed, tail = _closed_spec(state, scope), _tail_spec(state, scope)
+    memo = metric_cache.computation_memo()
+    memo_key = ("insights-parts", organization.pk, closed[0], tail[0], repr(closed[1:] + tail[1:]))
+    if memo is not None and memo_key in memo:
+        return memo[memo_key]
+    keys = metric_cache.inputs_keys(organization.pk, [closed, tail], _today(state))
+    if memo is not None and None not in keys:
+        memo[memo_key] = keys
+    return keys
+
+
 def ready_findings(
     organization, state: DashboardState, user, scope: Scope
 ) -> tuple[list[Finding] | None, bool]:
@@ -169,9 +183,7 @@ def ready_findings(
     store to read)."""
     if not payload_keys(scope):
         return [], True
-    closed_key, tail_key = metric_cache.inputs_keys(
-        organization.pk, [_closed_spec(state, scope), _tail_spec(state, scope)], _today(state)
-    )
+    closed_key, tail_key = _parts_keys(organization, state, scope)
     found = metric_cache.peek_many([closed_key, tail_key, _latest_key(organization, state, scope)])
     if closed_key is None or tail_key is None or found is None:
         return stored_findings(organization, state, scope), True
@@ -180,6 +192,39 @@ def ready_findings(
         return finish(closed[1] + tail, scope), True
     _queue_store(organization, state, user, closed_key, tail_key)
     return latest, False
+
+
+def findings_token(organization, state: DashboardState, user) -> str | None:
+    """What the user's stored findings for the state are made of, named before they are
+    read: both parts' keys (the versions of the days they read, the period and scope), the
+    annotations' version (findings cite them), and the findings the user hid. A page keys
+    its rendered insights by it (dashboard.views), so a cached page reads one key, not the
+    parts. None when there is nothing to find or Redis is down. One round trip."""
+    scope = scope_for(user, state.filters)
+    if not payload_keys(scope):
+        return None
+    keys = _parts_keys(organization, state, scope)
+    notes = metric_cache.part_key(organization.pk, "annotations", "insights")
+    if None in keys or notes is None:
+        return None
+    marks = sorted(dismissed_marks(user).items())
+    return "|".join([*keys, notes, scope.token(), repr(marks)])  # type: ignore[list-item]
+
+
+def stored_or_queued(organization, state: DashboardState, user) -> bool:
+    """Whether both parts of the user's findings are stored for the current data; if not,
+    their store is queued as ready_findings does (debounced). For a page that kept the
+    body it rendered while they were missing (dashboard.views): it shows that body until
+    they are stored."""
+    scope = scope_for(user, state.filters)
+    closed_key, tail_key = _parts_keys(organization, state, scope)
+    found = metric_cache.peek_many([closed_key, tail_key])
+    if closed_key is None or tail_key is None or found is None:
+        return True  # Redis is failing: let the page build them
+    if None not in found:
+        return True
+    _queue_store(organization, state, user, closed_key, tail_key)
+    return False
 
 
 def warm_findings(organization, states) -> int:

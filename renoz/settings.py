@@ -89,6 +89,9 @@ MIDDLEWARE = [
     # Requests that write read only from the primary (infra/replica.py).
     "infra.replica.PrimaryPinMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The request's memo of its request context: user, organisation and page context in one
+    # round trip (infra/contextcache.py); before anything reads request.user.
+    "infra.contextcache.RequestContextMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
