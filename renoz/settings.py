@@ -84,7 +84,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files before anything else: hashed, pre-compressed, cached for a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    # Django's, at zlib's fastest level (infra/middleware.py).
+    "infra.middleware.FastGZipMiddleware",
     "infra.middleware.RejectNulMiddleware",
     # Requests that write read only from the primary (infra/replica.py).
     "infra.replica.PrimaryPinMiddleware",
