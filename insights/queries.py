@@ -196,19 +196,27 @@ def ready_findings(
 
 def findings_token(organization, state: DashboardState, user) -> str | None:
     """What the user's stored findings for the state are made of, named before they are
-    read: both parts' keys (the versions of the days they read, the period and scope), the
-    annotations' version (findings cite them), and the findings the user hid. A page keys
-    its rendered insights by it (dashboard.views), so a cached page reads one key, not the
-    parts. None when there is nothing to find or Redis is down. One round trip."""
+    read: both parts' names (the period, the scope, today), the versions of every part their
+    keys read (sources, their live dimensions under the filters, targets) and of the
+    annotations they cite, and the findings the user hid. A page keys its rendered insights
+    by it (dashboard.views), so a cached page reads one key, not the parts. None when there
+    is nothing to find or Redis is down.
+
+    Tricky: the versions, not the parts' keys, so no round trip (the page has read them,
+    metrics.cache.page_pass). Every write that changes a part's key (a day's counter, a
+    source's epoch or version) bumps its source's version too, so this changes whenever
+    they do, and also on writes that leave them (one more build of the body then)."""
     scope = scope_for(user, state.filters)
     if not payload_keys(scope):
         return None
-    keys = _parts_keys(organization, state, scope)
-    notes = metric_cache.part_key(organization.pk, "annotations", "insights")
-    if None in keys or notes is None:
+    closed_name, closed_spans, _ = _closed_spec(state, scope)
+    tail_name, tail_spans, tail_parts = _tail_spec(state, scope)
+    parts = sorted({*closed_spans, *tail_spans, *tail_parts, "annotations"})
+    version = metric_cache.data_version(organization.pk, parts)
+    if version is None:
         return None
     marks = sorted(dismissed_marks(user).items())
-    return "|".join([*keys, notes, scope.token(), repr(marks)])  # type: ignore[list-item]
+    return "|".join([closed_name, tail_name, version, scope.token(), repr(marks)])
 
 
 def stored_or_queued(organization, state: DashboardState, user) -> bool:
