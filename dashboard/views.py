@@ -15,11 +15,12 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, reswap
@@ -27,6 +28,7 @@ from django_htmx.http import push_url, reswap
 from accounts.cache import owners_key
 from accounts.permissions import can_save_layout, require, sees_own_rows_only
 from alerts.queries import follows_key
+from alerts.templatetags.follow import card_control
 from annotations.actions import may_add
 from dashboard import layouts
 from dashboard.forms import (
@@ -354,7 +356,9 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         layout, _own = layouts.get_layout(request.user)
     qs = state.querystring()
     slots = _slots(request, state, layout)
-    return {
+    if not editing:
+        _sections(request, state, slots)
+    context = {
         "organization": request.user.organization,
         "state": state,
         "qs": qs,
@@ -370,13 +374,69 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         "compare_name": comparison_name(state.compare),
         "form": _controls(state.params()),
         "filter_bar": _filter_bar(request, state),
-        "catalogue": widgets.catalogue_choices(request.user),
+        "catalogue": widgets.catalogue_choices(request.user) if editing else (),
         "sizes": widgets.SIZES.items(),
         "default_name": layouts.LAYOUT_TITLES[
             layouts.ROLE_LAYOUT.get(request.user.role, "executive")
         ],
         "today": timezone.now().astimezone(state.tz).date(),
     }
+    context["controls_html"] = _controls_html(context)
+    return context
+
+
+def _sections(request, state, slots: list[dict]) -> None:
+    """Each widget with a rendered body, spelled whole in Python (the grid's `widget`
+    partial, outside edit mode): its section, the body and a card's follow control. A cached
+    page draws a dozen of them, and the partial's template work was most of the grid's."""
+    token = None
+    for slot in slots:
+        if not slot["html"]:
+            continue  # the template renders it (an error, or a body not rendered here)
+        follow = ""
+        if slot["kind"] == "kpi":
+            token = token or get_token(request)  # masked once for the page, as the template
+            follow = card_control(request, slot["metric"], state, csrf_token=token)
+        slot["section"] = format_html(
+            '<section class="widget size-{} kind-{}" id="w-{}" data-widget-id="{}" '
+            'aria-labelledby="wt-{}">\n  {}\n  {}\n</section>',
+            slot["size"],
+            slot["kind"],
+            slot["id"],
+            slot["id"],
+            slot["id"],
+            slot["html"],
+            follow,
+        )
+
+
+# The period controls and filter bar as rendered, by a digest of everything they show: the
+# same for many pages and users, so each process keeps the last few hundred (no round trip;
+# a digest names its content, so no entry is ever stale).
+_CONTROLS: dict[str, SafeString] = {}
+CONTROLS_KEPT = 256
+
+
+def _controls_html(context: dict) -> SafeString:
+    shown = [
+        context["state"].label,
+        context["compare_name"],
+        context["filter_bar"],
+        context["form"],
+        context["can_edit"],
+        context["editing"],
+        context["qs"],
+        context["today"],
+    ]
+    key = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
+    html = _CONTROLS.get(key)
+    if html is None:
+        if len(_CONTROLS) >= CONTROLS_KEPT:
+            _CONTROLS.clear()
+        # Tricky: without the request, so no context processor runs; the partial reads
+        # nothing but these values.
+        html = _CONTROLS[key] = mark_safe(get_template(f"{TEMPLATE}#controls").render(context))  # noqa: S308
+    return html
 
 
 def _controls(params) -> dict:

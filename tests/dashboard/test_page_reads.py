@@ -359,3 +359,17 @@ def test_a_new_annotation_or_a_hidden_finding_is_another_insights_body(
     page = client.get(SEPTEMBER).content.decode()
     assert ids[0] not in re.findall(r'name="finding" value="([^"]+)"', page)
     assert "1 hidden" in page
+
+
+def test_the_period_controls_kept_by_their_content_show_each_pages_own_state(client, owner):
+    """dashboard.views keeps the rendered controls by a digest of what they show: another
+    period, comparison or filter is another entry, never the last page's."""
+    client.force_login(owner)
+    for preset, compare in [("last_month", "previous_year"), ("this_month", "previous_period")]:
+        for _ in range(2):  # rendered, then kept
+            page = client.get(f"/dashboard/?range={preset}&compare={compare}").content.decode()
+            selected = re.findall(r'<option value="([a-z_]+)" selected>', page)
+            assert selected[:2] == [preset, compare]
+    page = client.get("/dashboard/?range=this_month&compare=previous_period&state=NSW")
+    assert 'aria-label="Remove filter Customer state: NSW"' in page.content.decode()
+    assert views._CONTROLS  # kept in this process
