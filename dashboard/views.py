@@ -158,9 +158,10 @@ def _fragment_keys(request, state, layout: list[dict]) -> dict[str, str]:
     versions it was computed from), the widget and the page's URL state."""
     org = request.user.organization
     page = f"{FRAGMENT_VERSION}:{state.querystring()}:{int(state.to_date)}"
+    digest = hashlib.sha256(page.encode()).hexdigest()[:16]
     out = {}
     for w in layout:
-        name = f"{w['id']}:{hashlib.sha256(page.encode()).hexdigest()[:16]}"
+        name = f"{w['id']}:{digest}"
         key = metric_cache.fragment_key(widgets.widget_key(w, org, state, request.user), name)
         if key is not None:
             out[w["id"]] = key
