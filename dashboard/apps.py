@@ -8,8 +8,9 @@ class DashboardConfig(AppConfig):
     def ready(self):
         from dashboard.layouts import get_layout, layout_changed
         from dashboard.models import DashboardLayout
-        from dashboard.views import page_plan
+        from dashboard.views import page_plan, prerender_insights
         from infra.contextcache import plan
+        from insights.tasks import register_after_store
         from presentation.layouts import register_layout_reader
 
         # Reports print their owner's layout without importing the dashboard.
@@ -17,6 +18,8 @@ class DashboardConfig(AppConfig):
 
         # The page's request context is read in the same round trip as its user.
         plan(page_plan)
+        # A user's stored findings get their insights body rendered for their next page.
+        register_after_store(prerender_insights)
 
         # However a layout row changes (an edit, a reset, the admin, a deleted user), the
         # cached layouts of its organisation go.

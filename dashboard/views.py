@@ -242,15 +242,49 @@ def _insights_keys(request, state, widgets_: list[dict]) -> dict[str, tuple[str,
         return {}
     out = {}
     for w in wanted:
-        content = json.dumps(
-            [FRAGMENT_VERSION, request.get_full_path(), w, token, user.role],
-            sort_keys=True,
-            default=str,
-        )
-        key = metric_cache.content_key(user.organization_id, "insights-ahead", content)
+        key = _ahead_key(user, state, w, token)
         if key is not None:
             out[w["id"]] = (key, w)
     return out
+
+
+def _ahead_key(user, state, widget: dict, token: str) -> str | None:
+    """The key of an insights body: by the state as its links spell it, not the page's raw
+    URL (a final body shows no raw URL), so the worker that stored the findings can render
+    it ahead of the page (prerender_insights)."""
+    content = json.dumps(
+        [FRAGMENT_VERSION, state.querystring(), widget, token, user.role],
+        sort_keys=True,
+        default=str,
+    )
+    return metric_cache.content_key(user.organization_id, "insights-ahead", content)
+
+
+def prerender_insights(organization, user, state) -> None:
+    """Once the worker stored a user's findings (insights.tasks.store_findings_for), render
+    their insights body for the next page, under the key it reads it by: that page then
+    builds nothing. Only a final body (fresh findings and, with a model, its narrative)."""
+    layout, _own = layouts.get_layout(user)
+    wanted = [(i, w) for i, w in enumerate(layout) if w["type"] == "insights"]
+    if not wanted:
+        return
+    # Tricky: the key's versions are read before the findings, so a body is never stored
+    # under versions newer than the findings it shows.
+    token = findings_token(organization, state, user)
+    if token is None:
+        return
+    fresh = {}
+    for index, w in wanted:
+        key = _ahead_key(user, state, w, token)
+        data = widgets.build_widget(w, organization, user, state, ready=True)
+        slot = _slot(w, index, len(layout), None, state, data=data)
+        if key is None or not _final(slot):
+            continue
+        # Without a request: the partial reads no context processor's value (only a pending
+        # body's "Reload" link reads the request, and a pending body is not stored here).
+        context = {"state": state, "qs": state.querystring(), "csrf_token": CSRF_SLOT, "w": slot}
+        fresh[key] = render_to_string(f"{TEMPLATE}#widget_body", context)
+    metric_cache.set_fragments(fresh)
 
 
 def _final(slot: dict) -> bool:

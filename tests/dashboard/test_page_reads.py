@@ -373,3 +373,23 @@ def test_the_period_controls_kept_by_their_content_show_each_pages_own_state(cli
     page = client.get("/dashboard/?range=this_month&compare=previous_period&state=NSW")
     assert 'aria-label="Remove filter Customer state: NSW"' in page.content.decode()
     assert views._CONTROLS  # kept in this process
+
+
+def test_the_worker_renders_the_insights_body_the_next_page_reads(
+    client, owner, history, rendered, parts_read, django_capture_on_commit_callbacks
+):
+    """Once insights.tasks.store_findings_for stored the findings, it renders their body for
+    the page's state (dashboard.views.prerender_insights): the next page reads it by its one
+    key, and neither reads the findings nor renders them."""
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks() as queued:
+        assert PENDING in client.get(SEPTEMBER).content.decode()
+    queued[0]()  # the worker: stores the findings, then renders their body
+    assert rendered.count("insights") == 2  # the page's pending body, then the worker's
+    rendered.clear()
+    parts_read.clear()
+    page = client.get(SEPTEMBER).content.decode()
+    assert UP_225 in page and PENDING not in page and POLL not in page
+    assert "insights" not in rendered
+    assert parts_read == []
+    assert views.CSRF_SLOT not in page
