@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_delete, post_save
 
 
@@ -9,6 +10,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import cache
+        from accounts.backends import note_organization
         from accounts.models import Organization, User
 
         # A saved or deleted user or organisation leaves the request cache at once.
@@ -17,3 +19,5 @@ class AccountsConfig(AppConfig):
             signal.connect(
                 cache.organization_changed, sender=Organization, dispatch_uid=f"org-{name}"
             )
+        # The session notes the user's organisation, so a request reads both at once.
+        user_logged_in.connect(note_organization, dispatch_uid="note-organization")

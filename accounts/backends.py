@@ -11,9 +11,41 @@ from infra.contextcache import context_cache
 
 _FIELDS = [f.attname for f in User._meta.concrete_fields]
 
+# The session's note of the signed-in user's organisation, written at sign-in (accounts.apps):
+# with it, the user, their organisation and the request's context are one round trip.
+ORGANIZATION_SESSION_KEY = "_renoz_org"
+
+
+def note_organization(sender, request, user, **kwargs) -> None:
+    """user_logged_in: remember the user's organisation in their session."""
+    if request is not None and hasattr(request, "session"):
+        request.session[ORGANIZATION_SESSION_KEY] = user.organization_id
+
+
+def _prefetch(user_id) -> None:
+    """Read the user, their organisation and the keys the request's planners name
+    (infra.contextcache.plan) in one MGET, when the session says which organisation; else
+    the user alone, then the rest once the user says it."""
+    request = context_cache.request()
+    if request is None:  # not answering a request: no memo to read into
+        return
+    session = getattr(request, "session", None)
+    org_id = session.get(ORGANIZATION_SESSION_KEY) if session is not None else None
+    if org_id is None:
+        context_cache.prefetch([user_key(user_id)])
+        user = context_cache.get(user_key(user_id))
+        if user is None:
+            return
+        org_id = user.organization_id
+    # Tricky: the note is only a guess at the keys to read; what is used is the user's own
+    # organisation_id (a key read for another one is simply not asked for).
+    keys = [user_key(user_id), organization_key(org_id)]
+    context_cache.prefetch(keys + context_cache.planned(user_id, org_id))
+
 
 def load_user(user_id) -> User | None:
     """The user with their organisation attached, or None when there is no such user."""
+    _prefetch(user_id)
     user = context_cache.get(user_key(user_id))
     organization = (
         context_cache.get(organization_key(user.organization_id)) if user is not None else None

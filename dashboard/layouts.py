@@ -290,8 +290,12 @@ def _version_key(org_id: int) -> str:
     return f"layout-version:{org_id}"
 
 
-def _layout_key(user, version: str) -> str:
-    return f"layout:{user.organization_id}:{version}:{user.pk}:{user.role}"
+def layout_key(user_id: int, org_id: int) -> str:
+    """The request context cache's entry of a user's layout: (version, role, layout), used
+    only while the organisation's layout version and the user's role are those it was read
+    under. One fixed key per user, so the page reads it with the version in one round trip
+    (dashboard.views, context_keys)."""
+    return f"layout:{org_id}:{user_id}"
 
 
 def version_key(org_id: int) -> str:
@@ -305,12 +309,12 @@ def _cached_layout(user) -> tuple[list[dict], bool]:
     version = context_cache.get(_version_key(user.organization_id))
     if version is None:
         version = _new_layout_version(user.organization_id)
-    key = _layout_key(user, version)
+    key = layout_key(user.pk, user.organization_id)
     cached = context_cache.get(key)
-    if cached is not None:
-        return cached
+    if cached is not None and cached[:2] == (version, user.role):
+        return cached[2]
     stored = _stored_layout(user)
-    context_cache.set(key, stored, LAYOUT_CACHE_SECONDS)
+    context_cache.set(key, (version, user.role, stored), LAYOUT_CACHE_SECONDS)
     return stored
 
 

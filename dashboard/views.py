@@ -15,11 +15,12 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url, reswap
@@ -27,6 +28,7 @@ from django_htmx.http import push_url, reswap
 from accounts.cache import owners_key
 from accounts.permissions import can_save_layout, require, sees_own_rows_only
 from alerts.queries import follows_key
+from alerts.templatetags.follow import card_control
 from annotations.actions import may_add
 from dashboard import layouts
 from dashboard.forms import (
@@ -42,7 +44,8 @@ from dashboard.forms import (
 from infra import server_timing
 from infra.contextcache import context_cache
 from insights.actions import dismissed_key, do_dismiss_finding
-from insights.queries import findings_for
+from insights.narration import model_configured
+from insights.queries import findings_for, findings_token, stored_or_queued as findings_ready
 from metrics import cache as metric_cache
 from metrics.filters import BAR_FILTERS, FILTERS, InvalidFilter, owner_choices, parse_filters
 from metrics.periods import (
@@ -156,9 +159,10 @@ def _fragment_keys(request, state, layout: list[dict]) -> dict[str, tuple[str, s
     state."""
     org = request.user.organization
     page = f"{FRAGMENT_VERSION}:{state.querystring()}:{int(state.to_date)}"
+    digest = hashlib.sha256(page.encode()).hexdigest()[:16]
     out = {}
     for w in layout:
-        name = f"{w['id']}:{hashlib.sha256(page.encode()).hexdigest()[:16]}"
+        name = f"{w['id']}:{digest}"
         value = widgets.widget_key(w, org, state, request.user)
         key = metric_cache.fragment_key(value, name)
         if value is not None and key is not None:
@@ -204,11 +208,12 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
         )
         with server_timing.section("kpis"):
             kpis = _kpi_results(request, state, missing) if any(map(_is_kpi, missing)) else {}
+        ahead = _insights_keys(request, state, [w for w in missing if w["id"] not in kpis])
         slots, fresh = [], {}
         for i, w in enumerate(layout):
             html = rendered.get(w["id"])
             data = error = None
-            if not html:
+            if not html and w["id"] not in ahead:  # insights keyed ahead: built if not found
                 data, error = kpis[w["id"]] if w["id"] in kpis else _build(request, state, w)
             slot = _slot(w, i, len(layout), request, state, data=data, error=error)
             if not html and w["id"] in keys and error is None:
@@ -219,7 +224,7 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
             slot["html"] = mark_safe(html) if html else None  # noqa: S308 - our own template
             slots.append(slot)
         metric_cache.set_fragments(fresh)
-        _personal_bodies(request, state, slots)
+        _personal_bodies(request, state, slots, ahead)
     return slots
 
 
@@ -229,14 +234,84 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
 # at each read: the token is the reader's own).
 CONTENT_KEYED = frozenset({"feed", "insights"})
 CSRF_SLOT = "__renoz_csrf_token__"
+# Marks an insights body kept ahead while its findings were not stored (_personal_bodies), and
+# how long one is kept while only the model's narrative is missing.
+WAITING = "<!--waiting-->"
+WAITING_BODY_SECONDS = 3
 
 
-def _personal_bodies(request, state, slots: list[dict]) -> None:
-    """Fill in the rendered body of each per-user widget in CONTENT_KEYED from the cache (one
-    round trip for all of them), rendering and storing those not found. Its key is a digest of
-    everything the partial reads (the slot and its data: the feed's rows with "when" worded
-    now, the findings the user has not hidden), so a new row, another wording of "when", a
-    hidden finding or another filter is another key, and nothing has to drop one."""
+def _insights_keys(request, state, widgets_: list[dict]) -> dict[str, tuple[str, dict]]:
+    """{widget id: (the key of its rendered body, the widget)} of the insights widgets among
+    these, named before their findings are read (insights.queries.findings_token: the
+    versions of what the findings are made of, the findings the user hid), with the widget
+    and the page's URL: a cached page reads that one key, not the findings' parts, the
+    annotations they cite and the narrative. Empty when Redis is down."""
+    wanted = [w for w in widgets_ if w["type"] == "insights"]
+    if not wanted:
+        return {}
+    user = request.user
+    with server_timing.section("insights"):
+        token = findings_token(user.organization, state, user)
+    if token is None:
+        return {}
+    out = {}
+    for w in wanted:
+        key = _ahead_key(user, state, w, token)
+        if key is not None:
+            out[w["id"]] = (key, w)
+    return out
+
+
+def _ahead_key(user, state, widget: dict, token: str) -> str | None:
+    """The key of an insights body: by the state as its links spell it, not the page's raw
+    URL (a final body shows no raw URL), so the worker that stored the findings can render
+    it ahead of the page (prerender_insights)."""
+    content = json.dumps(
+        [FRAGMENT_VERSION, state.querystring(), widget, token, user.role],
+        sort_keys=True,
+        default=str,
+    )
+    return metric_cache.content_key(user.organization_id, "insights-ahead", content)
+
+
+def prerender_insights(organization, user, state) -> None:
+    """Once the worker stored a user's findings (insights.tasks.store_findings_for), render
+    their insights body for the next page, under the key it reads it by: that page then
+    builds nothing. Only a final body (fresh findings and, with a model, its narrative)."""
+    layout, _own = layouts.get_layout(user)
+    wanted = [(i, w) for i, w in enumerate(layout) if w["type"] == "insights"]
+    if not wanted:
+        return
+    # Tricky: the key's versions are read before the findings, so a body is never stored
+    # under versions newer than the findings it shows.
+    token = findings_token(organization, state, user)
+    if token is None:
+        return
+    fresh = {}
+    for index, w in wanted:
+        key = _ahead_key(user, state, w, token)
+        data = widgets.build_widget(w, organization, user, state, ready=True)
+        slot = _slot(w, index, len(layout), None, state, data=data)
+        if key is None or not _final(slot):
+            continue
+        # Without a request: the partial reads no context processor's value (only a pending
+        # body's "Reload" link reads the request, and a pending body is not stored here).
+        context = {"state": state, "qs": state.querystring(), "csrf_token": CSRF_SLOT, "w": slot}
+        fresh[key] = render_to_string(f"{TEMPLATE}#widget_body", context)
+    metric_cache.set_fragments(fresh)
+
+
+def _final(slot: dict) -> bool:
+    """An insights body that stays what it is until its inputs change: its findings stored
+    for the current data and, when a model is configured, the model's narrative (else the
+    worker stores another wording later)."""
+    data = slot["data"]
+    return not data["pending"] and (data["narrative"]["source"] == "llm" or not model_configured())
+
+
+def _content_keys(request, slots: list[dict]) -> dict[str, dict]:
+    """{key: slot} of the per-user slots in CONTENT_KEYED with data and no body yet, each
+    keyed by a digest of everything its partial reads."""
     org_id = request.user.organization_id
     path = request.get_full_path()
     keys = {}
@@ -251,31 +326,78 @@ def _personal_bodies(request, state, slots: list[dict]) -> None:
         key = metric_cache.content_key(org_id, slot["kind"], content)
         if key is not None:
             keys[key] = slot
+    return keys
+
+
+def _fill(request, slot: dict, html: str) -> None:
+    if CSRF_SLOT in html:
+        html = html.replace(CSRF_SLOT, get_token(request))
+    slot["html"] = mark_safe(html)  # noqa: S308 - our own template
+
+
+def _personal_bodies(request, state, slots: list[dict], ahead: dict) -> None:
+    """Fill in the rendered body of each per-user widget in CONTENT_KEYED from the cache (one
+    round trip for all of them), rendering and storing those not found. Its key is a digest of
+    everything the partial reads (the slot and its data: the feed's rows with "when" worded
+    now, the findings the user has not hidden), so a new row, another wording of "when", a
+    hidden finding or another filter is another key, and nothing has to drop one. Insights
+    keyed `ahead` (_insights_keys, not built yet) are read in the same round trip; one not
+    found is built and rendered now, and stored for the next page once it is final."""
+    by_id = {slot["id"]: slot for slot in slots}
+    ahead_slots = {key: by_id[widget_id] for widget_id, (key, _w) in ahead.items()}
+    keys = ahead_slots | _content_keys(request, slots)
     if not keys:
         return
     found = metric_cache.get_fragments(list(keys), counted=False)
-    fresh = {}
+    fresh: dict[str, str] = {}
+    brief: dict[str, str] = {}
     context = {"state": state, "qs": state.querystring(), "csrf_token": CSRF_SLOT}
     for (key, slot), html in zip(keys.items(), found, strict=True):
+        if html and key in ahead_slots and html.startswith(WAITING):
+            # Tricky: storing the findings does not change the key ahead, so a body kept
+            # while they were missing is used only while they still are.
+            user = request.user
+            stored = findings_ready(user.organization, state, user)
+            html = None if stored else html.removeprefix(WAITING)
+        if not html and key in ahead_slots:
+            slot["data"], slot["error"] = _build(request, state, ahead[slot["id"]][1])
+            if slot["error"] is not None:
+                continue  # its error state, rendered with the page
         if not html:
-            html = fresh[key] = render_to_string(
-                f"{TEMPLATE}#widget_body", {**context, "w": slot}, request
-            )
-        if CSRF_SLOT in html:
-            html = html.replace(CSRF_SLOT, get_token(request))
-        slot["html"] = mark_safe(html)  # noqa: S308 - our own template
+            html = render_to_string(f"{TEMPLATE}#widget_body", {**context, "w": slot}, request)
+            if key not in ahead_slots or _final(slot):
+                fresh[key] = html
+            elif slot["data"]["pending"]:
+                fresh[key] = WAITING + html
+            else:  # the model's narrative is not stored yet: about one poll of the widget
+                brief[key] = html
+        _fill(request, slot, html)
     metric_cache.set_fragments(fresh)
+    metric_cache.set_fragments(brief, ttl=WAITING_BODY_SECONDS)
 
 
 def context_keys(user) -> list[str]:
     """The request context cache entries a dashboard page reads besides its session and user:
     read in one round trip (infra.contextcache, prefetched) instead of one each."""
+    return context_keys_for(user.pk, user.organization_id)
+
+
+def context_keys_for(user_id: int, org_id: int) -> list[str]:
     return [
-        layouts.version_key(user.organization_id),
-        follows_key(user.pk),  # the cards' follow stars (alerts.queries.followed_cards)
-        owners_key(user.organization_id),  # the owner filter's choices
-        dismissed_key(user.pk),  # the findings the user hid
+        layouts.version_key(org_id),
+        layouts.layout_key(user_id, org_id),
+        follows_key(user_id),  # the cards' follow stars (alerts.queries.followed_cards)
+        owners_key(org_id),  # the owner filter's choices
+        dismissed_key(user_id),  # the findings the user hid
     ]
+
+
+def page_plan(request, user_id: int, org_id: int) -> list[str]:
+    """The page's request context, read with its user (infra.contextcache.plan; registered
+    in dashboard.apps): the session, then one round trip for the user and all of it."""
+    if request.path_info != reverse("dashboard-home"):
+        return []
+    return context_keys_for(user_id, org_id)
 
 
 def _page_context(request, state, *, editing: bool, layout=None) -> dict:
@@ -283,7 +405,9 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         layout, _own = layouts.get_layout(request.user)
     qs = state.querystring()
     slots = _slots(request, state, layout)
-    return {
+    if not editing:
+        _sections(request, state, slots)
+    context = {
         "organization": request.user.organization,
         "state": state,
         "qs": qs,
@@ -299,13 +423,69 @@ def _page_context(request, state, *, editing: bool, layout=None) -> dict:
         "compare_name": comparison_name(state.compare),
         "form": _controls(state.params()),
         "filter_bar": _filter_bar(request, state),
-        "catalogue": widgets.catalogue_choices(request.user),
+        "catalogue": widgets.catalogue_choices(request.user) if editing else (),
         "sizes": widgets.SIZES.items(),
         "default_name": layouts.LAYOUT_TITLES[
             layouts.ROLE_LAYOUT.get(request.user.role, "executive")
         ],
         "today": timezone.now().astimezone(state.tz).date(),
     }
+    context["controls_html"] = _controls_html(context)
+    return context
+
+
+def _sections(request, state, slots: list[dict]) -> None:
+    """Each widget with a rendered body, spelled whole in Python (the grid's `widget`
+    partial, outside edit mode): its section, the body and a card's follow control. A cached
+    page draws a dozen of them, and the partial's template work was most of the grid's."""
+    token = None
+    for slot in slots:
+        if not slot["html"]:
+            continue  # the template renders it (an error, or a body not rendered here)
+        follow = ""
+        if slot["kind"] == "kpi":
+            token = token or get_token(request)  # masked once for the page, as the template
+            follow = card_control(request, slot["metric"], state, csrf_token=token)
+        slot["section"] = format_html(
+            '<section class="widget size-{} kind-{}" id="w-{}" data-widget-id="{}" '
+            'aria-labelledby="wt-{}">\n  {}\n  {}\n</section>',
+            slot["size"],
+            slot["kind"],
+            slot["id"],
+            slot["id"],
+            slot["id"],
+            slot["html"],
+            follow,
+        )
+
+
+# The period controls and filter bar as rendered, by a digest of everything they show: the
+# same for many pages and users, so each process keeps the last few hundred (no round trip;
+# a digest names its content, so no entry is ever stale).
+_CONTROLS: dict[str, SafeString] = {}
+CONTROLS_KEPT = 256
+
+
+def _controls_html(context: dict) -> SafeString:
+    shown = [
+        context["state"].label,
+        context["compare_name"],
+        context["filter_bar"],
+        context["form"],
+        context["can_edit"],
+        context["editing"],
+        context["qs"],
+        context["today"],
+    ]
+    key = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
+    html = _CONTROLS.get(key)
+    if html is None:
+        if len(_CONTROLS) >= CONTROLS_KEPT:
+            _CONTROLS.clear()
+        # Tricky: without the request, so no context processor runs; the partial reads
+        # nothing but these values.
+        html = _CONTROLS[key] = mark_safe(get_template(f"{TEMPLATE}#controls").render(context))  # noqa: S308
+    return html
 
 
 def _controls(params) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from typing import Any
 
@@ -51,10 +52,23 @@ def _call(fn, default=None):
         return default
 
 
-# Inside prefetched(): {key: value or None} read in one round trip for the request.
+# Inside a request (RequestContextMiddleware) or prefetched(): {key: value or None} read in one
+# round trip, and the request being answered.
 _prefetched: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
     "contextcache_prefetched", default=None
 )
+_request: contextvars.ContextVar[Any] = contextvars.ContextVar("contextcache_request", default=None)
+
+# Functions (request, user id, organisation id) -> keys the request will read besides its user,
+# registered by the apps whose pages read them (dashboard.apps): read with the user.
+Planner = Callable[[Any, int, int], list[str]]
+_planners: list[Planner] = []
+
+
+def plan(planner: Planner) -> None:
+    """Register a planner: the keys it names are read in the same round trip as the user."""
+    if planner not in _planners:
+        _planners.append(planner)
 
 
 class ContextCache:
@@ -81,11 +95,40 @@ class ContextCache:
         if memo is not None:
             memo.pop(key, None)
 
+    def prefetch(self, keys: list[str]) -> None:
+        """Read these keys in one MGET into the request's memo (those not read yet), so that
+        get() of them answers from it; outside a request and prefetched(), nothing."""
+        memo = _prefetched.get()
+        if memo is None:
+            return
+        wanted = [key for key in dict.fromkeys(keys) if key not in memo]
+        if not wanted:
+            return
+        found = _call(lambda client: client.get_many(wanted), {}) or {}
+        memo.update({key: found.get(key) for key in wanted})
+
+    def planned(self, user_id, org_id) -> list[str]:
+        """The keys the registered planners say this request will read (none outside one)."""
+        request = _request.get()
+        if request is None:
+            return []
+        return [key for planner in _planners for key in planner(request, user_id, org_id)]
+
+    @staticmethod
+    def request():
+        """The request being answered (RequestContextMiddleware), or None."""
+        return _request.get()
+
     @contextmanager
     def prefetched(self, keys: list[str]):
         """Inside, get() of these keys answers from one MGET made on entry (a page that will
         read several small values of its request context pays one round trip, not one each);
-        a set() or delete() of one forgets what was read, so the next get() asks Redis."""
+        a set() or delete() of one forgets what was read, so the next get() asks Redis.
+        Inside a request, keys already read with its user (plan) cost nothing more."""
+        if _prefetched.get() is not None:  # the request's memo: add what it lacks
+            self.prefetch(keys)
+            yield
+            return
         found = _call(lambda client: client.get_many(keys), {}) or {}
         token = _prefetched.set({key: found.get(key) for key in keys})
         try:
@@ -106,3 +149,22 @@ class SessionStore(cached_db.SessionStore):
     def __init__(self, session_key=None):
         super().__init__(session_key)
         self._cache = context_cache
+
+
+class RequestContextMiddleware:
+    """Opens the request's memo of its request context (after SessionMiddleware, before
+    anything reads request.user): accounts.backends reads the user, their organisation and
+    what the planners name for this request in one round trip, and every later get() of
+    those keys in the request answers from it. A set() or delete() forgets the key."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        memo_token = _prefetched.set({})
+        request_token = _request.set(request)
+        try:
+            return self.get_response(request)
+        finally:
+            _request.reset(request_token)
+            _prefetched.reset(memo_token)

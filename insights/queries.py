@@ -160,6 +160,20 @@ def _queue_store(organization, state: DashboardState, user, *versions: str | Non
     transaction.on_commit(lambda: publish("insights.tasks.store_findings_for", args))
 
 
+def _parts_keys(organization, state: DashboardState, scope: Scope) -> list[str | None]:
+    """[closed part's key, tail part's key]: one round trip, once per page (kept in the page's
+    memo, metrics.cache.computation_memo, for findings_token and ready_findings both)."""
+    closed, tail = _closed_spec(state, scope), _tail_spec(state, scope)
+    memo = metric_cache.computation_memo()
+    memo_key = ("insights-parts", organization.pk, closed[0], tail[0], repr(closed[1:] + tail[1:]))
+    if memo is not None and memo_key in memo:
+        return memo[memo_key]
+    keys = metric_cache.inputs_keys(organization.pk, [closed, tail], _today(state))
+    if memo is not None and None not in keys:
+        memo[memo_key] = keys
+    return keys
+
+
 def ready_findings(
     organization, state: DashboardState, user, scope: Scope
 ) -> tuple[list[Finding] | None, bool]:
@@ -169,9 +183,11 @@ def ready_findings(
     store to read)."""
     if not payload_keys(scope):
         return [], True
-    closed_key, tail_key = metric_cache.inputs_keys(
-        organization.pk, [_closed_spec(state, scope), _tail_spec(state, scope)], _today(state)
-    )
+    closed_key, tail_key = _parts_keys(organization, state, scope)
+    memo = metric_cache.computation_memo()
+    peeked = memo.get(("insights-peeked", closed_key, tail_key)) if memo is not None else None
+    if peeked is not None:  # stored_or_queued read both in this page
+        return finish(peeked[0][1] + peeked[1], scope), True
     found = metric_cache.peek_many([closed_key, tail_key, _latest_key(organization, state, scope)])
     if closed_key is None or tail_key is None or found is None:
         return stored_findings(organization, state, scope), True
@@ -180,6 +196,50 @@ def ready_findings(
         return finish(closed[1] + tail, scope), True
     _queue_store(organization, state, user, closed_key, tail_key)
     return latest, False
+
+
+def findings_token(organization, state: DashboardState, user) -> str | None:
+    """What the user's stored findings for the state are made of, named before they are
+    read: both parts' names (the period, the scope, today), the versions of every part their
+    keys read (sources, their live dimensions under the filters, targets) and of the
+    annotations they cite, and the findings the user hid. A page keys its rendered insights
+    by it (dashboard.views), so a cached page reads one key, not the parts. None when there
+    is nothing to find or Redis is down.
+
+    Tricky: the versions, not the parts' keys, so no round trip (the page has read them,
+    metrics.cache.page_pass). Every write that changes a part's key (a day's counter, a
+    source's epoch or version) bumps its source's version too, so this changes whenever
+    they do, and also on writes that leave them (one more build of the body then)."""
+    scope = scope_for(user, state.filters)
+    if not payload_keys(scope):
+        return None
+    closed_name, closed_spans, _ = _closed_spec(state, scope)
+    tail_name, tail_spans, tail_parts = _tail_spec(state, scope)
+    parts = sorted({*closed_spans, *tail_spans, *tail_parts, "annotations"})
+    version = metric_cache.data_version(organization.pk, parts)
+    if version is None:
+        return None
+    marks = sorted(dismissed_marks(user).items())
+    return "|".join([closed_name, tail_name, version, scope.token(), repr(marks)])
+
+
+def stored_or_queued(organization, state: DashboardState, user) -> bool:
+    """Whether both parts of the user's findings are stored for the current data; if not,
+    their store is queued as ready_findings does (debounced). For a page that kept the
+    body it rendered while they were missing (dashboard.views): it shows that body until
+    they are stored."""
+    scope = scope_for(user, state.filters)
+    closed_key, tail_key = _parts_keys(organization, state, scope)
+    found = metric_cache.peek_many([closed_key, tail_key])
+    if closed_key is None or tail_key is None or found is None:
+        return True  # Redis is failing: let the page build them
+    if None not in found:
+        memo = metric_cache.computation_memo()
+        if memo is not None:  # ready_findings, next, reads them from here
+            memo[("insights-peeked", closed_key, tail_key)] = found
+        return True
+    _queue_store(organization, state, user, closed_key, tail_key)
+    return False
 
 
 def warm_findings(organization, states) -> int:

@@ -16,6 +16,15 @@ from metrics.warming import common_states
 
 log = logging.getLogger("renoz.insights.tasks")
 
+# Called with (organization, user, state) once a user's findings are stored: the dashboard
+# renders its insights body ahead of the next page (dashboard.apps registers it).
+_after_store: list = []
+
+
+def register_after_store(hook) -> None:
+    if hook not in _after_store:
+        _after_store.append(hook)
+
 
 @shared_task(ignore_result=True, soft_time_limit=120, time_limit=180)
 def store_findings(org_id: int) -> None:
@@ -48,6 +57,13 @@ def store_findings_for(org_id: int, user_id: int | None, params: dict) -> None:
         log.warning("findings of %s not stored: %s", organization.name, exc)
         return
     get_insights(organization, state, user)
+    if user is None:
+        return
+    for hook in _after_store:
+        try:
+            hook(organization, user, state)
+        except Exception:  # the findings are stored; the page renders them itself
+            log.exception("after storing findings of %s", organization.name)
 
 
 def queue_after_refresh(sender, organization_ids, **kwargs) -> None:

@@ -84,11 +84,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files before anything else: hashed, pre-compressed, cached for a year.
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.gzip.GZipMiddleware",
+    # Django's, at zlib's fastest level (infra/middleware.py).
+    "infra.middleware.FastGZipMiddleware",
     "infra.middleware.RejectNulMiddleware",
     # Requests that write read only from the primary (infra/replica.py).
     "infra.replica.PrimaryPinMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The request's memo of its request context: user, organisation and page context in one
+    # round trip (infra/contextcache.py); before anything reads request.user.
+    "infra.contextcache.RequestContextMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

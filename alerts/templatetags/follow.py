@@ -77,7 +77,16 @@ def follow_control(context, key, state) -> str:
     Tricky: it is rendered beside the card's body, never inside it, because a card's body is
     a rendered fragment shared by everyone who reads the same number (dashboard.views), and
     this control is the user's own (their follow, their CSRF token)."""
-    request = context.get("request")
+    return card_control(
+        context.get("request"),
+        key,
+        state,
+        csrf_token=context.get("csrf_token"),  # masked once for the whole page
+    )
+
+
+def card_control(request, key, state, *, csrf_token=None) -> str:
+    """follow_control's HTML, for a page that spells its cards in Python (dashboard.views)."""
     user = getattr(request, "user", None)
     metric = METRICS.get(key or "")
     filters = tuple(getattr(state, "filters", ()) or ())
@@ -92,5 +101,5 @@ def follow_control(context, key, state) -> str:
         filters,
         following=card in _followed(request),
         next_url=request.get_full_path(),
-        csrf_token=context.get("csrf_token"),  # masked once for the whole page
+        csrf_token=csrf_token,
     )

@@ -9,6 +9,9 @@ import re
 import pytest
 from django.core.cache import cache
 
+from accounts.backends import ORGANIZATION_SESSION_KEY
+from accounts.models import Role, User
+from dashboard.layouts import layout_key
 from dashboard.views import context_keys
 from infra.contextcache import context_cache
 from metrics.definitions import METRICS
@@ -52,10 +55,10 @@ def test_a_page_reads_its_request_context_in_one_round_trip(client, owner, reads
     client.get("/dashboard/")  # stores the layout, the follows and the owner choices
     reads.clear()
     assert client.get("/dashboard/").status_code == 200
-    # The session, the user and their organisation; then one MGET of the page's context and
-    # the layout itself (its key carries the version the MGET read).
-    assert reads == ["get", "get", "get", "get_many", "get"]
-    assert len(context_keys(owner)) == 4
+    # The session (which notes the user's organisation at sign-in); then one MGET of the
+    # user, their organisation and the page's context, the layout included.
+    assert reads == ["get", "get_many"]
+    assert len(context_keys(owner)) == 5
 
 
 def test_a_follow_shows_on_the_next_page(client, owner):
@@ -68,3 +71,44 @@ def test_a_follow_shows_on_the_next_page(client, owner):
     page = client.get("/dashboard/").content.decode()
     assert page.count("is-following") == 1
     assert f'aria-label="Unfollow {METRICS[metric].label}"' in page
+
+
+def test_a_session_without_the_organisation_note_reads_the_user_first(client, owner, reads):
+    """A session from before the note (or one without it) still works: the user, then the
+    organisation and the page's context."""
+    client.force_login(owner)
+    client.get("/dashboard/")
+    session = client.session
+    del session[ORGANIZATION_SESSION_KEY]
+    session.save()
+    reads.clear()
+    page = client.get("/dashboard/")
+    assert page.status_code == 200
+    assert owner.organization.name in page.content.decode()
+    assert reads == ["get", "get_many", "get_many"]
+
+
+def test_a_wrong_organisation_note_is_never_used(client, owner, other_org):
+    """The note only chooses what to read: the user's own organisation is what counts."""
+    client.force_login(owner)
+    client.get("/dashboard/")
+    session = client.session
+    session[ORGANIZATION_SESSION_KEY] = other_org.pk
+    session.save()
+    page = client.get("/dashboard/").content.decode()
+    assert owner.organization.name in page
+    assert other_org.name not in page
+
+
+def test_the_cached_layout_is_not_used_under_another_role(client, owner):
+    """The layout's one key per user carries the role it was read for (a role change is a
+    queryset update: it drops the user, not the organisation's layout version)."""
+    client.force_login(owner)
+    assert 'data-metric="revenue"' in client.get("/dashboard/").content.decode()
+    assert cache.get(layout_key(owner.pk, owner.organization_id))[1] == Role.ADMIN
+    User.objects.filter(pk=owner.pk).update(role=Role.TECHNICIAN)
+    page = client.get("/dashboard/").content.decode()
+    # A technician's default layout: active installations and kWh deployed, no revenue card.
+    assert 'data-metric="revenue"' not in page
+    assert 'data-metric="kwh_deployed"' in page
+    assert cache.get(layout_key(owner.pk, owner.organization_id))[1] == Role.TECHNICIAN

@@ -303,3 +303,46 @@ def test_the_cached_layout_follows_every_layout_change(client, world, org):
     assert 'data-metric="warranty_claims"' in client.get("/dashboard/").content.decode()
     layouts.do_reset_layout(sales)
     assert 'data-metric="warranty_claims"' not in client.get("/dashboard/").content.decode()
+
+
+# Redis round trips of a cached page, its findings stored (docs/scaling.md, "Issue 25, fourth
+# stop"), exactly: the session; the user, their organisation and the page's request context
+# (layout included); the data versions; the shared fragments; the feed's rows; the per-user
+# bodies (the feed, and insights keyed ahead where the layout has them). The third stop's
+# executive page made 12.
+CACHED_ROUND_TRIPS = {"executive": 6, "pipeline": 6, "installations": 6, "my_jobs": 6}
+
+
+@pytest.fixture
+def round_trips(monkeypatch) -> list[bytes]:
+    """Every command (or pipeline) sent to Redis, as one round trip each."""
+    import redis.connection
+
+    sent: list[bytes] = []
+    real = redis.connection.Connection.send_packed_command
+    monkeypatch.setattr(
+        redis.connection.Connection,
+        "send_packed_command",
+        lambda self, command, check_health=True: (
+            sent.append(command) or real(self, command, check_health)
+        ),
+    )
+    return sent
+
+
+def test_a_cached_page_makes_few_redis_round_trips(signed_in, world, layout, round_trips):
+    from insights.tasks import store_findings_for
+
+    user = world[layout]
+    store_findings_for(user.organization_id, user.pk, {})  # what the page queued: the worker
+    signed_in.get("/dashboard/")  # builds the stored findings' body once
+    round_trips.clear()
+    assert signed_in.get("/dashboard/").status_code == 200
+    assert len(round_trips) <= CACHED_ROUND_TRIPS[layout], "\n".join(map(_said, round_trips))
+
+
+def _said(command) -> str:
+    """A round trip's commands and first key, for the assertion's message."""
+    blob = b"".join(command) if isinstance(command, list) else bytes(command)
+    words = blob.split(b"\r\n")
+    return " ".join(w.decode(errors="replace")[-48:] for w in words[2:9:2])

@@ -279,3 +279,117 @@ def test_a_cached_insights_body_carries_each_readers_own_csrf_token(
     again = second.get(SEPTEMBER).content.decode()
     assert ids[0] not in again and "1 hidden" in again
     assert "1 hidden" not in first.get(SEPTEMBER).content.decode()
+
+
+@pytest.fixture
+def parts_read(monkeypatch) -> list[list]:
+    """Every read of stored findings' parts (insights.queries, through peek_many)."""
+    reads: list[list] = []
+    real = insight_queries.metric_cache.peek_many
+    monkeypatch.setattr(
+        insight_queries.metric_cache,
+        "peek_many",
+        lambda keys: reads.append(keys) or real(keys),
+    )
+    return reads
+
+
+def test_a_cached_page_reads_its_insights_body_by_one_key_ahead_of_the_findings(
+    client, owner, history, rendered, parts_read, django_capture_on_commit_callbacks
+):
+    """With the findings stored, the insights body is keyed by what they are made of
+    (insights.queries.findings_token) and read in the page's one round trip for per-user
+    bodies: the next page reads neither the findings' parts nor renders them."""
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(SEPTEMBER)  # pending: queues the store, which runs at the commit
+    assert UP_225 in client.get(SEPTEMBER).content.decode()  # built from the stored parts
+    rendered.clear()
+    parts_read.clear()
+    page = client.get(SEPTEMBER).content.decode()
+    assert UP_225 in page and POLL not in page
+    assert "insights" not in rendered
+    assert parts_read == []
+
+
+def test_the_insights_body_kept_while_pending_gives_way_to_the_stored_findings(
+    client, owner, history, rendered, django_capture_on_commit_callbacks
+):
+    """The body rendered while the findings were missing is kept under the same key ahead
+    (storing the findings changes no version): it is shown only while they are still
+    missing, and the page after their store shows them."""
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks() as queued:
+        assert PENDING in client.get(SEPTEMBER).content.decode()
+    rendered.clear()
+    assert PENDING in client.get(SEPTEMBER).content.decode()
+    assert "insights" not in rendered  # the waiting body, from the cache
+    queued[0]()  # the worker stores them
+    page = client.get(SEPTEMBER).content.decode()
+    assert UP_225 in page and PENDING not in page
+
+
+def test_a_new_annotation_or_a_hidden_finding_is_another_insights_body(
+    client, owner, history, django_capture_on_commit_callbacks
+):
+    """The annotations' version and the findings the user hid are in the key ahead: Big
+    Co's $2.05M on Wednesday 24 September (a shown finding) cites the sale spanning it."""
+    from annotations.actions import do_add_annotation
+
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.get(SEPTEMBER)
+    page = client.get(SEPTEMBER).content.decode()
+    assert "during ‘Spring sale’" not in page
+    with django_capture_on_commit_callbacks(execute=True):
+        do_add_annotation(
+            owner.organization,
+            title="Spring sale",
+            metric="revenue",
+            starts_at=dt.datetime(2025, 9, 23, tzinfo=SYDNEY),
+            ends_at=dt.datetime(2025, 9, 25, 23, 59, tzinfo=SYDNEY),
+        )
+    page = client.get(SEPTEMBER).content.decode()
+    assert "41.0× the usual $50,000 for a Wednesday during ‘Spring sale’" in page
+    ids = re.findall(r'name="finding" value="([^"]+)"', page)
+    DismissedFinding.objects.create(
+        organization=owner.organization, user=owner, finding_id=ids[0], reason="not_useful"
+    )
+    insight_queries.actions._forget_dismissed(owner)
+    page = client.get(SEPTEMBER).content.decode()
+    assert ids[0] not in re.findall(r'name="finding" value="([^"]+)"', page)
+    assert "1 hidden" in page
+
+
+def test_the_period_controls_kept_by_their_content_show_each_pages_own_state(client, owner):
+    """dashboard.views keeps the rendered controls by a digest of what they show: another
+    period, comparison or filter is another entry, never the last page's."""
+    client.force_login(owner)
+    for preset, compare in [("last_month", "previous_year"), ("this_month", "previous_period")]:
+        for _ in range(2):  # rendered, then kept
+            page = client.get(f"/dashboard/?range={preset}&compare={compare}").content.decode()
+            selected = re.findall(r'<option value="([a-z_]+)" selected>', page)
+            assert selected[:2] == [preset, compare]
+    page = client.get("/dashboard/?range=this_month&compare=previous_period&state=NSW")
+    assert 'aria-label="Remove filter Customer state: NSW"' in page.content.decode()
+    assert views._CONTROLS  # kept in this process
+
+
+def test_the_worker_renders_the_insights_body_the_next_page_reads(
+    client, owner, history, rendered, parts_read, django_capture_on_commit_callbacks
+):
+    """Once insights.tasks.store_findings_for stored the findings, it renders their body for
+    the page's state (dashboard.views.prerender_insights): the next page reads it by its one
+    key, and neither reads the findings nor renders them."""
+    client.force_login(owner)
+    with django_capture_on_commit_callbacks() as queued:
+        assert PENDING in client.get(SEPTEMBER).content.decode()
+    queued[0]()  # the worker: stores the findings, then renders their body
+    assert rendered.count("insights") == 2  # the page's pending body, then the worker's
+    rendered.clear()
+    parts_read.clear()
+    page = client.get(SEPTEMBER).content.decode()
+    assert UP_225 in page and PENDING not in page and POLL not in page
+    assert "insights" not in rendered
+    assert parts_read == []
+    assert views.CSRF_SLOT not in page
