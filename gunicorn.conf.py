@@ -26,3 +26,17 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Trust X-Forwarded-* only from the proxy in front (comma-separated addresses).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 wsgi_app = "renoz.wsgi:application"
+
+
+def post_worker_init(worker):
+    """Freeze what the worker has loaded (Django, the project, plotly's templates): the
+    garbage collector's full passes then scan only what requests allocate, not the few
+    hundred thousand objects every import left, which otherwise added several milliseconds
+    to whichever request happened to trigger one (docs/scaling.md, "Issue 25, fourth stop")."""
+    import gc
+
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 - load the URL configuration before freezing
+    gc.collect()
+    gc.freeze()
