@@ -99,6 +99,16 @@ class Slice:
 WHOLE = Slice()
 
 
+def _accumulate(target: dict, key: Key, values) -> None:
+    """Add cached sums (never None) to `target[key]`, a copy of them when it has none yet."""
+    acc = target.get(key)
+    if acc is None:
+        target[key] = list(values)
+    else:
+        for i, value in enumerate(values):
+            acc[i] += value
+
+
 class Frame:
     """Measure sums keyed by (day or None, *dims), per window."""
 
@@ -122,12 +132,7 @@ class Frame:
             target.update((key, list(values)) for key, values in data.items())
             return
         for key, values in data.items():
-            acc = target.get(key)
-            if acc is None:
-                target[key] = list(values)
-            else:
-                for i, value in enumerate(values):
-                    acc[i] += value
+            _accumulate(target, key, values)
 
     def add_rows(self, rows, daily: bool) -> None:
         """Add query rows shaped (idx, [day,] *dims, *measures)."""
@@ -451,13 +456,7 @@ def _days_of(month: dict, lo: dt.date, hi: dt.date, daily: bool) -> dict:
     out: dict = {}
     for key, values in month.items():
         if lo <= key[0] < hi:
-            at = key if daily else (None, *key[1:])
-            acc = out.get(at)
-            if acc is None:
-                out[at] = list(values)
-            else:
-                for i, value in enumerate(values):
-                    acc[i] += value
+            _accumulate(out, key if daily else (None, *key[1:]), values)
     return out
 
 

@@ -53,7 +53,7 @@ def common_states(organization, presets=COMMON_PRESETS, compares=COMMON_COMPARES
 MONTHS_WARMED = 36  # closed months whose daily blocks the warm-up keeps (custom ranges' edges)
 
 
-def warm_months(organization, months: int = MONTHS_WARMED) -> int:
+def warm_months(organization, months: int = MONTHS_WARMED) -> None:
     """Cache each source's daily block of every closed month of the last `months`, for the
     whole organisation: a custom range's part-month edges are cut out of them (metrics/engine.py,
     _cut_from_months) instead of read from the database. One read per source (its absent
@@ -68,7 +68,6 @@ def warm_months(organization, months: int = MONTHS_WARMED) -> int:
     with metric_cache.history_cache():
         for source in SOURCES.values():
             read(organization.pk, tz, source, windows, daily=True)
-    return len(SOURCES)
 
 
 def warm_organization(
