@@ -160,6 +160,7 @@ def _fragment_keys(request, state, layout: list[dict]) -> dict[str, tuple[str, s
     org = request.user.organization
     page = f"{FRAGMENT_VERSION}:{state.querystring()}:{int(state.to_date)}"
     digest = hashlib.sha256(page.encode()).hexdigest()[:16]
+    widgets.load_key_versions(layout, org, state, request.user)
     out = {}
     for w in layout:
         name = f"{w['id']}:{digest}"

@@ -475,6 +475,11 @@ def histories(org_id: int, parts) -> dict[str, History] | None:
     if not names:
         return loaded
 
+    # Inside page_pass, the page's data versions ride along when not read yet (one round trip
+    # fewer: a page that reads only closed days reads these first).
+    versions = _versions_memo.get()
+    snapshot = versions is not None and org_id not in versions
+
     def load(client):
         pipe = client.pipeline(transaction=False)
         pipe.get(_version_key(org_id))
@@ -483,11 +488,16 @@ def histories(org_id: int, parts) -> dict[str, History] | None:
             pipe.get(epoch)
             pipe.hgetall(counters)
             pipe.get(_version_key(org_id, name))
+        if snapshot:
+            pipe.mget([_version_key(org_id), *(_version_key(org_id, p) for p in PARTS)])
         return pipe.execute()
 
     raw = _call(load)
     if raw is None:
         return None
+    if versions is not None and snapshot:
+        every = [int(v) if v is not None else 0 for v in raw.pop()]
+        versions[org_id] = {None: every[0], **dict(zip(PARTS, every[1:], strict=True))}
     org_epoch, *per_part = raw
     loaded = dict(loaded)
     for n, name in enumerate(names):
@@ -612,6 +622,29 @@ def set_blocks(values: dict[str, object], ttl: int = HISTORY_TTL_SECONDS) -> Non
     _call(store)
 
 
+def _with_dimensions(parts, dims):
+    """A value's parts with the per-dimension parts of the dimensions it filters by."""
+    if parts is not None and dims:
+        return sorted(set(parts) | set(dimension_parts(parts, dims)))
+    return parts
+
+
+def load_key_histories(org_id: int, state, wanted) -> None:
+    """Read, in one round trip, the closed-day versions that make_key will need for a page's
+    values in `state`: `wanted` holds each value's (parts, dims). A state that reads only
+    closed days (last month) keys each value by its measures' closed-day write counts
+    (closed_version), and a page's widgets name different measures: one at a time, that was a
+    round trip per widget (docs/architecture.md, "Cache"). Does nothing for a state that
+    reaches today (its values are keyed by the data versions, read once per page), nor outside
+    page_pass (nothing would keep what it read)."""
+    if closed_end(state) is None or not isinstance(_history_cache.get(), dict):
+        return
+    sources: set[str] = set()
+    for parts, dims in wanted:
+        sources |= set(_with_dimensions(parts, dims) or PARTS) - set(WHOLE_PARTS)
+    histories(org_id, sources)
+
+
 def make_key(
     org_id: int, widget: str, state, parts=None, slice_token: str = "", dims=()
 ) -> str | None:
@@ -622,8 +655,7 @@ def make_key(
     `dims` the dimensions it filters or breaks down by, whose per-dimension versions it
     carries too.
     """
-    if parts is not None and dims:
-        parts = sorted(set(parts) | set(dimension_parts(parts, dims)))
+    parts = _with_dimensions(parts, dims)
     end = closed_end(state)
     version = closed_version(org_id, parts, end) if end is not None else data_version(org_id, parts)
     if version is None:

@@ -217,18 +217,24 @@ def cache_name(widget: dict) -> str:
     return f"w{CONTEXT_VERSION}:{widget['type']}{parts}"
 
 
-def _key(spec: WidgetType, widget: dict, organization, state, owner) -> str | None:
+def _key_parts(spec: WidgetType, widget: dict, state, owner) -> tuple:
+    """(the parts a widget's value is keyed by, the live dimensions its filters name)."""
     # Its metrics' measures, not their whole sources (WidgetType.key_parts): a write that
     # moves no measure it shows keeps it.
     parts = spec.key_parts(widget.get("settings") or {}, owner is not None or bool(state.filters))
-    token = f"o{owner}" if owner is not None else ""
-    if state.filters:
-        # Tricky: the filters change the numbers and every link the widget holds.
-        token += "|" + ";".join(f"{k}={v}" for k, v in state.filters)
     # A filter by a live dimension (metrics/cache.py, per-dimension versions) names it.
     # Tricky: a widget that broke its numbers down by a live dimension would have to name it
     # here too; none does (stage, claim kind and status, product category are summary ones).
     dims = [FILTERS[param].dimension for param, _ in state.filters if param in FILTERS]
+    return parts, dims
+
+
+def _key(spec: WidgetType, widget: dict, organization, state, owner) -> str | None:
+    parts, dims = _key_parts(spec, widget, state, owner)
+    token = f"o{owner}" if owner is not None else ""
+    if state.filters:
+        # Tricky: the filters change the numbers and every link the widget holds.
+        token += "|" + ";".join(f"{k}={v}" for k, v in state.filters)
     return metric_cache.make_key(organization.pk, cache_name(widget), state, parts, token, dims)
 
 
@@ -308,6 +314,19 @@ def widget_key(widget: dict, organization, state: DashboardState, user=None) -> 
         return None
     owner = spec.owner_for(user, widget.get("settings") or {}) if user is not None else None
     return _key(spec, widget, organization, state, owner)
+
+
+def load_key_versions(layout: list[dict], organization, state: DashboardState, user=None) -> None:
+    """Read what every widget_key of a page needs from Redis in one round trip, before the
+    page asks for them one by one (metrics.cache.load_key_histories)."""
+    wanted = []
+    for widget in layout:
+        spec = CATALOGUE.get(widget.get("type", ""))
+        if spec is None or spec.per_user:
+            continue
+        owner = spec.owner_for(user, widget.get("settings") or {}) if user is not None else None
+        wanted.append(_key_parts(spec, widget, state, owner))
+    metric_cache.load_key_histories(organization.pk, state, wanted)
 
 
 def peek_widget(widget: dict, organization, state: DashboardState, user=None) -> dict | None:
