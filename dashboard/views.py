@@ -41,7 +41,7 @@ from dashboard.forms import (
     period_params,
     range_choices,
 )
-from infra import server_timing
+from infra import after_response, server_timing
 from infra.contextcache import context_cache
 from insights.actions import dismissed_key, do_dismiss_finding
 from insights.narration import model_configured
@@ -190,7 +190,9 @@ def _slots(request, state, layout: list[dict]) -> list[dict]:
     metric layer, all sharing one read of the data versions and of each source's history
     (metrics.cache.page_pass). htmx fetches a widget again only to refresh it."""
     org = request.user.organization
-    with metric_cache.page_pass(org.pk):
+    # What the page stores goes to Redis after its response is sent (infra.after_response):
+    # the reader does not wait for it.
+    with metric_cache.page_pass(org.pk, defer=after_response.defer):
         both = _fragment_keys(request, state, layout)
         keys = {i: fragment for i, (_value, fragment) in both.items()}
         ids = list(keys)
@@ -536,7 +538,7 @@ def dashboard(request):
     # common states' values computed (dashboard.tasks.rewarm_after_refresh).
     metric_cache.note_readers(request.user.organization_id)
     # Rendered inside too: the cards' follow stars are read while the template renders.
-    with context_cache.prefetched(context_keys(request.user)):
+    with after_response.deferring(), context_cache.prefetched(context_keys(request.user)):
         context = _page_context(request, state, editing=editing)
         if _is_partial(request):
             response = TemplateResponse(request, f"{TEMPLATE}#dashboard", context)

@@ -20,7 +20,7 @@ import pickle
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 
 import redis
@@ -302,22 +302,31 @@ def _release_into(pipe, lock_key: str) -> None:
 
 
 @contextmanager
-def page_pass(org_id: int):
+def page_pass(org_id: int, defer: Callable[[Callable[[], None]], None] | None = None):
     """One page's reads: the data versions read once (one round trip for every widget's key),
     and the history versions and reads shared by every computation inside. Its stores (values,
     closed-day blocks and tails, rendered fragments) and lock releases go to Redis in one
     pipeline when the page is done (issue 25: about 30 round trips fewer on a page whose
-    values expired); a reader elsewhere waiting on one of its locks waits that much longer."""
+    values expired); a reader elsewhere waiting on one of its locks waits that much longer.
+    `defer` (infra.after_response.defer) takes that pipeline to run later, once the page's
+    response is sent; without it, or when the page fails, it runs as the pass ends."""
     token = _versions_memo.set({})
     writes = _PageWrites()
     writes_token = _page_writes.set(writes) if _page_writes.get() is None else None
+    failed = False
     try:
         with history_cache():
             yield
+    except BaseException:
+        failed = True
+        raise
     finally:
         if writes_token is not None:
             _page_writes.reset(writes_token)
-            writes.flush()
+            if defer is None or failed:
+                writes.flush()
+            else:
+                defer(writes.flush)
         _versions_memo.reset(token)
 
 
