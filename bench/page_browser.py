@@ -4,8 +4,9 @@ Playwright drives /usr/bin/chromium, signed in through the login form. Every loa
 the browser's cache disabled (CDP Network.setCacheDisabled), so static files are downloaded
 each time: the worst case. A desktop is 1280×900; a phone is 390×844 with touch, slow 4G (CDP
 Network.emulateNetworkConditions) and a 4× slower CPU (CDP Emulation.setCPUThrottlingRate).
-Per load: first contentful paint, when every chart was drawn (window.dashboardChartsDrawnAt,
-set by static/js/dashboard.js when the server's SVG charts are in place) and, where plotly
+Per load: first contentful paint, when every chart was drawn (window.dashboardChartsDrawnAt:
+the frame in which the server's SVG charts are first drawn, noted by an inline script right
+after the grid, or by static/js/dashboard.js when a widget loaded later) and, where plotly
 takes the charts over by itself (a desktop, once idle), when it had (window.dashboardSettledAt);
 all in milliseconds after navigation start. `plotly_requested` says whether plotly.js was
 fetched during the load.

@@ -132,3 +132,18 @@ def test_without_javascript_the_charts_tables_and_links_are_there(
         screenshot(page, f"dashboard-no-js-{where}")
     finally:
         context.close()
+
+
+def test_the_charts_are_noted_drawn_before_any_script_has_loaded(page, live_server, demo):
+    """The server's SVG charts are drawn once the grid is parsed: the page notes that frame
+    itself (window.dashboardChartsDrawnAt, the "charts drawn" bench_page measures), without
+    waiting for htmx or dashboard.js, here served empty."""
+    _login(page, live_server, demo["admin"])
+    page.route(
+        re.compile(r"/static/(vendor/htmx|js/dashboard)"),
+        lambda route: route.fulfill(status=200, content_type="text/javascript", body=""),
+    )
+    page.goto(f"{live_server.url}/dashboard/")
+    page.wait_for_function("() => window.dashboardChartsDrawnAt > 0")
+    assert page.evaluate("typeof window.htmx") == "undefined"
+    expect(page.locator(".chart svg.chart-svg-wide[role=img]")).to_have_count(CHARTS)

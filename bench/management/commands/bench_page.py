@@ -22,7 +22,7 @@ worker would before the next page view. Measured per page:
 Then Chromium (Playwright, /usr/bin/chromium) loads the page on a desktop (1280×900) and on a
 phone (390×844, touch) throttled to slow 4G (CDP Network.emulateNetworkConditions) and a 4×
 slower CPU (Emulation.setCPUThrottlingRate), cold and cached: first contentful paint, when every
-chart was drawn (dashboard.js's window.dashboardChartsDrawnAt, the server's SVG) and, on the
+chart was drawn (window.dashboardChartsDrawnAt: the frame the server's SVG is drawn in) and, on the
 desktop, when plotly had taken every chart over (window.dashboardSettledAt).
 
 Prints a table and merges page_cold, page_history_cached, page_cached, page_after_write and
