@@ -3,9 +3,13 @@ vocabulary"): {{ value|metric:"aud_cents" }} is the short form, {{ value|metric_
 the exact one, {{ cents|aud }} a record's amount, {{ instant|clock:tz }} "10:34 pm" and
 {{ instant|moment:tz }} "Sat 5 Dec, 10:34 pm" (never Django's "p.m.")."""
 
+import json
+
 from django import template
-from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils import formats, timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from metrics import formatting
 from presentation import svg, wording
@@ -77,3 +81,47 @@ def chart_svg(figure, widget) -> str:
         )
         out.append(drawn.replace('class="chart-svg"', f'class="chart-svg chart-svg-{kind}"', 1))
     return mark_safe("".join(out))  # noqa: S308 - svg.render_figure escapes every text it writes
+
+
+@register.filter(is_safe=True)
+def json_script_fast(value, element_id: str) -> SafeString:
+    """Django's `json_script` filter, byte for byte, made cheaper: the same JSON with the same
+    three characters escaped (`<`, `>`, `&` as `\\u003C`, `\\u003E`, `\\u0026`, so no text in
+    it can end the script or start markup), by three `str.replace` instead of Django's
+    `str.translate`, which looks each character of a chart's 3–9 KB figure up in a dict (about
+    2 ms of a dashboard page's five charts)."""
+    text = json.dumps(value, cls=DjangoJSONEncoder)
+    text = text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026")
+    return mark_safe(  # noqa: S308 - the JSON's markup characters are escaped above
+        f'<script id="{conditional_escape(element_id)}" type="application/json">{text}</script>'
+    )
+
+
+def _text(value) -> str:
+    """A value as {{ value }} prints it in a template (localized when not text, escaped unless
+    marked safe)."""
+    if not isinstance(value, str):
+        value = formats.localize(timezone.template_localtime(value))
+    return conditional_escape(value)
+
+
+# The whitespace around each row of the template loop this replaced, kept so the page's bytes
+# (and the widget bodies already cached) stay the same.
+ROW_BREAK = "\n      "
+
+
+@register.filter
+def chart_table_rows(rows: list[dict]) -> SafeString:
+    """The rows of a chart's data table: each bucket's label as a link to its records (opened
+    in the modal by htmx) and its formatted cells. Spelled in Python: as template nodes, a few
+    hundred a page, they cost more than the rest of the chart's markup."""
+    out = []
+    for row in rows:
+        drill = _text(row["drill"])
+        cells = "".join(f"<td>{_text(cell)}</td>" for cell in row["cells"])
+        out.append(
+            f'{ROW_BREAK}<tr><th scope="row"><a href="{drill}" hx-get="{drill}" '
+            f'hx-target="#modal" hx-swap="innerHTML">{_text(row["label"])}</a></th>'
+            f"{cells}</tr>{ROW_BREAK}"
+        )
+    return mark_safe("".join(out))  # noqa: S308 - every value is escaped by _text
