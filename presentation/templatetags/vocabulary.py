@@ -64,15 +64,16 @@ PHONE_BOX = (360, 260)
 def chart_svg(figure, widget) -> str:
     """A chart's first paint: its figure drawn as SVG by the server (presentation.svg, as the
     PDF prints it), named by the widget's title and described by the chart's summary; once for
-    a desktop box and once for a phone's (CSS shows one)."""
+    a desktop box and once for a phone's (CSS shows one), from one reading of the figure."""
     data = widget.get("data") or {}
+    plot = svg.read_figure(figure)
     out = []
     for kind, (width, height) in (
         ("wide", CHART_BOXES.get(widget.get("size"), CHART_BOXES["m"])),
         ("narrow", PHONE_BOX),
     ):
-        drawn = svg.render_figure(
-            figure,
+        drawn = svg.draw(
+            plot,
             width=width,
             height=height,
             title=widget.get("title", ""),
