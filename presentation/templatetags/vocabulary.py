@@ -7,7 +7,7 @@ import json
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -96,33 +96,3 @@ def json_script_fast(value, element_id: str) -> SafeString:
     return mark_safe(  # noqa: S308 - the JSON's markup characters are escaped above
         f'<script id="{conditional_escape(element_id)}" type="application/json">{text}</script>'
     )
-
-
-def _text(value) -> str:
-    """A value as {{ value }} prints it in a template (localized when not text, escaped unless
-    marked safe)."""
-    if not isinstance(value, str):
-        value = formats.localize(timezone.template_localtime(value))
-    return conditional_escape(value)
-
-
-# The whitespace around each row of the template loop this replaced, kept so the page's bytes
-# (and the widget bodies already cached) stay the same.
-ROW_BREAK = "\n      "
-
-
-@register.filter
-def chart_table_rows(rows: list[dict]) -> SafeString:
-    """The rows of a chart's data table: each bucket's label as a link to its records (opened
-    in the modal by htmx) and its formatted cells. Spelled in Python: as template nodes, a few
-    hundred a page, they cost more than the rest of the chart's markup."""
-    out = []
-    for row in rows:
-        drill = _text(row["drill"])
-        cells = "".join(f"<td>{_text(cell)}</td>" for cell in row["cells"])
-        out.append(
-            f'{ROW_BREAK}<tr><th scope="row"><a href="{drill}" hx-get="{drill}" '
-            f'hx-target="#modal" hx-swap="innerHTML">{_text(row["label"])}</a></th>'
-            f"{cells}</tr>{ROW_BREAK}"
-        )
-    return mark_safe("".join(out))  # noqa: S308 - every value is escaped by _text
