@@ -13,10 +13,14 @@ string_if_invalid), as it did."""
 from __future__ import annotations
 
 import html
+from urllib.parse import quote
 
 from django import template
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
+
+from presentation.templatetags.vocabulary import chart_svg, json_script_fast
 
 register = template.Library()
 
@@ -50,7 +54,6 @@ def _text(value) -> str:
 ROW_BREAK = "\n      "
 
 
-@register.filter
 def chart_table_rows(rows: list[dict]) -> SafeString:
     """The rows of a chart's data table: each bucket's label as a link to its records (opened
     in the modal by htmx) and its formatted cells."""
@@ -160,3 +163,93 @@ def _kpi_target(target) -> list[str]:
         "  </div>",
         "  ",
     ]
+
+
+@register.filter
+def chart_body(widget: dict, state) -> SafeString:
+    """A chart widget: its title and actions (annotate, show the table), then its first paint
+    (the server's SVG of the figure, which plotly takes over on interaction or when a desktop
+    is idle), the figure's JSON for plotly, the annotations in range, a link to the records
+    and the same numbers as a table (hidden until asked for); or the empty state. One line
+    here for each line of the template it replaced."""
+    d = widget["data"]
+    wid = _text(widget["id"])
+    empty = _at(d, "empty")
+    lines = [
+        '<div class="widget-head">',
+        f'  <h2 class="widget-title" id="wt-{wid}">{_text(_at(widget, "title"))}</h2>',
+        "  ",
+    ]
+    if not empty:
+        lines += [
+            '  <div class="widget-actions">',
+            "    " + _annotate_link(d, state),
+            '    <button type="button" class="btn btn-sm" data-toggle-table aria-pressed="false" '
+            f'aria-controls="tbl-{wid}">Table</button>',
+            "  </div>",
+            "  ",
+        ]
+    lines += ["</div>", ""]
+    if empty:
+        longer = "" if _at(d, "not_filtered") else '<p class="muted">Try a longer period.</p>'
+        lines += [
+            f'<div class="state state-empty"><p>{_text(_at(d, "empty_text"))}</p>{longer}</div>',
+            "",
+        ]
+        return mark_safe("\n".join(lines))  # noqa: S308 - every value is escaped by _text
+    figure = _at(d, "figure")
+    table = _at(d, "table")
+    columns = "".join(f'<th scope="col">{_text(c)}</th>' for c in _at(table, "columns") or ())
+    lines += [
+        "",
+        f'<div class="chart" id="ch-{wid}" data-figure="{_text(_at(widget, "fig_id"))}" '
+        f'data-summary="{_text(_at(d, "summary"))}">{chart_svg(figure, widget)}</div>',
+        json_script_fast(figure, _at(widget, "fig_id")),
+        _annotation_notes(_at(d, "annotations")),
+        f'<p class="chart-records"><a href="{_text(_at(d, "drill"))}">See the records</a></p>',
+        f'<div class="chart-table" id="tbl-{wid}" hidden>',
+        "  <table>",
+        f"    <caption>{_text(_at(table, 'caption'))}</caption>",
+        f"    <thead><tr>{columns}</tr></thead>",
+        "    <tbody>",
+        "      " + chart_table_rows(_at(table, "rows") or []),
+        "    </tbody>",
+        "  </table>",
+        "</div>",
+        "",
+    ]
+    return mark_safe("\n".join(lines))  # noqa: S308 - every value is escaped by _text
+
+
+def _annotate_link(d: dict, state) -> str:
+    """The chart's "Annotate" link, back to this dashboard state once the note is saved."""
+    url = _at(d, "annotate_url")
+    if not url:
+        return ""
+    back = quote(f"{_text(reverse('dashboard-home'))}?{state.querystring()}", safe="")
+    return (
+        f'<a class="btn btn-sm chart-annotate" role="button" href="{_text(url)}&amp;next={back}" '
+        'data-annotate aria-pressed="false" title="Click a day or drag across days on the chart">'
+        "Annotate</a>"
+    )
+
+
+# How many annotations a chart lists under it; the rest are counted, linked to their list.
+NOTES_SHOWN = 4
+
+
+def _annotation_notes(notes) -> str:
+    """The annotations in the chart's range under it: the first few, and how many more."""
+    if not notes:
+        return ""
+    items = "".join(
+        '<li><span class="chart-note-mark" aria-hidden="true"></span>'
+        f'{_text(_at(n, "title"))} <span class="muted">· {_text(_at(n, "when"))}</span></li>'
+        for n in notes[:NOTES_SHOWN]
+    )
+    if len(notes) > NOTES_SHOWN:
+        items += (
+            f'<li><a href="{_text(reverse("annotations-list"))}">'
+            f"{_text(len(notes) - NOTES_SHOWN)} more</a></li>"
+        )
+    return f'<ul class="chart-notes" aria-label="Annotations in this range">{items}</ul>'

@@ -24,6 +24,7 @@ from metrics.periods import parse_state
 from metrics.refresh import refresh_summaries
 from presentation import svg, widgets
 from presentation.templatetags.vocabulary import CHART_BOXES, PHONE_BOX, chart_svg
+from presentation.templatetags.widget_bodies import chart_table_rows
 from targets.models import Target
 from tests.conftest import make_user
 from tests.dashboard.factories import build_history
@@ -62,6 +63,39 @@ KPI_PARTIAL = """{% load vocabulary %}{% with d=w.data %}
 {% endwith %}"""
 # The `kpi` partial now (dashboard/dashboard.html).
 KPI_OURS = "\n{{ w|kpi_card:state }}\n"
+# The `chart` partial as the template language spelled it before, and now.
+CHART_PARTIAL = """{% load vocabulary %}{% with d=w.data %}
+<div class="widget-head">
+  <h2 class="widget-title" id="wt-{{ w.id }}">{{ w.title }}</h2>
+  {% if not d.empty %}
+  <div class="widget-actions">
+    {% if d.annotate_url %}<a class="btn btn-sm chart-annotate" role="button" href="{{ d.annotate_url }}&amp;next={% filter urlencode:"" %}{% url 'dashboard-home' %}?{{ state.querystring|safe }}{% endfilter %}" data-annotate aria-pressed="false" title="Click a day or drag across days on the chart">Annotate</a>{% endif %}
+    <button type="button" class="btn btn-sm" data-toggle-table aria-pressed="false" aria-controls="tbl-{{ w.id }}">Table</button>
+  </div>
+  {% endif %}
+</div>
+{% if d.empty %}
+<div class="state state-empty"><p>{{ d.empty_text }}</p>{% if not d.not_filtered %}<p class="muted">Try a longer period.</p>{% endif %}</div>
+{% else %}
+{# First paint: the server's SVG of the same figure; plotly takes it over on interaction (or when a desktop is idle). #}
+<div class="chart" id="ch-{{ w.id }}" data-figure="{{ w.fig_id }}" data-summary="{{ d.summary }}">{{ d.figure|chart_svg:w }}</div>
+{{ d.figure|json_script:w.fig_id }}
+{% if d.annotations %}<ul class="chart-notes" aria-label="Annotations in this range">{% for n in d.annotations|slice:":4" %}<li><span class="chart-note-mark" aria-hidden="true"></span>{{ n.title }} <span class="muted">· {{ n.when }}</span></li>{% endfor %}{% if d.annotations|length > 4 %}<li><a href="{% url 'annotations-list' %}">{{ d.annotations|length|add:"-4" }} more</a></li>{% endif %}</ul>{% endif %}
+<p class="chart-records"><a href="{{ d.drill }}">See the records</a></p>
+<div class="chart-table" id="tbl-{{ w.id }}" hidden>
+  <table>
+    <caption>{{ d.table.caption }}</caption>
+    <thead><tr>{% for c in d.table.columns %}<th scope="col">{{ c }}</th>{% endfor %}</tr></thead>
+    <tbody>
+      {% for row in d.table.rows %}
+      <tr><th scope="row"><a href="{{ row.drill }}" hx-get="{{ row.drill }}" hx-target="#modal" hx-swap="innerHTML">{{ row.label }}</a></th>{% for cell in row.cells %}<td>{{ cell }}</td>{% endfor %}</tr>
+      {% endfor %}
+    </tbody>
+  </table>
+</div>
+{% endif %}
+{% endwith %}"""  # noqa: E501
+CHART_OURS = "\n{{ w|chart_body:state }}\n"
 # The loop of a chart's data table rows, as the template spelled it before.
 ROWS_LOOP = """{% for row in rows %}
       <tr><th scope="row"><a href="{{ row.drill }}" hx-get="{{ row.drill }}" hx-target="#modal" hx-swap="innerHTML">{{ row.label }}</a></th>{% for cell in row.cells %}<td>{{ cell }}</td>{% endfor %}</tr>
@@ -228,8 +262,7 @@ def test_chart_table_rows_print_what_the_template_printed(org, owner, history, c
         widget = {"id": f"c{n}", "type": kind, "size": "m", "settings": settings}
         rows = widgets.build_widget(widget, org, owner, state)["table"]["rows"]
         assert rows, kind
-        before, after = both_ways(ROWS_LOOP, "{{ rows|chart_table_rows }}", {"rows": rows})
-        assert after == before, kind
+        assert chart_table_rows(rows) == Template(ROWS_LOOP).render(Context({"rows": rows})), kind
 
 
 def test_chart_table_rows_escape_as_the_template_did():
@@ -238,8 +271,8 @@ def test_chart_table_rows_escape_as_the_template_did():
         {"label": mark_safe("<i>safe</i>"), "drill": "/d/", "cells": [None, Decimal("2.50")]},
         {"label": "No cells", "drill": "/d/", "cells": []},
     ]
-    before, after = both_ways(ROWS_LOOP, "{{ rows|chart_table_rows }}", {"rows": rows})
-    assert after == before
+    after = chart_table_rows(rows)
+    assert after == Template(ROWS_LOOP).render(Context({"rows": rows}))
     assert "<td>12</td><td>1.5</td>" in after and "<td>None</td>" in after
     assert "&lt;Big&gt; &amp; &quot;small&quot;" in after
 
@@ -285,3 +318,54 @@ def test_a_chart_read_once_draws_what_each_drawing_drew(org, owner, history):
             for box, (width, height) in (("wide", CHART_BOXES["l"]), ("narrow", PHONE_BOX))
         ]
         assert chart_svg(data["figure"], slot) == "".join(drawings)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("compare", ["previous_period", "none"])
+def test_chart_bodies_print_what_the_template_printed(org, owner, history, compare):
+    state = parse_state({"range": "this_month", "compare": compare}, org)
+    for n, (kind, settings) in enumerate(CHARTS):
+        widget = {"id": f"c{n}", "type": kind, "size": "m", "settings": settings}
+        data = widgets.build_widget(widget, org, owner, state)
+        slot = {**widget, "title": f"{kind} <&>", "fig_id": f"fig-c{n}", "data": data}
+        before, after = both_ways(CHART_PARTIAL, CHART_OURS, {"w": slot, "state": state})
+        assert after == before, kind
+
+
+NOTE = {"title": 'Price rise <10%> & "more"', "when": "Tue 3 Nov"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"annotations": [NOTE]},
+        {"annotations": [NOTE] * 4},
+        {"annotations": [NOTE] * 6, "annotate_url": "/dashboard/annotations/new/?metric=a&b"},
+        {"annotate_url": None, "summary": 'Revenue "up" <5%>'},
+        {"empty": True, "empty_text": "No <revenue> yet"},
+        {"empty": True, "empty_text": "Not filtered", "not_filtered": True},
+        {"table": {"caption": "By <day>", "columns": ["Day", "A&B"], "rows": []}},
+    ],
+)
+def test_chart_body_escapes_and_misses_as_the_template_did(org, change):
+    state = parse_state({"range": "last_30_days", "compare": "previous_year"}, org)
+    figure = {
+        "data": [{"type": "bar", "x": ["1 Nov", "2 Nov"], "y": [3, 4], "name": "Now <&>"}],
+        "layout": {"yaxis": {"tickformat": "~s"}},
+    }
+    data = {
+        "figure": figure,
+        "summary": "Two days",
+        "drill": "/dashboard/drill/revenue/?range=last_30_days&compare=previous_year",
+        "annotate_url": "/dashboard/annotations/new/?metric=revenue",
+        "table": {
+            "caption": "Revenue by day",
+            "columns": ["Day", "Revenue"],
+            "rows": [{"label": "1 Nov", "drill": "/d/?a=1&b=2", "cells": ["$3"]}],
+        },
+        **change,
+    }
+    slot = {"id": "c<1>", "title": "Revenue & co", "size": "s", "fig_id": "fig-1", "data": data}
+    before, after = both_ways(CHART_PARTIAL, CHART_OURS, {"w": slot, "state": state})
+    assert after == before
