@@ -295,9 +295,9 @@ def draw(
     # X labels, thinned so they never overlap, and each cut to the room it has (long category
     # names, e.g. customers, ran into each other; the whole names are in the chart's table).
     step = max(1, math.ceil(n / MAX_X_LABELS))
-    for i in range(0, len(plot.categories), step):
-        cx = left + band * (i + 0.5)
-        label = fit_label(x_label(plot.categories[i], plot.xaxis), band * step)
+    for at in range(0, len(plot.categories), step):
+        cx = left + band * (at + 0.5)
+        label = fit_label(x_label(plot.categories[at], plot.xaxis), band * step)
         out.append(
             f'<text x="{cx:.1f}" y="{top + plot_h + 15:.1f}" text-anchor="middle" '
             f'fill="{MUTED}">{escape(label)}</text>'
@@ -314,6 +314,8 @@ def draw(
         ticks = ticks2 if _on_y2(trace) else ticks1
         fill = _attr(_colour(trace))
         for i, number in pts:
+            if i is None:  # never: every visible trace's x is a category
+                continue
             value = max(number or 0.0, 0.0)
             if stacked:
                 x0 = left + band * i + (band - inner) / 2

@@ -46,7 +46,7 @@ def _text(value) -> str:
     django.utils.html.escape returns, without the lazy-string wrapper that costs more than the
     escaping of these short strings."""
     if not isinstance(value, str):
-        value = str(formats.localize(timezone.template_localtime(value)))
+        value = str(formats.localize(timezone.template_localtime(value)))  # type: ignore[attr-defined]
     return value if hasattr(value, "__html__") else html.escape(value)
 
 
