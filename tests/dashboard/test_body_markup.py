@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.utils.html import json_script
 from django.utils.safestring import mark_safe
 
@@ -96,6 +97,23 @@ CHART_PARTIAL = """{% load vocabulary %}{% with d=w.data %}
 {% endif %}
 {% endwith %}"""  # noqa: E501
 CHART_OURS = "\n{{ w|chart_body:state }}\n"
+# The `feed_rows` partial as the template language spelled it before, with the
+# `activity_icon` partial it read.
+FEED_ROWS_PARTIAL = """{% load partials %}{% partialdef activity_icon %}<svg viewBox="0 0 24 24" width="16" height="16">{% if a.kind == "call" %}<path d="M22 16.9v3a2 2 0 0 1-2.2 2 19.8 19.8 0 0 1-8.6-3.1 19.5 19.5 0 0 1-6-6A19.8 19.8 0 0 1 2.1 4.2 2 2 0 0 1 4.1 2h3a2 2 0 0 1 2 1.7c.1 1 .4 1.9.7 2.8a2 2 0 0 1-.5 2.1L8.1 9.9a16 16 0 0 0 6 6l1.3-1.3a2 2 0 0 1 2.1-.4c.9.3 1.8.6 2.8.7a2 2 0 0 1 1.7 2z"/>{% elif a.kind == "email" %}<path d="M4 4h16a2 2 0 0 1 2 2v12a2 2 0 0 1-2 2H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/><path d="M22 6l-10 7L2 6"/>{% elif a.kind == "meeting" %}<path d="M17 21v-2a4 4 0 0 0-4-4H5a4 4 0 0 0-4 4v2"/><circle cx="9" cy="7" r="4"/><path d="M23 21v-2a4 4 0 0 0-3-3.9M16 3.1a4 4 0 0 1 0 7.8"/>{% elif a.kind == "site_visit" %}<path d="M21 10c0 7-9 13-9 13s-9-6-9-13a9 9 0 0 1 18 0z"/><circle cx="12" cy="10" r="3"/>{% else %}<path d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8z"/><path d="M14 2v6h6M16 13H8M16 17H8"/>{% endif %}</svg>{% endpartialdef %}
+{% if not before %}<li class="feed-poll" hidden hx-get="{% url 'dashboard-activity' %}?after={{ d.newest|urlencode }}&amp;kind={{ d.kind }}{% if d.filter_query %}&amp;{{ d.filter_query }}{% endif %}" hx-trigger="every 60s" hx-swap="outerHTML"></li>{% endif %}
+{% for a in d.items %}
+<li class="feed-item">
+  <span class="feed-icon kind-{{ a.kind }}" aria-hidden="true">{% partial activity_icon %}</span>
+  <div class="feed-main">
+    <p class="feed-subject">{{ a.subject }}</p>
+    <p class="feed-meta"><span class="feed-kind">{{ a.kind_label }}</span>{% if a.customer %} · {{ a.customer }}{% endif %}{% if a.who %} · {{ a.who }}{% endif %}</p>
+  </div>
+  <time class="feed-time" datetime="{{ a.iso }}" title="{{ a.exact }}">{{ a.when }}</time>
+</li>
+{% empty %}{% if not before and not after %}<li class="state state-empty feed-empty">{{ d.empty_text|default:"No activity of this kind yet." }}</li>{% endif %}
+{% endfor %}
+{% if d.next %}<li class="feed-more"><a class="btn btn-sm" href="{% url 'dashboard-activity' %}?before={{ d.next|urlencode }}&amp;kind={{ d.kind }}{% if d.filter_query %}&amp;{{ d.filter_query }}{% endif %}" hx-get="{% url 'dashboard-activity' %}?before={{ d.next|urlencode }}&amp;kind={{ d.kind }}{% if d.filter_query %}&amp;{{ d.filter_query }}{% endif %}" hx-trigger="intersect once, click" hx-target="closest li" hx-swap="outerHTML">Load more</a></li>{% endif %}
+"""  # noqa: E501
 # The loop of a chart's data table rows, as the template spelled it before.
 ROWS_LOOP = """{% for row in rows %}
       <tr><th scope="row"><a href="{{ row.drill }}" hx-get="{{ row.drill }}" hx-target="#modal" hx-swap="innerHTML">{{ row.label }}</a></th>{% for cell in row.cells %}<td>{{ cell }}</td>{% endfor %}</tr>
@@ -369,3 +387,44 @@ def test_chart_body_escapes_and_misses_as_the_template_did(org, change):
     slot = {"id": "c<1>", "title": "Revenue & co", "size": "s", "fig_id": "fig-1", "data": data}
     before, after = both_ways(CHART_PARTIAL, CHART_OURS, {"w": slot, "state": state})
     assert after == before
+
+
+ACTIVITY = {
+    "kind": "call",
+    "kind_label": "Call",
+    "subject": 'Quote <follow-up> & "pricing"',
+    "customer": "Tran & Sons",
+    "who": "Ana",
+    "iso": "2026-11-20T01:02:03+00:00",
+    "when": "5 min ago",
+    "exact": "Fri 20 Nov 2026, 12:02 pm",
+}
+
+
+@pytest.mark.parametrize(
+    "items",
+    [
+        [{**ACTIVITY, "kind": kind} for kind in ("call", "email", "meeting", "site_visit", "note")],
+        [{**ACTIVITY, "customer": "", "who": None}, {**ACTIVITY, "customer": None, "who": "Bo"}],
+        [{"kind": "email", "subject": "Missing keys"}],
+        [],
+    ],
+)
+@pytest.mark.parametrize(
+    "paging",
+    [{}, {"before": "2026-11-19T00:00:00+00:00~1"}, {"after": "2026-11-20T00:00:00+00:00~2"}],
+)
+def test_feed_rows_print_what_the_template_printed(items, paging):
+    d = {
+        "items": items,
+        "kind": "call",
+        "newest": "2026-11-20T01:02:03+00:00~7",
+        "next": "2026-11-19T01:02:03+00:00~3" if items else None,
+        "filter_query": "state=NSW&category=battery",
+        "empty_text": "Nothing <yet>" if paging else "",
+    }
+    context = {"d": d, "before": None, "after": None, **paging}
+    before = Template(FEED_ROWS_PARTIAL).render(Context(context))
+    after = render_to_string("dashboard/dashboard.html#feed_rows", context)
+    assert after == before
+    assert after.count('<li class="feed-item">') == len(items)
