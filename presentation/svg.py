@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
+from dataclasses import dataclass
 from decimal import Decimal
 from xml.sax.saxutils import escape
 
@@ -105,6 +106,97 @@ def _colour(trace: dict) -> str:
     return str(colour or marker.get("color") or INK)
 
 
+@dataclass(frozen=True)
+class Plot:
+    """A figure read once: everything its drawing needs that does not depend on the box (the
+    visible traces, the categories, each trace's points as numbers, the axes' ticks and their
+    labels). The dashboard draws every chart twice, for a desktop box and a phone's
+    (presentation.templatetags.vocabulary.chart_svg), and reads its figure once."""
+
+    traces: list[dict]
+    # Per trace: (category index, number) of each point, None where the figure has none.
+    points: list[list[tuple[int | None, float | None]]]
+    layout: dict
+    xaxis: dict
+    stacked: bool
+    bargap: float
+    categories: list
+    ticks1: list[float]
+    ticks2: list[float]
+    labels1: list[str]
+    labels2: list[str]
+    legend_items: list[dict]
+
+
+def read_figure(figure: dict) -> Plot:
+    """The box-independent part of drawing a plotly figure dict (data + layout)."""
+    traces = [t for t in figure.get("data", []) if t.get("visible", True) is not False]
+    layout = figure.get("layout") or {}
+    xaxis = layout.get("xaxis") or {}
+    y1 = layout.get("yaxis") or {}
+    y2 = layout.get("yaxis2") or {}
+    stacked = layout.get("barmode") == "stack"
+
+    categories: list = []
+    seen: set = set()
+    for trace in traces:
+        for x in trace.get("x") or []:
+            if x not in seen:
+                seen.add(x)
+                categories.append(x)
+    if xaxis.get("type") == "date":
+        categories.sort(key=str)
+    index = {x: i for i, x in enumerate(categories)}
+    points = [
+        [
+            (index.get(x), _number(y))
+            for x, y in zip(t.get("x") or [], t.get("y") or [], strict=False)
+        ]
+        for t in traces
+    ]
+
+    # Axis tops: stacked bars add up per category; everything else is its own height.
+    tops = {False: 0.0, True: 0.0}
+    if stacked:
+        sums: dict[tuple[bool, int | None], float] = {}
+        for t, pts in zip(traces, points, strict=True):
+            if t.get("type") != "bar":
+                continue
+            for i, number in pts:
+                key = (_on_y2(t), i)
+                sums[key] = sums.get(key, 0.0) + max(number or 0.0, 0.0)
+        for (axis2, _), total in sums.items():
+            tops[axis2] = max(tops[axis2], total)
+    for t in traces:
+        if stacked and t.get("type") == "bar":
+            continue
+        values = [_number(y) for y in t.get("y") or []]
+        tops[_on_y2(t)] = max([tops[_on_y2(t)], *(v for v in values if v is not None)])
+    ticks1 = nice_ticks(tops[False], whole=y1.get("tickformat") == ",d")
+    has_y2 = any(_on_y2(t) for t in traces)
+    ticks2 = nice_ticks(tops[True], whole=y2.get("tickformat") == ",d") if has_y2 else []
+    return Plot(
+        traces=traces,
+        points=points,
+        layout=layout,
+        xaxis=xaxis,
+        stacked=stacked,
+        bargap=float(layout.get("bargap") or 0.3),
+        categories=categories,
+        ticks1=ticks1,
+        ticks2=ticks2,
+        labels1=[tick_label(v, y1) for v in ticks1],
+        labels2=[tick_label(v, y2) for v in ticks2],
+        legend_items=[
+            t for t in traces if t.get("name") and t.get("showlegend", True) is not False
+        ],
+    )
+
+
+def _on_y2(trace: dict) -> bool:
+    return trace.get("yaxis") == "y2"
+
+
 def render_figure(
     figure: dict,
     *,
@@ -117,52 +209,27 @@ def render_figure(
     """An <svg> element for a plotly figure dict (data + layout). With `ident` (the dashboard's
     first paint) it is named by its <title> and described by its <desc> (the chart's summary),
     and scales to its box."""
-    traces = [t for t in figure.get("data", []) if t.get("visible", True) is not False]
-    layout = figure.get("layout") or {}
-    xaxis = layout.get("xaxis") or {}
-    y1 = layout.get("yaxis") or {}
-    y2 = layout.get("yaxis2") or {}
-    stacked = layout.get("barmode") == "stack"
-    bargap = float(layout.get("bargap") or 0.3)
+    return draw(
+        read_figure(figure), width=width, height=height, title=title, desc=desc, ident=ident
+    )
 
-    categories: list = []
-    for trace in traces:
-        for x in trace.get("x") or []:
-            if x not in categories:
-                categories.append(x)
-    if xaxis.get("type") == "date":
-        categories.sort(key=str)
-    n = max(len(categories), 1)
-    index = {x: i for i, x in enumerate(categories)}
 
-    def on_y2(trace: dict) -> bool:
-        return trace.get("yaxis") == "y2"
-
-    bars = [t for t in traces if t.get("type") == "bar"]
-    # Axis tops: stacked bars add up per category; everything else is its own height.
-    tops = {False: 0.0, True: 0.0}
-    if stacked:
-        sums: dict[tuple[bool, int], float] = {}
-        for t in bars:
-            for x, y in zip(t.get("x") or [], t.get("y") or [], strict=False):
-                key = (on_y2(t), index[x])
-                sums[key] = sums.get(key, 0.0) + max(_number(y) or 0.0, 0.0)
-        for (axis2, _), total in sums.items():
-            tops[axis2] = max(tops[axis2], total)
-    for t in traces:
-        if stacked and t.get("type") == "bar":
-            continue
-        values = [_number(y) for y in t.get("y") or []]
-        tops[on_y2(t)] = max([tops[on_y2(t)], *(v for v in values if v is not None)])
-    ticks1 = nice_ticks(tops[False], whole=y1.get("tickformat") == ",d")
-    has_y2 = any(on_y2(t) for t in traces)
-    ticks2 = nice_ticks(tops[True], whole=y2.get("tickformat") == ",d") if has_y2 else []
-
-    legend_items = [t for t in traces if t.get("name") and t.get("showlegend", True) is not False]
-    legend_rows = _legend_layout(legend_items, width)
+def draw(
+    plot: Plot,
+    *,
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    title: str = "",
+    desc: str = "",
+    ident: str = "",
+) -> str:
+    """render_figure's drawing of a figure already read (read_figure), in a box."""
+    traces, layout, ticks1, ticks2 = plot.traces, plot.layout, plot.ticks1, plot.ticks2
+    n = max(len(plot.categories), 1)
+    legend_rows = _legend_layout(plot.legend_items, width)
     top = 10 + 16 * len(legend_rows)
-    left = 12 + 6.2 * max(len(tick_label(v, y1)) for v in ticks1)
-    right = (12 + 6.2 * max(len(tick_label(v, y2)) for v in ticks2)) if has_y2 else 12
+    left = 12 + 6.2 * max(len(label) for label in plot.labels1)
+    right = (12 + 6.2 * max(len(label) for label in plot.labels2)) if ticks2 else 12
     bottom = 26
     plot_w = width - left - right
     plot_h = height - top - bottom
@@ -187,7 +254,7 @@ def render_figure(
     if desc:
         out.append(f"<desc{desc_id}>{escape(desc)}</desc>")
     # Grid and the left axis.
-    for v in ticks1:
+    for v, label in zip(ticks1, plot.labels1, strict=True):
         y = y_of(v, ticks1)
         out.append(
             f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
@@ -195,13 +262,13 @@ def render_figure(
         )
         out.append(
             f'<text x="{left - 6:.1f}" y="{y + 3.5:.1f}" text-anchor="end" fill="{MUTED}">'
-            f"{escape(tick_label(v, y1))}</text>"
+            f"{escape(label)}</text>"
         )
-    for v in ticks2:
+    for v, label in zip(ticks2, plot.labels2, strict=True):
         y = y_of(v, ticks2)
         out.append(
             f'<text x="{left + plot_w + 6:.1f}" y="{y + 3.5:.1f}" fill="{MUTED}">'
-            f"{escape(tick_label(v, y2))}</text>"
+            f"{escape(label)}</text>"
         )
     out.append(
         f'<line x1="{left:.1f}" x2="{left + plot_w:.1f}" y1="{top + plot_h:.1f}" '
@@ -228,25 +295,28 @@ def render_figure(
     # X labels, thinned so they never overlap, and each cut to the room it has (long category
     # names, e.g. customers, ran into each other; the whole names are in the chart's table).
     step = max(1, math.ceil(n / MAX_X_LABELS))
-    for i, x in enumerate(categories):
-        if i % step:
-            continue
-        cx = left + band * (i + 0.5)
+    for at in range(0, len(plot.categories), step):
+        cx = left + band * (at + 0.5)
+        label = fit_label(x_label(plot.categories[at], plot.xaxis), band * step)
         out.append(
             f'<text x="{cx:.1f}" y="{top + plot_h + 15:.1f}" text-anchor="middle" '
-            f'fill="{MUTED}">{escape(fit_label(x_label(x, xaxis), band * step))}</text>'
+            f'fill="{MUTED}">{escape(label)}</text>'
         )
     # Bars.
-    inner = band * (1 - bargap)
-    slots = 1 if stacked else max(len([b for b in bars]), 1)
+    stacked = plot.stacked
+    inner = band * (1 - plot.bargap)
+    bars = [(t, pts) for t, pts in zip(traces, plot.points, strict=True) if t.get("type") == "bar"]
+    slots = 1 if stacked else max(len(bars), 1)
     width_each = inner / slots
+    bar_width = f"{max(width_each - 1, 0.5):.1f}"
     base: dict[int, float] = {}
-    for b_index, trace in enumerate(bars):
-        ticks = ticks2 if on_y2(trace) else ticks1
-        colour = _colour(trace)
-        for x, y in zip(trace.get("x") or [], trace.get("y") or [], strict=False):
-            value = max(_number(y) or 0.0, 0.0)
-            i = index[x]
+    for b_index, (trace, pts) in enumerate(bars):
+        ticks = ticks2 if _on_y2(trace) else ticks1
+        fill = _attr(_colour(trace))
+        for i, number in pts:
+            if i is None:  # never: every visible trace's x is a category
+                continue
+            value = max(number or 0.0, 0.0)
             if stacked:
                 x0 = left + band * i + (band - inner) / 2
                 start = base.get(i, 0.0)
@@ -258,23 +328,20 @@ def render_figure(
             if y_bottom - y_top <= 0:
                 continue
             out.append(
-                f'<rect x="{x0:.1f}" y="{y_top:.1f}" width="{max(width_each - 1, 0.5):.1f}" '
-                f'height="{y_bottom - y_top:.1f}" fill="{_attr(colour)}"/>'
+                f'<rect x="{x0:.1f}" y="{y_top:.1f}" width="{bar_width}" '
+                f'height="{y_bottom - y_top:.1f}" fill="{fill}"/>'
             )
     # Lines and markers, drawn over the bars.
-    for trace in traces:
+    for trace, pts in zip(traces, plot.points, strict=True):
         if trace.get("type") == "bar":
             continue
-        ticks = ticks2 if on_y2(trace) else ticks1
+        ticks = ticks2 if _on_y2(trace) else ticks1
         colour = _colour(trace)
         mode = trace.get("mode") or "lines"
-        points: list[tuple[float, float] | None] = []
-        for x, y in zip(trace.get("x") or [], trace.get("y") or [], strict=False):
-            number = _number(y)
-            if number is None or x not in index:
-                points.append(None)
-                continue
-            points.append((left + band * (index[x] + 0.5), y_of(number, ticks)))
+        points: list[tuple[float, float] | None] = [
+            None if number is None or i is None else (left + band * (i + 0.5), y_of(number, ticks))
+            for i, number in pts
+        ]
         line = trace.get("line") or {}
         opacity = trace.get("opacity", 1)
         if "lines" in mode:
@@ -299,21 +366,22 @@ def render_figure(
         if "markers" in mode:
             marker = trace.get("marker") or {}
             symbol = marker.get("symbol")
-            for point in points:
-                if point is None:
-                    continue
-                px, py = point
-                if symbol == "line-ew":
-                    half = min(inner / 2, 14)
-                    out.append(
-                        f'<line x1="{px - half:.1f}" x2="{px + half:.1f}" y1="{py:.1f}" '
-                        f'y2="{py:.1f}" stroke="{_attr(marker.get("color") or INK)}" '
-                        f'stroke-width="2.2"/>'
-                    )
-                elif "lines" not in mode or len(points) <= 45:
-                    out.append(
-                        f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{_attr(colour)}"/>'
-                    )
+            if symbol == "line-ew":
+                half = min(inner / 2, 14)
+                stroke = _attr(marker.get("color") or INK)
+                for point in points:
+                    if point is not None:
+                        px, py = point
+                        out.append(
+                            f'<line x1="{px - half:.1f}" x2="{px + half:.1f}" y1="{py:.1f}" '
+                            f'y2="{py:.1f}" stroke="{stroke}" stroke-width="2.2"/>'
+                        )
+            elif "lines" not in mode or len(points) <= 45:
+                fill = _attr(colour)
+                for point in points:
+                    if point is not None:
+                        px, py = point
+                        out.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{fill}"/>')
     # Annotation lines and labels, over the data (docs/annotations.md, "On charts").
     for shape in shapes:
         if shape.get("type") == "line" and shape.get("xref") == "x":

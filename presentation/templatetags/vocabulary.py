@@ -3,9 +3,13 @@ vocabulary"): {{ value|metric:"aud_cents" }} is the short form, {{ value|metric_
 the exact one, {{ cents|aud }} a record's amount, {{ instant|clock:tz }} "10:34 pm" and
 {{ instant|moment:tz }} "Sat 5 Dec, 10:34 pm" (never Django's "p.m.")."""
 
+import json
+
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from metrics import formatting
 from presentation import svg, wording
@@ -60,15 +64,16 @@ PHONE_BOX = (360, 260)
 def chart_svg(figure, widget) -> str:
     """A chart's first paint: its figure drawn as SVG by the server (presentation.svg, as the
     PDF prints it), named by the widget's title and described by the chart's summary; once for
-    a desktop box and once for a phone's (CSS shows one)."""
+    a desktop box and once for a phone's (CSS shows one), from one reading of the figure."""
     data = widget.get("data") or {}
+    plot = svg.read_figure(figure)
     out = []
     for kind, (width, height) in (
         ("wide", CHART_BOXES.get(widget.get("size"), CHART_BOXES["m"])),
         ("narrow", PHONE_BOX),
     ):
-        drawn = svg.render_figure(
-            figure,
+        drawn = svg.draw(
+            plot,
             width=width,
             height=height,
             title=widget.get("title", ""),
@@ -77,3 +82,17 @@ def chart_svg(figure, widget) -> str:
         )
         out.append(drawn.replace('class="chart-svg"', f'class="chart-svg chart-svg-{kind}"', 1))
     return mark_safe("".join(out))  # noqa: S308 - svg.render_figure escapes every text it writes
+
+
+@register.filter(is_safe=True)
+def json_script_fast(value, element_id: str) -> SafeString:
+    """Django's `json_script` filter, byte for byte, made cheaper: the same JSON with the same
+    three characters escaped (`<`, `>`, `&` as `\\u003C`, `\\u003E`, `\\u0026`, so no text in
+    it can end the script or start markup), by three `str.replace` instead of Django's
+    `str.translate`, which looks each character of a chart's 3–9 KB figure up in a dict (about
+    2 ms of a dashboard page's five charts)."""
+    text = json.dumps(value, cls=DjangoJSONEncoder)
+    text = text.replace("<", "\\u003C").replace(">", "\\u003E").replace("&", "\\u0026")
+    return mark_safe(  # noqa: S308 - the JSON's markup characters are escaped above
+        f'<script id="{conditional_escape(element_id)}" type="application/json">{text}</script>'
+    )
