@@ -154,6 +154,9 @@ class Frame:
                 yield key, values[m]
 
     def total(self, idx: int, measure: str, **dims) -> int | Decimal:
+        if not dims:  # the usual total: every row, no key to match (a series' every bucket)
+            m = self.source.measures.index(measure)
+            return sum((values[m] for values in self.data[idx].values()), 0)
         return sum((value for _, value in self._matching(idx, measure, dims)), 0)
 
     def by_day(self, idx: int, measure: str, **dims) -> dict[dt.date, int | Decimal]:
@@ -172,13 +175,14 @@ class Frame:
                 continue
             if name not in groups:
                 groups[name] = Frame(self.source, 1, self.dims)
-            groups[name].add(0, (None, *key[1:]), values)
+            _accumulate(groups[name].data[0], (None, *key[1:]), values)  # sums are never None
         return groups
 
     def absorb(self, other: Frame, idx: int = 0, into: int = 0) -> None:
         """Add another frame's window `idx` into this frame's window `into`."""
+        target = self.data[into]
         for key, values in other.data[idx].items():
-            self.add(into, key, values)
+            _accumulate(target, key, values)  # a frame's sums are never None
 
     def by_dim(self, idx: int, measure: str, dim: str) -> dict[str, int | Decimal]:
         m = self.source.measures.index(measure)

@@ -35,6 +35,8 @@ MAX_POINTS = 400  # a series longer than this must use a coarser interval
 
 
 def _totals_fn(frame: Frame, idx: int, **fixed):
+    if not fixed:  # the usual case: no dimension fixed, nothing to merge at each call
+        return lambda measure, **dims: frame.total(idx, measure, **dims)
     return lambda measure, **dims: frame.total(idx, measure, **{**fixed, **dims})
 
 
@@ -514,8 +516,9 @@ def _series(metric: Metric, frame: Frame, idx: int, baseline: Frame | None, boun
     if baseline is not None:
         running.absorb(baseline, idx)
     values = []
+    empty = Frame(frame.source, 1, frame.dims)  # every bucket without rows (read, never added to)
     for n in range(len(bounds)):
-        group = groups.get(n) or Frame(frame.source, 1, frame.dims)
+        group = groups.get(n, empty)
         if metric.is_state:
             running.absorb(group)
             group = running
