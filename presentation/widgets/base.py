@@ -73,11 +73,10 @@ def _quoted(value: object) -> str:
     return text if _PLAIN.fullmatch(text) else quote_plus(text)
 
 
-def _encode(pairs: tuple[tuple[str, object], ...]) -> str:
-    """urlencode(dict(pairs)), the same bytes (tests/presentation/test_chart_cost_links.py)."""
-    if any(isinstance(item, bytes) for pair in pairs for item in pair):
-        return urlencode(pairs)
-    return "&".join(f"{_quoted(key)}={_quoted(value)}" for key, value in pairs)
+def _encode(pairs: tuple[tuple[str, str], ...]) -> str:
+    """urlencode(dict(pairs)) of str values, the same bytes
+    (tests/presentation/test_chart_cost_links.py)."""
+    return "&".join([f"{_quoted(key)}={_quoted(value)}" for key, value in pairs])
 
 
 def drill_url(metric: str, state: DashboardState, **extra: str) -> str:
