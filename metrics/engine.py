@@ -239,6 +239,16 @@ class Wanted:
         grain = self.source.grain((*self.by, *self.where.dims))
         return self if grain is self.source else replace(self, source=grain)
 
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """Its frame's dimensions: the summary's, then the others it breaks down by."""
+        kept = self.source.summary_dims
+        return kept + tuple(d for d in self.by if d not in kept)
+
+    def shape(self, org_id: int, mode: str) -> tuple:
+        """What two reads must share for one's windows to be taken from the other's frame."""
+        return (org_id, self.source.summary, self.daily, self.dims, self.where, mode)
+
     def memo_key(self, org_id: int, mode: str) -> tuple:
         """The same read earlier in a computation has this key (its frame is not mutated)."""
         return (
@@ -278,13 +288,40 @@ def read(
     memo_key = wanted.memo_key(org_id, mode)
     if memo is not None and memo_key in memo:
         return memo[memo_key]  # the same read earlier in this computation (frames are not mutated)
+    inside = _from_read(memo, wanted, org_id, mode)
+    if inside is not None:
+        return inside
     ahead = _expected(org_id, mode)
     if ahead:
         return _read_many(org_id, tz, [wanted, *ahead], mode, coverage)[0]
     frame = _read(org_id, tz, wanted.source, windows, daily, mode, coverage, tuple(by), where)
-    if memo is not None:
-        memo[memo_key] = frame
+    _remember(memo, {memo_key: (wanted, frame)}, org_id, mode)
     return frame
+
+
+def _remember(memo: dict | None, frames: dict, org_id: int, mode: str) -> None:
+    """Keep read frames ({memo key: (the read, its frame)}) for the rest of the computation:
+    by their read, and by their shape for _from_read."""
+    if memo is None:
+        return
+    for memo_key, (one, frame) in frames.items():
+        memo[memo_key] = frame
+        memo.setdefault(("shaped", one.shape(org_id, mode)), []).append((one.windows, frame))
+
+
+def _from_read(memo: dict | None, one: Wanted, org_id: int, mode: str) -> Frame | None:
+    """The frame of `one` taken from a frame of the same shape read earlier in the computation
+    over all of its windows and more (the pipeline chart's windows since ever are the cards'
+    too), or None. Its windows' sums are shared, not copied: frames are not mutated."""
+    if memo is None:
+        return None
+    for windows, frame in memo.get(("shaped", one.shape(org_id, mode)), ()):
+        if set(one.windows) <= set(windows):
+            view = Frame(frame.source, 0, frame.dims)
+            view.data = [frame.data[windows.index(window)] for window in one.windows]
+            memo[one.memo_key(org_id, mode)] = view
+            return view
+    return None
 
 
 def read_sources(
@@ -368,6 +405,8 @@ def _read_many(
     memo = metric_cache.computation_memo()
     frames: dict[tuple, Frame] = {}
     plans: dict[tuple, _Plan] = {}
+    read_now: dict[tuple, Wanted] = {}
+    inside: list[Wanted] = []  # reads whose windows another of this batch reads
     for one in wanted:
         memo_key = one.memo_key(org_id, mode)
         if memo_key in frames or memo_key in plans:
@@ -375,6 +414,18 @@ def _read_many(
         if memo is not None and memo_key in memo:
             frames[memo_key] = memo[memo_key]
             continue
+        earlier = _from_read(memo, one, org_id, mode)
+        if earlier is not None:
+            frames[memo_key] = earlier
+            continue
+        if any(
+            other.shape(org_id, mode) == one.shape(org_id, mode)
+            and set(one.windows) < set(other.windows)
+            for other in wanted
+        ):
+            inside.append(one)
+            continue
+        read_now[memo_key] = one
         windows = list(one.windows)
         frame, plan = _plan_read(
             org_id, tz, one.source, windows, one.daily, mode, one.by, one.where
@@ -394,8 +445,19 @@ def _read_many(
         _read_tails(list(plans.values()), known)
         for memo_key, plan in plans.items():
             frames[memo_key] = _finish(plan, known, coverage)
-    if memo is not None:
-        memo.update(frames)
+    _remember(memo, {key: (one, frames[key]) for key, one in read_now.items()}, org_id, mode)
+    for one in inside:
+        frames[one.memo_key(org_id, mode)] = _from_read(memo, one, org_id, mode) or read(
+            org_id,
+            tz,
+            one.source,
+            list(one.windows),
+            daily=one.daily,
+            mode=mode,
+            coverage=coverage,
+            by=one.by,
+            where=one.where,
+        )
     return [frames[one.memo_key(org_id, mode)] for one in wanted]
 
 

@@ -143,3 +143,28 @@ def test_frame_totals_by_hand():
         "battery": 200,
         "inverter": Decimal("2.50"),
     }
+
+
+def test_a_read_of_fewer_windows_takes_them_from_an_earlier_frame(org, history, monkeypatch):
+    from metrics.engine import TimeWindow, read
+
+    state = parse_state({"range": "this_month", "compare": "previous_year"}, org)
+    pipeline = SOURCES["pipeline"]
+    since_ever = [TimeWindow(None, state.range.end_at), TimeWindow(None, state.comparison.end_at)]
+    every = [TimeWindow(state.range.start_at, state.range.end_at), *since_ever]
+    alone = read(org.pk, org.tz, pipeline, since_ever, by=("stage",))  # no cache: the database
+    lookups = []
+    real = metric_cache.get_blocks
+    monkeypatch.setattr(
+        metric_cache, "get_blocks", lambda *a, **kw: lookups.append(kw) or real(*a, **kw)
+    )
+    with metric_cache.page_pass(org.pk):
+        read(org.pk, org.tz, pipeline, every)  # the cards' windows (stage: a summary dimension)
+        taken = read(org.pk, org.tz, pipeline, since_ever, by=("stage",))
+    # The first read's blocks and tail (its part-month's cut aside); the second, nothing.
+    assert len([kw for kw in lookups if kw.get("counted", True)]) == 1
+    for idx in (0, 1):
+        assert taken.by_dim(idx, "opened_count", "stage") == alone.by_dim(
+            idx, "opened_count", "stage"
+        )
+        assert taken.total(idx, "opened_value") == alone.total(idx, "opened_value")
