@@ -16,7 +16,7 @@ import hashlib
 import re
 import zoneinfo
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -154,6 +154,9 @@ class Frame:
                 yield key, values[m]
 
     def total(self, idx: int, measure: str, **dims) -> int | Decimal:
+        if not dims:  # the usual total: every row, no key to match (a series' every bucket)
+            m = self.source.measures.index(measure)
+            return sum((values[m] for values in self.data[idx].values()), 0)
         return sum((value for _, value in self._matching(idx, measure, dims)), 0)
 
     def by_day(self, idx: int, measure: str, **dims) -> dict[dt.date, int | Decimal]:
@@ -172,13 +175,14 @@ class Frame:
                 continue
             if name not in groups:
                 groups[name] = Frame(self.source, 1, self.dims)
-            groups[name].add(0, (None, *key[1:]), values)
+            _accumulate(groups[name].data[0], (None, *key[1:]), values)  # sums are never None
         return groups
 
     def absorb(self, other: Frame, idx: int = 0, into: int = 0) -> None:
         """Add another frame's window `idx` into this frame's window `into`."""
+        target = self.data[into]
         for key, values in other.data[idx].items():
-            self.add(into, key, values)
+            _accumulate(target, key, values)  # a frame's sums are never None
 
     def by_dim(self, idx: int, measure: str, dim: str) -> dict[str, int | Decimal]:
         m = self.source.measures.index(measure)
@@ -212,6 +216,53 @@ def history_blocks(lo: dt.date | None, hi: dt.date) -> list[tuple[dt.date | None
     return out
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """One engine read as read() takes it: a source's measures over windows, by day when
+    `daily`, broken down by `by`, in the slice `where`."""
+
+    source: Source
+    windows: tuple[TimeWindow, ...]
+    daily: bool = False
+    by: tuple[str, ...] = ()
+    where: Slice = WHOLE
+
+    def grained(self) -> Wanted:
+        """The same read of the grain that answers it. A slice or breakdown by a dimension
+        only a finer grain keeps reads that grain's view and summary (sales by product
+        category); every other read keeps the source's own."""
+        for dim in (*self.by, *self.where.dims):
+            if dim != OWNER and dim not in self.source.dims:
+                raise ValueError(
+                    f"{self.source.name} has no dimension {dim!r}; it has {self.source.dims}"
+                )
+        grain = self.source.grain((*self.by, *self.where.dims))
+        return self if grain is self.source else replace(self, source=grain)
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        """Its frame's dimensions: the summary's, then the others it breaks down by."""
+        kept = self.source.summary_dims
+        return kept + tuple(d for d in self.by if d not in kept)
+
+    def shape(self, org_id: int, mode: str) -> tuple:
+        """What two reads must share for one's windows to be taken from the other's frame."""
+        return (org_id, self.source.summary, self.daily, self.dims, self.where, mode)
+
+    def memo_key(self, org_id: int, mode: str) -> tuple:
+        """The same read earlier in a computation has this key (its frame is not mutated)."""
+        return (
+            "read",
+            org_id,
+            self.source.name,
+            self.windows,
+            self.daily,
+            self.by,
+            self.where,
+            mode,
+        )
+
+
 def read(
     org_id: int,
     tz: zoneinfo.ZoneInfo,
@@ -230,21 +281,47 @@ def read(
 
     Inside `metrics.cache.history_cache()` (every cached computation), closed days (before
     today, and before a window's partial last day) come from cached day blocks, versioned by
-    the writes that landed in their days; only the open tail is read from the database."""
-    for dim in (*by, *where.dims):
-        if dim != OWNER and dim not in source.dims:
-            raise ValueError(f"{source.name} has no dimension {dim!r}; it has {source.dims}")
-    # A slice or breakdown by a dimension only a finer grain keeps reads that grain's view and
-    # summary (sales by product category); every other read keeps the source's own.
-    source = source.grain((*by, *where.dims))
+    the writes that landed in their days; only the open tail is read from the database. The
+    reads the page expects (`expect`) are made with the first one, in its round trip."""
+    wanted = Wanted(source, tuple(windows), daily, tuple(by), where).grained()
     memo = metric_cache.computation_memo()
-    memo_key = ("read", org_id, source.name, tuple(windows), daily, tuple(by), where, mode)
+    memo_key = wanted.memo_key(org_id, mode)
     if memo is not None and memo_key in memo:
         return memo[memo_key]  # the same read earlier in this computation (frames are not mutated)
-    frame = _read(org_id, tz, source, windows, daily, mode, coverage, by, where)
-    if memo is not None:
-        memo[memo_key] = frame
+    inside = _from_read(memo, wanted, org_id, mode)
+    if inside is not None:
+        return inside
+    ahead = _expected(org_id, mode)
+    if ahead:
+        return _read_many(org_id, tz, [wanted, *ahead], mode, coverage)[0]
+    frame = _read(org_id, tz, wanted.source, windows, daily, mode, coverage, tuple(by), where)
+    _remember(memo, {memo_key: (wanted, frame)}, org_id, mode)
     return frame
+
+
+def _remember(memo: dict | None, frames: dict, org_id: int, mode: str) -> None:
+    """Keep read frames ({memo key: (the read, its frame)}) for the rest of the computation:
+    by their read, and by their shape for _from_read."""
+    if memo is None:
+        return
+    for memo_key, (one, frame) in frames.items():
+        memo[memo_key] = frame
+        memo.setdefault(("shaped", one.shape(org_id, mode)), []).append((one.windows, frame))
+
+
+def _from_read(memo: dict | None, one: Wanted, org_id: int, mode: str) -> Frame | None:
+    """The frame of `one` taken from a frame of the same shape read earlier in the computation
+    over all of its windows and more (the pipeline chart's windows since ever are the cards'
+    too), or None. Its windows' sums are shared, not copied: frames are not mutated."""
+    if memo is None:
+        return None
+    for windows, frame in memo.get(("shaped", one.shape(org_id, mode)), ()):
+        if set(one.windows) <= set(windows):
+            view = Frame(frame.source, 0, frame.dims)
+            view.data = [frame.data[windows.index(window)] for window in one.windows]
+            memo[one.memo_key(org_id, mode)] = view
+            return view
+    return None
 
 
 def read_sources(
@@ -257,70 +334,162 @@ def read_sources(
 ) -> list[Frame]:
     """read() of several sources, each (source, windows, slice): totals, not daily, no
     breakdown (the KPI cards' metrics). Their cached closed-day blocks and open tails are
-    looked up in one round trip for all, not one per source (issue 25)."""
-    frames: list[Frame | None] = []
-    plans: list[tuple[int, _Plan]] = []
+    looked up in one round trip for all, not one per source, with those of the reads the
+    page expects (`expect`: its charts'), and the open tails missing are read in one
+    statement (issue 25)."""
+    wanted = [
+        Wanted(source, tuple(windows), where=where).grained() for source, windows, where in reads
+    ]
+    return _read_many(org_id, tz, [*wanted, *_expected(org_id, mode)], mode, coverage)[
+        : len(wanted)
+    ]
+
+
+def expect(
+    org_id: int,
+    source: Source,
+    windows: list[TimeWindow],
+    *,
+    daily: bool = False,
+    by: tuple[str, ...] = (),
+    where: Slice = WHOLE,
+    payload: str | None,
+) -> None:
+    """Note, for the page (metrics.cache.page_pass), a read that computing the cached payload
+    under `payload` (a chart's series or breakdown) makes. If the page's prefetch took that
+    payload's lock (it is missing and this page computes it), the page's first engine read
+    (the KPI cards' read_sources, else the first chart's) makes this read too: its blocks and
+    tail in the same round trip, its missing tail in the same statement as the other
+    sources' (issue 25). Outside a page, or without a key (Redis down), it does nothing; a
+    read that could not be made is left to its builder, which says why."""
     memo = metric_cache.computation_memo()
-    memo_keys = []
-    for n, (source, windows, where) in enumerate(reads):
-        for dim in where.dims:
-            if dim != OWNER and dim not in source.dims:
-                raise ValueError(f"{source.name} has no dimension {dim!r}; it has {source.dims}")
-        source = source.grain(where.dims)
-        memo_key = ("read", org_id, source.name, tuple(windows), False, (), where, mode)
-        memo_keys.append(memo_key)
-        if memo is not None and memo_key in memo:
-            frames.append(memo[memo_key])
+    if memo is None or payload is None:
+        return
+    try:
+        wanted = Wanted(source, tuple(windows), daily, tuple(by), where).grained()
+    except ValueError:
+        return
+    memo.setdefault(("expected", org_id), []).append((payload, wanted))
+
+
+def _expected(org_id: int, mode: str) -> list[Wanted]:
+    """The reads noted by `expect` whose payload this page computes, taken from the page (so
+    made once)."""
+    memo = metric_cache.computation_memo()
+    if memo is None or mode != "hybrid":
+        return []
+    noted = memo.pop(("expected", org_id), None) or []
+    return [wanted for payload, wanted in noted if _computing(payload)]
+
+
+def _computing(payload: str) -> bool:
+    """Whether the page's prefetch took the lock of this payload: it was missing and the page
+    computes it (metrics.cache.prefetch answers 1). Tricky: the page's answers are kept in
+    metrics.cache's page writes, which have no reader for them; a payload found (or being
+    computed by another reader) is not read ahead."""
+    writes = metric_cache._page_writes.get()
+    return writes is not None and writes.prefetched.get(payload) == 1
+
+
+def _read_many(
+    org_id: int,
+    tz: zoneinfo.ZoneInfo,
+    wanted: list[Wanted],
+    mode: str,
+    coverage: dict[str, SummaryCoverage] | LazyCoverage | None,
+) -> list[Frame]:
+    """read() of each of these (grained) reads: the cached closed-day blocks and open tails
+    of all of them in one round trip, the open tails missing of those whose blocks were all
+    cached in one statement (_read_tails), the rest as read() reads it. A block or tail two
+    reads share (the cards' and a chart's today) is read once."""
+    memo = metric_cache.computation_memo()
+    frames: dict[tuple, Frame] = {}
+    plans: dict[tuple, _Plan] = {}
+    read_now: dict[tuple, Wanted] = {}
+    inside: list[Wanted] = []  # reads whose windows another of this batch reads
+    for one in wanted:
+        memo_key = one.memo_key(org_id, mode)
+        if memo_key in frames or memo_key in plans:
             continue
-        frame, plan = _plan_read(org_id, tz, source, windows, False, mode, (), where)
+        if memo is not None and memo_key in memo:
+            frames[memo_key] = memo[memo_key]
+            continue
+        earlier = _from_read(memo, one, org_id, mode)
+        if earlier is not None:
+            frames[memo_key] = earlier
+            continue
+        if any(
+            other.shape(org_id, mode) == one.shape(org_id, mode)
+            and set(one.windows) < set(other.windows)
+            for other in wanted
+        ):
+            inside.append(one)
+            continue
+        read_now[memo_key] = one
+        windows = list(one.windows)
+        frame, plan = _plan_read(
+            org_id, tz, one.source, windows, one.daily, mode, one.by, one.where
+        )
         if plan is None:
-            _read_exact(org_id, tz, source, windows, False, mode, coverage, where, frame)
-            frames.append(frame)
+            _read_exact(
+                org_id, tz, one.source, windows, one.daily, mode, coverage, one.where, frame
+            )
+            frames[memo_key] = frame
         else:
-            frames.append(None)
-            plans.append((n, plan))
+            plans[memo_key] = plan
     if plans:
-        keys = [key for _, plan in plans for key in plan.keys]
-        tails = [key for _, plan in plans for key in plan.tail_keys]
+        keys = [key for plan in plans.values() for key in plan.keys]
+        tails = [key for plan in plans.values() for key in plan.tail_keys]
         found = metric_cache.get_blocks(keys, also=tails)
-        if found is None:
-            found = [None] * (len(keys) + len(tails))
-        cached, sums = iter(found[: len(keys)]), iter(found[len(keys) :])
-        answers = []
-        for n, plan in plans:
-            mine = [next(cached) for _ in plan.keys]
-            spans = [next(sums) for _ in plan.tail_keys]
-            answers.append((n, plan, mine, spans))
-        _read_tails([(plan, spans) for _, plan, mine, spans in answers if None not in mine])
-        for n, plan, mine, spans in answers:
-            frames[n] = _finish(plan, [*mine, *spans], coverage)
-    out = [frame for frame in frames if frame is not None]
-    if memo is not None:
-        memo.update(zip(memo_keys, out, strict=True))
-    return out
+        known = {} if found is None else dict(zip([*keys, *tails], found, strict=True))
+        _read_tails(list(plans.values()), known)
+        for memo_key, plan in plans.items():
+            frames[memo_key] = _finish(plan, known, coverage)
+    _remember(memo, {key: (one, frames[key]) for key, one in read_now.items()}, org_id, mode)
+    for one in inside:
+        frames[one.memo_key(org_id, mode)] = _from_read(memo, one, org_id, mode) or read(
+            org_id,
+            tz,
+            one.source,
+            list(one.windows),
+            daily=one.daily,
+            mode=mode,
+            coverage=coverage,
+            by=one.by,
+            where=one.where,
+        )
+    return [frames[one.memo_key(org_id, mode)] for one in wanted]
 
 
-def _read_tails(reads: list[tuple[_Plan, list]]) -> None:
-    """The open tail spans the cache did not have (None in each read's `spans`) of reads whose
-    closed days all came from the cache, in one statement for every source. Fills `spans` in
-    place and stores what was read; a read left out keeps its None spans for _finish.
+def _read_tails(plans: list[_Plan], known: dict) -> None:
+    """The open tail spans the cache did not have (None or absent in `known`, by key) of reads
+    whose closed days all came from the cache, in one statement for every source, each span
+    once. Adds what it read to `known` and stores it; a span left out is read by _finish.
 
     Tricky: each source's live_sql is joined to the others' FULL JOIN … ON false, so each
     keeps its own columns and their types (NULL in the other sources' rows) and the sums are
     exactly what one statement per source reads; a UNION ALL would have to cast them alike."""
     arms = []
-    for plan, spans in reads:
-        absent = [n for n, value in enumerate(spans) if value is None]
+    claimed: set[str] = set()
+    for plan in plans:
+        if any(known.get(key) is None for key in plan.keys):
+            continue  # its closed days are read, and its tail beside them (_finish)
+        absent = [
+            n
+            for n, key in enumerate(plan.tail_keys)
+            if known.get(key) is None and key not in claimed
+        ]
         parts = [(i, *plan.spans[n]) for i, n in enumerate(absent)]
         if absent and _plain_live(parts, plan.tz):
-            arms.append((plan, spans, absent, parts))
+            claimed.update(plan.tail_keys[n] for n in absent)
+            arms.append((plan, absent, parts))
     if len(arms) < 2:
         return  # one source: _finish reads it as before
     # Each arm's columns: its mark (never NULL in its own rows), idx, day, dims, measures.
     width = [3 + len(plan.frame.dims) + len(plan.source.measures) for plan, *_ in arms]
     params: dict = {}
     joined = []
-    for k, (plan, _spans, _absent, parts) in enumerate(arms):
+    for k, (plan, _absent, parts) in enumerate(arms):
         sql, own = live_sql(
             plan.org_id, plan.tz, plan.source, parts, True, plan.frame.dims, plan.where
         )
@@ -333,15 +502,14 @@ def _read_tails(reads: list[tuple[_Plan, list]]) -> None:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(f"SELECT * FROM {' '.join(joined)}", params)
         rows = cursor.fetchall()
-    for k, (plan, spans, absent, _parts) in enumerate(arms):
+    fresh: dict[str, object] = {}
+    for k, (plan, absent, _parts) in enumerate(arms):
         start = sum(width[:k])
         live = Frame(plan.source, len(absent), plan.frame.dims)
         live.add_rows([row[start + 1 : start + width[k]] for row in rows if row[start] == k], True)
-        fresh = {}
         for i, n in enumerate(absent):
-            spans[n] = dict(live.data[i])
-            fresh[plan.tail_keys[n]] = spans[n]
-        metric_cache.set_blocks(fresh, ttl=metric_cache.TTL_SECONDS)
+            known[plan.tail_keys[n]] = fresh[plan.tail_keys[n]] = dict(live.data[i])
+    metric_cache.set_blocks(fresh, ttl=metric_cache.TTL_SECONDS)
 
 
 @dataclass
@@ -373,7 +541,8 @@ def _read(org_id, tz, source: Source, windows, daily, mode, coverage, by, where:
         return frame
     # The blocks and the tail in one round trip.
     found = metric_cache.get_blocks(plan.keys, also=plan.tail_keys)
-    return _finish(plan, found, coverage)
+    known = {} if found is None else dict(zip([*plan.keys, *plan.tail_keys], found, strict=True))
+    return _finish(plan, known, coverage)
 
 
 def _plan_read(org_id, tz, source: Source, windows, daily, mode, by, where: Slice):
@@ -480,15 +649,16 @@ def _cut_from_months(plan: _Plan, cached: list, missing: list[int]) -> list[int]
     return [n for n in missing if cached[n] is None]
 
 
-def _finish(plan: _Plan, found: list | None, coverage) -> Frame:
-    """Fill a planned read's frame from what the cache had (`found`: its blocks' values, then
-    its tail spans'; None when Redis is unreachable), reading the rest."""
+def _finish(plan: _Plan, known: dict, coverage) -> Frame:
+    """Fill a planned read's frame from what the cache had (`known`: blocks' and tail spans'
+    values by key, None or absent where it had none; empty when Redis is unreachable), reading
+    the rest, which it adds to `known` (a read after it in the same batch shares it)."""
     org_id, tz, source, daily, where = plan.org_id, plan.tz, plan.source, plan.daily, plan.where
     frame, blocks, keys, spans = plan.frame, plan.blocks, plan.keys, plan.spans
-    if found is None:
-        found = [None] * (len(blocks) + len(spans))
-    cached, by_span = found[: len(blocks)], found[len(blocks) :]
+    cached: list = [known.get(key) for key in keys]
+    by_span: list = [known.get(key) for key in plan.tail_keys]
     missing = _cut_from_months(plan, cached, [n for n, value in enumerate(cached) if value is None])
+    known.update((keys[n], value) for n, value in enumerate(cached) if value is not None)
     absent = [n for n, value in enumerate(by_span) if value is None]
     live_parts = [(i, *spans[n]) for i, n in enumerate(absent)]
     live = Frame(source, len(absent), frame.dims) if absent else None
@@ -521,10 +691,9 @@ def _finish(plan: _Plan, found: list | None, coverage) -> Frame:
             using,
             beside,
         )
-        fresh = {}
+        fresh: dict[str, object] = {}
         for i, n in enumerate(missing):
-            cached[n] = dict(computed.data[i])
-            fresh[keys[n]] = cached[n]
+            cached[n] = known[keys[n]] = fresh[keys[n]] = dict(computed.data[i])
         metric_cache.set_blocks(fresh)
     for block, data in zip(blocks, cached, strict=True):
         for idx in plan.needed[block]:
@@ -534,8 +703,7 @@ def _finish(plan: _Plan, found: list | None, coverage) -> Frame:
             _read_live(org_id, tz, source, live_parts, True, live, where)
         fresh = {}
         for i, n in enumerate(absent):
-            by_span[n] = dict(live.data[i])
-            fresh[plan.tail_keys[n]] = by_span[n]
+            by_span[n] = known[plan.tail_keys[n]] = fresh[plan.tail_keys[n]] = dict(live.data[i])
         metric_cache.set_blocks(fresh, ttl=metric_cache.TTL_SECONDS)
     at = {span: n for n, span in enumerate(spans)}
     for idx, lo, hi in plan.tail:

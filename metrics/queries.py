@@ -24,7 +24,7 @@ from django.utils import timezone
 from metrics import cache as metric_cache
 from metrics.coverage import LazyCoverage
 from metrics.definitions import METRICS, OWNER, SOURCES, Metric, get_metric
-from metrics.engine import WHOLE, Frame, Slice, TimeWindow, read, read_sources
+from metrics.engine import WHOLE, Frame, Slice, TimeWindow, expect, read, read_sources
 from metrics.filters import not_applying, slice_args
 from metrics.periods import DashboardState, Window, add_months, local_midnight
 from metrics.records import counted_sql, records_sql, values_sql
@@ -35,6 +35,8 @@ MAX_POINTS = 400  # a series longer than this must use a coarser interval
 
 
 def _totals_fn(frame: Frame, idx: int, **fixed):
+    if not fixed:  # the usual case: no dimension fixed, nothing to merge at each call
+        return lambda measure, **dims: frame.total(idx, measure, **dims)
     return lambda measure, **dims: frame.total(idx, measure, **{**fixed, **dims})
 
 
@@ -350,7 +352,7 @@ def get_breakdown(
     metric = get_metric(metric_key)
     source = SOURCES[metric.source]
     names = (by,) if isinstance(by, str) else tuple(by)
-    dims = tuple(OWNER if name == "owner" else name for name in names)
+    dims = _breakdown_dims(by)
     accepted = (*source.dims, *(("owner",) if source.has_owner else ()))
     for name in names:
         if name not in accepted:
@@ -399,6 +401,32 @@ def get_breakdown(
     return metric_cache.get_or_compute(key, compute)
 
 
+def _breakdown_dims(by: str | tuple[str, ...]) -> tuple[str, ...]:
+    """The engine's dimensions of a breakdown's names ("owner" is the rows' owner)."""
+    names = (by,) if isinstance(by, str) else tuple(by)
+    return tuple(OWNER if name == "owner" else name for name in names)
+
+
+def plan_breakdown(
+    organization,
+    state: DashboardState,
+    metric_key: str,
+    by: str | tuple[str, ...],
+    *,
+    owner: int | None = None,
+    filters: dict | None = None,
+) -> str | None:
+    """breakdown_key, and the engine read computing that payload makes noted for the page
+    (metrics.engine.expect): made with the page's first read when the page computes it."""
+    key = breakdown_key(organization, state, metric_key, by, owner=owner, filters=filters)
+    metric = get_metric(metric_key)
+    source = SOURCES[metric.source]
+    windows, _slots = _windows(state, [metric])
+    where = Slice.of(owner, filters).for_source(source)
+    expect(organization.pk, source, windows, by=_breakdown_dims(by), where=where, payload=key)
+    return key
+
+
 def breakdown_key(
     organization,
     state: DashboardState,
@@ -410,8 +438,7 @@ def breakdown_key(
 ) -> str | None:
     """The cache key of get_breakdown's payload (a page looks it up ahead: issue 25)."""
     metric = get_metric(metric_key)
-    names = (by,) if isinstance(by, str) else tuple(by)
-    dims = tuple(OWNER if name == "owner" else name for name in names)
+    dims = _breakdown_dims(by)
     where = Slice.of(owner, filters)
     return metric_cache.make_key(
         organization.pk,
@@ -514,8 +541,9 @@ def _series(metric: Metric, frame: Frame, idx: int, baseline: Frame | None, boun
     if baseline is not None:
         running.absorb(baseline, idx)
     values = []
+    empty = Frame(frame.source, 1, frame.dims)  # every bucket without rows (read, never added to)
     for n in range(len(bounds)):
-        group = groups.get(n) or Frame(frame.source, 1, frame.dims)
+        group = groups.get(n, empty)
         if metric.is_state:
             running.absorb(group)
             group = running
@@ -557,9 +585,7 @@ def get_timeseries(
         tz = state.tz
         coverage = LazyCoverage(organization.pk, tz) if mode == "hybrid" else None
         sliced = where.for_source(source)
-        windows = [TimeWindow(state.range.start_at, state.range.end_at)]
-        if state.comparison:
-            windows.append(TimeWindow(state.comparison.start_at, state.comparison.end_at))
+        windows, base_windows = _series_windows(state)
         no_owner = where.owner is not None and not source.has_owner
         frame = read(
             organization.pk,
@@ -573,9 +599,6 @@ def get_timeseries(
         )
         baseline = None
         if metric.is_state:
-            base_windows = [TimeWindow(None, state.range.start_at)]
-            if state.comparison:
-                base_windows.append(TimeWindow(None, state.comparison.start_at))
             baseline = read(
                 organization.pk,
                 tz,
@@ -609,6 +632,39 @@ def get_timeseries(
         return compute()
     key = timeseries_key(organization, state, metric_key, interval, owner=owner, filters=filters)
     return metric_cache.get_or_compute(key, compute)
+
+
+def _series_windows(state: DashboardState) -> tuple[list[TimeWindow], list[TimeWindow]]:
+    """(the range's and comparison's windows a series reads by day, the windows before them a
+    state metric's running sum starts from)."""
+    windows = [TimeWindow(state.range.start_at, state.range.end_at)]
+    base = [TimeWindow(None, state.range.start_at)]
+    if state.comparison:
+        windows.append(TimeWindow(state.comparison.start_at, state.comparison.end_at))
+        base.append(TimeWindow(None, state.comparison.start_at))
+    return windows, base
+
+
+def plan_timeseries(
+    organization,
+    state: DashboardState,
+    metric_key: str,
+    interval: str | None = None,
+    *,
+    owner: int | None = None,
+    filters: dict | None = None,
+) -> str | None:
+    """timeseries_key, and the engine reads computing that payload makes noted for the page
+    (metrics.engine.expect): made with the page's first read when the page computes it."""
+    key = timeseries_key(organization, state, metric_key, interval, owner=owner, filters=filters)
+    metric = get_metric(metric_key)
+    source = SOURCES[metric.source]
+    where = Slice.of(owner, filters).for_source(source)
+    windows, base = _series_windows(state)
+    expect(organization.pk, source, windows, daily=True, where=where, payload=key)
+    if metric.is_state:
+        expect(organization.pk, source, base, where=where, payload=key)
+    return key
 
 
 def timeseries_key(

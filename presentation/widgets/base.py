@@ -5,9 +5,10 @@ See docs/architecture.md, section "Presentation vocabulary".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 from django.urls import reverse
 
@@ -30,23 +31,52 @@ def job_url(job_id: int) -> str:
 
 
 def _query(state: DashboardState, extra: dict[str, str]) -> str:
-    """state.querystring(**extra), the state's own part encoded once per state: a chart's
-    every point carries a drill link, a few hundred a page (issue 25). Tricky: only when no
-    extra parameter replaces one of the state's, whose place in the query would move."""
-    own = _state_queries.get(state)
-    if own is None:
+    """state.querystring(**extra), byte for byte. The state's own part is encoded once per
+    state, and each extra part once per state and page: a chart's every point carries a drill
+    link, a few hundred a page, and the revenue trend's table rows, installations' two series
+    and their rows repeat the same bucket's (issue 25). Tricky: only when no extra parameter
+    replaces one of the state's, whose place in the query would move."""
+    memo = _state_queries.get(state)
+    if memo is None:
         if len(_state_queries) > 64:
             _state_queries.clear()
         params = state.params()
-        own = _state_queries[state] = (urlencode(params), frozenset(params))
+        memo = _state_queries[state] = (urlencode(params), frozenset(params), {})
+    own, names, extras = memo
     if not extra:
-        return own[0]
-    if own[1].isdisjoint(extra):
-        return f"{own[0]}&{urlencode(extra)}" if own[0] else urlencode(extra)
-    return state.querystring(**extra)
+        return own
+    wanted = tuple(extra.items())
+    query = extras.get(wanted)
+    if query is None:
+        if not names.isdisjoint(extra):
+            return state.querystring(**extra)
+        if len(extras) > 2048:
+            extras.clear()
+        part = _encode(wanted)
+        query = extras[wanted] = f"{own}&{part}" if own else part
+    return query
 
 
-_state_queries: dict[DashboardState, tuple[str, frozenset[str]]] = {}
+_state_queries: dict[
+    DashboardState, tuple[str, frozenset[str], dict[tuple[tuple[str, str], ...], str]]
+] = {}
+
+# What quote_plus leaves as it is (urllib.parse's always-safe characters): a date, an interval,
+# a stage or a category, the usual values of a link's extra part.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
+
+
+def _quoted(value: object) -> str:
+    """quote_plus(str(value)), as urlencode spells a str value, without its byte-by-byte walk
+    for the usual value that has nothing to quote."""
+    text = str(value)
+    return text if _PLAIN.fullmatch(text) else quote_plus(text)
+
+
+def _encode(pairs: tuple[tuple[str, str], ...]) -> str:
+    """urlencode(dict(pairs)) of str values, the same bytes
+    (tests/presentation/test_chart_cost_links.py)."""
+    return "&".join([f"{_quoted(key)}={_quoted(value)}" for key, value in pairs])
 
 
 def drill_url(metric: str, state: DashboardState, **extra: str) -> str:

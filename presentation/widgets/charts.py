@@ -13,11 +13,11 @@ from metrics.definitions import METRICS, Metric
 from metrics.formatting import format_value, short
 from metrics.periods import comparison_label, comparison_name, range_label
 from metrics.queries import (
-    breakdown_key,
     default_interval,
     get_breakdown,
     get_timeseries,
-    timeseries_key,
+    plan_breakdown,
+    plan_timeseries,
 )
 from operations.models import ClaimKind, ClaimStatus, Stage
 from presentation.charts import (
@@ -185,7 +185,7 @@ def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
     rows_by_stage = {row["key"]: row for row in breakdown}
 
     def column(field: str) -> dict[str, int]:
-        return {s: int((rows_by_stage.get(s) or {}).get(field) or 0) for s in Stage.values}
+        return {s: int((rows_by_stage.get(s) or {}).get(field) or 0) for s in _STAGES}
 
     values, counts = column("value"), column("records")
     previous = column("previous") if state.comparison else None
@@ -288,6 +288,10 @@ def build_pipeline_by_stage(ctx: WidgetContext) -> dict:
 
 
 _OPEN_STAGE_VALUES = {Stage.LEAD, Stage.QUALIFIED, Stage.QUOTED, Stage.NEGOTIATION}
+# The choices' values once: Django's `Choices.values` builds its list again at each read.
+_STAGES = tuple(Stage.values)
+_CLAIM_KINDS = tuple(ClaimKind.values)
+_CLAIM_STATUSES = tuple(ClaimStatus.values)
 
 
 def build_installations(ctx: WidgetContext) -> dict:
@@ -447,8 +451,8 @@ def build_warranty(ctx: WidgetContext) -> dict:
         ctx.organization, state, "warranty_claims", ("kind", "status"), **slice_for(ctx, "warranty")
     )
     grid = {tuple(row["key"]): int(row["value"] or 0) for row in breakdown}
-    grid = {(k, st): grid.get((k, st), 0) for k in ClaimKind.values for st in ClaimStatus.values}
-    previous_by_kind = {k: 0 for k in ClaimKind.values}
+    grid = {(k, st): grid.get((k, st), 0) for k in _CLAIM_KINDS for st in _CLAIM_STATUSES}
+    previous_by_kind = {k: 0 for k in _CLAIM_KINDS}
     for row in breakdown:
         previous_by_kind[row["key"][0]] += int(row["previous"] or 0)
     compared = state.comparison is not None
@@ -563,7 +567,9 @@ def build_warranty(ctx: WidgetContext) -> dict:
 
 
 # The keys of the payloads each chart reads, which a page looks up (and locks) with the
-# widgets' own values in one round trip (metrics.cache.prefetch, issue 25). A key that no
+# widgets' own values in one round trip (metrics.cache.prefetch, issue 25); the engine reads
+# computing them make are noted for the page (metrics.queries.plan_timeseries and
+# plan_breakdown), so the page's first read makes them all in one round trip. A key that no
 # longer matches its builder's read costs a lookup, never a wrong number.
 
 
@@ -571,19 +577,19 @@ def trend_payloads(ctx: WidgetContext) -> list[str | None]:
     metric = METRICS[ctx.settings["metric"]]
     interval = default_interval(ctx.state)
     sliced = slice_for(ctx, metric.source)
-    return [timeseries_key(ctx.organization, ctx.state, metric.key, interval, **sliced)]
+    return [plan_timeseries(ctx.organization, ctx.state, metric.key, interval, **sliced)]
 
 
 def pipeline_payloads(ctx: WidgetContext) -> list[str | None]:
     sliced = slice_for(ctx, "pipeline")
-    return [breakdown_key(ctx.organization, ctx.state, "pipeline_value", "stage", **sliced)]
+    return [plan_breakdown(ctx.organization, ctx.state, "pipeline_value", "stage", **sliced)]
 
 
 def installations_payloads(ctx: WidgetContext) -> list[str | None]:
     interval = default_interval(ctx.state)
     sliced = slice_for(ctx, "jobs")
     return [
-        timeseries_key(ctx.organization, ctx.state, key, interval, **sliced)
+        plan_timeseries(ctx.organization, ctx.state, key, interval, **sliced)
         for key in ("jobs_completed", "kwh_deployed")
     ]
 
@@ -591,4 +597,4 @@ def installations_payloads(ctx: WidgetContext) -> list[str | None]:
 def warranty_payloads(ctx: WidgetContext) -> list[str | None]:
     sliced = slice_for(ctx, "warranty")
     by = ("kind", "status")
-    return [breakdown_key(ctx.organization, ctx.state, "warranty_claims", by, **sliced)]
+    return [plan_breakdown(ctx.organization, ctx.state, "warranty_claims", by, **sliced)]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from metrics.definitions import average_order_value
 from metrics.formatting import format_value, short
 from metrics.periods import comparison_name, range_label
-from metrics.queries import breakdown_key, get_breakdown
+from metrics.queries import get_breakdown, plan_breakdown
 from operations.models import ProductCategory
 from presentation.charts import (
     BRAND,
@@ -149,6 +149,6 @@ def sales_payloads(ctx: WidgetContext) -> list[str | None]:
     """The keys of the payloads build_sales_by_category reads (presentation.widgets.charts)."""
     sliced = slice_for(ctx, "sales")
     return [
-        breakdown_key(ctx.organization, ctx.state, key, "product_category", **sliced)
+        plan_breakdown(ctx.organization, ctx.state, key, "product_category", **sliced)
         for key in ("revenue", "kwh_sold")
     ]
