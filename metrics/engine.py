@@ -491,13 +491,13 @@ def _read_tails(plans: list[_Plan], known: dict) -> None:
     joined = []
     for k, (plan, _absent, parts) in enumerate(arms):
         sql, own = live_sql(
-            plan.org_id, plan.tz, plan.source, parts, True, plan.frame.dims, plan.where
+            plan.org_id, plan.tz, plan.source, parts, True, plan.frame.dims, plan.where, mark=k
         )
         # Tricky: each arm's parameters renamed apart (every live_sql names its own "org",
         # "tz", "lo0"…); the names are ours, never input.
         sql = re.sub(r"%\((\w+)\)s", f"%(a{k}_\\1)s", sql)
         params.update({f"a{k}_{name}": value for name, value in own.items()})
-        arm = f"(SELECT {k} AS mark, t.* FROM ({sql}) t) a{k}"
+        arm = f"({sql}) a{k}"
         joined.append(arm if k == 0 else f"FULL JOIN {arm} ON false")
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute(f"SELECT * FROM {' '.join(joined)}", params)
@@ -827,7 +827,9 @@ def _read_view(
             params[f"zl{n}"], params[f"zh{n}"] = lo, hi
             zones.append(f"(day >= %(zl{n})s AND day < %(zh{n})s)")
         in_zone = " OR ".join(zones) or "false"
-        bucket = f"CASE WHEN {in_zone} THEN day ELSE date_trunc('month', day)::date END"
+        # Tricky: day::timestamp, so the month is cut without the session's time zone (a
+        # date's date_trunc would go through timestamptz twice a row: 15 % of a long read).
+        bucket = f"CASE WHEN {in_zone} THEN day ELSE date_trunc('month', day::timestamp)::date END"
         whole_month = f"NOT ({in_zone})"
     dims = "".join(f", {d}" for d in frame.dims)
     sums = ", ".join(f"SUM({m})" for m in source.measures)
@@ -878,33 +880,50 @@ def _read_view(
 
 
 def live_sql(
-    org_id, tz, source: Source, parts, daily: bool, dims: tuple[str, ...], where: Slice = WHOLE
+    org_id,
+    tz,
+    source: Source,
+    parts,
+    daily: bool,
+    dims: tuple[str, ...],
+    where: Slice = WHOLE,
+    mark: int | None = None,
 ) -> tuple[str, dict]:
     """SQL summing a source's events over instant ranges [lo, hi) straight from its event view,
-    with columns idx, [day,] *dims, *measures (named as in the daily summaries)."""
-    # Tricky: one branch per part with constant bounds. PostgreSQL pushes constant bounds into
-    # each UNION ALL arm of the event view, so every arm is an index range scan; bounds taken
-    # from a joined (LATERAL) list of windows are not pushed down and scan the whole table.
-    sums = ", ".join(f"SUM(ev.{m}) AS {m}" for m in source.measures)
-    columns = ", ".join(f"e.{c}" for c in ("ts", *dims, *source.measures))
+    with columns [mark,] idx, [day,] *dims, *measures (named as in the daily summaries); `mark`
+    a constant first column (the arm of a joined read, _read_tails)."""
+    # Tricky: one reference to the event view for every part, its constant bounds OR'ed in
+    # the WHERE clause. PostgreSQL pushes constant bounds into each UNION ALL arm of the view,
+    # so every arm is an index range scan (a BitmapOr of the parts' ranges); bounds taken from
+    # a joined list of windows alone are not pushed down and scan the whole table. The list
+    # (VALUES) only names each row's part, so a row in two overlapping parts counts in both.
+    # One view reference instead of one per part halves the statement's planning, which is
+    # most of a tail read's time (docs/scaling.md, issue 25).
+    sums = ", ".join(f"SUM(e.{m}) AS {m}" for m in source.measures)
     params: dict = {"org": org_id, "tz": str(tz)}
     sliced = slice_sql(where, params, "e.")
-    branches = []
+    ranges, rows = [], []
     for n, (idx, lo, hi) in enumerate(parts):
         params[f"hi{n}"] = hi
-        lower = ""
-        if lo is not None:
+        if lo is None:
+            ranges.append(f"e.ts < %(hi{n})s")
+            low = "'-infinity'::timestamptz"
+        else:
             params[f"lo{n}"] = lo
-            lower = f" AND e.ts >= %(lo{n})s"
-        branches.append(
-            f"SELECT {int(idx)} AS idx, {columns} "
-            f"FROM {source.events} e WHERE e.organization_id = %(org)s{lower}"
-            f" AND e.ts < %(hi{n})s{sliced}"
-        )
-    day = ["(ev.ts AT TIME ZONE %(tz)s)::date AS day"] if daily else []
-    keys = ["ev.idx", *day, *(f"ev.{d}" for d in dims)]
+            ranges.append(f"(e.ts >= %(lo{n})s AND e.ts < %(hi{n})s)")
+            low = f"%(lo{n})s::timestamptz"
+        rows.append(f"({int(idx)}, {low}, %(hi{n})s::timestamptz)")
+    if len(parts) == 1:
+        part, joined = f"{int(parts[0][0])} AS idx", ""
+    else:
+        part = "w.idx"
+        joined = f" JOIN (VALUES {', '.join(rows)}) w(idx, lo, hi) ON e.ts >= w.lo AND e.ts < w.hi"
+    day = ["(e.ts AT TIME ZONE %(tz)s)::date AS day"] if daily else []
+    keys = [*([f"{int(mark)} AS mark"] if mark is not None else []), part, *day]
+    keys += [f"e.{d}" for d in dims]
     sql = (
-        f"SELECT {', '.join(keys)}, {sums} FROM ({' UNION ALL '.join(branches)}) ev "
+        f"SELECT {', '.join(keys)}, {sums} FROM {source.events} e{joined} "
+        f"WHERE e.organization_id = %(org)s AND ({' OR '.join(ranges)}){sliced} "
         f"GROUP BY {group_by_positions(len(keys))}"
     )
     return sql, params

@@ -185,11 +185,6 @@ def test_each_daily_summary_is_read_from_its_index_alone(grain):
     assert covering, f"{grain.summary} has no index (organization_id, day, …) with its measures"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="proposed in metrics/engine.py (issue 25): live_sql references the event view once "
-    "per read, its parts' bounds OR'ed, so the tail statement plans half as much",
-)
 @pytest.mark.parametrize("grain", GRAINS, ids=lambda grain: grain.events)
 def test_a_tail_read_of_two_parts_references_its_event_view_once(grain):
     """Planning, not running, is most of a tail read (each reference to an event view is
