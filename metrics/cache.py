@@ -330,6 +330,13 @@ def page_pass(org_id: int, defer: Callable[[Callable[[], None]], None] | None = 
         _versions_memo.reset(token)
 
 
+def page_computes(key: str) -> bool:
+    """Inside page_pass: whether the page's prefetch took the lock of this value (it was
+    missing, and this page computes it)."""
+    writes = _page_writes.get()
+    return writes is not None and writes.prefetched.get(key) == 1
+
+
 def part_key(org_id: int, part: str, name: str) -> str | None:
     """The key of a value built only from one whole part (e.g. "annotations"), by that part's
     version alone (read once per page inside page_pass; the organisation's epoch, which drops

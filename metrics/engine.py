@@ -384,11 +384,9 @@ def _expected(org_id: int, mode: str) -> list[Wanted]:
 
 def _computing(payload: str) -> bool:
     """Whether the page's prefetch took the lock of this payload: it was missing and the page
-    computes it (metrics.cache.prefetch answers 1). Tricky: the page's answers are kept in
-    metrics.cache's page writes, which have no reader for them; a payload found (or being
-    computed by another reader) is not read ahead."""
-    writes = metric_cache._page_writes.get()
-    return writes is not None and writes.prefetched.get(payload) == 1
+    computes it (metrics.cache.prefetch answers 1); a payload found (or being computed by
+    another reader) is not read ahead."""
+    return metric_cache.page_computes(payload)
 
 
 def _read_many(
