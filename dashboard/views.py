@@ -17,9 +17,9 @@ from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.middleware.csrf import get_token
 from django.template.loader import get_template, render_to_string
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -117,7 +117,7 @@ def _slot(widget: dict, index: int, count: int, request, state, *, data=None, er
         "metric": widget["settings"].get("metric"),  # a KPI's, for its follow control
         "size": widget["size"],
         "title": spec.title_for(widget["settings"]),
-        "url": reverse("dashboard-widget", args=[widget["id"]]) + "?" + state.querystring(),
+        "url": _widget_path(widget["id"]) + "?" + _querystring(state),
         "fig_id": f"fig-{widget['id']}",
         "data": data,
         "error": error,
@@ -126,6 +126,38 @@ def _slot(widget: dict, index: int, count: int, request, state, *, data=None, er
         "first": index == 0,
         "last": index == count - 1,
     }
+
+
+# A widget's own URL by its id and the script prefix: the URLconf does not change while a
+# process runs, and reverse() per widget was about 1 ms of a cached page (docs/scaling.md,
+# "Issue 25").
+_WIDGET_PATHS: dict[tuple[str, str], str] = {}
+WIDGET_PATHS_KEPT = 4096
+
+
+# The last state's querystring: a page asks it of the same state for each of its widgets.
+_LAST_QUERYSTRING: tuple[object, str] = (None, "")
+
+
+def _querystring(state) -> str:
+    """state.querystring(), spelled once per page (a DashboardState is frozen, so the same
+    object always spells the same)."""
+    global _LAST_QUERYSTRING  # noqa: PLW0603 - one tuple, swapped whole
+    last, qs = _LAST_QUERYSTRING
+    if last is not state:
+        qs = state.querystring()
+        _LAST_QUERYSTRING = (state, qs)
+    return qs
+
+
+def _widget_path(widget_id: str) -> str:
+    key = (get_script_prefix(), widget_id)
+    path = _WIDGET_PATHS.get(key)
+    if path is None:
+        if len(_WIDGET_PATHS) >= WIDGET_PATHS_KEPT:
+            _WIDGET_PATHS.clear()
+        path = _WIDGET_PATHS[key] = reverse("dashboard-widget", args=[widget_id])
+    return path
 
 
 WIDGET_ERROR = "This widget could not be loaded."
@@ -332,9 +364,19 @@ def _content_keys(request, slots: list[dict]) -> dict[str, dict]:
     return keys
 
 
+def _page_token(request) -> str:
+    """The CSRF token of the page's own forms (the insights' "Not useful", the cards' follow
+    controls), masked once for the page as the template's `csrf_token` is: masking costs
+    32 random choices, and a page spelled them for each widget that carries a form."""
+    token = getattr(request, "_renoz_page_token", None)
+    if token is None:
+        token = request._renoz_page_token = get_token(request)
+    return token
+
+
 def _fill(request, slot: dict, html: str) -> None:
     if CSRF_SLOT in html:
-        html = html.replace(CSRF_SLOT, get_token(request))
+        html = html.replace(CSRF_SLOT, _page_token(request))
     slot["html"] = mark_safe(html)  # noqa: S308 - our own template
 
 
@@ -447,19 +489,40 @@ def _sections(request, state, slots: list[dict]) -> None:
             continue  # the template renders it (an error, or a body not rendered here)
         follow = ""
         if slot["kind"] == "kpi":
-            token = token or get_token(request)  # masked once for the page, as the template
+            token = token or _page_token(request)
             follow = card_control(request, slot["metric"], state, csrf_token=token)
-        slot["section"] = format_html(
-            '<section class="widget size-{} kind-{}" id="w-{}" data-widget-id="{}" '
-            'aria-labelledby="wt-{}">\n  {}\n  {}\n</section>',
-            slot["size"],
-            slot["kind"],
-            slot["id"],
-            slot["id"],
-            slot["id"],
-            slot["html"],
-            follow,
+        slot["section"] = mark_safe(  # noqa: S308 - its parts escaped or our own markup
+            _section_open(slot["size"], slot["kind"], slot["id"])
+            + slot["html"]
+            + "\n  "
+            + conditional_escape(follow)
+            + "\n</section>"
         )
+
+
+# The opening of a widget's section, by what it shows: the same few dozen for every page.
+_SECTION_OPENINGS: dict[tuple[str, str, str], str] = {}
+SECTION_OPENINGS_KEPT = 4096
+
+
+def _section_open(size: str, kind: str, widget_id: str) -> str:
+    """`<section …>` of a widget as the grid's `widget` partial spells it, escaped once per
+    process (format_html per widget was a fifth of _sections)."""
+    key = (size, kind, widget_id)
+    opening = _SECTION_OPENINGS.get(key)
+    if opening is None:
+        if len(_SECTION_OPENINGS) >= SECTION_OPENINGS_KEPT:
+            _SECTION_OPENINGS.clear()
+        opening = _SECTION_OPENINGS[key] = format_html(
+            '<section class="widget size-{} kind-{}" id="w-{}" data-widget-id="{}" '
+            'aria-labelledby="wt-{}">\n  ',
+            size,
+            kind,
+            widget_id,
+            widget_id,
+            widget_id,
+        )
+    return opening
 
 
 # The period controls and filter bar as rendered, by a digest of everything they show: the

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from django import template
 from django.middleware.csrf import get_token
-from django.urls import reverse
-from django.utils.html import format_html, format_html_join
+from django.urls import get_script_prefix, reverse
+from django.utils.html import conditional_escape, format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from alerts.queries import followed_cards
@@ -34,11 +34,38 @@ def _followed(request) -> set:
     return cached
 
 
+# Controls as spelled, around their CSRF token, by everything else they show: a dashboard
+# draws the same nine for every page of a user and state, so each process keeps the last few
+# hundred (no round trip; the key names the whole content, so no entry is ever stale).
+_CONTROLS: dict[tuple, tuple[str, str]] = {}
+CONTROLS_KEPT = 512
+# Stands for the token while a control is spelled once; a masked CSRF token is letters and
+# digits, so it reads the same escaped or not.
+_CSRF_SLOT = "__renoz_follow_csrf__"
+
+
 def control_html(
     request, metric, filters, *, following: bool, next_url: str, csrf_token=None
 ) -> str:
     """The card's follow form: one click follows `metric` with the card's `filters` (pairs),
-    or unfollows it; htmx swaps the answer (this same form) in its place."""
+    or unfollows it; htmx swaps the answer (this same form) in its place. Spelled once per
+    process for what it shows (`_spelled`), the page's token put in its place: format_html's
+    escapes were most of a cached page's controls (docs/scaling.md, "Issue 25")."""
+    token = csrf_token or get_token(request)
+    filters = tuple(filters)
+    key = (get_script_prefix(), metric.key, filters, following, next_url)
+    parts = _CONTROLS.get(key)
+    if parts is None:
+        if len(_CONTROLS) >= CONTROLS_KEPT:
+            _CONTROLS.clear()
+        spelled = _spelled(metric, filters, following=following, next_url=next_url)
+        before, after = spelled.split(_CSRF_SLOT)
+        parts = _CONTROLS[key] = (before, after)
+    return mark_safe(parts[0] + conditional_escape(token) + parts[1])  # noqa: S308 - escaped
+
+
+def _spelled(metric, filters, *, following: bool, next_url: str) -> str:
+    """control_html's form with _CSRF_SLOT where the CSRF token goes."""
     action = reverse("alerts-follow")
     verb = "Unfollow" if following else "Follow"
     title = (
@@ -57,7 +84,7 @@ def control_html(
         " is-following" if following else "",
         action,
         action,
-        csrf_token or get_token(request),
+        _CSRF_SLOT,
         metric.key,
         format_html_join(
             "", '\n  <input type="hidden" name="{}" value="{}">', ((n, v) for n, v in filters)
