@@ -59,7 +59,9 @@ def control_html(
         if len(_CONTROLS) >= CONTROLS_KEPT:
             _CONTROLS.clear()
         spelled = _spelled(metric, filters, following=following, next_url=next_url)
-        before, after = spelled.split(_CSRF_SLOT)
+        # Tricky: the first slot is the token's (the form's action comes before it and is
+        # ours); a page URL (next) may hold the slot's text too, and stays as it was.
+        before, _, after = spelled.partition(_CSRF_SLOT)
         parts = _CONTROLS[key] = (before, after)
     return mark_safe(parts[0] + conditional_escape(token) + parts[1])  # noqa: S308 - escaped
 

@@ -97,6 +97,21 @@ def test_a_follow_control_reads_as_before_spelled_or_remembered(rf, filters, fol
     assert _unmask_cipher_token(theirs) == other.META["CSRF_COOKIE"]
 
 
+def test_a_page_url_holding_the_token_slot_is_spelled_as_it_came(rf):
+    """Hostile input: a URL (the control's `next`) may hold the slot the token stands for."""
+    request = rf.get("/dashboard/")
+    metric = METRICS["revenue"]
+    next_url = "/dashboard/?x=__renoz_follow_csrf__"
+    token = get_token(request)
+    for _ in range(2):
+        ours = control_html(
+            request, metric, (), following=False, next_url=next_url, csrf_token=token
+        )
+        assert ours == old_control_html(
+            request, metric, (), following=False, next_url=next_url, csrf_token=token
+        )
+
+
 def _page(client, path: str):
     first = client.get(path)
     assert first.status_code == 200
