@@ -35,6 +35,25 @@ def test_healthz_names_a_redis_that_refuses():
     assert response.json()["dependencies"] == {"database": "ok", "redis": "down"}
 
 
+def test_a_probe_whose_own_socket_timeout_ran_out_first_is_stalled_not_down(monkeypatch, stall):
+    """On a loaded machine the probe's thread may start late, and its socket timeout (the
+    same 0.4 s) then runs out before /healthz stops waiting: still no answer, "stalled"."""
+    import redis
+
+    from infra import health
+
+    def late_probe():
+        client = redis.Redis(port=stall.port, socket_connect_timeout=0.05, socket_timeout=0.05)
+        try:
+            client.ping()  # the stalled server: a redis TimeoutError after 0.05 s
+        finally:
+            client.close()
+
+    monkeypatch.setitem(health.LIVENESS_PROBES, "redis", late_probe)
+    monkeypatch.setitem(health.LIVENESS_PROBES, "database", lambda: None)
+    assert health.probe_dependencies(timeout=2.0) == {"database": "ok", "redis": "stalled"}
+
+
 def test_a_model_endpoint_that_never_answers_is_cut_at_its_timeout(stall, settings):
     settings.OPENAI_API_KEY = "test-key"
     settings.OPENAI_BASE_URL = f"http://127.0.0.1:{stall.port}/v1"
