@@ -117,7 +117,7 @@ def _slot(widget: dict, index: int, count: int, request, state, *, data=None, er
         "metric": widget["settings"].get("metric"),  # a KPI's, for its follow control
         "size": widget["size"],
         "title": spec.title_for(widget["settings"]),
-        "url": _widget_path(widget["id"]) + "?" + _querystring(state),
+        "url": _widget_path(widget["id"]) + "?" + state.querystring(),
         "fig_id": f"fig-{widget['id']}",
         "data": data,
         "error": error,
@@ -133,21 +133,6 @@ def _slot(widget: dict, index: int, count: int, request, state, *, data=None, er
 # "Issue 25").
 _WIDGET_PATHS: dict[tuple[str, str], str] = {}
 WIDGET_PATHS_KEPT = 4096
-
-
-# The last state's querystring: a page asks it of the same state for each of its widgets.
-_LAST_QUERYSTRING: tuple[object, str] = (None, "")
-
-
-def _querystring(state) -> str:
-    """state.querystring(), spelled once per page (a DashboardState is frozen, so the same
-    object always spells the same)."""
-    global _LAST_QUERYSTRING  # noqa: PLW0603 - one tuple, swapped whole
-    last, qs = _LAST_QUERYSTRING
-    if last is not state:
-        qs = state.querystring()
-        _LAST_QUERYSTRING = (state, qs)
-    return qs
 
 
 def _widget_path(widget_id: str) -> str:
@@ -601,7 +586,7 @@ def dashboard(request):
     # common states' values computed (dashboard.tasks.rewarm_after_refresh).
     metric_cache.note_readers(request.user.organization_id)
     # Rendered inside too: the cards' follow stars are read while the template renders.
-    with after_response.deferring(), context_cache.prefetched(context_keys(request.user)):
+    with context_cache.prefetched(context_keys(request.user)):
         context = _page_context(request, state, editing=editing)
         if _is_partial(request):
             response = TemplateResponse(request, f"{TEMPLATE}#dashboard", context)

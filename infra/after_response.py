@@ -7,16 +7,16 @@ after the server has written it, and its `request_finished` signal runs what was
 in the same worker and thread (docs/architecture.md, "Cache"). The reader no longer waits for
 them; the worker does, as before.
 
-A view that fails runs its deferred work at once (`deferring`), so no lock waits for its
-timeout. What runs here logs its own failures and never raises into the server.
+A view that fails still gets a response (the error page), whose close runs what was deferred;
+metrics.cache.page_pass stores at once when the page fails inside it. What runs here logs its
+own failures and never raises into the server.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from django.core.signals import request_finished
 
@@ -44,17 +44,6 @@ def run_pending(**_kwargs) -> None:
             work()
         except Exception:
             log.exception("work deferred until after the response failed")
-
-
-@contextmanager
-def deferring() -> Iterator[None]:
-    """Inside: a view's deferred work waits for its response; if the view raises, it runs now
-    (the response it would have waited for is never sent)."""
-    try:
-        yield
-    except BaseException:
-        run_pending()
-        raise
 
 
 request_finished.connect(run_pending, dispatch_uid="renoz.infra.after_response")

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 import zoneinfo
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import urlencode
 
 from django.utils import timezone
@@ -213,7 +214,14 @@ class DashboardState:
         return out
 
     def querystring(self, **extra: str) -> str:
+        if not extra:
+            return self._querystring
         return urlencode({**self.params(), **extra})
+
+    @cached_property
+    def _querystring(self) -> str:
+        # A state is frozen: a page asks its query string for every widget (issue 25).
+        return urlencode(self.params())
 
     def cache_token(self) -> str:
         """A stable key part: the resolved dates, never the wall clock.
